@@ -1,0 +1,136 @@
+use latchkey_policy::Report;
+use serde::{Deserialize, Serialize};
+
+/// An error as the API returns it: a stable `code`, its details, and a message for people.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiError {
+    #[serde(flatten)]
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+impl From<ErrorKind> for ApiError {
+    fn from(kind: ErrorKind) -> Self {
+        let message = kind.message();
+        ApiError { kind, message }
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// Every failure the API can report. The serialized `code` is stable.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
+pub enum ErrorKind {
+    InvalidCredentials,
+    WrongCurrentPassword,
+    /// Minimum password age not reached; `allowed_at` in Unix seconds when known.
+    TooYoung {
+        allowed_at: Option<i64>,
+    },
+    TooShort {
+        min_length: u32,
+    },
+    NotComplex,
+    InHistory,
+    SameAsCurrent,
+    /// The portal's own check failed: every failed rule is in the report.
+    PolicyViolation {
+        report: Report,
+    },
+    /// The directory refused the password for a policy reason the portal cannot name.
+    RejectedByDirectory,
+    LockedOut,
+    Disabled,
+    AccountExpired,
+    /// The directory denies this user the right to change their password.
+    NotPermitted,
+    /// The new password and its confirmation differ.
+    ConfirmationMismatch,
+    DirectoryUnavailable,
+    RateLimited {
+        retry_after_secs: u64,
+    },
+    Unauthenticated,
+    CsrfRejected,
+    BadRequest {
+        reason: String,
+    },
+    Internal,
+}
+
+impl ErrorKind {
+    pub fn message(&self) -> String {
+        match self {
+            ErrorKind::InvalidCredentials => "The logon name or password is wrong.".into(),
+            ErrorKind::WrongCurrentPassword => "The current password is wrong.".into(),
+            ErrorKind::TooYoung { allowed_at: Some(_) } => {
+                "Your password was changed too recently; the domain allows the next change later.".into()
+            }
+            ErrorKind::TooYoung { allowed_at: None } => {
+                "Your password was changed too recently for the domain's minimum password age.".into()
+            }
+            ErrorKind::TooShort { min_length } => {
+                format!("The new password is too short: the domain requires at least {min_length} characters.")
+            }
+            ErrorKind::NotComplex => {
+                "The new password does not meet the domain's complexity requirements.".into()
+            }
+            ErrorKind::InHistory => {
+                "The new password was used before: the domain remembers recent passwords.".into()
+            }
+            ErrorKind::SameAsCurrent => "The new password is the same as the current one.".into(),
+            ErrorKind::PolicyViolation { report } => {
+                let failed: Vec<_> = report.failures().map(|r| r.rule.message()).collect();
+                format!("The new password does not meet the policy: {}.", failed.join("; "))
+            }
+            ErrorKind::RejectedByDirectory => {
+                "The directory refused the new password: it may be too recent a change or a password used before.".into()
+            }
+            ErrorKind::LockedOut => {
+                "The account is locked out after too many wrong passwords. Wait, or ask your administrator to unlock it.".into()
+            }
+            ErrorKind::Disabled => "The account is disabled. Ask your administrator.".into(),
+            ErrorKind::AccountExpired => "The account has expired. Ask your administrator.".into(),
+            ErrorKind::NotPermitted => {
+                "You may not change your own password. Ask your administrator.".into()
+            }
+            ErrorKind::ConfirmationMismatch => "The new password and its confirmation differ.".into(),
+            ErrorKind::DirectoryUnavailable => {
+                "The directory cannot be reached right now. Nothing was changed; try again later.".into()
+            }
+            ErrorKind::RateLimited { retry_after_secs } => {
+                format!("Too many attempts. Try again in {retry_after_secs} seconds.")
+            }
+            ErrorKind::Unauthenticated => "Please sign in.".into(),
+            ErrorKind::CsrfRejected => "The request was refused for your protection; reload the page.".into(),
+            ErrorKind::BadRequest { reason } => format!("Bad request: {reason}"),
+            ErrorKind::Internal => "Something went wrong on the server. Nothing was changed.".into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_format_has_code_and_details() {
+        let err = ApiError::from(ErrorKind::RateLimited {
+            retry_after_secs: 30,
+        });
+        let json = serde_json::to_value(&err).unwrap();
+        assert_eq!(json["code"], "rate_limited");
+        assert_eq!(json["retry_after_secs"], 30);
+        assert_eq!(
+            json["message"],
+            "Too many attempts. Try again in 30 seconds."
+        );
+        let back: ApiError = serde_json::from_value(json).unwrap();
+        assert_eq!(back, err);
+    }
+}

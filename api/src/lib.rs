@@ -1,0 +1,103 @@
+//! The JSON API between the SPA and the server. Pure types: both sides compile this crate, so a
+//! field renamed here is renamed everywhere.
+
+mod error;
+mod password;
+
+pub use error::{ApiError, ErrorKind};
+pub use password::Password;
+
+use latchkey_policy::{Account, Policy, Report};
+use serde::{Deserialize, Serialize};
+
+/// Header carrying the session's CSRF token on every state-changing request.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SignInRequest {
+    pub username: String,
+    pub password: Password,
+}
+
+/// Why the user must change their password before anything else.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeReason {
+    /// "User must change password at next logon".
+    MustChange,
+    /// The password is older than the maximum age.
+    Expired,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionView {
+    pub username: String,
+    pub display_name: String,
+    pub change_required: Option<ChangeReason>,
+    pub csrf_token: String,
+}
+
+/// Where the effective policy came from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum PolicySource {
+    Domain,
+    FineGrained {
+        name: String,
+    },
+    /// A fine-grained policy applies but the portal may not read it: the domain policy is shown,
+    /// and the directory has the last word.
+    FineGrainedUnreadable {
+        name: String,
+    },
+}
+
+/// Everything the change page shows before the user types.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasswordStatus {
+    pub account: Account,
+    pub policy: Policy,
+    pub policy_source: PolicySource,
+    /// Unix seconds.
+    pub now: i64,
+    pub password_last_set: Option<i64>,
+    /// Set when a change is not yet allowed.
+    pub earliest_change: Option<i64>,
+    pub expires_at: Option<i64>,
+    /// False when the directory denies this user the right to change their password.
+    pub may_change: bool,
+    pub change_required: Option<ChangeReason>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ChangePasswordRequest {
+    pub current: Password,
+    pub new: Password,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CheckPasswordRequest {
+    pub candidate: Password,
+}
+
+/// The server's verdict on a candidate: every rule, blocklist included, and a strength estimate.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CheckPasswordResponse {
+    pub report: Report,
+    pub strength: Strength,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Strength {
+    /// 0 (trivially guessed) to 4 (very strong).
+    pub score: u8,
+    pub guesses_log10: f64,
+    pub warning: Option<String>,
+    pub suggestions: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangePasswordResponse {
+    /// Other sessions of this user that the change ended.
+    pub sessions_ended: u64,
+}
