@@ -1,1 +1,33 @@
+//! Latchkey's server: the only crate that speaks HTTP, LDAP and SQL.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
+pub mod config;
+pub mod directory;
+pub mod error;
+pub mod rate_limit;
+pub mod routes;
+pub mod session;
+pub mod state;
+pub mod store;
+pub mod strength;
+
+pub use config::Config;
+pub use routes::router;
+pub use state::AppState;
+
+use std::net::SocketAddr;
+
+/// Serves `state` on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,1 +1,38 @@
-fn main() {}
+//! Project automation: `cargo xtask <command>`.
+//!
+//! - `setup`: install what building and testing need (apt packages, wasm target, Trunk,
+//!   wasm-bindgen, wasm-opt), skipping whatever is already there at the right version.
+//! - `test`:  setup, build the SPA, start a throwaway Samba AD DC, run every test.
+//! - `demo`:  setup, build the SPA, start a throwaway domain with sample users, run Latchkey.
+//! - `dc`:    start a throwaway DC and print how to reach it (for development).
+
+mod cmd;
+mod demo;
+mod paths;
+mod samba;
+mod spa;
+mod suite;
+mod tools;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("setup") => tools::ensure_all(),
+        Some("test") => suite::run(&args[1..]),
+        Some("demo") => demo::run(),
+        Some("dc") => samba::run_foreground(),
+        Some("spa") => spa::build(),
+        _ => Err("usage: cargo xtask <setup|test|demo|dc|spa>".into()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+pub type Result<T = ()> = std::result::Result<T, String>;

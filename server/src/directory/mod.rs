@@ -1,0 +1,314 @@
+//! Active Directory over LDAPS (or StartTLS) with ldap3.
+//!
+//! Invariants:
+//! - TLS is verified against the configured CA (or the system roots); skipping verification
+//!   takes an explicit setting and logs a warning at every start.
+//! - A user's own change is ONE modify (delete old + add new) so that the DC checks the old
+//!   password, history and minimum age. `userPassword` is never written.
+//! - Nothing here retries a bind or a change: every wrong password costs the user a
+//!   badPwdCount.
+//! - Every value put in a filter goes through `ldap_escape`.
+
+mod account;
+mod error;
+mod filetime;
+mod security_descriptor;
+
+pub use account::{AccountFacts, UserRef};
+pub use error::DirectoryError;
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use latchkey_api::{ChangeReason, Password};
+use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, Mod, Scope, SearchEntry};
+use serde::{Deserialize, Serialize};
+use tokio::sync::OnceCell;
+use zeroize::Zeroizing;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirectoryConfig {
+    /// `ldaps://dc.example.com` or, with `starttls`, `ldap://dc.example.com`.
+    pub url: String,
+    /// PEM file of the CA that signed the DC's certificate; the system roots when absent.
+    pub ca_file: Option<PathBuf>,
+    #[serde(default)]
+    pub starttls: bool,
+    /// Accept any certificate. Only for a lab; logged as a warning.
+    #[serde(default)]
+    pub tls_insecure_skip_verify: bool,
+    /// Read from the RootDSE's defaultNamingContext when absent.
+    pub base_dn: Option<String>,
+    /// Bind name of Latchkey's service account (UPN or DN).
+    pub service_account: String,
+    pub service_password: String,
+    #[serde(default = "default_timeout_secs")]
+    pub timeout_secs: u64,
+}
+
+fn default_timeout_secs() -> u64 {
+    10
+}
+
+/// Whose rights a change uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BindAs {
+    /// The user's own bind with the current password.
+    User,
+    /// The service account, for users who cannot bind (must change, expired). The modify still
+    /// proves the old password.
+    Service,
+}
+
+/// The user who signed in, and what the directory requires of them.
+#[derive(Clone, Debug)]
+pub struct SignIn {
+    pub user: UserRef,
+    pub change_required: Option<ChangeReason>,
+}
+
+pub struct Directory {
+    url: String,
+    tls: Option<Arc<rustls::ClientConfig>>,
+    starttls: bool,
+    timeout: Duration,
+    service_account: String,
+    service_password: Zeroizing<String>,
+    configured_base_dn: Option<String>,
+    base_dn: OnceCell<String>,
+}
+
+impl Directory {
+    pub fn new(config: DirectoryConfig) -> anyhow::Result<Self> {
+        let tls = if config.tls_insecure_skip_verify {
+            tracing::warn!(url = %config.url, "directory TLS certificate verification is OFF (tls_insecure_skip_verify)");
+            None
+        } else {
+            Some(Arc::new(tls_config(config.ca_file.as_ref())?))
+        };
+        Ok(Directory {
+            url: config.url,
+            tls,
+            starttls: config.starttls,
+            timeout: Duration::from_secs(config.timeout_secs.max(1)),
+            service_account: config.service_account,
+            service_password: Zeroizing::new(config.service_password),
+            configured_base_dn: config.base_dn,
+            base_dn: OnceCell::new(),
+        })
+    }
+
+    /// Readiness: the service account binds and the base DN is known.
+    pub async fn ping(&self) -> Result<(), DirectoryError> {
+        let mut ldap = self.service_session().await?;
+        self.base_dn(&mut ldap).await?;
+        let _ = ldap.unbind().await;
+        Ok(())
+    }
+
+    /// Verifies `password` for `username` (sAMAccountName or UPN) by binding as the user.
+    pub async fn authenticate(
+        &self,
+        username: &str,
+        password: &Password,
+    ) -> Result<SignIn, DirectoryError> {
+        // An empty password would make a successful *unauthenticated* bind.
+        if password.is_empty() || username.trim().is_empty() {
+            return Err(DirectoryError::InvalidCredentials);
+        }
+        let user = self
+            .find_user(username)
+            .await?
+            .ok_or(DirectoryError::InvalidCredentials)?;
+        let mut ldap = self.connect().await?;
+        let bind = ldap.simple_bind(&user.dn, password.expose()).await?;
+        let _ = ldap.unbind().await;
+        let change_required = match error::from_bind(&bind) {
+            Ok(()) => None,
+            Err(DirectoryError::MustChange) => Some(ChangeReason::MustChange),
+            Err(DirectoryError::Expired) => Some(ChangeReason::Expired),
+            Err(e) => return Err(e),
+        };
+        Ok(SignIn {
+            user,
+            change_required,
+        })
+    }
+
+    pub async fn find_user(&self, username: &str) -> Result<Option<UserRef>, DirectoryError> {
+        let mut ldap = self.service_session().await?;
+        let base = self.base_dn(&mut ldap).await?;
+        let name = ldap3::ldap_escape(username.trim());
+        let filter = format!(
+            "(&(objectCategory=person)(objectClass=user)(|(sAMAccountName={name})(userPrincipalName={name})))"
+        );
+        let (entries, _) = ldap
+            .search(&base, Scope::Subtree, &filter, account::USER_ATTRS)
+            .await?
+            .success()
+            .map_err(|e| DirectoryError::Unavailable(e.to_string()))?;
+        let _ = ldap.unbind().await;
+        Ok(match entries.len() {
+            1 => entries
+                .into_iter()
+                .next()
+                .map(|e| UserRef::from_entry(&SearchEntry::construct(e))),
+            _ => None,
+        })
+    }
+
+    /// What the change page shows: policy, dates, flags.
+    pub async fn account_facts(&self, dn: &str) -> Result<AccountFacts, DirectoryError> {
+        let mut ldap = self.service_session().await?;
+        let base = self.base_dn(&mut ldap).await?;
+        let facts = account::read(&mut ldap, &base, dn).await;
+        let _ = ldap.unbind().await;
+        facts
+    }
+
+    /// The user's own change: one modify deleting the current value and adding the new one.
+    pub async fn change_password(
+        &self,
+        user: &UserRef,
+        current: &Password,
+        new: &Password,
+        bind_as: BindAs,
+    ) -> Result<(), DirectoryError> {
+        let mut ldap = match bind_as {
+            BindAs::Service => self.service_session().await?,
+            BindAs::User => {
+                let mut ldap = self.connect().await?;
+                let bind = ldap.simple_bind(&user.dn, current.expose()).await?;
+                error::from_bind(&bind).map_err(|e| match e {
+                    DirectoryError::InvalidCredentials => DirectoryError::WrongCurrentPassword,
+                    other => other,
+                })?;
+                ldap
+            }
+        };
+        let old_value = Zeroizing::new(unicode_pwd(current));
+        let new_value = Zeroizing::new(unicode_pwd(new));
+        let mods = vec![
+            Mod::Delete(b"unicodePwd".to_vec(), HashSet::from([old_value.to_vec()])),
+            Mod::Add(b"unicodePwd".to_vec(), HashSet::from([new_value.to_vec()])),
+        ];
+        let result = ldap.modify(&user.dn, mods).await;
+        let _ = ldap.unbind().await;
+        error::from_change(&result?)
+    }
+
+    async fn connect(&self) -> Result<Ldap, DirectoryError> {
+        let mut settings = LdapConnSettings::new()
+            .set_conn_timeout(self.timeout)
+            .set_starttls(self.starttls);
+        settings = match &self.tls {
+            Some(config) => settings.set_config(config.clone()),
+            None => settings.set_no_tls_verify(true),
+        };
+        let (conn, mut ldap) = LdapConnAsync::with_settings(settings, &self.url).await?;
+        ldap3::drive!(conn);
+        ldap.with_timeout(self.timeout);
+        Ok(ldap)
+    }
+
+    async fn service_session(&self) -> Result<Ldap, DirectoryError> {
+        let mut ldap = self.connect().await?;
+        let bind = ldap
+            .simple_bind(&self.service_account, &self.service_password)
+            .await?;
+        error::from_bind(&bind).map_err(|e| {
+            DirectoryError::Misconfigured(format!("the service account cannot bind: {e}"))
+        })?;
+        Ok(ldap)
+    }
+
+    async fn base_dn(&self, ldap: &mut Ldap) -> Result<String, DirectoryError> {
+        if let Some(dn) = &self.configured_base_dn {
+            return Ok(dn.clone());
+        }
+        self.base_dn
+            .get_or_try_init(|| async {
+                let (entries, _) = ldap
+                    .search(
+                        "",
+                        Scope::Base,
+                        "(objectClass=*)",
+                        vec!["defaultNamingContext"],
+                    )
+                    .await?
+                    .success()
+                    .map_err(|e| DirectoryError::Unavailable(e.to_string()))?;
+                entries
+                    .into_iter()
+                    .next()
+                    .and_then(|e| {
+                        SearchEntry::construct(e)
+                            .attrs
+                            .remove("defaultNamingContext")
+                    })
+                    .and_then(|v| v.into_iter().next())
+                    .ok_or_else(|| {
+                        DirectoryError::Misconfigured(
+                            "the RootDSE has no defaultNamingContext".into(),
+                        )
+                    })
+            })
+            .await
+            .cloned()
+    }
+}
+
+/// unicodePwd's value: the password in double quotes, UTF-16LE.
+fn unicode_pwd(password: &Password) -> Vec<u8> {
+    format!("\"{}\"", password.expose())
+        .encode_utf16()
+        .flat_map(u16::to_le_bytes)
+        .collect()
+}
+
+fn tls_config(ca_file: Option<&PathBuf>) -> anyhow::Result<rustls::ClientConfig> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::CertificateDer;
+
+    let mut roots = rustls::RootCertStore::empty();
+    match ca_file {
+        Some(path) => {
+            for cert in CertificateDer::pem_file_iter(path).map_err(|e| {
+                anyhow::anyhow!("cannot read the directory CA file {}: {e}", path.display())
+            })? {
+                roots.add(cert.map_err(|e| {
+                    anyhow::anyhow!("bad certificate in {}: {e}", path.display())
+                })?)?;
+            }
+        }
+        None => {
+            for cert in rustls_native_certs::load_native_certs().certs {
+                let _ = roots.add(cert);
+            }
+        }
+    }
+    if roots.is_empty() {
+        anyhow::bail!("no CA certificate to verify the directory with");
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unicode_pwd_is_quoted_utf16le() {
+        assert_eq!(
+            unicode_pwd(&Password::new("aé")),
+            vec![b'"', 0, b'a', 0, 0xe9, 0, b'"', 0]
+        );
+    }
+}

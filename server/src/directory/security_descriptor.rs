@@ -1,0 +1,144 @@
+//! Just enough of the binary security descriptor format to answer one question: does the
+//! object's DACL deny "Change Password" to the user themselves (SELF) or to Everyone? That is
+//! how Active Directory stores "user cannot change password" (the userAccountControl bit is
+//! not stored).
+
+/// The User-Change-Password extended right, ab721a53-1e2f-11d0-9819-00aa0040529b, in its
+/// on-the-wire byte order (first three fields little-endian).
+const CHANGE_PASSWORD: [u8; 16] = [
+    0x53, 0x1a, 0x72, 0xab, 0x2f, 0x1e, 0xd0, 0x11, 0x98, 0x19, 0x00, 0xaa, 0x00, 0x40, 0x52, 0x9b,
+];
+/// S-1-1-0, Everyone.
+const EVERYONE: [u8; 12] = [1, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0];
+/// S-1-5-10, Principal Self.
+const SELF: [u8; 12] = [1, 1, 0, 0, 0, 0, 0, 5, 10, 0, 0, 0];
+
+const ACCESS_DENIED_OBJECT_ACE: u8 = 0x06;
+const INHERIT_ONLY_ACE: u8 = 0x08;
+const CONTROL_ACCESS: u32 = 0x100;
+const OBJECT_TYPE_PRESENT: u32 = 0x1;
+const INHERITED_OBJECT_TYPE_PRESENT: u32 = 0x2;
+
+/// True when the DACL in `sd` (self-relative form) denies the change-password right to SELF or
+/// Everyone. A descriptor that cannot be parsed answers `None`.
+pub fn denies_password_change(sd: &[u8]) -> Option<bool> {
+    let dacl_offset = u32_at(sd, 16)? as usize;
+    if dacl_offset == 0 {
+        return Some(false);
+    }
+    let acl = sd.get(dacl_offset..)?;
+    let ace_count = u16_at(acl, 4)?;
+    let mut pos = 8;
+    for _ in 0..ace_count {
+        let ace = acl.get(pos..)?;
+        let size = u16_at(ace, 2)? as usize;
+        if size < 4 {
+            return None;
+        }
+        let ace = ace.get(..size)?;
+        if ace[0] == ACCESS_DENIED_OBJECT_ACE && ace[1] & INHERIT_ONLY_ACE == 0 && denies(ace)? {
+            return Some(true);
+        }
+        pos += size;
+    }
+    Some(false)
+}
+
+fn denies(ace: &[u8]) -> Option<bool> {
+    let mask = u32_at(ace, 4)?;
+    let flags = u32_at(ace, 8)?;
+    let mut pos = 12;
+    if flags & OBJECT_TYPE_PRESENT == 0 {
+        return Some(false);
+    }
+    let object_type = ace.get(pos..pos + 16)?;
+    pos += 16;
+    if flags & INHERITED_OBJECT_TYPE_PRESENT != 0 {
+        pos += 16;
+    }
+    let sid = ace.get(pos..)?;
+    let for_user = sid.starts_with(&EVERYONE) || sid.starts_with(&SELF);
+    Some(mask & CONTROL_ACCESS != 0 && object_type == CHANGE_PASSWORD && for_user)
+}
+
+fn u16_at(b: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_le_bytes(b.get(at..at + 2)?.try_into().ok()?))
+}
+
+fn u32_at(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ace(
+        ace_type: u8,
+        ace_flags: u8,
+        mask: u32,
+        object: Option<[u8; 16]>,
+        sid: &[u8],
+    ) -> Vec<u8> {
+        let mut body = mask.to_le_bytes().to_vec();
+        body.extend_from_slice(&(object.is_some() as u32).to_le_bytes());
+        if let Some(o) = object {
+            body.extend_from_slice(&o);
+        }
+        body.extend_from_slice(sid);
+        let mut ace = vec![ace_type, ace_flags];
+        ace.extend_from_slice(&((body.len() + 4) as u16).to_le_bytes());
+        ace.extend(body);
+        ace
+    }
+
+    fn descriptor(aces: &[Vec<u8>]) -> Vec<u8> {
+        let mut sd = vec![1, 0, 0x04, 0x80];
+        sd.extend_from_slice(&[0; 12]); // owner, group, sacl: absent
+        sd.extend_from_slice(&20u32.to_le_bytes());
+        let body: Vec<u8> = aces.concat();
+        sd.extend_from_slice(&[4, 0]);
+        sd.extend_from_slice(&((body.len() + 8) as u16).to_le_bytes());
+        sd.extend_from_slice(&(aces.len() as u16).to_le_bytes());
+        sd.extend_from_slice(&[0, 0]);
+        sd.extend(body);
+        sd
+    }
+
+    #[test]
+    fn finds_deny_for_self_and_everyone() {
+        for sid in [SELF, EVERYONE] {
+            let sd = descriptor(&[ace(0x06, 0, CONTROL_ACCESS, Some(CHANGE_PASSWORD), &sid)]);
+            assert_eq!(denies_password_change(&sd), Some(true));
+        }
+    }
+
+    #[test]
+    fn ignores_allow_other_rights_other_sids_and_inherit_only() {
+        let other_sid = [1, 1, 0, 0, 0, 0, 0, 5, 11, 0, 0, 0];
+        let mut other_right = CHANGE_PASSWORD;
+        other_right[0] ^= 1;
+        let sd = descriptor(&[
+            ace(0x05, 0, CONTROL_ACCESS, Some(CHANGE_PASSWORD), &SELF),
+            ace(0x06, 0, CONTROL_ACCESS, Some(other_right), &SELF),
+            ace(0x06, 0, CONTROL_ACCESS, Some(CHANGE_PASSWORD), &other_sid),
+            ace(
+                0x06,
+                INHERIT_ONLY_ACE,
+                CONTROL_ACCESS,
+                Some(CHANGE_PASSWORD),
+                &SELF,
+            ),
+            ace(0x06, 0, 0x10, Some(CHANGE_PASSWORD), &SELF),
+            ace(0x06, 0, CONTROL_ACCESS, None, &SELF),
+        ]);
+        assert_eq!(denies_password_change(&sd), Some(false));
+    }
+
+    #[test]
+    fn truncated_descriptor_is_unknown() {
+        let sd = descriptor(&[ace(0x06, 0, CONTROL_ACCESS, Some(CHANGE_PASSWORD), &SELF)]);
+        assert_eq!(denies_password_change(&sd[..sd.len() - 20]), None);
+        assert_eq!(denies_password_change(&[1, 0]), None);
+    }
+}

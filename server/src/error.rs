@@ -1,0 +1,103 @@
+//! The API's error type: an [`ErrorKind`] users can read, with the HTTP status it deserves.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use latchkey_api::{ApiError, ErrorKind};
+
+use crate::directory::DirectoryError;
+
+#[derive(Debug)]
+pub struct AppError(pub ErrorKind);
+
+impl AppError {
+    pub fn status(&self) -> StatusCode {
+        match &self.0 {
+            ErrorKind::InvalidCredentials | ErrorKind::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ErrorKind::WrongCurrentPassword | ErrorKind::BadRequest { .. } => {
+                StatusCode::BAD_REQUEST
+            }
+            ErrorKind::TooYoung { .. }
+            | ErrorKind::TooShort { .. }
+            | ErrorKind::NotComplex
+            | ErrorKind::InHistory
+            | ErrorKind::SameAsCurrent
+            | ErrorKind::PolicyViolation { .. }
+            | ErrorKind::RejectedByDirectory
+            | ErrorKind::ConfirmationMismatch => StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorKind::LockedOut => StatusCode::LOCKED,
+            ErrorKind::Disabled
+            | ErrorKind::AccountExpired
+            | ErrorKind::NotPermitted
+            | ErrorKind::CsrfRejected => StatusCode::FORBIDDEN,
+            ErrorKind::DirectoryUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorKind::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The stable code, for the audit log.
+    pub fn code(&self) -> String {
+        serde_json::to_value(&self.0)
+            .ok()
+            .and_then(|v| v.get("code").and_then(|c| c.as_str()).map(str::to_string))
+            .unwrap_or_else(|| "internal".into())
+    }
+}
+
+impl From<ErrorKind> for AppError {
+    fn from(kind: ErrorKind) -> Self {
+        AppError(kind)
+    }
+}
+
+impl From<DirectoryError> for AppError {
+    fn from(e: DirectoryError) -> Self {
+        AppError(match e {
+            DirectoryError::InvalidCredentials => ErrorKind::InvalidCredentials,
+            DirectoryError::WrongCurrentPassword => ErrorKind::WrongCurrentPassword,
+            DirectoryError::LockedOut => ErrorKind::LockedOut,
+            DirectoryError::Disabled => ErrorKind::Disabled,
+            DirectoryError::AccountExpired => ErrorKind::AccountExpired,
+            DirectoryError::NotPermitted => ErrorKind::NotPermitted,
+            DirectoryError::PolicyRefused => ErrorKind::RejectedByDirectory,
+            DirectoryError::MustChange | DirectoryError::Expired => ErrorKind::InvalidCredentials,
+            DirectoryError::Unavailable(reason) => {
+                tracing::warn!(%reason, "directory unavailable");
+                ErrorKind::DirectoryUnavailable
+            }
+            DirectoryError::Misconfigured(reason) => {
+                tracing::error!(%reason, "directory misconfigured");
+                ErrorKind::DirectoryUnavailable
+            }
+            DirectoryError::Unexpected { rc, text } => {
+                tracing::error!(rc, %text, "unexpected directory answer");
+                ErrorKind::Internal
+            }
+        })
+    }
+}
+
+impl From<sqlx::Error> for AppError {
+    fn from(e: sqlx::Error) -> Self {
+        tracing::error!(error = %e, "database error");
+        AppError(ErrorKind::Internal)
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let retry_after = match &self.0 {
+            ErrorKind::RateLimited { retry_after_secs } => Some(*retry_after_secs),
+            _ => None,
+        };
+        let mut response = (status, Json(ApiError::from(self.0))).into_response();
+        if let Some(secs) = retry_after {
+            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+        }
+        response
+    }
+}

@@ -1,0 +1,31 @@
+use crate::error::AppError;
+use crate::session::ClientAddr;
+use crate::state::AppState;
+use crate::store::AuditEntry;
+
+/// Records what happened. A failing audit write is logged, never hidden, but does not undo a
+/// directory change that already happened.
+pub async fn record<T>(
+    state: &AppState,
+    actor: &str,
+    action: &str,
+    target: &str,
+    outcome: &Result<T, AppError>,
+    addr: &ClientAddr,
+) {
+    let entry = AuditEntry {
+        at: state.now(),
+        actor: actor.to_string(),
+        action: action.to_string(),
+        target: target.to_string(),
+        result: match outcome {
+            Ok(_) => "success".into(),
+            Err(e) => e.code(),
+        },
+        client_addr: addr.label(),
+    };
+    tracing::info!(actor, action, target, result = %entry.result, client = ?entry.client_addr, "audit");
+    if let Err(e) = state.store.audit(&entry).await {
+        tracing::error!(error = %e, ?entry, "AUDIT WRITE FAILED");
+    }
+}

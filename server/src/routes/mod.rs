@@ -1,0 +1,93 @@
+//! The HTTP surface: `/api/*` (JSON), `/healthz`, `/readyz`, and the SPA for everything else.
+
+mod audit;
+mod health;
+mod json;
+mod password;
+mod session;
+mod spa;
+
+pub use json::ApiJson;
+
+use axum::extract::Request;
+use axum::http::{header, HeaderValue, Method};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use latchkey_api::ErrorKind;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// Request bodies are small JSON documents.
+const MAX_BODY: usize = 16 * 1024;
+
+const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval' 'unsafe-inline'; \
+                   style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; \
+                   base-uri 'none'; form-action 'self'";
+
+/// The whole application; tests drive it with `tower::ServiceExt::oneshot`.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route(
+            "/session",
+            get(session::current)
+                .post(session::sign_in)
+                .delete(session::sign_out),
+        )
+        .route("/password/status", get(password::status))
+        .route("/password/check", post(password::check))
+        .route("/password/change", post(password::change))
+        .fallback(|| async {
+            AppError(ErrorKind::BadRequest {
+                reason: "no such API endpoint".into(),
+            })
+        })
+        .layer(middleware::from_fn(refuse_cross_site))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ));
+
+    Router::new()
+        .nest("/api", api)
+        .route("/healthz", get(health::live))
+        .route("/readyz", get(health::ready))
+        .fallback_service(spa::service(&state.config.spa_dir))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Browsers label requests another site makes; refuse those before any handler runs.
+async fn refuse_cross_site(request: Request, next: Next) -> Response {
+    let state_changing = request.method() != Method::GET && request.method() != Method::HEAD;
+    let cross_site = request
+        .headers()
+        .get("sec-fetch-site")
+        .is_some_and(|v| v == "cross-site");
+    if state_changing && cross_site {
+        return AppError(ErrorKind::CsrfRejected).into_response();
+    }
+    next.run(request).await
+}

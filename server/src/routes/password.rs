@@ -1,0 +1,252 @@
+//! The password page: status (policy and dates), live check, change.
+
+use axum::extract::State;
+use axum::Json;
+use latchkey_api::{
+    ChangePasswordRequest, ChangePasswordResponse, CheckPasswordRequest, CheckPasswordResponse,
+    ErrorKind, PasswordStatus, PolicySource,
+};
+use latchkey_policy::{timing, CategorySet, Mode, Policy};
+
+use super::{audit, session::parse_reason, ApiJson};
+use crate::directory::{AccountFacts, BindAs, DirectoryError};
+use crate::error::AppError;
+use crate::session::{ClientAddr, Session};
+use crate::state::AppState;
+
+pub async fn status(
+    State(state): State<AppState>,
+    Session(row): Session,
+) -> Result<Json<PasswordStatus>, AppError> {
+    let facts = state.directory()?.account_facts(&row.user_dn).await?;
+    let now = state.now();
+    let change_required = row.change_required.as_deref().and_then(parse_reason);
+    Ok(Json(PasswordStatus {
+        account: facts.user.account(),
+        earliest_change: earliest_change(&facts, now),
+        policy: facts.policy,
+        policy_source: facts.policy_source,
+        now,
+        password_last_set: facts.password_last_set,
+        expires_at: facts.expires_at,
+        may_change: facts.may_change,
+        change_required,
+    }))
+}
+
+pub async fn check(
+    State(state): State<AppState>,
+    Session(row): Session,
+    ApiJson(request): ApiJson<CheckPasswordRequest>,
+) -> Result<Json<CheckPasswordResponse>, AppError> {
+    let facts = state.directory()?.account_facts(&row.user_dn).await?;
+    let account = facts.user.account();
+    let candidate = request.candidate.expose();
+    let report = latchkey_policy::check(candidate, None, &facts.policy, &account, &state.checker);
+    let inputs = [
+        account.sam_account_name.as_str(),
+        account.display_name.as_str(),
+    ];
+    Ok(Json(CheckPasswordResponse {
+        report,
+        strength: state.checker.strength(candidate, &inputs),
+    }))
+}
+
+pub async fn change(
+    State(state): State<AppState>,
+    addr: ClientAddr,
+    Session(row): Session,
+    ApiJson(request): ApiJson<ChangePasswordRequest>,
+) -> Result<Json<ChangePasswordResponse>, AppError> {
+    let outcome = async {
+        state.limits.attempt(&row.username, addr.0)?;
+        let directory = state.directory()?;
+        let facts = directory.account_facts(&row.user_dn).await?;
+        let now = state.now();
+        if !facts.may_change {
+            return Err(AppError(ErrorKind::NotPermitted));
+        }
+        if facts.locked_out {
+            return Err(AppError(ErrorKind::LockedOut));
+        }
+        let (current, new) = (&request.current, &request.new);
+        if current.is_empty() {
+            return Err(AppError(ErrorKind::WrongCurrentPassword));
+        }
+        let report = latchkey_policy::check(
+            new.expose(),
+            Some(current.expose()),
+            &facts.policy,
+            &facts.user.account(),
+            &state.checker,
+        );
+        if report.failures().next().is_some() {
+            return Err(AppError(ErrorKind::PolicyViolation { report }));
+        }
+        if let Some(allowed_at) = earliest_change(&facts, now) {
+            return Err(AppError(ErrorKind::TooYoung {
+                allowed_at: Some(allowed_at),
+            }));
+        }
+        // Users who must change cannot bind; the service account's modify still proves the
+        // old password.
+        let must_change = facts.change_required || row.change_required.is_some();
+        let bind_as = if must_change {
+            BindAs::Service
+        } else {
+            BindAs::User
+        };
+        match directory
+            .change_password(&facts.user, current, new, bind_as)
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(DirectoryError::MustChange | DirectoryError::Expired) => {
+                // The bind proved the password right but refused it for use: change as the
+                // service account (the modify checks the old password once more, correctly).
+                directory
+                    .change_password(&facts.user, current, new, BindAs::Service)
+                    .await
+                    .map_err(|e| refine(e, &facts, now, current.expose(), new.expose()))
+            }
+            Err(e) => Err(refine(e, &facts, now, current.expose(), new.expose())),
+        }?;
+        let sessions_ended = state
+            .store
+            .end_other_sessions(&row.user_dn, &row.token_hash)
+            .await?;
+        state.store.clear_change_required(&row.token_hash).await?;
+        Ok(ChangePasswordResponse { sessions_ended })
+    }
+    .await;
+    audit::record(
+        &state,
+        &row.username,
+        "change_password",
+        &row.username,
+        &outcome,
+        &addr,
+    )
+    .await;
+    outcome.map(Json)
+}
+
+fn earliest_change(facts: &AccountFacts, now: i64) -> Option<i64> {
+    if facts.change_required {
+        return None;
+    }
+    timing::earliest_change(&facts.policy, facts.password_last_set, now)
+}
+
+fn refine(e: DirectoryError, facts: &AccountFacts, now: i64, current: &str, new: &str) -> AppError {
+    match e {
+        DirectoryError::PolicyRefused => AppError(classify_refusal(facts, now, current, new)),
+        other => AppError::from(other),
+    }
+}
+
+/// The DC refused the new password for a policy reason (`0000052D`) and names it only in
+/// English prose. Work out which rule from what is known, in the DC's own order of checks:
+/// minimum age, length, complexity, history.
+pub fn classify_refusal(facts: &AccountFacts, now: i64, current: &str, new: &str) -> ErrorKind {
+    let policy: &Policy = &facts.policy;
+    let known = !matches!(
+        facts.policy_source,
+        PolicySource::FineGrainedUnreadable { .. }
+    );
+    if !known {
+        return ErrorKind::RejectedByDirectory;
+    }
+    if let Some(allowed_at) = earliest_change(facts, now) {
+        return ErrorKind::TooYoung {
+            allowed_at: Some(allowed_at),
+        };
+    }
+    if (new.chars().count() as u32) < policy.min_length {
+        return ErrorKind::TooShort {
+            min_length: policy.min_length,
+        };
+    }
+    if policy.mode == Mode::ActiveDirectory && policy.complexity && CategorySet::of(new).len() < 3 {
+        return ErrorKind::NotComplex;
+    }
+    if new == current {
+        return ErrorKind::SameAsCurrent;
+    }
+    if policy.history_length > 0 {
+        ErrorKind::InHistory
+    } else {
+        ErrorKind::RejectedByDirectory
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::directory::UserRef;
+
+    fn facts(source: PolicySource, last_set: Option<i64>) -> AccountFacts {
+        AccountFacts {
+            user: UserRef {
+                dn: "CN=x".into(),
+                sam_account_name: "x".into(),
+                display_name: String::new(),
+            },
+            policy: Policy {
+                mode: Mode::ActiveDirectory,
+                min_length: 10,
+                complexity: true,
+                history_length: 5,
+                min_age_secs: 3600,
+                max_age_secs: None,
+                lockout_threshold: 5,
+            },
+            policy_source: source,
+            password_last_set: last_set,
+            expires_at: None,
+            change_required: false,
+            locked_out: false,
+            may_change: true,
+        }
+    }
+
+    #[test]
+    fn classifies_in_the_dcs_order() {
+        let f = facts(PolicySource::Domain, Some(1000));
+        assert_eq!(
+            classify_refusal(&f, 2000, "a", "short"),
+            ErrorKind::TooYoung {
+                allowed_at: Some(4600)
+            }
+        );
+        assert_eq!(
+            classify_refusal(&f, 9000, "a", "short"),
+            ErrorKind::TooShort { min_length: 10 }
+        );
+        assert_eq!(
+            classify_refusal(&f, 9000, "a", "alllowercase"),
+            ErrorKind::NotComplex
+        );
+        assert_eq!(
+            classify_refusal(&f, 9000, "Same-Pass-1", "Same-Pass-1"),
+            ErrorKind::SameAsCurrent
+        );
+        assert_eq!(
+            classify_refusal(&f, 9000, "a", "Fresh-Pass-1"),
+            ErrorKind::InHistory
+        );
+    }
+
+    #[test]
+    fn unreadable_policy_is_not_guessed() {
+        let f = facts(
+            PolicySource::FineGrainedUnreadable { name: "p".into() },
+            Some(1000),
+        );
+        assert_eq!(
+            classify_refusal(&f, 9000, "a", "Fresh-Pass-1"),
+            ErrorKind::RejectedByDirectory
+        );
+    }
+}

@@ -1,0 +1,120 @@
+//! Cookie sessions. The cookie holds a random token; the database holds its SHA-256 hash.
+//! State-changing requests must carry the session's CSRF token in a header (a cross-site page
+//! can neither read it nor set custom headers without a CORS preflight, which is never granted).
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{header, Method};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use latchkey_api::{ErrorKind, CSRF_HEADER};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::store::SessionRow;
+
+pub const COOKIE: &str = "latchkey_session";
+
+/// A signed-in user.
+pub struct Session(pub SessionRow);
+
+impl FromRequestParts<AppState> for Session {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let token = cookie_token(parts).ok_or(AppError(ErrorKind::Unauthenticated))?;
+        let row = state
+            .store
+            .session(&hash_token(&token), state.now())
+            .await?
+            .ok_or(AppError(ErrorKind::Unauthenticated))?;
+        if parts.method != Method::GET && parts.method != Method::HEAD {
+            let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
+            if sent != Some(row.csrf_token.as_str()) {
+                return Err(AppError(ErrorKind::CsrfRejected));
+            }
+        }
+        Ok(Session(row))
+    }
+}
+
+/// The client's address, when the connection is known (not in router unit tests).
+pub struct ClientAddr(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
+    }
+}
+
+impl ClientAddr {
+    pub fn label(&self) -> Option<String> {
+        self.0.map(|a| a.to_string())
+    }
+}
+
+/// 32 random bytes, URL-safe base64.
+pub fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+pub fn hash_token(token: &str) -> String {
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+pub fn cookie_token(parts: &Parts) -> Option<String> {
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE)
+        .map(|(_, value)| value.to_string())
+}
+
+pub fn set_cookie(token: &str, max_age_secs: u64, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}{secure}")
+}
+
+pub fn clear_cookie(secure: bool) -> String {
+    set_cookie("", 0, secure)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_random_and_hashes_stable() {
+        assert_ne!(new_token(), new_token());
+        assert_eq!(new_token().len(), 43);
+        assert_eq!(hash_token("a"), hash_token("a"));
+        assert_eq!(hash_token("a").len(), 64);
+    }
+
+    #[test]
+    fn cookie_has_the_protective_attributes() {
+        let c = set_cookie("t", 60, true);
+        assert!(c.contains("HttpOnly") && c.contains("SameSite=Strict") && c.ends_with("; Secure"));
+        assert!(!set_cookie("t", 60, false).contains("Secure"));
+    }
+}

@@ -1,0 +1,42 @@
+//! The database: sessions and the audit log (SQLite through sqlx; migrations embedded).
+//!
+//! Invariants: no password, in any form, is ever written here; session tokens are stored only
+//! as SHA-256 hashes.
+
+mod audit;
+mod sessions;
+
+pub use audit::AuditEntry;
+pub use sessions::{NewSession, SessionRow};
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+use sqlx::SqlitePool;
+use std::str::FromStr;
+
+#[derive(Clone)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `url` and applies pending migrations.
+    pub async fn open(url: &str) -> anyhow::Result<Store> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        Ok(Store { pool })
+    }
+
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+    }
+}

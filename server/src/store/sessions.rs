@@ -1,0 +1,102 @@
+use sqlx::Row;
+
+use super::Store;
+
+pub struct NewSession<'a> {
+    pub token_hash: &'a str,
+    pub user_dn: &'a str,
+    pub username: &'a str,
+    pub display_name: &'a str,
+    pub change_required: Option<&'a str>,
+    pub csrf_token: &'a str,
+    pub client_addr: Option<&'a str>,
+    pub now: i64,
+    pub expires_at: i64,
+}
+
+#[derive(Clone, Debug)]
+pub struct SessionRow {
+    pub token_hash: String,
+    pub user_dn: String,
+    pub username: String,
+    pub display_name: String,
+    pub change_required: Option<String>,
+    pub csrf_token: String,
+}
+
+impl Store {
+    pub async fn create_session(&self, s: NewSession<'_>) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, user_dn, username, display_name, change_required, \
+             csrf_token, client_addr, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(s.token_hash)
+        .bind(s.user_dn)
+        .bind(s.username)
+        .bind(s.display_name)
+        .bind(s.change_required)
+        .bind(s.csrf_token)
+        .bind(s.client_addr)
+        .bind(s.now)
+        .bind(s.expires_at)
+        .execute(&self.pool)
+        .await
+        .map(|_| ())
+    }
+
+    /// The live session with this token hash; expired ones are deleted on the way.
+    pub async fn session(
+        &self,
+        token_hash: &str,
+        now: i64,
+    ) -> Result<Option<SessionRow>, sqlx::Error> {
+        sqlx::query("DELETE FROM sessions WHERE expires_at <= ?")
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        let row = sqlx::query(
+            "SELECT token_hash, user_dn, username, display_name, change_required, csrf_token \
+             FROM sessions WHERE token_hash = ?",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            Ok(SessionRow {
+                token_hash: r.try_get(0)?,
+                user_dn: r.try_get(1)?,
+                username: r.try_get(2)?,
+                display_name: r.try_get(3)?,
+                change_required: r.try_get(4)?,
+                csrf_token: r.try_get(5)?,
+            })
+        })
+        .transpose()
+    }
+
+    pub async fn delete_session(&self, token_hash: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+    }
+
+    /// Ends every session of `user_dn` but `keep`; returns how many ended.
+    pub async fn end_other_sessions(&self, user_dn: &str, keep: &str) -> Result<u64, sqlx::Error> {
+        let done = sqlx::query("DELETE FROM sessions WHERE user_dn = ? AND token_hash <> ?")
+            .bind(user_dn)
+            .bind(keep)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    pub async fn clear_change_required(&self, token_hash: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE sessions SET change_required = NULL WHERE token_hash = ?")
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+    }
+}

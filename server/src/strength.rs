@@ -1,0 +1,109 @@
+//! The server's half of password checking: the blocklist (zxcvbn's list of common passwords
+//! plus the organization's own words) and zxcvbn's strength estimate. Both carry large lists,
+//! so they stay here rather than in the SPA.
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use latchkey_api::Strength;
+use latchkey_policy::Blocklist;
+use zxcvbn::matching::patterns::{DictionaryPattern, MatchPattern};
+
+pub struct PasswordChecker {
+    extra: HashSet<String>,
+}
+
+impl PasswordChecker {
+    pub fn new(blocklist_file: Option<&Path>) -> anyhow::Result<Self> {
+        let extra = match blocklist_file {
+            None => HashSet::new(),
+            Some(path) => std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("cannot read the blocklist {}: {e}", path.display()))?
+                .lines()
+                .map(|l| l.trim().to_lowercase())
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .collect(),
+        };
+        Ok(PasswordChecker { extra })
+    }
+
+    pub fn strength(&self, candidate: &str, user_inputs: &[&str]) -> Strength {
+        if candidate.is_empty() {
+            return Strength {
+                score: 0,
+                guesses_log10: 0.0,
+                warning: None,
+                suggestions: vec![],
+            };
+        }
+        let entropy = zxcvbn::zxcvbn(candidate, user_inputs);
+        let feedback = entropy.feedback();
+        Strength {
+            score: u8::from(entropy.score()),
+            guesses_log10: entropy.guesses_log10(),
+            warning: feedback.and_then(|f| f.warning()).map(|w| w.to_string()),
+            suggestions: feedback
+                .map(|f| f.suggestions().iter().map(|s| s.to_string()).collect())
+                .unwrap_or_default(),
+        }
+    }
+}
+
+impl Blocklist for PasswordChecker {
+    fn contains(&self, candidate: &str) -> Option<bool> {
+        let lowered = candidate.to_lowercase();
+        if self
+            .extra
+            .iter()
+            .any(|word| lowered.contains(word.as_str()))
+        {
+            return Some(true);
+        }
+        // A common password, also capitalized, reversed or in l33t, is blocked when it makes up
+        // the whole candidate.
+        let entropy = zxcvbn::zxcvbn(candidate, &[]);
+        let whole = candidate.chars().count().saturating_sub(1);
+        // zxcvbn does not export its dictionary type; its default is the passwords list.
+        let passwords = DictionaryPattern::default().dictionary_name;
+        Some(entropy.sequence().iter().any(|m| {
+            m.i == 0
+                && m.j == whole
+                && matches!(&m.pattern, MatchPattern::Dictionary(d) if d.dictionary_name == passwords)
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocks_common_passwords_in_their_usual_disguises() {
+        let checker = PasswordChecker::new(None).unwrap();
+        for common in ["password", "Password", "P@ssw0rd", "qwerty123", "drowssap"] {
+            assert_eq!(checker.contains(common), Some(true), "{common}");
+        }
+        for fine in ["Tr4vel-Lantern-Orbit", "correct horse battery staple"] {
+            assert_eq!(checker.contains(fine), Some(false), "{fine}");
+        }
+    }
+
+    #[test]
+    fn blocks_the_organizations_words() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("words");
+        std::fs::write(&file, "# ours\nAcmeCorp\n\n").unwrap();
+        let checker = PasswordChecker::new(Some(&file)).unwrap();
+        assert_eq!(checker.contains("I-love-acmecorp-2026"), Some(true));
+        assert_eq!(checker.contains("Tr4vel-Lantern-Orbit"), Some(false));
+    }
+
+    #[test]
+    fn strength_rises_with_unpredictability() {
+        let checker = PasswordChecker::new(None).unwrap();
+        let weak = checker.strength("password1", &[]);
+        let strong = checker.strength("Tr4vel-Lantern-Orbit-Quay", &[]);
+        assert!(weak.score <= 1 && strong.score >= 3, "{weak:?} {strong:?}");
+        assert!(weak.warning.is_some());
+    }
+}

@@ -1,0 +1,88 @@
+//! `cargo xtask demo`: Latchkey against a throwaway local domain, with sample users.
+
+use std::process::Command;
+
+use crate::samba::{Dc, BASE_DN, LDAPS_URL, REALM, SERVICE_ACCOUNT};
+use crate::{cmd, paths, spa, tools, Result};
+
+/// Sample users: (logon name, display name, password, what is special about them).
+const USERS: &[(&str, &str, &str, &str)] = &[
+    (
+        "alice",
+        "Alice Example",
+        "Harbor-Lights-42",
+        "an ordinary user",
+    ),
+    (
+        "bob",
+        "Bob Example",
+        "Quiet-Meadow-17",
+        "must change the password at next logon",
+    ),
+    (
+        "carol",
+        "Carol Example",
+        "Silver-Canyon-88",
+        "may not change the password",
+    ),
+];
+
+pub fn run() -> Result {
+    tools::ensure_all()?;
+    spa::build()?;
+    cmd::run(&mut server_build())?;
+    let dc = Dc::start()?;
+    for (name, display, password, _) in USERS {
+        let (given, surname) = display.split_once(' ').unwrap_or((display, ""));
+        let (given, surname) = (
+            format!("--given-name={given}"),
+            format!("--surname={surname}"),
+        );
+        let mut args = vec!["user", "create", name, password, &given, &surname];
+        if *name == "bob" {
+            args.push("--must-change-at-next-login");
+        }
+        dc.samba_tool(&args)?;
+    }
+    // "Cannot change password" for carol: deny ACEs for SELF and Everyone.
+    dc.samba_tool(&[
+        "dsacl", "set",
+        &format!("--objectdn=CN=Carol Example,CN=Users,{BASE_DN}"),
+        "--sddl=(OD;;CR;ab721a53-1e2f-11d0-9819-00aa0040529b;;PS)(OD;;CR;ab721a53-1e2f-11d0-9819-00aa0040529b;;WD)",
+    ])?;
+
+    let data = dc.dir.join("latchkey");
+    std::fs::create_dir_all(&data).map_err(|e| e.to_string())?;
+    let url = "http://127.0.0.1:8080";
+    println!("\nLatchkey demo: {url}\nDomain {REALM}, sample users:");
+    for (name, _, password, what) in USERS {
+        println!("  {name:<6} password {password:<18} ({what})");
+    }
+    println!("Stop with Ctrl-C; the domain and the database are thrown away.\n");
+    let mut server = Command::new(paths::target().join("release/latchkey-server"));
+    server
+        .env("LATCHKEY_LISTEN", "127.0.0.1:8080")
+        .env("LATCHKEY_SPA_DIR", paths::dist())
+        .env(
+            "LATCHKEY_DATABASE_URL",
+            format!("sqlite://{}", data.join("latchkey.sqlite").display()),
+        )
+        .env("LATCHKEY_DIRECTORY__URL", LDAPS_URL)
+        .env("LATCHKEY_DIRECTORY__CA_FILE", dc.ca_file())
+        .env(
+            "LATCHKEY_DIRECTORY__SERVICE_ACCOUNT",
+            format!("{SERVICE_ACCOUNT}@{REALM}"),
+        )
+        .env("LATCHKEY_DIRECTORY__SERVICE_PASSWORD", &dc.service_password);
+    let result = cmd::run(&mut server);
+    drop(dc);
+    result
+}
+
+fn server_build() -> Command {
+    let mut c = Command::new("cargo");
+    c.args(["build", "--release", "--locked", "-p", "latchkey-server"])
+        .current_dir(paths::root())
+        .env("CARGO_TARGET_DIR", paths::target());
+    c
+}
