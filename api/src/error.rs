@@ -120,16 +120,11 @@ mod tests {
 
     #[test]
     fn wire_format_has_code_and_details() {
-        let err = ApiError::from(ErrorKind::RateLimited {
-            retry_after_secs: 30,
-        });
+        let err = ApiError::from(ErrorKind::RateLimited { retry_after_secs: 30 });
         let json = serde_json::to_value(&err).unwrap();
         assert_eq!(json["code"], "rate_limited");
         assert_eq!(json["retry_after_secs"], 30);
-        assert_eq!(
-            json["message"],
-            "Too many attempts. Try again in 30 seconds."
-        );
+        assert_eq!(json["message"], "Too many attempts. Try again in 30 seconds.");
         let back: ApiError = serde_json::from_value(json).unwrap();
         assert_eq!(back, err);
     }

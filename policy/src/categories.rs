@@ -59,12 +59,7 @@ pub struct CategorySet(u8);
 
 impl CategorySet {
     pub fn of(password: &str) -> Self {
-        CategorySet(
-            password
-                .chars()
-                .filter_map(Category::of)
-                .fold(0, |bits, c| bits | c.bit()),
-        )
+        CategorySet(password.chars().filter_map(Category::of).fold(0, |bits, c| bits | c.bit()))
     }
 
     pub fn contains(self, c: Category) -> bool {
@@ -80,9 +75,7 @@ impl CategorySet {
     }
 
     pub fn missing(self) -> impl Iterator<Item = Category> {
-        Category::ALL
-            .into_iter()
-            .filter(move |c| !self.contains(*c))
+        Category::ALL.into_iter().filter(move |c| !self.contains(*c))
     }
 }
 
@@ -110,10 +103,7 @@ mod tests {
     fn counts_distinct_categories() {
         let set = CategorySet::of("abcABC123");
         assert_eq!(set.len(), 3);
-        assert_eq!(
-            set.missing().collect::<Vec<_>>(),
-            vec![Category::NonAlphanumeric, Category::OtherAlphabetic]
-        );
+        assert_eq!(set.missing().collect::<Vec<_>>(), vec![Category::NonAlphanumeric, Category::OtherAlphabetic]);
         assert!(CategorySet::of("").is_empty());
     }
 }

@@ -33,25 +33,11 @@ impl Blocklist for NoBlocklist {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "code", rename_all = "snake_case")]
 pub enum Rule {
-    MinLength {
-        min: u32,
-        actual: u32,
-    },
-    MaxLength {
-        max: u32,
-        actual: u32,
-    },
-    Categories {
-        required: u32,
-        found: u32,
-        missing: Vec<crate::Category>,
-    },
-    NoAccountName {
-        account_name: String,
-    },
-    NoNameParts {
-        found: Vec<String>,
-    },
+    MinLength { min: u32, actual: u32 },
+    MaxLength { max: u32, actual: u32 },
+    Categories { required: u32, found: u32, missing: Vec<crate::Category> },
+    NoAccountName { account_name: String },
+    NoNameParts { found: Vec<String> },
     NotBlocklisted,
     DiffersFromCurrent,
 }
@@ -76,11 +62,7 @@ impl Rule {
                 format!("At least {min} characters ({actual} so far)")
             }
             Rule::MaxLength { max, actual } => format!("At most {max} characters ({actual} typed)"),
-            Rule::Categories {
-                required,
-                found,
-                missing,
-            } => {
+            Rule::Categories { required, found, missing } => {
                 let missing: Vec<_> = missing.iter().map(|c| c.describe()).collect();
                 format!(
                     "At least {required} of: uppercase, lowercase, digits, symbols, other letters \
@@ -91,14 +73,9 @@ impl Rule {
             Rule::NoAccountName { account_name } => {
                 format!("Does not contain your logon name \"{account_name}\"")
             }
-            Rule::NoNameParts { found } if found.is_empty() => {
-                "Does not contain parts of your name".to_string()
-            }
+            Rule::NoNameParts { found } if found.is_empty() => "Does not contain parts of your name".to_string(),
             Rule::NoNameParts { found } => {
-                format!(
-                    "Does not contain parts of your name (found: {})",
-                    found.join(", ")
-                )
+                format!("Does not contain parts of your name (found: {})", found.join(", "))
             }
             Rule::NotBlocklisted => "Is not a common or breached password".to_string(),
             Rule::DiffersFromCurrent => "Differs from the current password".to_string(),
@@ -119,40 +96,19 @@ pub fn check(
     let lowered = candidate.to_lowercase();
     let mut rules = Vec::new();
     let mut push = |rule, passed: bool| {
-        let outcome = if passed {
-            Outcome::Passed
-        } else {
-            Outcome::Failed
-        };
+        let outcome = if passed { Outcome::Passed } else { Outcome::Failed };
         rules.push(RuleResult { rule, outcome });
     };
 
-    push(
-        Rule::MinLength {
-            min: policy.min_length,
-            actual: length,
-        },
-        length >= policy.min_length,
-    );
+    push(Rule::MinLength { min: policy.min_length, actual: length }, length >= policy.min_length);
     if length > MAX_LENGTH {
-        push(
-            Rule::MaxLength {
-                max: MAX_LENGTH,
-                actual: length,
-            },
-            false,
-        );
+        push(Rule::MaxLength { max: MAX_LENGTH, actual: length }, false);
     }
 
     let name = account.sam_account_name.trim();
     if name.chars().count() >= MIN_NAME_PART {
         let passed = !lowered.contains(&name.to_lowercase());
-        push(
-            Rule::NoAccountName {
-                account_name: name.to_string(),
-            },
-            passed,
-        );
+        push(Rule::NoAccountName { account_name: name.to_string() }, passed);
     }
 
     if policy.mode == Mode::ActiveDirectory && policy.complexity {
@@ -161,35 +117,22 @@ pub fn check(
         push(Rule::NoNameParts { found }, passed);
 
         let set = CategorySet::of(candidate);
-        let rule = Rule::Categories {
-            required: REQUIRED_CATEGORIES,
-            found: set.len(),
-            missing: set.missing().collect(),
-        };
+        let rule =
+            Rule::Categories { required: REQUIRED_CATEGORIES, found: set.len(), missing: set.missing().collect() };
         push(rule, set.len() >= REQUIRED_CATEGORIES);
     }
 
     if let Some(current) = current {
-        push(
-            Rule::DiffersFromCurrent,
-            !current.is_empty() && candidate != current,
-        );
+        push(Rule::DiffersFromCurrent, !current.is_empty() && candidate != current);
     }
 
-    let blocked = if candidate.is_empty() {
-        Some(false)
-    } else {
-        blocklist.contains(candidate)
-    };
+    let blocked = if candidate.is_empty() { Some(false) } else { blocklist.contains(candidate) };
     let outcome = match blocked {
         Some(true) => Outcome::Failed,
         Some(false) => Outcome::Passed,
         None => Outcome::Pending,
     };
-    rules.push(RuleResult {
-        rule: Rule::NotBlocklisted,
-        outcome,
-    });
+    rules.push(RuleResult { rule: Rule::NotBlocklisted, outcome });
 
     Report { rules }
 }
@@ -222,10 +165,7 @@ mod tests {
     }
 
     fn account(sam: &str, display: &str) -> Account {
-        Account {
-            sam_account_name: sam.into(),
-            display_name: display.into(),
-        }
+        Account { sam_account_name: sam.into(), display_name: display.into() }
     }
 
     fn failed_codes(report: &Report) -> Vec<&'static str> {
@@ -241,25 +181,13 @@ mod tests {
 
     #[test]
     fn strong_password_passes_every_rule() {
-        let r = check(
-            "Tr4vel-Lantern",
-            None,
-            &ad(12),
-            &account("jdoe", "John Doe"),
-            &Listed(&[]),
-        );
+        let r = check("Tr4vel-Lantern", None, &ad(12), &account("jdoe", "John Doe"), &Listed(&[]));
         assert!(r.is_acceptable(), "{r:?}");
     }
 
     #[test]
     fn reports_all_failures_at_once() {
-        let r = check(
-            "jdoe",
-            Some("jdoe"),
-            &ad(12),
-            &account("jdoe", "John Doe"),
-            &Listed(&["jdoe"]),
-        );
+        let r = check("jdoe", Some("jdoe"), &ad(12), &account("jdoe", "John Doe"), &Listed(&["jdoe"]));
         assert_eq!(
             failed_codes(&r),
             vec![
@@ -278,9 +206,7 @@ mod tests {
         let p = ad(8);
         let a = Account::default();
         assert!(failed_codes(&check("Äbc1éüö", None, &p, &a, &NoBlocklist)).contains(&"min_length"));
-        assert!(
-            !failed_codes(&check("Äbc1éüöß", None, &p, &a, &NoBlocklist)).contains(&"min_length")
-        );
+        assert!(!failed_codes(&check("Äbc1éüöß", None, &p, &a, &NoBlocklist)).contains(&"min_length"));
     }
 
     #[test]
@@ -288,50 +214,26 @@ mod tests {
         let long = "aA1!".repeat(65);
         let r = check(&long, None, &ad(8), &Account::default(), &NoBlocklist);
         assert_eq!(failed_codes(&r), vec!["max_length"]);
-        let ok = check(
-            &long[..256],
-            None,
-            &ad(8),
-            &Account::default(),
-            &NoBlocklist,
-        );
+        let ok = check(&long[..256], None, &ad(8), &Account::default(), &NoBlocklist);
         assert!(ok.rules.iter().all(|r| r.rule.code() != "max_length"));
     }
 
     #[test]
     fn account_name_is_case_insensitive() {
-        let r = check(
-            "xxJDOE-2024!",
-            None,
-            &ad(8),
-            &account("jdoe", ""),
-            &NoBlocklist,
-        );
+        let r = check("xxJDOE-2024!", None, &ad(8), &account("jdoe", ""), &NoBlocklist);
         assert_eq!(failed_codes(&r), vec!["no_account_name"]);
     }
 
     #[test]
     fn two_character_account_name_is_not_checked() {
-        let r = check(
-            "Jo-2024!abc",
-            None,
-            &ad(8),
-            &account("jo", ""),
-            &NoBlocklist,
-        );
+        let r = check("Jo-2024!abc", None, &ad(8), &account("jo", ""), &NoBlocklist);
         assert!(r.rules.iter().all(|r| r.rule.code() != "no_account_name"));
         assert!(failed_codes(&r).is_empty());
     }
 
     #[test]
     fn empty_names_check_nothing() {
-        let r = check(
-            "Sunny-Harbor-12",
-            None,
-            &ad(8),
-            &account("", ""),
-            &NoBlocklist,
-        );
+        let r = check("Sunny-Harbor-12", None, &ad(8), &account("", ""), &NoBlocklist);
         assert!(failed_codes(&r).is_empty());
         assert!(r.rules.iter().all(|r| r.rule.code() != "no_account_name"));
     }
@@ -361,18 +263,12 @@ mod tests {
     fn three_of_five_categories() {
         let a = Account::default();
         let p = ad(8);
-        assert_eq!(
-            failed_codes(&check("abcdefgh12", None, &p, &a, &NoBlocklist)),
-            vec!["categories"]
-        );
+        assert_eq!(failed_codes(&check("abcdefgh12", None, &p, &a, &NoBlocklist)), vec!["categories"]);
         assert!(failed_codes(&check("abcdefgh12!", None, &p, &a, &NoBlocklist)).is_empty());
         // CJK counts as the fifth category.
         assert!(failed_codes(&check("abcdefgh12漢字", None, &p, &a, &NoBlocklist)).is_empty());
         // Currency symbols count for nothing.
-        assert_eq!(
-            failed_codes(&check("abcdefgh12€€", None, &p, &a, &NoBlocklist)),
-            vec!["categories"]
-        );
+        assert_eq!(failed_codes(&check("abcdefgh12€€", None, &p, &a, &NoBlocklist)), vec!["categories"]);
         let r = check("abcdefgh", None, &p, &a, &NoBlocklist);
         let missing = r.rules.iter().find_map(|r| match &r.rule {
             Rule::Categories { missing, found, .. } => Some((missing.clone(), *found)),
@@ -380,63 +276,28 @@ mod tests {
         });
         assert_eq!(
             missing,
-            Some((
-                vec![
-                    Category::Uppercase,
-                    Category::Digit,
-                    Category::NonAlphanumeric,
-                    Category::OtherAlphabetic
-                ],
-                1
-            ))
+            Some((vec![Category::Uppercase, Category::Digit, Category::NonAlphanumeric, Category::OtherAlphabetic], 1))
         );
     }
 
     #[test]
     fn complexity_off_skips_composition_and_name_parts() {
-        let p = Policy {
-            complexity: false,
-            ..ad(8)
-        };
-        let r = check(
-            "johnjohnjohn",
-            None,
-            &p,
-            &account("ab", "John"),
-            &NoBlocklist,
-        );
+        let p = Policy { complexity: false, ..ad(8) };
+        let r = check("johnjohnjohn", None, &p, &account("ab", "John"), &NoBlocklist);
         assert!(failed_codes(&r).is_empty());
     }
 
     #[test]
     fn nist_mode_has_no_composition_rules() {
-        let r = check(
-            "correct horse battery staple",
-            None,
-            &Policy::nist(),
-            &Account::default(),
-            &Listed(&[]),
-        );
+        let r = check("correct horse battery staple", None, &Policy::nist(), &Account::default(), &Listed(&[]));
         assert!(r.is_acceptable());
-        let r = check(
-            "password1234567",
-            None,
-            &Policy::nist(),
-            &Account::default(),
-            &Listed(&["password1234567"]),
-        );
+        let r = check("password1234567", None, &Policy::nist(), &Account::default(), &Listed(&["password1234567"]));
         assert_eq!(failed_codes(&r), vec!["not_blocklisted"]);
     }
 
     #[test]
     fn blocklist_is_pending_without_a_list() {
-        let r = check(
-            "Tr4vel-Lantern",
-            None,
-            &ad(8),
-            &Account::default(),
-            &NoBlocklist,
-        );
+        let r = check("Tr4vel-Lantern", None, &ad(8), &Account::default(), &NoBlocklist);
         assert!(failed_codes(&r).is_empty());
         assert!(!r.is_acceptable(), "pending is not yet acceptable");
         assert_eq!(r.pending().count(), 1);

@@ -26,11 +26,7 @@ mod tests {
     use super::*;
 
     fn policy(min_age: u64, max_age: Option<u64>) -> Policy {
-        Policy {
-            min_age_secs: min_age,
-            max_age_secs: max_age,
-            ..Policy::nist()
-        }
+        Policy { min_age_secs: min_age, max_age_secs: max_age, ..Policy::nist() }
     }
 
     #[test]
@@ -38,11 +34,7 @@ mod tests {
         let p = policy(86_400, None);
         assert_eq!(earliest_change(&p, Some(1_000), 1_000), Some(87_400));
         assert_eq!(earliest_change(&p, Some(1_000), 87_400), None);
-        assert_eq!(
-            earliest_change(&p, None, 5),
-            None,
-            "never set: no minimum age applies"
-        );
+        assert_eq!(earliest_change(&p, None, 5), None, "never set: no minimum age applies");
         assert_eq!(earliest_change(&policy(0, None), Some(10), 10), None);
     }
 

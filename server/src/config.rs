@@ -52,15 +52,8 @@ impl Default for Config {
             spa_dir: PathBuf::from("dist"),
             database_url: "sqlite://latchkey.sqlite".into(),
             session_ttl_secs: 3600,
-            password: PasswordConfig {
-                mode: Mode::ActiveDirectory,
-                blocklist_file: None,
-            },
-            limits: LimitsConfig {
-                per_account: 5,
-                per_address: 30,
-                window_secs: 900,
-            },
+            password: PasswordConfig { mode: Mode::ActiveDirectory, blocklist_file: None },
+            limits: LimitsConfig { per_account: 5, per_address: 30, window_secs: 900 },
             directory: None,
         }
     }
@@ -75,15 +68,11 @@ impl Config {
             }
             figment = figment.merge(Toml::file(file));
         }
-        let config: Config = figment
-            .merge(Env::prefixed("LATCHKEY_").split("__"))
-            .extract()?;
+        let config: Config = figment.merge(Env::prefixed("LATCHKEY_").split("__")).extract()?;
         Ok(config)
     }
 
     pub fn secure_cookies(&self) -> bool {
-        self.public_url
-            .as_deref()
-            .is_some_and(|u| u.starts_with("https://"))
+        self.public_url.as_deref().is_some_and(|u| u.starts_with("https://"))
     }
 }

@@ -14,9 +14,7 @@ impl AppError {
     pub fn status(&self) -> StatusCode {
         match &self.0 {
             ErrorKind::InvalidCredentials | ErrorKind::Unauthenticated => StatusCode::UNAUTHORIZED,
-            ErrorKind::WrongCurrentPassword | ErrorKind::BadRequest { .. } => {
-                StatusCode::BAD_REQUEST
-            }
+            ErrorKind::WrongCurrentPassword | ErrorKind::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ErrorKind::TooYoung { .. }
             | ErrorKind::TooShort { .. }
             | ErrorKind::NotComplex
@@ -26,10 +24,9 @@ impl AppError {
             | ErrorKind::RejectedByDirectory
             | ErrorKind::ConfirmationMismatch => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorKind::LockedOut => StatusCode::LOCKED,
-            ErrorKind::Disabled
-            | ErrorKind::AccountExpired
-            | ErrorKind::NotPermitted
-            | ErrorKind::CsrfRejected => StatusCode::FORBIDDEN,
+            ErrorKind::Disabled | ErrorKind::AccountExpired | ErrorKind::NotPermitted | ErrorKind::CsrfRejected => {
+                StatusCode::FORBIDDEN
+            }
             ErrorKind::DirectoryUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorKind::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,

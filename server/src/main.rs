@@ -1,7 +1,4 @@
-#![cfg_attr(
-    not(test),
-    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
-)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 use std::path::PathBuf;
 
@@ -10,10 +7,7 @@ use latchkey_server::{AppState, Config};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
-#[command(
-    name = "latchkey-server",
-    about = "Latchkey: self-service for domain passwords on hardware keys"
-)]
+#[command(name = "latchkey-server", about = "Latchkey: self-service for domain passwords on hardware keys")]
 struct Cli {
     /// TOML configuration file; LATCHKEY_* environment variables override it.
     #[arg(long, short, env = "LATCHKEY_CONFIG", global = true)]
@@ -36,13 +30,9 @@ enum Command {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
     if cli.json_logs {
-        tracing_subscriber::fmt()
-            .json()
-            .with_env_filter(filter)
-            .init();
+        tracing_subscriber::fmt().json().with_env_filter(filter).init();
     } else {
         tracing_subscriber::fmt().with_env_filter(filter).init();
     }

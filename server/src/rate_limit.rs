@@ -22,9 +22,7 @@ impl Limits {
         let quota = |n: u32| {
             let n = NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN);
             let window = Duration::from_secs(config.window_secs.max(1));
-            Quota::with_period(window / n.get())
-                .map(|q| q.allow_burst(n))
-                .unwrap_or_else(|| Quota::per_second(n))
+            Quota::with_period(window / n.get()).map(|q| q.allow_burst(n)).unwrap_or_else(|| Quota::per_second(n))
         };
         Limits {
             per_account: RateLimiter::keyed(quota(config.per_account)),
@@ -36,18 +34,12 @@ impl Limits {
     pub fn attempt(&self, account: &str, address: Option<IpAddr>) -> Result<(), AppError> {
         let now = DefaultClock::default().now();
         let refuse = |wait: Duration| {
-            AppError(ErrorKind::RateLimited {
-                retry_after_secs: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
-            })
+            AppError(ErrorKind::RateLimited { retry_after_secs: wait.as_secs() + u64::from(wait.subsec_nanos() > 0) })
         };
         if let Some(address) = address {
-            self.per_address
-                .check_key(&address)
-                .map_err(|n| refuse(n.wait_time_from(now)))?;
+            self.per_address.check_key(&address).map_err(|n| refuse(n.wait_time_from(now)))?;
         }
-        self.per_account
-            .check_key(&account.trim().to_lowercase())
-            .map_err(|n| refuse(n.wait_time_from(now)))
+        self.per_account.check_key(&account.trim().to_lowercase()).map_err(|n| refuse(n.wait_time_from(now)))
     }
 }
 
@@ -57,32 +49,20 @@ mod tests {
 
     #[test]
     fn refuses_after_the_quota_per_account_whatever_the_case() {
-        let limits = Limits::new(&LimitsConfig {
-            per_account: 2,
-            per_address: 100,
-            window_secs: 600,
-        });
+        let limits = Limits::new(&LimitsConfig { per_account: 2, per_address: 100, window_secs: 600 });
         assert!(limits.attempt("Alice", None).is_ok());
         assert!(limits.attempt("alice", None).is_ok());
         let err = limits.attempt("ALICE", None).unwrap_err();
-        assert!(
-            matches!(err.0, ErrorKind::RateLimited { retry_after_secs } if retry_after_secs > 0)
-        );
+        assert!(matches!(err.0, ErrorKind::RateLimited { retry_after_secs } if retry_after_secs > 0));
         assert!(limits.attempt("bob", None).is_ok());
     }
 
     #[test]
     fn refuses_after_the_quota_per_address() {
-        let limits = Limits::new(&LimitsConfig {
-            per_account: 100,
-            per_address: 1,
-            window_secs: 600,
-        });
+        let limits = Limits::new(&LimitsConfig { per_account: 100, per_address: 1, window_secs: 600 });
         let addr = IpAddr::from([10, 0, 0, 1]);
         assert!(limits.attempt("a", Some(addr)).is_ok());
         assert!(limits.attempt("b", Some(addr)).is_err());
-        assert!(limits
-            .attempt("c", Some(IpAddr::from([10, 0, 0, 2])))
-            .is_ok());
+        assert!(limits.attempt("c", Some(IpAddr::from([10, 0, 0, 2]))).is_ok());
     }
 }

@@ -27,11 +27,8 @@ impl FromRequestParts<AppState> for Session {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         let token = cookie_token(parts).ok_or(AppError(ErrorKind::Unauthenticated))?;
-        let row = state
-            .store
-            .session(&hash_token(&token), state.now())
-            .await?
-            .ok_or(AppError(ErrorKind::Unauthenticated))?;
+        let row =
+            state.store.session(&hash_token(&token), state.now()).await?.ok_or(AppError(ErrorKind::Unauthenticated))?;
         if parts.method != Method::GET && parts.method != Method::HEAD {
             let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
             if sent != Some(row.csrf_token.as_str()) {
@@ -49,12 +46,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientAddr(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip()),
-        ))
+        Ok(ClientAddr(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())))
     }
 }
 
@@ -72,10 +64,7 @@ pub fn new_token() -> String {
 }
 
 pub fn hash_token(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 pub fn cookie_token(parts: &Parts) -> Option<String> {

@@ -36,26 +36,15 @@ impl AppState {
         }
         let limits = Limits::new(&config.limits);
         let checker = PasswordChecker::new(config.password.blocklist_file.as_deref())?;
-        Ok(AppState(Arc::new(Inner {
-            config,
-            store,
-            directory,
-            limits,
-            checker,
-        })))
+        Ok(AppState(Arc::new(Inner { config, store, directory, limits, checker })))
     }
 
     pub fn directory(&self) -> Result<&Directory, crate::error::AppError> {
-        self.directory.as_ref().ok_or(crate::error::AppError(
-            latchkey_api::ErrorKind::DirectoryUnavailable,
-        ))
+        self.directory.as_ref().ok_or(crate::error::AppError(latchkey_api::ErrorKind::DirectoryUnavailable))
     }
 
     /// The server's clock, in Unix seconds (the pure crates take time as a parameter).
     pub fn now(&self) -> i64 {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0)
+        SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
     }
 }

@@ -29,12 +29,7 @@ impl PasswordChecker {
 
     pub fn strength(&self, candidate: &str, user_inputs: &[&str]) -> Strength {
         if candidate.is_empty() {
-            return Strength {
-                score: 0,
-                guesses_log10: 0.0,
-                warning: None,
-                suggestions: vec![],
-            };
+            return Strength { score: 0, guesses_log10: 0.0, warning: None, suggestions: vec![] };
         }
         let entropy = zxcvbn::zxcvbn(candidate, user_inputs);
         let feedback = entropy.feedback();
@@ -42,9 +37,7 @@ impl PasswordChecker {
             score: u8::from(entropy.score()),
             guesses_log10: entropy.guesses_log10(),
             warning: feedback.and_then(|f| f.warning()).map(|w| w.to_string()),
-            suggestions: feedback
-                .map(|f| f.suggestions().iter().map(|s| s.to_string()).collect())
-                .unwrap_or_default(),
+            suggestions: feedback.map(|f| f.suggestions().iter().map(|s| s.to_string()).collect()).unwrap_or_default(),
         }
     }
 }
@@ -52,25 +45,25 @@ impl PasswordChecker {
 impl Blocklist for PasswordChecker {
     fn contains(&self, candidate: &str) -> Option<bool> {
         let lowered = candidate.to_lowercase();
-        if self
-            .extra
-            .iter()
-            .any(|word| lowered.contains(word.as_str()))
-        {
+        if self.extra.iter().any(|word| lowered.contains(word.as_str())) {
             return Some(true);
         }
-        // A common password, also capitalized, reversed or in l33t, is blocked when it makes up
-        // the whole candidate.
-        let entropy = zxcvbn::zxcvbn(candidate, &[]);
-        let whole = candidate.chars().count().saturating_sub(1);
-        // zxcvbn does not export its dictionary type; its default is the passwords list.
-        let passwords = DictionaryPattern::default().dictionary_name;
-        Some(entropy.sequence().iter().any(|m| {
-            m.i == 0
-                && m.j == whole
-                && matches!(&m.pattern, MatchPattern::Dictionary(d) if d.dictionary_name == passwords)
-        }))
+        // A common password, also capitalized, reversed or in l33t, and also with the usual
+        // decorations (digits and symbols before or after) is blocked.
+        let core = candidate.trim_matches(|c: char| c.is_ascii_digit() || c.is_ascii_punctuation());
+        Some(is_common_password(candidate) || (!core.is_empty() && is_common_password(core)))
     }
+}
+
+/// Whether zxcvbn finds `word`, whole, in its list of common passwords.
+fn is_common_password(word: &str) -> bool {
+    let entropy = zxcvbn::zxcvbn(word, &[]);
+    let last = word.chars().count().saturating_sub(1);
+    // zxcvbn does not export its dictionary type; its default is the passwords list.
+    let passwords = DictionaryPattern::default().dictionary_name;
+    entropy.sequence().iter().any(|m| {
+        m.i == 0 && m.j == last && matches!(&m.pattern, MatchPattern::Dictionary(d) if d.dictionary_name == passwords)
+    })
 }
 
 #[cfg(test)]
@@ -80,7 +73,7 @@ mod tests {
     #[test]
     fn blocks_common_passwords_in_their_usual_disguises() {
         let checker = PasswordChecker::new(None).unwrap();
-        for common in ["password", "Password", "P@ssw0rd", "qwerty123", "drowssap"] {
+        for common in ["password", "Password", "P@ssw0rd", "qwerty123", "drowssap", "Password123!", "!!Monkey2026"] {
             assert_eq!(checker.contains(common), Some(true), "{common}");
         }
         for fine in ["Tr4vel-Lantern-Orbit", "correct horse battery staple"] {

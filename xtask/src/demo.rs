@@ -7,24 +7,9 @@ use crate::{cmd, paths, spa, tools, Result};
 
 /// Sample users: (logon name, display name, password, what is special about them).
 const USERS: &[(&str, &str, &str, &str)] = &[
-    (
-        "alice",
-        "Alice Example",
-        "Harbor-Lights-42",
-        "an ordinary user",
-    ),
-    (
-        "bob",
-        "Bob Example",
-        "Quiet-Meadow-17",
-        "must change the password at next logon",
-    ),
-    (
-        "carol",
-        "Carol Example",
-        "Silver-Canyon-88",
-        "may not change the password",
-    ),
+    ("alice", "Alice Example", "Harbor-Lights-42", "an ordinary user"),
+    ("bob", "Bob Example", "Quiet-Meadow-17", "must change the password at next logon"),
+    ("carol", "Carol Example", "Silver-Canyon-88", "may not change the password"),
 ];
 
 pub fn run() -> Result {
@@ -34,10 +19,7 @@ pub fn run() -> Result {
     let dc = Dc::start()?;
     for (name, display, password, _) in USERS {
         let (given, surname) = display.split_once(' ').unwrap_or((display, ""));
-        let (given, surname) = (
-            format!("--given-name={given}"),
-            format!("--surname={surname}"),
-        );
+        let (given, surname) = (format!("--given-name={given}"), format!("--surname={surname}"));
         let mut args = vec!["user", "create", name, password, &given, &surname];
         if *name == "bob" {
             args.push("--must-change-at-next-login");
@@ -46,7 +28,8 @@ pub fn run() -> Result {
     }
     // "Cannot change password" for carol: deny ACEs for SELF and Everyone.
     dc.samba_tool(&[
-        "dsacl", "set",
+        "dsacl",
+        "set",
         &format!("--objectdn=CN=Carol Example,CN=Users,{BASE_DN}"),
         "--sddl=(OD;;CR;ab721a53-1e2f-11d0-9819-00aa0040529b;;PS)(OD;;CR;ab721a53-1e2f-11d0-9819-00aa0040529b;;WD)",
     ])?;
@@ -63,16 +46,10 @@ pub fn run() -> Result {
     server
         .env("LATCHKEY_LISTEN", "127.0.0.1:8080")
         .env("LATCHKEY_SPA_DIR", paths::dist())
-        .env(
-            "LATCHKEY_DATABASE_URL",
-            format!("sqlite://{}", data.join("latchkey.sqlite").display()),
-        )
+        .env("LATCHKEY_DATABASE_URL", format!("sqlite://{}", data.join("latchkey.sqlite").display()))
         .env("LATCHKEY_DIRECTORY__URL", LDAPS_URL)
         .env("LATCHKEY_DIRECTORY__CA_FILE", dc.ca_file())
-        .env(
-            "LATCHKEY_DIRECTORY__SERVICE_ACCOUNT",
-            format!("{SERVICE_ACCOUNT}@{REALM}"),
-        )
+        .env("LATCHKEY_DIRECTORY__SERVICE_ACCOUNT", format!("{SERVICE_ACCOUNT}@{REALM}"))
         .env("LATCHKEY_DIRECTORY__SERVICE_PASSWORD", &dc.service_password);
     let result = cmd::run(&mut server);
     drop(dc);

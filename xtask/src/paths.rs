@@ -14,17 +14,13 @@ pub fn cache() -> PathBuf {
     if let Some(dir) = std::env::var_os("LATCHKEY_CACHE") {
         return PathBuf::from(dir);
     }
-    let home = std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/root"));
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/root"));
     home.join(".cache").join("latchkey")
 }
 
 /// Cargo's target directory for the workspace and the SPA builds.
 pub fn target() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| cache().join("target"))
+    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| cache().join("target"))
 }
 
 /// The built SPA.
@@ -43,8 +39,6 @@ pub fn tool_path() -> std::ffi::OsString {
     if let Some(home) = std::env::var_os("HOME") {
         parts.push(PathBuf::from(home).join(".cargo").join("bin"));
     }
-    parts.extend(std::env::split_paths(
-        &std::env::var_os("PATH").unwrap_or_default(),
-    ));
+    parts.extend(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()));
     std::env::join_paths(parts).unwrap_or_default()
 }

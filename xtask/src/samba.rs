@@ -30,9 +30,7 @@ pub struct Dc {
 impl Dc {
     pub fn start() -> Result<Dc> {
         if std::net::TcpStream::connect("127.0.0.1:636").is_ok() {
-            return Err(
-                "something already listens on 127.0.0.1:636 (another DC?): stop it first".into(),
-            );
+            return Err("something already listens on 127.0.0.1:636 (another DC?): stop it first".into());
         }
         let template = ensure_template()?;
         let dir = std::env::temp_dir().join(format!("latchkey-dc-{}", std::process::id()));
@@ -50,17 +48,9 @@ impl Dc {
             .stdin(Stdio::null())
             .spawn()
             .map_err(|e| format!("cannot start samba: {e}"))?;
-        let dc = Dc {
-            dir,
-            admin_password: creds.0,
-            service_password: creds.1,
-            child,
-        };
+        let dc = Dc { dir, admin_password: creds.0, service_password: creds.1, child };
         dc.wait_ready()?;
-        eprintln!(
-            "Samba AD DC for {REALM} ready at {LDAPS_URL} ({})",
-            dc.dir.display()
-        );
+        eprintln!("Samba AD DC for {REALM} ready at {LDAPS_URL} ({})", dc.dir.display());
         Ok(dc)
     }
 
@@ -88,15 +78,9 @@ impl Dc {
             ("LATCHKEY_TEST_DC_URL", LDAPS_URL.into()),
             ("LATCHKEY_TEST_DC_BASE_DN", BASE_DN.into()),
             ("LATCHKEY_TEST_DC_CA", self.ca_file().display().to_string()),
-            (
-                "LATCHKEY_TEST_DC_ADMIN_PASSWORD",
-                self.admin_password.clone(),
-            ),
+            ("LATCHKEY_TEST_DC_ADMIN_PASSWORD", self.admin_password.clone()),
             ("LATCHKEY_TEST_DC_SERVICE_ACCOUNT", SERVICE_ACCOUNT.into()),
-            (
-                "LATCHKEY_TEST_DC_SERVICE_PASSWORD",
-                self.service_password.clone(),
-            ),
+            ("LATCHKEY_TEST_DC_SERVICE_PASSWORD", self.service_password.clone()),
         ]
     }
 
@@ -120,19 +104,13 @@ impl Dc {
             }
             std::thread::sleep(Duration::from_millis(200));
         }
-        Err(format!(
-            "the DC did not answer within 60 s; see {}/log",
-            self.dir.display()
-        ))
+        Err(format!("the DC did not answer within 60 s; see {}/log", self.dir.display()))
     }
 }
 
 impl Drop for Dc {
     fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.child.id().to_string())
-            .status();
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
@@ -153,8 +131,7 @@ pub fn run_foreground() -> Result {
 
 /// The cached template, provisioned first if missing.
 fn ensure_template() -> Result<PathBuf> {
-    let version = cmd::probe("samba", &["--version"])
-        .ok_or("samba is not installed (run `cargo xtask setup`)")?;
+    let version = cmd::probe("samba", &["--version"]).ok_or("samba is not installed (run `cargo xtask setup`)")?;
     let mut hasher = DefaultHasher::new();
     include_str!("samba.rs").hash(&mut hasher);
     version.hash(&mut hasher);
@@ -162,10 +139,7 @@ fn ensure_template() -> Result<PathBuf> {
     if template.join("ready").exists() {
         return Ok(template);
     }
-    eprintln!(
-        "provisioning the Samba template (once) in {}",
-        template.display()
-    );
+    eprintln!("provisioning the Samba template (once) in {}", template.display());
     let _ = std::fs::remove_dir_all(&template);
     std::fs::create_dir_all(template.join("tls")).map_err(|e| e.to_string())?;
     provision(&template)?;
@@ -193,13 +167,7 @@ fn provision(t: &Path) -> Result {
         format!("tls cafile={}", p("tls/ca.pem")),
     ];
     let mut provision = Command::new("samba-tool");
-    provision.args([
-        "domain",
-        "provision",
-        "--server-role=dc",
-        "--dns-backend=NONE",
-        "--domain=EXAMPLE",
-    ]);
+    provision.args(["domain", "provision", "--server-role=dc", "--dns-backend=NONE", "--domain=EXAMPLE"]);
     provision.arg(format!("--targetdir={}", t.display()));
     provision.arg(format!("--realm={REALM}"));
     provision.arg(format!("--adminpass={admin_password}"));
@@ -214,22 +182,11 @@ fn provision(t: &Path) -> Result {
     // By default the previous password still binds for an hour after a change.
     let conf = t.join("etc/smb.conf");
     let text = std::fs::read_to_string(&conf).map_err(|e| e.to_string())?;
-    let text = text.replacen(
-        "[global]\n",
-        "[global]\n\told password allowed period = 0\n",
-        1,
-    );
+    let text = text.replacen("[global]\n", "[global]\n\told password allowed period = 0\n", 1);
     std::fs::write(&conf, text).map_err(|e| e.to_string())?;
 
     let tool = |args: &[&str]| {
-        cmd::output(
-            Command::new("samba-tool")
-                .args(args)
-                .arg("-s")
-                .arg(&conf)
-                .arg("-H")
-                .arg(t.join("private/sam.ldb")),
-        )
+        cmd::output(Command::new("samba-tool").args(args).arg("-s").arg(&conf).arg("-H").arg(t.join("private/sam.ldb")))
     };
     // A realistic domain policy; tests that need other values use fine-grained policies.
     tool(&[
@@ -245,13 +202,7 @@ fn provision(t: &Path) -> Result {
         "--account-lockout-duration=30",
         "--reset-account-lockout-after=30",
     ])?;
-    tool(&[
-        "user",
-        "create",
-        SERVICE_ACCOUNT,
-        &service_password,
-        "--description=Latchkey service account",
-    ])?;
+    tool(&["user", "create", SERVICE_ACCOUNT, &service_password, "--description=Latchkey service account"])?;
     let sid = tool(&["user", "show", SERVICE_ACCOUNT, "--attributes=objectSid"])?
         .lines()
         .find_map(|l| l.strip_prefix("objectSid: ").map(str::to_string))
@@ -264,11 +215,8 @@ fn provision(t: &Path) -> Result {
         &format!("--objectdn=CN=Password Settings Container,CN=System,{BASE_DN}"),
         &format!("--sddl=(A;CI;RPLCLORC;;;{sid})"),
     ])?;
-    std::fs::write(
-        t.join("credentials"),
-        format!("{admin_password}\n{service_password}\n"),
-    )
-    .map_err(|e| e.to_string())?;
+    std::fs::write(t.join("credentials"), format!("{admin_password}\n{service_password}\n"))
+        .map_err(|e| e.to_string())?;
     Ok(())
 }
 
@@ -330,8 +278,7 @@ fn make_certificates(tls: &Path) -> Result {
     ])?;
     // Samba refuses a private key others can read; the CA key is not needed after this.
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(tls.join("key.pem"), std::fs::Permissions::from_mode(0o600))
-        .map_err(|e| e.to_string())?;
+    std::fs::set_permissions(tls.join("key.pem"), std::fs::Permissions::from_mode(0o600)).map_err(|e| e.to_string())?;
     std::fs::remove_file(tls.join("ca.key")).map_err(|e| e.to_string())
 }
 

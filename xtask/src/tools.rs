@@ -6,15 +6,8 @@ use crate::{cmd, paths, Result};
 
 /// Debian packages: the directory (Samba AD DC and its Python bindings, LDAP tools) and the
 /// browser for end-to-end tests.
-const APT_PACKAGES: &[&str] = &[
-    "samba",
-    "samba-ad-dc",
-    "python3-samba",
-    "ldap-utils",
-    "openssl",
-    "chromium",
-    "chromium-driver",
-];
+const APT_PACKAGES: &[&str] =
+    &["samba", "samba-ad-dc", "python3-samba", "ldap-utils", "openssl", "chromium", "chromium-driver"];
 
 const TRUNK: &str = "0.21.14";
 /// Must equal the wasm-bindgen version in Cargo.lock (pinned with `=` in app/Cargo.toml).
@@ -25,26 +18,14 @@ const BINARYEN: &str = "132.0.0";
 pub fn ensure_all() -> Result {
     ensure_apt()?;
     ensure_wasm_target()?;
-    ensure_cargo_tool(
-        "trunk",
-        TRUNK,
-        &["install", "--locked", &format!("trunk@{TRUNK}")],
-    )?;
+    ensure_cargo_tool("trunk", TRUNK, &["install", "--locked", &format!("trunk@{TRUNK}")])?;
     // Without --locked: its lockfile names a crate version the registry no longer serves.
-    ensure_cargo_tool(
-        "wasm-bindgen",
-        WASM_BINDGEN,
-        &["install", &format!("wasm-bindgen-cli@{WASM_BINDGEN}")],
-    )?;
+    ensure_cargo_tool("wasm-bindgen", WASM_BINDGEN, &["install", &format!("wasm-bindgen-cli@{WASM_BINDGEN}")])?;
     ensure_binaryen()
 }
 
 fn ensure_apt() -> Result {
-    let missing: Vec<&str> = APT_PACKAGES
-        .iter()
-        .copied()
-        .filter(|p| !dpkg_installed(p))
-        .collect();
+    let missing: Vec<&str> = APT_PACKAGES.iter().copied().filter(|p| !dpkg_installed(p)).collect();
     if missing.is_empty() {
         return Ok(());
     }
@@ -59,16 +40,12 @@ fn ensure_apt() -> Result {
 }
 
 fn dpkg_installed(package: &str) -> bool {
-    cmd::probe("dpkg-query", &["-W", "-f=${Status}", package])
-        .is_some_and(|s| s.ends_with("install ok installed"))
+    cmd::probe("dpkg-query", &["-W", "-f=${Status}", package]).is_some_and(|s| s.ends_with("install ok installed"))
 }
 
 fn ensure_wasm_target() -> Result {
     let installed = cmd::output(Command::new("rustup").args(["target", "list", "--installed"]))?;
-    if installed
-        .lines()
-        .any(|l| l.trim() == "wasm32-unknown-unknown")
-    {
+    if installed.lines().any(|l| l.trim() == "wasm32-unknown-unknown") {
         return Ok(());
     }
     cmd::run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))
@@ -81,11 +58,7 @@ fn ensure_cargo_tool(binary: &str, version: &str, install_args: &[&str]) -> Resu
     }
     eprintln!("{binary} {version} is missing (found: {found:?}); installing");
     // Tool builds get their own target dir so they never invalidate the workspace's.
-    cmd::run(
-        Command::new("cargo")
-            .args(install_args)
-            .env("CARGO_TARGET_DIR", paths::cache().join("tool-build")),
-    )
+    cmd::run(Command::new("cargo").args(install_args).env("CARGO_TARGET_DIR", paths::cache().join("tool-build")))
 }
 
 fn ensure_binaryen() -> Result {
@@ -96,8 +69,7 @@ fn ensure_binaryen() -> Result {
         return Ok(());
     }
     let prefix = paths::cache().join("tools");
-    std::fs::create_dir_all(&prefix)
-        .map_err(|e| format!("cannot create {}: {e}", prefix.display()))?;
+    std::fs::create_dir_all(&prefix).map_err(|e| format!("cannot create {}: {e}", prefix.display()))?;
     cmd::run(
         Command::new("npm")
             .args(["install", "--no-audit", "--no-fund", "--prefix"])

@@ -20,14 +20,8 @@ const FACT_ATTRS: &[&str] = &[
     "msDS-ResultantPSO",
     "nTSecurityDescriptor",
 ];
-const DOMAIN_ATTRS: &[&str] = &[
-    "minPwdLength",
-    "pwdProperties",
-    "pwdHistoryLength",
-    "minPwdAge",
-    "maxPwdAge",
-    "lockoutThreshold",
-];
+const DOMAIN_ATTRS: &[&str] =
+    &["minPwdLength", "pwdProperties", "pwdHistoryLength", "minPwdAge", "maxPwdAge", "lockoutThreshold"];
 const PSO_ATTRS: &[&str] = &[
     "cn",
     "msDS-MinimumPasswordLength",
@@ -64,10 +58,7 @@ impl UserRef {
     }
 
     pub fn account(&self) -> Account {
-        Account {
-            sam_account_name: self.sam_account_name.clone(),
-            display_name: self.display_name.clone(),
-        }
+        Account { sam_account_name: self.sam_account_name.clone(), display_name: self.display_name.clone() }
     }
 }
 
@@ -84,27 +75,14 @@ pub struct AccountFacts {
     pub may_change: bool,
 }
 
-pub async fn read(
-    ldap: &mut Ldap,
-    base_dn: &str,
-    dn: &str,
-) -> Result<AccountFacts, DirectoryError> {
-    let sd_flags = RawControl {
-        ctype: SD_FLAGS_OID.into(),
-        crit: false,
-        val: Some(SD_FLAGS_DACL.to_vec()),
-    };
+pub async fn read(ldap: &mut Ldap, base_dn: &str, dn: &str) -> Result<AccountFacts, DirectoryError> {
+    let sd_flags = RawControl { ctype: SD_FLAGS_OID.into(), crit: false, val: Some(SD_FLAGS_DACL.to_vec()) };
     let user = search_one(ldap.with_controls(sd_flags), dn, FACT_ATTRS)
         .await?
-        .ok_or_else(|| DirectoryError::Unexpected {
-            rc: 32,
-            text: format!("no such user: {dn}"),
-        })?;
+        .ok_or_else(|| DirectoryError::Unexpected { rc: 32, text: format!("no such user: {dn}") })?;
     let domain = search_one(ldap, base_dn, DOMAIN_ATTRS)
         .await?
-        .ok_or_else(|| {
-            DirectoryError::Misconfigured(format!("cannot read the domain object {base_dn}"))
-        })?;
+        .ok_or_else(|| DirectoryError::Misconfigured(format!("cannot read the domain object {base_dn}")))?;
 
     let (policy, policy_source) = match first(&user, "msDS-ResultantPSO") {
         None => (domain_policy(&domain), PolicySource::Domain),
@@ -114,10 +92,7 @@ pub async fn read(
                 Some(pso) if pso.attrs.contains_key("msDS-MinimumPasswordLength") => {
                     (pso_policy(&pso), PolicySource::FineGrained { name })
                 }
-                _ => (
-                    domain_policy(&domain),
-                    PolicySource::FineGrainedUnreadable { name },
-                ),
+                _ => (domain_policy(&domain), PolicySource::FineGrainedUnreadable { name }),
             }
         }
     };
@@ -130,9 +105,7 @@ pub async fn read(
         .and_then(|v| v.first())
         .cloned()
         .or_else(|| first(&user, "nTSecurityDescriptor").map(String::into_bytes));
-    let denied = sd
-        .as_deref()
-        .and_then(security_descriptor::denies_password_change);
+    let denied = sd.as_deref().and_then(security_descriptor::denies_password_change);
     if denied.is_none() {
         tracing::warn!(%dn, "cannot read the account's DACL; assuming the user may change the password");
     }
@@ -154,9 +127,7 @@ fn domain_policy(domain: &SearchEntry) -> Policy {
         min_length: uint(domain, "minPwdLength"),
         complexity: int(domain, "pwdProperties").unwrap_or(0) & DOMAIN_PASSWORD_COMPLEX != 0,
         history_length: uint(domain, "pwdHistoryLength"),
-        min_age_secs: int(domain, "minPwdAge")
-            .and_then(filetime::duration_secs)
-            .unwrap_or(0),
+        min_age_secs: int(domain, "minPwdAge").and_then(filetime::duration_secs).unwrap_or(0),
         max_age_secs: int(domain, "maxPwdAge").and_then(filetime::duration_secs),
         lockout_threshold: uint(domain, "lockoutThreshold"),
     }
@@ -166,33 +137,21 @@ fn pso_policy(pso: &SearchEntry) -> Policy {
     Policy {
         mode: Mode::ActiveDirectory,
         min_length: uint(pso, "msDS-MinimumPasswordLength"),
-        complexity: first(pso, "msDS-PasswordComplexityEnabled")
-            .is_some_and(|v| v.eq_ignore_ascii_case("TRUE")),
+        complexity: first(pso, "msDS-PasswordComplexityEnabled").is_some_and(|v| v.eq_ignore_ascii_case("TRUE")),
         history_length: uint(pso, "msDS-PasswordHistoryLength"),
-        min_age_secs: int(pso, "msDS-MinimumPasswordAge")
-            .and_then(filetime::duration_secs)
-            .unwrap_or(0),
+        min_age_secs: int(pso, "msDS-MinimumPasswordAge").and_then(filetime::duration_secs).unwrap_or(0),
         max_age_secs: int(pso, "msDS-MaximumPasswordAge").and_then(filetime::duration_secs),
         lockout_threshold: uint(pso, "msDS-LockoutThreshold"),
     }
 }
 
-async fn search_one(
-    ldap: &mut Ldap,
-    dn: &str,
-    attrs: &[&str],
-) -> Result<Option<SearchEntry>, DirectoryError> {
-    let result = ldap
-        .search(dn, Scope::Base, "(objectClass=*)", attrs.to_vec())
-        .await?;
+async fn search_one(ldap: &mut Ldap, dn: &str, attrs: &[&str]) -> Result<Option<SearchEntry>, DirectoryError> {
+    let result = ldap.search(dn, Scope::Base, "(objectClass=*)", attrs.to_vec()).await?;
     match result.1.rc {
         0 => Ok(result.0.into_iter().next().map(SearchEntry::construct)),
         // No such object, or not visible to the service account.
         32 | 50 => Ok(None),
-        rc => Err(DirectoryError::Unexpected {
-            rc,
-            text: result.1.text,
-        }),
+        rc => Err(DirectoryError::Unexpected { rc, text: result.1.text }),
     }
 }
 
@@ -205,18 +164,13 @@ fn int(entry: &SearchEntry, attr: &str) -> Option<i64> {
 }
 
 fn uint(entry: &SearchEntry, attr: &str) -> u32 {
-    int(entry, attr)
-        .and_then(|v| u32::try_from(v).ok())
-        .unwrap_or(0)
+    int(entry, attr).and_then(|v| u32::try_from(v).ok()).unwrap_or(0)
 }
 
 /// "CN=Short Age,CN=Password Settings Container,..." → "Short Age".
 fn rdn_value(dn: &str) -> String {
     let rdn = dn.split(',').next().unwrap_or(dn);
-    rdn.split_once('=')
-        .map(|(_, v)| v)
-        .unwrap_or(rdn)
-        .to_string()
+    rdn.split_once('=').map(|(_, v)| v).unwrap_or(rdn).to_string()
 }
 
 #[cfg(test)]
@@ -225,10 +179,7 @@ mod tests {
 
     #[test]
     fn rdn_value_takes_the_first_component() {
-        assert_eq!(
-            rdn_value("CN=Short Age,CN=Password Settings Container,DC=x"),
-            "Short Age"
-        );
+        assert_eq!(rdn_value("CN=Short Age,CN=Password Settings Container,DC=x"), "Short Age");
         assert_eq!(rdn_value("plain"), "plain");
     }
 }

@@ -57,10 +57,7 @@ pub fn from_bind(result: &LdapResult) -> Result<(), DirectoryError> {
             Some("775") => DirectoryError::LockedOut,
             _ => DirectoryError::InvalidCredentials,
         }),
-        rc => Err(DirectoryError::Unexpected {
-            rc,
-            text: result.text.clone(),
-        }),
+        rc => Err(DirectoryError::Unexpected { rc, text: result.text.clone() }),
     }
 }
 
@@ -69,19 +66,12 @@ pub fn from_change(result: &LdapResult) -> Result<(), DirectoryError> {
     let text = result.text.as_str();
     match result.rc {
         0 => Ok(()),
-        CONSTRAINT_VIOLATION if text.starts_with("00000056") => {
-            Err(DirectoryError::WrongCurrentPassword)
-        }
+        CONSTRAINT_VIOLATION if text.starts_with("00000056") => Err(DirectoryError::WrongCurrentPassword),
         CONSTRAINT_VIOLATION if text.starts_with("0000052D") => Err(DirectoryError::PolicyRefused),
         CONSTRAINT_VIOLATION if text.starts_with("00000775") => Err(DirectoryError::LockedOut),
-        CONSTRAINT_VIOLATION if text.contains("error in module acl") => {
-            Err(DirectoryError::NotPermitted)
-        }
+        CONSTRAINT_VIOLATION if text.contains("error in module acl") => Err(DirectoryError::NotPermitted),
         INSUFFICIENT_ACCESS => Err(DirectoryError::NotPermitted),
-        rc => Err(DirectoryError::Unexpected {
-            rc,
-            text: text.to_string(),
-        }),
+        rc => Err(DirectoryError::Unexpected { rc, text: text.to_string() }),
     }
 }
 
@@ -97,13 +87,7 @@ mod tests {
     use super::*;
 
     fn result(rc: u32, text: &str) -> LdapResult {
-        LdapResult {
-            rc,
-            matched: String::new(),
-            text: text.into(),
-            refs: vec![],
-            ctrls: vec![],
-        }
+        LdapResult { rc, matched: String::new(), text: text.into(), refs: vec![], ctrls: vec![] }
     }
 
     #[test]
@@ -112,64 +96,25 @@ mod tests {
             format!("80090308: LdapErr: DSID-0C09030B, comment: AcceptSecurityContext error, data {code}, v893")
         };
         assert_eq!(from_bind(&result(0, "")), Ok(()));
-        assert_eq!(
-            from_bind(&result(49, &t("52e"))),
-            Err(DirectoryError::InvalidCredentials)
-        );
-        assert_eq!(
-            from_bind(&result(49, &t("773"))),
-            Err(DirectoryError::MustChange)
-        );
-        assert_eq!(
-            from_bind(&result(49, &t("532"))),
-            Err(DirectoryError::Expired)
-        );
-        assert_eq!(
-            from_bind(&result(49, &t("533"))),
-            Err(DirectoryError::Disabled)
-        );
-        assert_eq!(
-            from_bind(&result(49, &t("701"))),
-            Err(DirectoryError::AccountExpired)
-        );
-        assert_eq!(
-            from_bind(&result(49, &t("775"))),
-            Err(DirectoryError::LockedOut)
-        );
-        assert_eq!(
-            from_bind(&result(49, "no data here")),
-            Err(DirectoryError::InvalidCredentials)
-        );
-        assert!(matches!(
-            from_bind(&result(8, "x")),
-            Err(DirectoryError::Unexpected { rc: 8, .. })
-        ));
+        assert_eq!(from_bind(&result(49, &t("52e"))), Err(DirectoryError::InvalidCredentials));
+        assert_eq!(from_bind(&result(49, &t("773"))), Err(DirectoryError::MustChange));
+        assert_eq!(from_bind(&result(49, &t("532"))), Err(DirectoryError::Expired));
+        assert_eq!(from_bind(&result(49, &t("533"))), Err(DirectoryError::Disabled));
+        assert_eq!(from_bind(&result(49, &t("701"))), Err(DirectoryError::AccountExpired));
+        assert_eq!(from_bind(&result(49, &t("775"))), Err(DirectoryError::LockedOut));
+        assert_eq!(from_bind(&result(49, "no data here")), Err(DirectoryError::InvalidCredentials));
+        assert!(matches!(from_bind(&result(8, "x")), Err(DirectoryError::Unexpected { rc: 8, .. })));
     }
 
     #[test]
     fn maps_change_answers() {
+        assert_eq!(from_change(&result(19, "00000056: AtrErr")), Err(DirectoryError::WrongCurrentPassword));
+        assert_eq!(from_change(&result(19, "0000052D: Constraint violation")), Err(DirectoryError::PolicyRefused));
+        assert_eq!(from_change(&result(19, "00000775: locked")), Err(DirectoryError::LockedOut));
         assert_eq!(
-            from_change(&result(19, "00000056: AtrErr")),
-            Err(DirectoryError::WrongCurrentPassword)
-        );
-        assert_eq!(
-            from_change(&result(19, "0000052D: Constraint violation")),
-            Err(DirectoryError::PolicyRefused)
-        );
-        assert_eq!(
-            from_change(&result(19, "00000775: locked")),
-            Err(DirectoryError::LockedOut)
-        );
-        assert_eq!(
-            from_change(&result(
-                19,
-                "error in module acl: insufficient access rights"
-            )),
+            from_change(&result(19, "error in module acl: insufficient access rights")),
             Err(DirectoryError::NotPermitted)
         );
-        assert_eq!(
-            from_change(&result(50, "")),
-            Err(DirectoryError::NotPermitted)
-        );
+        assert_eq!(from_change(&result(50, "")), Err(DirectoryError::NotPermitted));
     }
 }

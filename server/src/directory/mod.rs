@@ -110,19 +110,12 @@ impl Directory {
     }
 
     /// Verifies `password` for `username` (sAMAccountName or UPN) by binding as the user.
-    pub async fn authenticate(
-        &self,
-        username: &str,
-        password: &Password,
-    ) -> Result<SignIn, DirectoryError> {
+    pub async fn authenticate(&self, username: &str, password: &Password) -> Result<SignIn, DirectoryError> {
         // An empty password would make a successful *unauthenticated* bind.
         if password.is_empty() || username.trim().is_empty() {
             return Err(DirectoryError::InvalidCredentials);
         }
-        let user = self
-            .find_user(username)
-            .await?
-            .ok_or(DirectoryError::InvalidCredentials)?;
+        let user = self.find_user(username).await?.ok_or(DirectoryError::InvalidCredentials)?;
         let mut ldap = self.connect().await?;
         let bind = ldap.simple_bind(&user.dn, password.expose()).await?;
         let _ = ldap.unbind().await;
@@ -132,19 +125,15 @@ impl Directory {
             Err(DirectoryError::Expired) => Some(ChangeReason::Expired),
             Err(e) => return Err(e),
         };
-        Ok(SignIn {
-            user,
-            change_required,
-        })
+        Ok(SignIn { user, change_required })
     }
 
     pub async fn find_user(&self, username: &str) -> Result<Option<UserRef>, DirectoryError> {
         let mut ldap = self.service_session().await?;
         let base = self.base_dn(&mut ldap).await?;
         let name = ldap3::ldap_escape(username.trim());
-        let filter = format!(
-            "(&(objectCategory=person)(objectClass=user)(|(sAMAccountName={name})(userPrincipalName={name})))"
-        );
+        let filter =
+            format!("(&(objectCategory=person)(objectClass=user)(|(sAMAccountName={name})(userPrincipalName={name})))");
         let (entries, _) = ldap
             .search(&base, Scope::Subtree, &filter, account::USER_ATTRS)
             .await?
@@ -152,10 +141,7 @@ impl Directory {
             .map_err(|e| DirectoryError::Unavailable(e.to_string()))?;
         let _ = ldap.unbind().await;
         Ok(match entries.len() {
-            1 => entries
-                .into_iter()
-                .next()
-                .map(|e| UserRef::from_entry(&SearchEntry::construct(e))),
+            1 => entries.into_iter().next().map(|e| UserRef::from_entry(&SearchEntry::construct(e))),
             _ => None,
         })
     }
@@ -201,9 +187,7 @@ impl Directory {
     }
 
     async fn connect(&self) -> Result<Ldap, DirectoryError> {
-        let mut settings = LdapConnSettings::new()
-            .set_conn_timeout(self.timeout)
-            .set_starttls(self.starttls);
+        let mut settings = LdapConnSettings::new().set_conn_timeout(self.timeout).set_starttls(self.starttls);
         settings = match &self.tls {
             Some(config) => settings.set_config(config.clone()),
             None => settings.set_no_tls_verify(true),
@@ -216,12 +200,9 @@ impl Directory {
 
     async fn service_session(&self) -> Result<Ldap, DirectoryError> {
         let mut ldap = self.connect().await?;
-        let bind = ldap
-            .simple_bind(&self.service_account, &self.service_password)
-            .await?;
-        error::from_bind(&bind).map_err(|e| {
-            DirectoryError::Misconfigured(format!("the service account cannot bind: {e}"))
-        })?;
+        let bind = ldap.simple_bind(&self.service_account, &self.service_password).await?;
+        error::from_bind(&bind)
+            .map_err(|e| DirectoryError::Misconfigured(format!("the service account cannot bind: {e}")))?;
         Ok(ldap)
     }
 
@@ -232,29 +213,16 @@ impl Directory {
         self.base_dn
             .get_or_try_init(|| async {
                 let (entries, _) = ldap
-                    .search(
-                        "",
-                        Scope::Base,
-                        "(objectClass=*)",
-                        vec!["defaultNamingContext"],
-                    )
+                    .search("", Scope::Base, "(objectClass=*)", vec!["defaultNamingContext"])
                     .await?
                     .success()
                     .map_err(|e| DirectoryError::Unavailable(e.to_string()))?;
                 entries
                     .into_iter()
                     .next()
-                    .and_then(|e| {
-                        SearchEntry::construct(e)
-                            .attrs
-                            .remove("defaultNamingContext")
-                    })
+                    .and_then(|e| SearchEntry::construct(e).attrs.remove("defaultNamingContext"))
                     .and_then(|v| v.into_iter().next())
-                    .ok_or_else(|| {
-                        DirectoryError::Misconfigured(
-                            "the RootDSE has no defaultNamingContext".into(),
-                        )
-                    })
+                    .ok_or_else(|| DirectoryError::Misconfigured("the RootDSE has no defaultNamingContext".into()))
             })
             .await
             .cloned()
@@ -263,10 +231,7 @@ impl Directory {
 
 /// unicodePwd's value: the password in double quotes, UTF-16LE.
 fn unicode_pwd(password: &Password) -> Vec<u8> {
-    format!("\"{}\"", password.expose())
-        .encode_utf16()
-        .flat_map(u16::to_le_bytes)
-        .collect()
+    format!("\"{}\"", password.expose()).encode_utf16().flat_map(u16::to_le_bytes).collect()
 }
 
 fn tls_config(ca_file: Option<&PathBuf>) -> anyhow::Result<rustls::ClientConfig> {
@@ -276,12 +241,10 @@ fn tls_config(ca_file: Option<&PathBuf>) -> anyhow::Result<rustls::ClientConfig>
     let mut roots = rustls::RootCertStore::empty();
     match ca_file {
         Some(path) => {
-            for cert in CertificateDer::pem_file_iter(path).map_err(|e| {
-                anyhow::anyhow!("cannot read the directory CA file {}: {e}", path.display())
-            })? {
-                roots.add(cert.map_err(|e| {
-                    anyhow::anyhow!("bad certificate in {}: {e}", path.display())
-                })?)?;
+            for cert in CertificateDer::pem_file_iter(path)
+                .map_err(|e| anyhow::anyhow!("cannot read the directory CA file {}: {e}", path.display()))?
+            {
+                roots.add(cert.map_err(|e| anyhow::anyhow!("bad certificate in {}: {e}", path.display()))?)?;
             }
         }
         None => {
@@ -306,9 +269,6 @@ mod tests {
 
     #[test]
     fn unicode_pwd_is_quoted_utf16le() {
-        assert_eq!(
-            unicode_pwd(&Password::new("aé")),
-            vec![b'"', 0, b'a', 0, 0xe9, 0, b'"', 0]
-        );
+        assert_eq!(unicode_pwd(&Password::new("aé")), vec![b'"', 0, b'a', 0, 0xe9, 0, b'"', 0]);
     }
 }

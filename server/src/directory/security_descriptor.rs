@@ -5,9 +5,8 @@
 
 /// The User-Change-Password extended right, ab721a53-1e2f-11d0-9819-00aa0040529b, in its
 /// on-the-wire byte order (first three fields little-endian).
-const CHANGE_PASSWORD: [u8; 16] = [
-    0x53, 0x1a, 0x72, 0xab, 0x2f, 0x1e, 0xd0, 0x11, 0x98, 0x19, 0x00, 0xaa, 0x00, 0x40, 0x52, 0x9b,
-];
+const CHANGE_PASSWORD: [u8; 16] =
+    [0x53, 0x1a, 0x72, 0xab, 0x2f, 0x1e, 0xd0, 0x11, 0x98, 0x19, 0x00, 0xaa, 0x00, 0x40, 0x52, 0x9b];
 /// S-1-1-0, Everyone.
 const EVERYONE: [u8; 12] = [1, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0];
 /// S-1-5-10, Principal Self.
@@ -73,13 +72,7 @@ fn u32_at(b: &[u8], at: usize) -> Option<u32> {
 mod tests {
     use super::*;
 
-    fn ace(
-        ace_type: u8,
-        ace_flags: u8,
-        mask: u32,
-        object: Option<[u8; 16]>,
-        sid: &[u8],
-    ) -> Vec<u8> {
+    fn ace(ace_type: u8, ace_flags: u8, mask: u32, object: Option<[u8; 16]>, sid: &[u8]) -> Vec<u8> {
         let mut body = mask.to_le_bytes().to_vec();
         body.extend_from_slice(&(object.is_some() as u32).to_le_bytes());
         if let Some(o) = object {
@@ -122,13 +115,7 @@ mod tests {
             ace(0x05, 0, CONTROL_ACCESS, Some(CHANGE_PASSWORD), &SELF),
             ace(0x06, 0, CONTROL_ACCESS, Some(other_right), &SELF),
             ace(0x06, 0, CONTROL_ACCESS, Some(CHANGE_PASSWORD), &other_sid),
-            ace(
-                0x06,
-                INHERIT_ONLY_ACE,
-                CONTROL_ACCESS,
-                Some(CHANGE_PASSWORD),
-                &SELF,
-            ),
+            ace(0x06, INHERIT_ONLY_ACE, CONTROL_ACCESS, Some(CHANGE_PASSWORD), &SELF),
             ace(0x06, 0, 0x10, Some(CHANGE_PASSWORD), &SELF),
             ace(0x06, 0, CONTROL_ACCESS, None, &SELF),
         ]);

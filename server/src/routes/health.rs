@@ -17,14 +17,7 @@ pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
         None => Err("not configured".to_string()),
         Some(d) => d.ping().await.map_err(|e| e.to_string()),
     };
-    let status = if database.is_ok() && directory.is_ok() {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
+    let status = if database.is_ok() && directory.is_ok() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     let show = |r: Result<(), String>| r.err().unwrap_or_else(|| "ok".into());
-    (
-        status,
-        Json(json!({ "database": show(database), "directory": show(directory) })),
-    )
+    (status, Json(json!({ "database": show(database), "directory": show(directory) })))
 }

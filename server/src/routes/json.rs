@@ -11,8 +11,6 @@ pub struct ApiJson<T>(pub T);
 
 impl From<JsonRejection> for AppError {
     fn from(rejection: JsonRejection) -> Self {
-        AppError(ErrorKind::BadRequest {
-            reason: rejection.body_text(),
-        })
+        AppError(ErrorKind::BadRequest { reason: rejection.body_text() })
     }
 }

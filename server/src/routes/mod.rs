@@ -33,48 +33,24 @@ const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval' 'uns
 /// The whole application; tests drive it with `tower::ServiceExt::oneshot`.
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
-        .route(
-            "/session",
-            get(session::current)
-                .post(session::sign_in)
-                .delete(session::sign_out),
-        )
+        .route("/session", get(session::current).post(session::sign_in).delete(session::sign_out))
         .route("/password/status", get(password::status))
         .route("/password/check", post(password::check))
         .route("/password/change", post(password::change))
-        .fallback(|| async {
-            AppError(ErrorKind::BadRequest {
-                reason: "no such API endpoint".into(),
-            })
-        })
+        .fallback(|| async { AppError(ErrorKind::BadRequest { reason: "no such API endpoint".into() }) })
         .layer(middleware::from_fn(refuse_cross_site))
         .layer(RequestBodyLimitLayer::new(MAX_BODY))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-store"),
-        ));
+        .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
 
     Router::new()
         .nest("/api", api)
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))
         .fallback_service(spa::service(&state.config.spa_dir))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(CSP),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_FRAME_OPTIONS,
-            HeaderValue::from_static("DENY"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
-        ))
+        .layer(SetResponseHeaderLayer::if_not_present(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP)))
+        .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -82,10 +58,7 @@ pub fn router(state: AppState) -> Router {
 /// Browsers label requests another site makes; refuse those before any handler runs.
 async fn refuse_cross_site(request: Request, next: Next) -> Response {
     let state_changing = request.method() != Method::GET && request.method() != Method::HEAD;
-    let cross_site = request
-        .headers()
-        .get("sec-fetch-site")
-        .is_some_and(|v| v == "cross-site");
+    let cross_site = request.headers().get("sec-fetch-site").is_some_and(|v| v == "cross-site");
     if state_changing && cross_site {
         return AppError(ErrorKind::CsrfRejected).into_response();
     }

@@ -3,8 +3,8 @@
 use axum::extract::State;
 use axum::Json;
 use latchkey_api::{
-    ChangePasswordRequest, ChangePasswordResponse, CheckPasswordRequest, CheckPasswordResponse,
-    ErrorKind, PasswordStatus, PolicySource,
+    ChangePasswordRequest, ChangePasswordResponse, CheckPasswordRequest, CheckPasswordResponse, ErrorKind,
+    PasswordStatus, PolicySource,
 };
 use latchkey_policy::{timing, CategorySet, Mode, Policy};
 
@@ -14,10 +14,7 @@ use crate::error::AppError;
 use crate::session::{ClientAddr, Session};
 use crate::state::AppState;
 
-pub async fn status(
-    State(state): State<AppState>,
-    Session(row): Session,
-) -> Result<Json<PasswordStatus>, AppError> {
+pub async fn status(State(state): State<AppState>, Session(row): Session) -> Result<Json<PasswordStatus>, AppError> {
     let facts = state.directory()?.account_facts(&row.user_dn).await?;
     let now = state.now();
     let change_required = row.change_required.as_deref().and_then(parse_reason);
@@ -43,14 +40,8 @@ pub async fn check(
     let account = facts.user.account();
     let candidate = request.candidate.expose();
     let report = latchkey_policy::check(candidate, None, &facts.policy, &account, &state.checker);
-    let inputs = [
-        account.sam_account_name.as_str(),
-        account.display_name.as_str(),
-    ];
-    Ok(Json(CheckPasswordResponse {
-        report,
-        strength: state.checker.strength(candidate, &inputs),
-    }))
+    let inputs = [account.sam_account_name.as_str(), account.display_name.as_str()];
+    Ok(Json(CheckPasswordResponse { report, strength: state.checker.strength(candidate, &inputs) }))
 }
 
 pub async fn change(
@@ -85,22 +76,13 @@ pub async fn change(
             return Err(AppError(ErrorKind::PolicyViolation { report }));
         }
         if let Some(allowed_at) = earliest_change(&facts, now) {
-            return Err(AppError(ErrorKind::TooYoung {
-                allowed_at: Some(allowed_at),
-            }));
+            return Err(AppError(ErrorKind::TooYoung { allowed_at: Some(allowed_at) }));
         }
         // Users who must change cannot bind; the service account's modify still proves the
         // old password.
         let must_change = facts.change_required || row.change_required.is_some();
-        let bind_as = if must_change {
-            BindAs::Service
-        } else {
-            BindAs::User
-        };
-        match directory
-            .change_password(&facts.user, current, new, bind_as)
-            .await
-        {
+        let bind_as = if must_change { BindAs::Service } else { BindAs::User };
+        match directory.change_password(&facts.user, current, new, bind_as).await {
             Ok(()) => Ok(()),
             Err(DirectoryError::MustChange | DirectoryError::Expired) => {
                 // The bind proved the password right but refused it for use: change as the
@@ -112,23 +94,12 @@ pub async fn change(
             }
             Err(e) => Err(refine(e, &facts, now, current.expose(), new.expose())),
         }?;
-        let sessions_ended = state
-            .store
-            .end_other_sessions(&row.user_dn, &row.token_hash)
-            .await?;
+        let sessions_ended = state.store.end_other_sessions(&row.user_dn, &row.token_hash).await?;
         state.store.clear_change_required(&row.token_hash).await?;
         Ok(ChangePasswordResponse { sessions_ended })
     }
     .await;
-    audit::record(
-        &state,
-        &row.username,
-        "change_password",
-        &row.username,
-        &outcome,
-        &addr,
-    )
-    .await;
+    audit::record(&state, &row.username, "change_password", &row.username, &outcome, &addr).await;
     outcome.map(Json)
 }
 
@@ -151,22 +122,15 @@ fn refine(e: DirectoryError, facts: &AccountFacts, now: i64, current: &str, new:
 /// minimum age, length, complexity, history.
 pub fn classify_refusal(facts: &AccountFacts, now: i64, current: &str, new: &str) -> ErrorKind {
     let policy: &Policy = &facts.policy;
-    let known = !matches!(
-        facts.policy_source,
-        PolicySource::FineGrainedUnreadable { .. }
-    );
+    let known = !matches!(facts.policy_source, PolicySource::FineGrainedUnreadable { .. });
     if !known {
         return ErrorKind::RejectedByDirectory;
     }
     if let Some(allowed_at) = earliest_change(facts, now) {
-        return ErrorKind::TooYoung {
-            allowed_at: Some(allowed_at),
-        };
+        return ErrorKind::TooYoung { allowed_at: Some(allowed_at) };
     }
     if (new.chars().count() as u32) < policy.min_length {
-        return ErrorKind::TooShort {
-            min_length: policy.min_length,
-        };
+        return ErrorKind::TooShort { min_length: policy.min_length };
     }
     if policy.mode == Mode::ActiveDirectory && policy.complexity && CategorySet::of(new).len() < 3 {
         return ErrorKind::NotComplex;
@@ -188,11 +152,7 @@ mod tests {
 
     fn facts(source: PolicySource, last_set: Option<i64>) -> AccountFacts {
         AccountFacts {
-            user: UserRef {
-                dn: "CN=x".into(),
-                sam_account_name: "x".into(),
-                display_name: String::new(),
-            },
+            user: UserRef { dn: "CN=x".into(), sam_account_name: "x".into(), display_name: String::new() },
             policy: Policy {
                 mode: Mode::ActiveDirectory,
                 min_length: 10,
@@ -214,39 +174,16 @@ mod tests {
     #[test]
     fn classifies_in_the_dcs_order() {
         let f = facts(PolicySource::Domain, Some(1000));
-        assert_eq!(
-            classify_refusal(&f, 2000, "a", "short"),
-            ErrorKind::TooYoung {
-                allowed_at: Some(4600)
-            }
-        );
-        assert_eq!(
-            classify_refusal(&f, 9000, "a", "short"),
-            ErrorKind::TooShort { min_length: 10 }
-        );
-        assert_eq!(
-            classify_refusal(&f, 9000, "a", "alllowercase"),
-            ErrorKind::NotComplex
-        );
-        assert_eq!(
-            classify_refusal(&f, 9000, "Same-Pass-1", "Same-Pass-1"),
-            ErrorKind::SameAsCurrent
-        );
-        assert_eq!(
-            classify_refusal(&f, 9000, "a", "Fresh-Pass-1"),
-            ErrorKind::InHistory
-        );
+        assert_eq!(classify_refusal(&f, 2000, "a", "short"), ErrorKind::TooYoung { allowed_at: Some(4600) });
+        assert_eq!(classify_refusal(&f, 9000, "a", "short"), ErrorKind::TooShort { min_length: 10 });
+        assert_eq!(classify_refusal(&f, 9000, "a", "alllowercase"), ErrorKind::NotComplex);
+        assert_eq!(classify_refusal(&f, 9000, "Same-Pass-1", "Same-Pass-1"), ErrorKind::SameAsCurrent);
+        assert_eq!(classify_refusal(&f, 9000, "a", "Fresh-Pass-1"), ErrorKind::InHistory);
     }
 
     #[test]
     fn unreadable_policy_is_not_guessed() {
-        let f = facts(
-            PolicySource::FineGrainedUnreadable { name: "p".into() },
-            Some(1000),
-        );
-        assert_eq!(
-            classify_refusal(&f, 9000, "a", "Fresh-Pass-1"),
-            ErrorKind::RejectedByDirectory
-        );
+        let f = facts(PolicySource::FineGrainedUnreadable { name: "p".into() }, Some(1000));
+        assert_eq!(classify_refusal(&f, 9000, "a", "Fresh-Pass-1"), ErrorKind::RejectedByDirectory);
     }
 }

@@ -19,10 +19,7 @@ pub async fn sign_in(
     let username = request.username.trim().to_string();
     let outcome = async {
         state.limits.attempt(&username, addr.0)?;
-        let signed_in = state
-            .directory()?
-            .authenticate(&username, &request.password)
-            .await?;
+        let signed_in = state.directory()?.authenticate(&username, &request.password).await?;
         let token = session::new_token();
         let csrf_token = session::new_token();
         let change_required = signed_in.change_required.map(reason_label);
@@ -53,11 +50,7 @@ pub async fn sign_in(
     audit::record(&state, &username, "sign_in", &username, &outcome, &addr).await;
     let (token, view) = outcome?;
     let mut headers = HeaderMap::new();
-    let cookie = session::set_cookie(
-        &token,
-        state.config.session_ttl_secs,
-        state.config.secure_cookies(),
-    );
+    let cookie = session::set_cookie(&token, state.config.session_ttl_secs, state.config.secure_cookies());
     headers.insert(
         header::SET_COOKIE,
         HeaderValue::from_str(&cookie).map_err(|_| AppError(latchkey_api::ErrorKind::Internal))?,
@@ -75,15 +68,7 @@ pub async fn sign_out(
     Session(row): Session,
 ) -> Result<HeaderMap, AppError> {
     state.store.delete_session(&row.token_hash).await?;
-    audit::record(
-        &state,
-        &row.username,
-        "sign_out",
-        &row.username,
-        &Ok::<(), AppError>(()),
-        &addr,
-    )
-    .await;
+    audit::record(&state, &row.username, "sign_out", &row.username, &Ok::<(), AppError>(()), &addr).await;
     let mut headers = HeaderMap::new();
     if let Ok(v) = HeaderValue::from_str(&session::clear_cookie(state.config.secure_cookies())) {
         headers.insert(header::SET_COOKIE, v);

@@ -45,15 +45,8 @@ impl Store {
     }
 
     /// The live session with this token hash; expired ones are deleted on the way.
-    pub async fn session(
-        &self,
-        token_hash: &str,
-        now: i64,
-    ) -> Result<Option<SessionRow>, sqlx::Error> {
-        sqlx::query("DELETE FROM sessions WHERE expires_at <= ?")
-            .bind(now)
-            .execute(&self.pool)
-            .await?;
+    pub async fn session(&self, token_hash: &str, now: i64) -> Result<Option<SessionRow>, sqlx::Error> {
+        sqlx::query("DELETE FROM sessions WHERE expires_at <= ?").bind(now).execute(&self.pool).await?;
         let row = sqlx::query(
             "SELECT token_hash, user_dn, username, display_name, change_required, csrf_token \
              FROM sessions WHERE token_hash = ?",
@@ -75,11 +68,7 @@ impl Store {
     }
 
     pub async fn delete_session(&self, token_hash: &str) -> Result<(), sqlx::Error> {
-        sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
-            .bind(token_hash)
-            .execute(&self.pool)
-            .await
-            .map(|_| ())
+        sqlx::query("DELETE FROM sessions WHERE token_hash = ?").bind(token_hash).execute(&self.pool).await.map(|_| ())
     }
 
     /// Ends every session of `user_dn` but `keep`; returns how many ended.

@@ -1,0 +1,133 @@
+//! The real server on a random port with a fresh SQLite database, and an HTTP client that
+//! keeps cookies and the CSRF token like the SPA does.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use latchkey_api::{SessionView, CSRF_HEADER};
+use latchkey_server::config::LimitsConfig;
+use latchkey_server::directory::DirectoryConfig;
+use latchkey_server::{AppState, Config};
+use reqwest::{Response, StatusCode};
+use serde_json::{json, Value};
+
+use crate::TestDc;
+
+pub struct AppOptions {
+    pub directory_url: Option<String>,
+    pub limits: LimitsConfig,
+}
+
+impl Default for AppOptions {
+    fn default() -> Self {
+        // Generous limits: tests of other rules must not trip them.
+        AppOptions { directory_url: None, limits: LimitsConfig { per_account: 50, per_address: 500, window_secs: 60 } }
+    }
+}
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub url: String,
+    pub client: reqwest::Client,
+    pub csrf: Option<String>,
+    pub state: AppState,
+    _data: tempfile::TempDir,
+}
+
+/// The built SPA when `cargo xtask test` built one, else an empty folder.
+pub fn spa_dir() -> PathBuf {
+    std::env::var_os("LATCHKEY_TEST_DIST").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("dist"))
+}
+
+pub async fn spawn_app(dc: &TestDc, options: AppOptions) -> TestApp {
+    let data = tempfile::tempdir().expect("tempdir");
+    let config = Config {
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        public_url: None,
+        spa_dir: spa_dir(),
+        database_url: format!("sqlite://{}", data.path().join("latchkey.sqlite").display()),
+        session_ttl_secs: 600,
+        password: latchkey_server::config::PasswordConfig {
+            mode: latchkey_policy::Mode::ActiveDirectory,
+            blocklist_file: None,
+        },
+        limits: options.limits,
+        directory: Some(DirectoryConfig {
+            url: options.directory_url.unwrap_or_else(|| dc.url.clone()),
+            ca_file: Some(dc.ca_file.clone()),
+            starttls: false,
+            tls_insecure_skip_verify: false,
+            base_dn: None,
+            service_account: format!("{}@{}", dc.service_account, dc.realm()),
+            service_password: dc.service_password.clone(),
+            timeout_secs: 5,
+        }),
+    };
+    let listener = tokio::net::TcpListener::bind(config.listen).await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let state = AppState::new(config).await.expect("app state");
+    let served = state.clone();
+    tokio::spawn(async move {
+        let _ = latchkey_server::serve(listener, served, std::future::pending()).await;
+    });
+    TestApp { addr, url: format!("http://{addr}"), client: new_client(), csrf: None, state, _data: data }
+}
+
+pub fn new_client() -> reqwest::Client {
+    reqwest::Client::builder().cookie_store(true).build().expect("client")
+}
+
+impl TestApp {
+    pub async fn post(&self, path: &str, body: Value) -> Response {
+        let mut request = self.client.post(format!("{}{path}", self.url)).json(&body);
+        if let Some(token) = &self.csrf {
+            request = request.header(CSRF_HEADER, token);
+        }
+        request.send().await.expect("request")
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client.get(format!("{}{path}", self.url)).send().await.expect("request")
+    }
+
+    /// Signs in and keeps the session's CSRF token.
+    pub async fn sign_in(&mut self, username: &str, password: &str) -> Response {
+        let response = self.post("/api/session", json!({ "username": username, "password": password })).await;
+        if response.status() == StatusCode::OK {
+            let text = response.text().await.expect("body");
+            let view: SessionView = serde_json::from_str(&text).expect("session view");
+            self.csrf = Some(view.csrf_token.clone());
+            // Hand the body back to the caller.
+            return http_response(200, text);
+        }
+        response
+    }
+
+    pub async fn change(&self, current: &str, new: &str) -> Response {
+        self.post("/api/password/change", json!({ "current": current, "new": new })).await
+    }
+
+    /// A second, independent browser against the same server.
+    pub fn another_client(&self) -> TestApp {
+        TestApp {
+            addr: self.addr,
+            url: self.url.clone(),
+            client: new_client(),
+            csrf: None,
+            state: self.state.clone(),
+            _data: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+}
+
+fn http_response(status: u16, body: String) -> Response {
+    let response = http::Response::builder().status(status).body(body).expect("response");
+    Response::from(response)
+}
+
+/// The error code of an API error response.
+pub async fn error_code(response: Response) -> (StatusCode, Value) {
+    let status = response.status();
+    let body: Value = response.json().await.expect("JSON error body");
+    (status, body)
+}

@@ -1,0 +1,289 @@
+//! The JSON API against a real Samba AD DC: one test per answer the directory can give.
+
+use latchkey_server::config::LimitsConfig;
+use latchkey_tests::app::error_code;
+use latchkey_tests::{spawn_app, AppOptions, TestDc, UserOptions};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+fn dc() -> TestDc {
+    TestDc::from_env()
+}
+
+fn failed_rules(body: &Value) -> Vec<String> {
+    body["report"]["rules"]
+        .as_array()
+        .expect("report")
+        .iter()
+        .filter(|r| r["outcome"] == "failed")
+        .map(|r| r["rule"]["code"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn change_succeeds_and_ends_other_sessions() {
+    let dc = dc();
+    let user = dc.create_user(UserOptions::default()).await;
+    let mut app = spawn_app(&dc, AppOptions::default()).await;
+    let mut other = app.another_client();
+    assert_eq!(other.sign_in(&user.sam, &user.password).await.status(), StatusCode::OK);
+    assert_eq!(app.sign_in(&user.sam, &user.password).await.status(), StatusCode::OK);
+
+    let status: Value = app.get("/api/password/status").await.json().await.unwrap();
+    assert_eq!(status["may_change"], true);
+    assert_eq!(status["policy"]["min_length"], 10);
+    assert_eq!(status["policy"]["complexity"], true);
+    assert_eq!(status["policy_source"]["kind"], "domain");
+    assert!(status["expires_at"].as_i64().unwrap() > status["now"].as_i64().unwrap());
+
+    let new = "Fresh-Orbit-2093";
+    let response = app.change(&user.password, new).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["sessions_ended"], 1);
+
+    assert!(dc.binds(&user.dn, new).await, "the new password binds");
+    assert!(!dc.binds(&user.dn, &user.password).await, "the old one does not");
+    assert_eq!(other.get("/api/session").await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(app.get("/api/session").await.status(), StatusCode::OK);
+
+    let audit = app.state.store.audit_of(&user.sam).await.unwrap();
+    let actions: Vec<_> = audit.iter().map(|e| (e.action.as_str(), e.result.as_str())).collect();
+    assert_eq!(actions, vec![("sign_in", "success"), ("sign_in", "success"), ("change_password", "success")]);
+    assert!(audit.iter().all(|e| e.client_addr.as_deref() == Some("127.0.0.1")));
+}
+
+#[tokio::test]
+async fn wrong_current_password_is_named_and_changes_nothing() {
+    let dc = dc();
+    let user = dc.create_user(UserOptions::default()).await;
+    let mut app = spawn_app(&dc, AppOptions::default()).await;
+    app.sign_in(&user.sam, &user.password).await;
+    let (status, body) = error_code(app.change("Not-The-Password-1", "Fresh-Orbit-2093").await).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("wrong_current_password")));
+    assert!(dc.binds(&user.dn, &user.password).await);
+}
+
+#[tokio::test]
+async fn weak_passwords_report_every_failed_rule() {
+    let dc = dc();
+    let user = dc.create_user(UserOptions { display_name: Some("Jane Quill".into()), ..Default::default() }).await;
+    let mut app = spawn_app(&dc, AppOptions::default()).await;
+    app.sign_in(&user.sam, &user.password).await;
+
+    let (status, body) = error_code(app.change(&user.password, "quill").await).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["code"], "policy_violation");
+    assert_eq!(failed_rules(&body), vec!["min_length", "no_name_parts", "categories"]);
+    assert!(body["message"].as_str().unwrap().contains("At least 10 characters"));
+
+    let (_, body) = error_code(app.change(&user.password, "alllowercaseletters").await).await;
+    assert_eq!(failed_rules(&body), vec!["categories"]);
+
+    let (_, body) = error_code(app.change(&user.password, "P@ssw0rd123").await).await;
+    assert_eq!(body["code"], "policy_violation");
+    assert!(failed_rules(&body).contains(&"not_blocklisted".to_string()), "{body}");
+
+    let (_, body) = error_code(app.change(&user.password, &user.password).await).await;
+    assert_eq!(failed_rules(&body), vec!["differs_from_current"]);
+
+    assert!(dc.binds(&user.dn, &user.password).await, "nothing changed");
+}
+
+#[tokio::test]
+async fn password_in_history_is_refused_by_the_dc_and_named() {
+    let dc = dc();
+    let user = dc.create_user(UserOptions::default()).await;
+    let mut app = spawn_app(&dc, AppOptions::default()).await;
+    app.sign_in(&user.sam, &user.password).await;
+    assert_eq!(app.change(&user.password, "Fresh-Orbit-2093").await.status(), StatusCode::OK);
+    let (status, body) = error_code(app.change("Fresh-Orbit-2093", &user.password).await).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("in_history")));
+    assert!(dc.binds(&user.dn, "Fresh-Orbit-2093").await);
+}
+
+#[tokio::test]
+async fn too_young_names_the_moment_it_becomes_allowed() {
+    let dc = dc();
+    let user = dc.create_user(UserOptions::default()).await;
+    dc.apply_pso(&format!("{}-young", user.sam), &user.dn, 4, 12).await;
+    let mut app = spawn_app(&dc, AppOptions::default()).await;
+    app.sign_in(&user.sam, &user.password).await;
+
+    let status: Value = app.get("/api/password/status").await.json().await.unwrap();
+    assert_eq!(status["policy_source"]["kind"], "fine_grained");
+    assert_eq!(status["policy"]["min_length"], 12);
+    let allowed_at = status["earliest_change"].as_i64().expect("earliest change shown up front");
+
+    let (code, body) = error_code(app.change(&user.password, "Fresh-Orbit-2093").await).await;
+    assert_eq!((code, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("too_young")));
+    assert_eq!(body["allowed_at"].as_i64(), Some(allowed_at));
+
+    let wait = (allowed_at - status["now"].as_i64().unwrap()).max(0) as u64 + 1;
+    tokio::time::sleep(std::time::Duration::from_secs(wait)).await;
+    assert_eq!(app.change(&user.password, "Fresh-Orbit-2093").await.status(), StatusCode::OK);
+    assert!(dc.binds(&user.dn, "Fresh-Orbit-2093").await);
+}
+
+#[tokio::test]
+async fn must_change_user_signs_in_and_completes_the_change() {
+    let dc = dc();
+    let user = dc.create_user(UserOptions::default()).await;
+    dc.set_must_change(&user.dn).await;
+    assert!(!dc.binds(&user.dn, &user.password).await, "773: the DC refuses the bind");
+    let mut app = spawn_app(&dc, AppOptions::default()).await;
+    let body: Value = app.sign_in(&user.sam, &user.password).await.json().await.unwrap();
+    assert_eq!(body["change_required"], "must_change");
+    assert_eq!(app.change(&user.password, "Fresh-Orbit-2093").await.status(), StatusCode::OK);
+    assert!(dc.binds(&user.dn, "Fresh-Orbit-2093").await);
+    let session: Value = app.get("/api/session").await.json().await.unwrap();
+    assert_eq!(session["change_required"], Value::Null);
+}
+
+#[tokio::test]
+async fn expired_user_signs_in_and_completes_the_change() {
+    let dc = dc();
+    let user = dc.create_user(UserOptions::default()).await;
+    dc.backdate_password(&user.dn, 50);
+    let mut app = spawn_app(&dc, AppOptions::default()).await;
+    let body: Value = app.sign_in(&user.sam, &user.password).await.json().await.unwrap();
+    assert_eq!(body["change_required"], "expired");
+    assert_eq!(app.change(&user.password, "Fresh-Orbit-2093").await.status(), StatusCode::OK);
+    assert!(dc.binds(&user.dn, "Fresh-Orbit-2093").await);
+}
+
+#[tokio::test]
+async fn user_who_may_not_change_is_told_up_front() {
+    let dc = dc();
+    let user = dc.create_user(UserOptions::default()).await;
+    dc.deny_password_change(&user.dn);
+    let mut app = spawn_app(&dc, AppOptions::default()).await;
+    app.sign_in(&user.sam, &user.password).await;
+    let status: Value = app.get("/api/password/status").await.json().await.unwrap();
+    assert_eq!(status["may_change"], false);
+    let (code, body) = error_code(app.change(&user.password, "Fresh-Orbit-2093").await).await;
+    assert_eq!((code, body["code"].as_str()), (StatusCode::FORBIDDEN, Some("not_permitted")));
+    assert!(dc.binds(&user.dn, &user.password).await);
+}
+
+#[tokio::test]
+async fn locked_out_user_is_told_so() {
+    let dc = dc();
+    let user = dc.create_user(UserOptions::default()).await;
+    dc.lock_out(&user.dn).await;
+    let mut app = spawn_app(&dc, AppOptions::default()).await;
+    let (code, body) = error_code(app.sign_in(&user.sam, &user.password).await).await;
+    assert_eq!((code, body["code"].as_str()), (StatusCode::LOCKED, Some("locked_out")));
+}
+
+#[tokio::test]
+async fn user_locked_out_after_signing_in_cannot_change() {
+    let dc = dc();
+    let user = dc.create_user(UserOptions::default()).await;
+    let mut app = spawn_app(&dc, AppOptions::default()).await;
+    app.sign_in(&user.sam, &user.password).await;
+    dc.lock_out(&user.dn).await;
+    let (code, body) = error_code(app.change(&user.password, "Fresh-Orbit-2093").await).await;
+    assert_eq!((code, body["code"].as_str()), (StatusCode::LOCKED, Some("locked_out")));
+}
+
+#[tokio::test]
+async fn disabled_user_is_told_so() {
+    let dc = dc();
+    let user = dc.create_user(UserOptions { disabled: true, ..Default::default() }).await;
+    let mut app = spawn_app(&dc, AppOptions::default()).await;
+    let (code, body) = error_code(app.sign_in(&user.sam, &user.password).await).await;
+    assert_eq!((code, body["code"].as_str()), (StatusCode::FORBIDDEN, Some("disabled")));
+}
+
+#[tokio::test]
+async fn wrong_or_empty_sign_in_is_refused_alike() {
+    let dc = dc();
+    let user = dc.create_user(UserOptions::default()).await;
+    let mut app = spawn_app(&dc, AppOptions::default()).await;
+    for (name, password) in
+        [(user.sam.as_str(), "Wrong-Pass-123"), ("nobody-here", "Wrong-Pass-123"), (user.sam.as_str(), "")]
+    {
+        let (code, body) = error_code(app.sign_in(name, password).await).await;
+        assert_eq!((code, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_credentials")));
+    }
+    let bad_pwd_count = dc.read(&user.dn, "badPwdCount").await;
+    assert_eq!(bad_pwd_count.as_deref(), Some("1"), "one wrong password, one count: no retries");
+}
+
+#[tokio::test]
+async fn rate_limit_stops_guessing_before_the_lockout() {
+    let dc = dc();
+    let user = dc.create_user(UserOptions::default()).await;
+    let limits = LimitsConfig { per_account: 3, per_address: 100, window_secs: 600 };
+    let mut app = spawn_app(&dc, AppOptions { limits, ..Default::default() }).await;
+    for _ in 0..3 {
+        assert_eq!(app.sign_in(&user.sam, "Wrong-Pass-123").await.status(), StatusCode::UNAUTHORIZED);
+    }
+    let response = app.sign_in(&user.sam.to_uppercase(), &user.password).await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(response.headers().get("retry-after").is_some());
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], "rate_limited");
+    assert_eq!(dc.read(&user.dn, "badPwdCount").await.as_deref(), Some("3"), "the refused try never reached the DC");
+    assert!(!dc.is_locked_out(&user.dn).await);
+}
+
+#[tokio::test]
+async fn directory_down_is_503_and_nothing_half_done() {
+    let dc = dc();
+    let user = dc.create_user(UserOptions::default()).await;
+    let options = AppOptions { directory_url: Some("ldaps://127.0.0.1:1".into()), ..Default::default() };
+    let mut app = spawn_app(&dc, options).await;
+    let (code, body) = error_code(app.sign_in(&user.sam, &user.password).await).await;
+    assert_eq!((code, body["code"].as_str()), (StatusCode::SERVICE_UNAVAILABLE, Some("directory_unavailable")));
+    assert!(body["message"].as_str().unwrap().contains("Nothing was changed"));
+    assert_eq!(app.get("/api/session").await.status(), StatusCode::UNAUTHORIZED, "no session was made");
+    assert_eq!(app.get("/readyz").await.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let audit = app.state.store.audit_of(&user.sam).await.unwrap();
+    assert_eq!(audit.len(), 1);
+    assert_eq!(audit[0].result, "directory_unavailable");
+}
+
+#[tokio::test]
+async fn state_changes_need_the_csrf_token() {
+    let dc = dc();
+    let user = dc.create_user(UserOptions::default()).await;
+    let mut app = spawn_app(&dc, AppOptions::default()).await;
+    app.sign_in(&user.sam, &user.password).await;
+    app.csrf = Some("forged".into());
+    let (code, body) = error_code(app.change(&user.password, "Fresh-Orbit-2093").await).await;
+    assert_eq!((code, body["code"].as_str()), (StatusCode::FORBIDDEN, Some("csrf_rejected")));
+    assert!(dc.binds(&user.dn, &user.password).await);
+}
+
+#[tokio::test]
+async fn ready_when_directory_and_database_answer() {
+    let dc = dc();
+    let app = spawn_app(&dc, AppOptions::default()).await;
+    let response = app.get("/readyz").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["directory"], "ok");
+    assert_eq!(body["database"], "ok");
+}
+
+#[tokio::test]
+async fn check_reports_blocklist_and_strength_from_the_server() {
+    let dc = dc();
+    let user = dc.create_user(UserOptions::default()).await;
+    let mut app = spawn_app(&dc, AppOptions::default()).await;
+    app.sign_in(&user.sam, &user.password).await;
+    let weak: Value =
+        app.post("/api/password/check", serde_json::json!({"candidate": "Password123!"})).await.json().await.unwrap();
+    assert!(failed_rules(&weak).contains(&"not_blocklisted".to_string()), "{weak}");
+    assert!(weak["strength"]["score"].as_u64().unwrap() <= 1);
+    let strong: Value = app
+        .post("/api/password/check", serde_json::json!({"candidate": "Tr4vel-Lantern-Orbit"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(failed_rules(&strong).is_empty(), "{strong}");
+    assert!(strong["strength"]["score"].as_u64().unwrap() >= 3);
+}
