@@ -59,6 +59,10 @@ impl Default for Config {
     }
 }
 
+/// Top-level keys, as environment variables may set them.
+const SECTIONS: &[&str] =
+    &["listen", "public_url", "spa_dir", "database_url", "session_ttl_secs", "password", "limits", "directory"];
+
 impl Config {
     pub fn load(file: Option<&Path>) -> anyhow::Result<Config> {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
@@ -68,11 +72,45 @@ impl Config {
             }
             figment = figment.merge(Toml::file(file));
         }
-        let config: Config = figment.merge(Env::prefixed("LATCHKEY_").split("__")).extract()?;
+        // Other LATCHKEY_* variables (LATCHKEY_CONFIG, the test kit's) are not configuration.
+        let env = Env::prefixed("LATCHKEY_")
+            .filter(|key| {
+                SECTIONS.iter().any(|s| key.as_str().split("__").next().is_some_and(|k| k.eq_ignore_ascii_case(s)))
+            })
+            .split("__");
+        let config: Config = figment.merge(env).extract()?;
         Ok(config)
     }
 
     pub fn secure_cookies(&self) -> bool {
         self.public_url.as_deref().is_some_and(|u| u.starts_with("https://"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_overrides_the_file_and_ignores_foreign_variables() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("latchkey.toml", "listen = \"127.0.0.1:9000\"\n[directory]\nurl = \"ldaps://dc\"\nservice_account = \"svc\"\nservice_password = \"x\"\n")?;
+            jail.set_env("LATCHKEY_DIRECTORY__URL", "ldaps://other");
+            jail.set_env("LATCHKEY_TEST_DC_DIR", "/tmp/whatever");
+            let config = Config::load(Some(Path::new("latchkey.toml"))).map_err(|e| e.to_string())?;
+            assert_eq!(config.listen.port(), 9000);
+            assert_eq!(config.directory.map(|d| d.url).as_deref(), Some("ldaps://other"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_keys_in_the_file_are_refused() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("latchkey.toml", "lisen = \"127.0.0.1:9000\"\n")?;
+            let err = Config::load(Some(Path::new("latchkey.toml"))).unwrap_err().to_string();
+            assert!(err.contains("lisen"), "{err}");
+            Ok(())
+        });
     }
 }

@@ -1,0 +1,32 @@
+use latchkey_api::{ApiError, ErrorKind};
+use latchkey_policy::Outcome;
+use leptos::prelude::*;
+
+/// An error from the server, read out by screen readers as it appears; a policy violation
+/// lists every failed rule.
+#[component]
+pub fn Alert(error: ApiError) -> impl IntoView {
+    let failed: Vec<String> = match &error.kind {
+        ErrorKind::PolicyViolation { report } => {
+            report.rules.iter().filter(|r| r.outcome == Outcome::Failed).map(|r| r.rule.message()).collect()
+        }
+        _ => vec![],
+    };
+    let headline =
+        if failed.is_empty() { error.message.clone() } else { "The new password does not meet the policy:".into() };
+    view! {
+        <div class="alert" role="alert" data-code=error_code(&error.kind)>
+            <p>{headline}</p>
+            {(!failed.is_empty()).then(|| view! {
+                <ul>{failed.into_iter().map(|f| view! { <li>{f}</li> }).collect_view()}</ul>
+            })}
+        </div>
+    }
+}
+
+fn error_code(kind: &ErrorKind) -> String {
+    serde_json::to_value(kind)
+        .ok()
+        .and_then(|v| v.get("code").and_then(|c| c.as_str()).map(str::to_string))
+        .unwrap_or_default()
+}

@@ -1,0 +1,43 @@
+use latchkey_api::SessionView;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use super::change_page::ChangePage;
+use super::sign_in_page::SignInPage;
+use crate::api;
+
+/// Who is signed in, shared by every page.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SessionState {
+    Loading,
+    SignedOut,
+    SignedIn(SessionView),
+}
+
+#[derive(Clone, Copy)]
+pub struct Session(pub RwSignal<SessionState>);
+
+#[component]
+pub fn App() -> impl IntoView {
+    let session = RwSignal::new(SessionState::Loading);
+    provide_context(Session(session));
+    spawn_local(async move {
+        let state = match api::session().await {
+            Ok(Some(view)) => SessionState::SignedIn(view),
+            _ => SessionState::SignedOut,
+        };
+        session.set(state);
+    });
+    // Which page shows follows from the session alone: no router needed (and none shipped).
+    let page = move || match session.get() {
+        SessionState::Loading => view! { <p class="hint">"Loading…"</p> }.into_any(),
+        SessionState::SignedOut => view! { <SignInPage /> }.into_any(),
+        SessionState::SignedIn(_) => view! { <ChangePage /> }.into_any(),
+    };
+    view! {
+        <header class="bar">
+            <span class="brand">"Latchkey"</span>
+        </header>
+        <main>{page}</main>
+    }
+}

@@ -1,0 +1,71 @@
+use latchkey_api::ChangeReason;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use super::alert::Alert;
+use super::app::{Session, SessionState};
+use super::change_form::ChangeForm;
+use super::policy_summary::PolicySummary;
+use crate::api;
+
+/// The password page: who is signed in, the policy and dates, and the change form unless the
+/// directory forbids this user to change.
+#[component]
+pub fn ChangePage() -> impl IntoView {
+    let Session(session) = expect_context::<Session>();
+    let status = LocalResource::new(api::password_status);
+
+    let sign_out = move |_| {
+        spawn_local(async move {
+            let _ = api::sign_out().await;
+            session.set(SessionState::SignedOut);
+        });
+    };
+
+    let greeting = move || match session.get() {
+        SessionState::SignedIn(v) => Some(v),
+        _ => None,
+    };
+
+    view! {
+        <section class="card" aria-labelledby="change-title">
+            <div class="row">
+                <h1 id="change-title">"Your password"</h1>
+                <button type="button" class="link" on:click=sign_out>"Sign out"</button>
+            </div>
+            {move || greeting().map(|v| view! {
+                <p class="hint">"Signed in as " <strong>{v.display_name.clone()}</strong> " (" {v.username.clone()} ")"</p>
+                {v.change_required.map(|reason| view! {
+                    <p class="notice" role="status">{match reason {
+                        ChangeReason::MustChange => "Your administrator requires a new password before you can use your account.",
+                        ChangeReason::Expired => "Your password has expired. Choose a new one to use your account again.",
+                    }}</p>
+                })}
+            })}
+            <Suspense fallback=|| view! { <p>"Loading your password policy…"</p> }>
+                {move || status.get().map(|result| match result {
+                    Err(e) => view! { <Alert error=e /> }.into_any(),
+                    Ok(status) if !status.may_change => view! {
+                        <PolicySummary status=status.clone() />
+                        <p class="notice" role="status" data-testid="may-not-change">
+                            "Your account is set so that you may not change your own password. Ask your administrator."
+                        </p>
+                    }.into_any(),
+                    Ok(status) => view! {
+                        <PolicySummary status=status.clone() />
+                        <ChangeForm status=status on_changed=move || status_changed(session) />
+                    }.into_any(),
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+/// After a change the session no longer requires one.
+fn status_changed(session: RwSignal<SessionState>) {
+    session.update(|s| {
+        if let SessionState::SignedIn(view) = s {
+            view.change_required = None;
+        }
+    });
+}

@@ -1,0 +1,11 @@
+//! One component per file.
+
+pub mod alert;
+pub mod app;
+pub mod change_form;
+pub mod change_page;
+pub mod checklist_view;
+pub mod format;
+pub mod policy_summary;
+pub mod sign_in_page;
+pub mod strength_meter;
