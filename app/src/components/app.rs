@@ -14,6 +14,13 @@ pub enum SessionState {
     SignedIn(SessionView),
 }
 
+#[derive(Clone, Copy, PartialEq)]
+enum Page {
+    Loading,
+    SignIn,
+    Password,
+}
+
 #[derive(Clone, Copy)]
 pub struct Session(pub RwSignal<SessionState>);
 
@@ -29,10 +36,16 @@ pub fn App() -> impl IntoView {
         session.set(state);
     });
     // Which page shows follows from the session alone: no router needed (and none shipped).
-    let page = move || match session.get() {
-        SessionState::Loading => view! { <p class="hint">"Loading…"</p> }.into_any(),
-        SessionState::SignedOut => view! { <SignInPage /> }.into_any(),
-        SessionState::SignedIn(_) => view! { <ChangePage /> }.into_any(),
+    // The memo changes only on sign-in and sign-out, so updating the session keeps the page.
+    let page_kind = Memo::new(move |_| match session.get() {
+        SessionState::Loading => Page::Loading,
+        SessionState::SignedOut => Page::SignIn,
+        SessionState::SignedIn(_) => Page::Password,
+    });
+    let page = move || match page_kind.get() {
+        Page::Loading => view! { <p class="hint">"Loading…"</p> }.into_any(),
+        Page::SignIn => view! { <SignInPage /> }.into_any(),
+        Page::Password => view! { <ChangePage /> }.into_any(),
     };
     view! {
         <header class="bar">

@@ -1,0 +1,102 @@
+//! Headless Chromium (Debian's) driven over the DevTools protocol; one browser per test
+//! binary, a fresh page per scenario.
+
+use std::time::{Duration, Instant};
+
+use chromiumoxide::{Browser, BrowserConfig, Page};
+use futures::StreamExt;
+
+pub struct TestBrowser {
+    pub browser: Browser,
+    handler: tokio::task::JoinHandle<()>,
+    _profile: tempfile::TempDir,
+}
+
+/// How long the page may take to show what a step expects.
+const STEP_TIMEOUT: Duration = Duration::from_secs(15);
+
+impl TestBrowser {
+    pub async fn launch() -> TestBrowser {
+        let profile = tempfile::tempdir().expect("profile dir");
+        let config = BrowserConfig::builder()
+            .chrome_executable("/usr/bin/chromium")
+            .no_sandbox()
+            .user_data_dir(profile.path())
+            .window_size(900, 1000)
+            // Without leading dashes: chromiumoxide adds them.
+            .args(["disable-gpu", "disable-quic", "no-first-run", "disable-background-networking"])
+            .args(["disable-component-update", "disable-sync"])
+            .build()
+            .expect("browser config");
+        let (browser, mut handler) = Browser::launch(config).await.expect("launch Chromium");
+        let handler = tokio::spawn(async move { while handler.next().await.is_some() {} });
+        TestBrowser { browser, handler, _profile: profile }
+    }
+
+    pub async fn open(&self, url: &str) -> Page {
+        self.browser.new_page(url).await.expect("new page")
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.browser.close().await;
+        let _ = self.browser.wait().await;
+        self.handler.abort();
+        let _ = (&mut self.handler).await;
+    }
+}
+
+/// Waits until `selector` matches an element.
+pub async fn wait_for(page: &Page, selector: &str) -> chromiumoxide::Element {
+    let start = Instant::now();
+    loop {
+        if let Ok(el) = page.find_element(selector).await {
+            return el;
+        }
+        if start.elapsed() > STEP_TIMEOUT {
+            panic!("timed out waiting for {selector}; the page shows:\n{}", page_text(page).await);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Waits until the JavaScript expression `condition` is true.
+pub async fn wait_until(page: &Page, condition: &str) {
+    let start = Instant::now();
+    loop {
+        let ok = page.evaluate(condition).await.ok().and_then(|r| r.into_value::<bool>().ok());
+        if ok == Some(true) {
+            return;
+        }
+        if start.elapsed() > STEP_TIMEOUT {
+            panic!("timed out waiting for: {condition}; the page shows:\n{}", page_text(page).await);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// What the page shows, for failure messages.
+pub async fn page_text(page: &Page) -> String {
+    let text = page.evaluate("document.body.innerText").await.ok().and_then(|r| r.into_value::<String>().ok());
+    text.unwrap_or_else(|| "(unreadable)".into())
+}
+
+/// Types into the field as a user would (key events), after clearing it.
+pub async fn type_into(page: &Page, selector: &str, text: &str) {
+    let field = wait_for(page, selector).await;
+    let clear = format!(
+        "(() => {{ const e = document.querySelector({selector:?}); e.value = ''; \
+         e.dispatchEvent(new Event('input', {{ bubbles: true }})); return true; }})()"
+    );
+    page.evaluate(clear).await.expect("clear field");
+    field.click().await.expect("focus field");
+    field.type_str(text).await.expect("type");
+}
+
+pub async fn click(page: &Page, selector: &str) {
+    wait_for(page, selector).await.click().await.expect("click");
+}
+
+/// The value of a JavaScript expression.
+pub async fn eval<T: serde::de::DeserializeOwned>(page: &Page, expression: &str) -> T {
+    page.evaluate(expression).await.expect("evaluate").into_value().expect("value")
+}

@@ -1,0 +1,98 @@
+//! The SPA in headless Chromium against the real server and DC. One browser for the suite.
+
+use latchkey_tests::browser::{click, eval, type_into, wait_for, wait_until, TestBrowser};
+use latchkey_tests::{spawn_app, AppOptions, TestDc, UserOptions};
+
+const FAILED_RULES: &str = "Array.from(document.querySelectorAll('li[data-outcome=failed]')).map(e => e.dataset.rule)";
+
+#[tokio::test]
+async fn self_service_password_change_in_the_browser() {
+    let dc = TestDc::from_env();
+    let browser = TestBrowser::launch().await;
+
+    change_with_live_checklist(&dc, &browser).await;
+    must_change_user_is_sent_straight_to_the_change(&dc, &browser).await;
+    user_who_may_not_change_sees_no_form(&dc, &browser).await;
+
+    browser.close().await;
+}
+
+async fn sign_in(page: &chromiumoxide::Page, username: &str, password: &str) {
+    type_into(page, "#username", username).await;
+    type_into(page, "#password", password).await;
+    click(page, "form button[type=submit]").await;
+}
+
+async fn change_with_live_checklist(dc: &TestDc, browser: &TestBrowser) {
+    let user = dc.create_user(UserOptions { display_name: Some("Nora Vance".into()), ..Default::default() }).await;
+    let app = spawn_app(dc, AppOptions::default()).await;
+    let page = browser.open(&app.url).await;
+
+    // A wrong password is refused with the reason shown.
+    sign_in(&page, &user.sam, "Not-My-Password-1").await;
+    wait_until(&page, "document.querySelector('.alert[data-code=invalid_credentials]') !== null").await;
+
+    sign_in(&page, &user.sam, &user.password).await;
+    wait_for(&page, "#new").await;
+    let expiry: String = eval(&page, "document.querySelector('[data-testid=expiry]').innerText").await;
+    assert!(expiry.contains("expires in 41 days") || expiry.contains("expires in 42 days"), "{expiry}");
+
+    // A weak password: every failed rule is listed as the user types, before any submit.
+    type_into(&page, "#new", "vance").await;
+    wait_until(&page, "document.querySelector('li[data-rule=no_name_parts][data-outcome=failed]') !== null").await;
+    let failed: Vec<String> = eval(&page, FAILED_RULES).await;
+    assert_eq!(failed, vec!["min_length", "no_name_parts", "categories"]);
+    let disabled: bool = eval(&page, "document.querySelector('form.change button').disabled").await;
+    assert!(disabled, "a failing password cannot be submitted");
+
+    // A common password passes the local rules but the server's blocklist catches it.
+    type_into(&page, "#new", "Password123!").await;
+    wait_until(&page, "document.querySelector('li[data-rule=not_blocklisted][data-outcome=failed]') !== null").await;
+
+    // A strong one: everything passes, the server's checks included.
+    let new = "Copper-Lantern-Orbit-58";
+    type_into(&page, "#current", &user.password).await;
+    type_into(&page, "#new", new).await;
+    type_into(&page, "#confirm", new).await;
+    wait_until(&page, "document.querySelector('li[data-rule=not_blocklisted][data-outcome=passed]') !== null").await;
+    wait_until(&page, "document.querySelector('.strength') !== null").await;
+    let failed: Vec<String> = eval(&page, FAILED_RULES).await;
+    assert!(failed.is_empty(), "{failed:?}");
+    click(&page, "form.change button[type=submit]").await;
+    wait_for(&page, "[data-testid=changed]").await;
+
+    assert!(dc.binds(&user.dn, new).await, "the new password binds in the directory");
+    assert!(!dc.binds(&user.dn, &user.password).await);
+    page.close().await.expect("close page");
+}
+
+async fn must_change_user_is_sent_straight_to_the_change(dc: &TestDc, browser: &TestBrowser) {
+    let user = dc.create_user(UserOptions::default()).await;
+    dc.set_must_change(&user.dn).await;
+    let app = spawn_app(dc, AppOptions::default()).await;
+    let page = browser.open(&app.url).await;
+    sign_in(&page, &user.sam, &user.password).await;
+    let notice = wait_for(&page, ".card > .notice").await.inner_text().await.unwrap().unwrap_or_default();
+    assert!(notice.contains("requires a new password"), "{notice}");
+    let new = "Granite-Harbor-Tide-31";
+    type_into(&page, "#current", &user.password).await;
+    type_into(&page, "#new", new).await;
+    type_into(&page, "#confirm", new).await;
+    wait_until(&page, "document.querySelector('li[data-rule=not_blocklisted][data-outcome=passed]') !== null").await;
+    click(&page, "form.change button[type=submit]").await;
+    wait_for(&page, "[data-testid=changed]").await;
+    assert!(dc.binds(&user.dn, new).await);
+    page.close().await.expect("close page");
+}
+
+async fn user_who_may_not_change_sees_no_form(dc: &TestDc, browser: &TestBrowser) {
+    let user = dc.create_user(UserOptions::default()).await;
+    dc.deny_password_change(&user.dn);
+    let app = spawn_app(dc, AppOptions::default()).await;
+    let page = browser.open(&app.url).await;
+    sign_in(&page, &user.sam, &user.password).await;
+    wait_for(&page, "[data-testid=may-not-change]").await;
+    let has_form: bool = eval(&page, "document.querySelector('form.change') !== null").await;
+    assert!(!has_form, "the change form is not offered");
+    page.close().await.expect("close page");
+}
