@@ -1,1 +1,19 @@
+//! Latchkey's SPA. Knows the DOM and HTTP (and, later, WebBluetooth); never LDAP, SQL or a
+//! key's secrets. The same password rules as the server run here, live, as the user types.
+//!
+//! Plain-Rust logic (`checklist`, `dates`) builds and is tested on the host; the UI is wasm only.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+pub mod checklist;
+pub mod dates;
+
+#[cfg(target_arch = "wasm32")]
+mod api;
+#[cfg(target_arch = "wasm32")]
+mod components;
+
+/// Mounts the app on the page's body.
+#[cfg(target_arch = "wasm32")]
+pub fn start() {
+    leptos::mount::mount_to_body(components::app::App);
+}

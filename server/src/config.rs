@@ -88,6 +88,7 @@ impl Config {
 }
 
 #[cfg(test)]
+#[allow(clippy::result_large_err)] // figment's Jail API returns its large error type.
 mod tests {
     use super::*;
 

@@ -28,16 +28,10 @@ pub struct TestUser {
     pub password: String,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct UserOptions {
     pub display_name: Option<String>,
     pub disabled: bool,
-}
-
-impl Default for UserOptions {
-    fn default() -> Self {
-        UserOptions { display_name: None, disabled: false }
-    }
 }
 
 static NEXT_USER: AtomicU32 = AtomicU32::new(0);

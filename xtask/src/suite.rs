@@ -7,6 +7,7 @@ use crate::{cmd, paths, samba::Dc, spa, tools, Result};
 
 pub fn run(extra: &[String]) -> Result {
     tools::ensure_all()?;
+    lint()?;
     spa::build()?;
     // Compile everything before the DC starts, so it is not kept waiting.
     cmd::run(cargo_test(&[]).arg("--no-run"))?;
@@ -16,6 +17,18 @@ pub fn run(extra: &[String]) -> Result {
     let result = cmd::run(&mut test);
     drop(dc);
     result
+}
+
+/// Formatting, and clippy with warnings as errors on the host and on the wasm app.
+fn lint() -> Result {
+    let cargo = |args: &[&str]| {
+        cmd::run(
+            Command::new("cargo").args(args).current_dir(paths::root()).env("CARGO_TARGET_DIR", paths::target()),
+        )
+    };
+    cargo(&["fmt", "--all", "--", "--check"])?;
+    cargo(&["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"])?;
+    cargo(&["clippy", "-p", "latchkey-app", "--target", "wasm32-unknown-unknown", "--locked", "--", "-D", "warnings"])
 }
 
 fn cargo_test(extra: &[String]) -> Command {
