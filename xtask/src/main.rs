@@ -4,8 +4,10 @@
 //!   wasm-bindgen, wasm-opt), skipping whatever is already there at the right version.
 //! - `test`:  setup, build the SPA, start a throwaway Samba AD DC, run every test.
 //! - `demo`:  setup, build the SPA, start a throwaway domain with sample users, run Latchkey.
+//! - `bench`: the tracked figures (bundle size, policy check, portal vs raw directory change).
 //! - `dc`:    start a throwaway DC and print how to reach it (for development).
 
+mod bench;
 mod cmd;
 mod demo;
 mod paths;
@@ -24,7 +26,8 @@ fn main() -> ExitCode {
         Some("demo") => demo::run(),
         Some("dc") => samba::run_foreground(),
         Some("spa") => spa::build(),
-        _ => Err("usage: cargo xtask <setup|test|demo|dc|spa>".into()),
+        Some("bench") => bench::run(),
+        _ => Err("usage: cargo xtask <setup|test|demo|bench|dc|spa>".into()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -22,9 +22,7 @@ pub fn run(extra: &[String]) -> Result {
 /// Formatting, and clippy with warnings as errors on the host and on the wasm app.
 fn lint() -> Result {
     let cargo = |args: &[&str]| {
-        cmd::run(
-            Command::new("cargo").args(args).current_dir(paths::root()).env("CARGO_TARGET_DIR", paths::target()),
-        )
+        cmd::run(Command::new("cargo").args(args).current_dir(paths::root()).env("CARGO_TARGET_DIR", paths::target()))
     };
     cargo(&["fmt", "--all", "--", "--check"])?;
     cargo(&["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"])?;

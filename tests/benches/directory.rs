@@ -1,0 +1,138 @@
+//! A password change through the portal's API against the same change done directly with
+//! ldap3 (connect, bind as the user, delete old + add new), on the same DC in the same run.
+//! Run by `cargo xtask bench`, which starts the DC. Kept small: a test DC manages only a few
+//! dozen writes per second, so this measures overhead, not capacity.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::future::join_all;
+use latchkey_tests::dc::unicode_pwd;
+use latchkey_tests::{spawn_app, AppOptions, TestApp, TestDc, TestUser, UserOptions};
+use ldap3::Mod;
+use tokio::sync::Barrier;
+
+const SEQUENTIAL: usize = 30;
+const CONCURRENT: usize = 4;
+const PER_WORKER: usize = 8;
+
+#[tokio::main]
+async fn main() {
+    let dc = TestDc::from_env();
+    let raw_seq = raw_latencies(&dc, SEQUENTIAL).await;
+    let portal_seq = portal_latencies(&dc, SEQUENTIAL).await;
+    let raw_tput = throughput(|barrier| raw_worker(dc.clone(), barrier)).await;
+    let portal_tput = throughput(|barrier| portal_worker(dc.clone(), barrier)).await;
+
+    let (rp50, rp99) = percentiles(raw_seq);
+    let (pp50, pp99) = percentiles(portal_seq);
+    println!("change latency, {SEQUENTIAL} sequential changes each:");
+    println!("  raw ldap3  p50 {:>6.1} ms  p99 {:>6.1} ms", ms(rp50), ms(rp99));
+    println!("  portal API p50 {:>6.1} ms  p99 {:>6.1} ms", ms(pp50), ms(pp99));
+    println!("  ratio portal/raw: p50 {:.2}x  p99 {:.2}x", ms(pp50) / ms(rp50), ms(pp99) / ms(rp99));
+    println!("throughput, {CONCURRENT} concurrent clients x {PER_WORKER} changes:");
+    println!("  raw ldap3  {raw_tput:>6.1} changes/s");
+    println!("  portal API {portal_tput:>6.1} changes/s");
+    println!("  ratio portal/raw: {:.2}", portal_tput / raw_tput);
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn percentiles(mut samples: Vec<Duration>) -> (Duration, Duration) {
+    samples.sort_unstable();
+    let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
+    (at(0.5), at(0.99))
+}
+
+fn next_password(user: &TestUser, i: usize) -> String {
+    format!("Bench-{}-Pass-{i}x", user.sam)
+}
+
+async fn raw_change(dc: &TestDc, user: &TestUser, old: &str, new: &str) {
+    let mut ldap = dc.connect().await;
+    ldap.simple_bind(&user.dn, old).await.expect("bind").success().expect("user bind");
+    let mods = vec![
+        Mod::Delete(b"unicodePwd".to_vec(), HashSet::from([unicode_pwd(old)])),
+        Mod::Add(b"unicodePwd".to_vec(), HashSet::from([unicode_pwd(new)])),
+    ];
+    ldap.modify(&user.dn, mods).await.expect("modify").success().expect("raw change");
+    let _ = ldap.unbind().await;
+}
+
+async fn raw_latencies(dc: &TestDc, n: usize) -> Vec<Duration> {
+    let mut samples = Vec::with_capacity(n);
+    for i in 0..n {
+        let user = dc.create_user(UserOptions::default()).await;
+        let start = Instant::now();
+        raw_change(dc, &user, &user.password, &next_password(&user, i)).await;
+        samples.push(start.elapsed());
+    }
+    samples
+}
+
+async fn signed_in(dc: &TestDc, app: &TestApp) -> (TestUser, TestApp) {
+    let user = dc.create_user(UserOptions::default()).await;
+    let mut client = app.another_client();
+    assert!(client.sign_in(&user.sam, &user.password).await.status().is_success());
+    (user, client)
+}
+
+async fn portal_latencies(dc: &TestDc, n: usize) -> Vec<Duration> {
+    let app = spawn_app(dc, AppOptions::default()).await;
+    let mut samples = Vec::with_capacity(n);
+    for i in 0..n {
+        let (user, client) = signed_in(dc, &app).await;
+        let start = Instant::now();
+        let response = client.change(&user.password, &next_password(&user, i)).await;
+        samples.push(start.elapsed());
+        assert!(response.status().is_success(), "{}", response.text().await.unwrap_or_default());
+    }
+    samples
+}
+
+type Span = (Instant, Instant);
+
+async fn raw_worker(dc: TestDc, barrier: Arc<Barrier>) -> Span {
+    let user = dc.create_user(UserOptions::default()).await;
+    let mut current = user.password.clone();
+    barrier.wait().await;
+    let start = Instant::now();
+    for i in 0..PER_WORKER {
+        let new = next_password(&user, i);
+        raw_change(&dc, &user, &current, &new).await;
+        current = new;
+    }
+    (start, Instant::now())
+}
+
+async fn portal_worker(dc: TestDc, barrier: Arc<Barrier>) -> Span {
+    let app = spawn_app(&dc, AppOptions::default()).await;
+    let (user, client) = signed_in(&dc, &app).await;
+    let mut current = user.password.clone();
+    barrier.wait().await;
+    let start = Instant::now();
+    for i in 0..PER_WORKER {
+        let new = next_password(&user, i);
+        assert!(client.change(&current, &new).await.status().is_success());
+        current = new;
+    }
+    (start, Instant::now())
+}
+
+/// Changes per second with `CONCURRENT` workers, counted from when all are set up (users
+/// created, signed in) to when the last finishes.
+async fn throughput<F, Fut>(worker: F) -> f64
+where
+    F: Fn(Arc<Barrier>) -> Fut,
+    Fut: std::future::Future<Output = Span> + Send + 'static,
+{
+    let barrier = Arc::new(Barrier::new(CONCURRENT));
+    let handles: Vec<_> = (0..CONCURRENT).map(|_| tokio::spawn(worker(barrier.clone()))).collect();
+    let spans: Vec<Span> = join_all(handles).await.into_iter().map(|r| r.expect("worker")).collect();
+    let start = spans.iter().map(|s| s.0).min().expect("workers");
+    let end = spans.iter().map(|s| s.1).max().expect("workers");
+    (CONCURRENT * PER_WORKER) as f64 / (end - start).as_secs_f64()
+}
