@@ -60,6 +60,7 @@ pub enum ErrorKind {
     BadRequest {
         reason: String,
     },
+    NotFound,
     Internal,
 }
 
@@ -109,6 +110,7 @@ impl ErrorKind {
             ErrorKind::Unauthenticated => "Please sign in.".into(),
             ErrorKind::CsrfRejected => "The request was refused for your protection; reload the page.".into(),
             ErrorKind::BadRequest { reason } => format!("Bad request: {reason}"),
+            ErrorKind::NotFound => "There is no such API endpoint.".into(),
             ErrorKind::Internal => "Something went wrong on the server. Nothing was changed.".into(),
         }
     }

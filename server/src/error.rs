@@ -29,6 +29,7 @@ impl AppError {
             }
             ErrorKind::DirectoryUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorKind::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ErrorKind::NotFound => StatusCode::NOT_FOUND,
             ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

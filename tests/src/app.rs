@@ -15,13 +15,21 @@ use crate::TestDc;
 
 pub struct AppOptions {
     pub directory_url: Option<String>,
+    pub starttls: bool,
+    /// Trust only the system's roots instead of the test domain's CA.
+    pub system_roots_only: bool,
     pub limits: LimitsConfig,
 }
 
 impl Default for AppOptions {
     fn default() -> Self {
         // Generous limits: tests of other rules must not trip them.
-        AppOptions { directory_url: None, limits: LimitsConfig { per_account: 50, per_address: 500, window_secs: 60 } }
+        AppOptions {
+            directory_url: None,
+            starttls: false,
+            system_roots_only: false,
+            limits: LimitsConfig { per_account: 50, per_address: 500, window_secs: 60 },
+        }
     }
 }
 
@@ -54,8 +62,8 @@ pub async fn spawn_app(dc: &TestDc, options: AppOptions) -> TestApp {
         limits: options.limits,
         directory: Some(DirectoryConfig {
             url: options.directory_url.unwrap_or_else(|| dc.url.clone()),
-            ca_file: Some(dc.ca_file.clone()),
-            starttls: false,
+            ca_file: (!options.system_roots_only).then(|| dc.ca_file.clone()),
+            starttls: options.starttls,
             tls_insecure_skip_verify: false,
             base_dn: None,
             service_account: format!("{}@{}", dc.service_account, dc.realm()),

@@ -287,3 +287,27 @@ async fn check_reports_blocklist_and_strength_from_the_server() {
     assert!(failed_rules(&strong).is_empty(), "{strong}");
     assert!(strong["strength"]["score"].as_u64().unwrap() >= 3);
 }
+
+#[tokio::test]
+async fn starttls_works_like_ldaps() {
+    let dc = dc();
+    let user = dc.create_user(UserOptions::default()).await;
+    let options =
+        AppOptions { directory_url: Some("ldap://127.0.0.1:389".into()), starttls: true, ..Default::default() };
+    let mut app = spawn_app(&dc, options).await;
+    assert_eq!(app.sign_in(&user.sam, &user.password).await.status(), StatusCode::OK);
+    assert_eq!(app.change(&user.password, "Fresh-Orbit-2093").await.status(), StatusCode::OK);
+    assert!(dc.binds(&user.dn, "Fresh-Orbit-2093").await);
+}
+
+#[tokio::test]
+async fn a_directory_certificate_nobody_vouches_for_is_refused() {
+    let dc = dc();
+    let user = dc.create_user(UserOptions::default()).await;
+    let mut app = spawn_app(&dc, AppOptions { system_roots_only: true, ..Default::default() }).await;
+    let (code, body) = error_code(app.sign_in(&user.sam, &user.password).await).await;
+    assert_eq!((code, body["code"].as_str()), (StatusCode::SERVICE_UNAVAILABLE, Some("directory_unavailable")));
+    let ready: Value = app.get("/readyz").await.json().await.unwrap();
+    assert!(ready["directory"].as_str().unwrap().to_lowercase().contains("certificate"), "{ready}");
+    assert_eq!(dc.read(&user.dn, "badPwdCount").await.as_deref(), Some("0"), "no password was sent");
+}

@@ -37,7 +37,7 @@ pub fn router(state: AppState) -> Router {
         .route("/password/status", get(password::status))
         .route("/password/check", post(password::check))
         .route("/password/change", post(password::change))
-        .fallback(|| async { AppError(ErrorKind::BadRequest { reason: "no such API endpoint".into() }) })
+        .fallback(|| async { AppError(ErrorKind::NotFound) })
         .layer(middleware::from_fn(refuse_cross_site))
         .layer(RequestBodyLimitLayer::new(MAX_BODY))
         .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
