@@ -4,6 +4,7 @@
 //! dozen writes per second, so this measures overhead, not capacity.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -47,8 +48,10 @@ fn percentiles(mut samples: Vec<Duration>) -> (Duration, Duration) {
     (at(0.5), at(0.99))
 }
 
-fn next_password(user: &TestUser, i: usize) -> String {
-    format!("Bench-{}-Pass-{i}x", user.sam)
+/// A fresh valid password (never containing the logon name, which the portal refuses).
+fn next_password(_user: &TestUser, _i: usize) -> String {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    format!("Bench-Orbit-{}x!", NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
 async fn raw_change(dc: &TestDc, user: &TestUser, old: &str, new: &str) {
