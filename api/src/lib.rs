@@ -1,5 +1,6 @@
 //! The JSON API between the SPA and the server. Pure types: both sides compile this crate, so a
 //! field renamed here is renamed everywhere.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 mod error;
 mod password;

@@ -5,6 +5,7 @@
 //! Pure by design: no I/O and no clock. Time is a parameter ([`timing`]), and the one rule that
 //! needs large data, the blocklist, asks the caller through [`Blocklist`] so the big lists stay
 //! on the server.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 mod categories;
 mod policy;

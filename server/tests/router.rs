@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used)] // Test helpers fail loudly by design.
 //! The router driven in-process with `oneshot`: behaviour that needs no directory.
 
 use axum::body::Body;

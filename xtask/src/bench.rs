@@ -1,6 +1,7 @@
 //! `cargo xtask bench`: the figures the project tracks. Measurements, never pass/fail.
 //! - the SPA's initial load (wasm + js + css), gzipped;
 //! - one policy check, p50/p99, natively and as wasm (run by Node.js, the engine of Chromium);
+//! - bytes and round trips of the key protocol's flows;
 //! - a password change through the portal against a raw ldap3 change on the same DC.
 
 use std::io::Write;
@@ -22,6 +23,7 @@ pub fn run() -> Result {
     spa::build()?;
     bundle_size()?;
     policy_check()?;
+    cmd::run(&mut cargo(&["run", "--release", "-q", "-p", "latchkey-bench", "--bin", "protocol_cost"]))?;
     let dc = Dc::start()?;
     let result = cmd::run(cargo(&["bench", "-p", "latchkey-tests", "--bench", "directory"]).envs(dc.env()));
     drop(dc);

@@ -5,11 +5,13 @@
 //! - `test`:  setup, build the SPA, start a throwaway Samba AD DC, run every test.
 //! - `demo`:  setup, build the SPA, start a throwaway domain with sample users, run Latchkey.
 //! - `bench`: the tracked figures (bundle size, policy check, portal vs raw directory change).
+//! - `fuzz`:  the protocol's fuzz targets, for a set time each.
 //! - `dc`:    start a throwaway DC and print how to reach it (for development).
 
 mod bench;
 mod cmd;
 mod demo;
+mod fuzz;
 mod paths;
 mod samba;
 mod spa;
@@ -27,7 +29,8 @@ fn main() -> ExitCode {
         Some("dc") => samba::run_foreground(),
         Some("spa") => spa::build(),
         Some("bench") => bench::run(),
-        _ => Err("usage: cargo xtask <setup|test|demo|bench|dc|spa>".into()),
+        Some("fuzz") => fuzz::run(&args[1..]),
+        _ => Err("usage: cargo xtask <setup|test|demo|bench|fuzz|dc|spa>".into()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

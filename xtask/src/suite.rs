@@ -19,14 +19,33 @@ pub fn run(extra: &[String]) -> Result {
     result
 }
 
-/// Formatting, and clippy with warnings as errors on the host and on the wasm app.
+/// Formatting, and clippy with warnings as errors on the host and for wasm32 (the app and every
+/// crate that must also run in the browser).
 fn lint() -> Result {
     let cargo = |args: &[&str]| {
         cmd::run(Command::new("cargo").args(args).current_dir(paths::root()).env("CARGO_TARGET_DIR", paths::target()))
     };
     cargo(&["fmt", "--all", "--", "--check"])?;
     cargo(&["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"])?;
-    cargo(&["clippy", "-p", "latchkey-app", "--target", "wasm32-unknown-unknown", "--locked", "--", "-D", "warnings"])
+    cargo(&[
+        "clippy",
+        "-p",
+        "latchkey-app",
+        "-p",
+        "latchkey-policy",
+        "-p",
+        "latchkey-api",
+        "-p",
+        "latchkey-protocol",
+        "-p",
+        "keysim",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--locked",
+        "--",
+        "-D",
+        "warnings",
+    ])
 }
 
 fn cargo_test(extra: &[String]) -> Command {

@@ -1,0 +1,14 @@
+//! The reference key: Latchkey's key firmware, run in software. Tests, the demo and the
+//! benchmarks use it; its behaviour is the protocol's (PROTOCOL.md).
+//!
+//! Deterministic: randomness comes from a seed, time from the caller. Storage is encrypted at
+//! rest (AES-256-GCM) and written atomically, in memory or in a file.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+mod key;
+pub mod link;
+mod presence;
+pub mod storage;
+
+pub use key::{Manufactured, SimKey};
+pub use presence::Presence;
