@@ -1,7 +1,7 @@
 //! `cargo xtask test`: every test of the workspace against real parts (a Samba AD DC started
 //! here, the built SPA in headless Chromium). Extra arguments go to `cargo test`.
 
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use crate::{cmd, paths, samba::Dc, spa, tools, Result};
 
@@ -14,9 +14,46 @@ pub fn run(extra: &[String]) -> Result {
     let dc = Dc::start()?;
     let mut test = cargo_test(extra);
     test.envs(dc.env());
-    let result = cmd::run(&mut test);
+    let result = run_counting(&mut test);
     drop(dc);
     result
+}
+
+/// Runs `cargo test`, passing its output through, and closes with one summary line over all
+/// test binaries: `tests: N passed, N failed, N skipped`.
+fn run_counting(test: &mut Command) -> Result {
+    use std::io::{BufRead, BufReader};
+    eprintln!("+ cargo test (with the DC running)");
+    let mut child = test.stdout(Stdio::piped()).spawn().map_err(|e| format!("cannot start cargo test: {e}"))?;
+    let (mut passed, mut failed, mut ignored) = (0u64, 0u64, 0u64);
+    if let Some(out) = child.stdout.take() {
+        for line in BufReader::new(out).lines().map_while(std::result::Result::ok) {
+            println!("{line}");
+            if let Some(counts) = line.strip_prefix("test result: ") {
+                let number = |label: &str| {
+                    counts
+                        .split(';')
+                        .find_map(|part| {
+                            part.trim()
+                                .strip_suffix(label)
+                                .map(|n| n.trim().trim_start_matches("ok. ").trim_start_matches("FAILED. ").to_string())
+                        })
+                        .and_then(|n| n.parse::<u64>().ok())
+                        .unwrap_or(0)
+                };
+                passed += number("passed");
+                failed += number("failed");
+                ignored += number("ignored");
+            }
+        }
+    }
+    let status = child.wait().map_err(|e| e.to_string())?;
+    println!("tests: {passed} passed, {failed} failed, {ignored} skipped");
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("cargo test failed: {status}"))
+    }
 }
 
 /// Formatting, and clippy with warnings as errors on the host and for wasm32 (the app and every
