@@ -75,7 +75,6 @@ fn create_run_and_show_never_reveal_a_password() {
     let reply = exchange(&host.request(&request).unwrap());
     let HostEvent::Response(response) = host.on_frame(&reply).unwrap() else { panic!("no response") };
     assert_eq!(response.results, vec![Ok(Reply::Done), Ok(Reply::Done), Ok(Reply::Done)]);
-    drop(exchange);
     run.kill().unwrap();
     let _ = run.wait();
 
