@@ -62,13 +62,16 @@ impl Rule {
                 format!("At least {min} characters ({actual} so far)")
             }
             Rule::MaxLength { max, actual } => format!("At most {max} characters ({actual} typed)"),
-            Rule::Categories { required, found, missing } => {
+            Rule::Categories { required, found, missing } if found < required => {
                 let missing: Vec<_> = missing.iter().map(|c| c.describe()).collect();
                 format!(
                     "At least {required} of: uppercase, lowercase, digits, symbols, other letters \
                      ({found} so far; could add {})",
                     missing.join(", ")
                 )
+            }
+            Rule::Categories { required, found, .. } => {
+                format!("At least {required} of: uppercase, lowercase, digits, symbols, other letters ({found} used)")
             }
             Rule::NoAccountName { account_name } => {
                 format!("Does not contain your logon name \"{account_name}\"")
@@ -278,6 +281,14 @@ mod tests {
             missing,
             Some((vec![Category::Uppercase, Category::Digit, Category::NonAlphanumeric, Category::OtherAlphabetic], 1))
         );
+    }
+
+    #[test]
+    fn category_message_suggests_only_while_failing() {
+        let failing = Rule::Categories { required: 3, found: 2, missing: vec![Category::Digit] };
+        assert!(failing.message().contains("could add digits"));
+        let passing = Rule::Categories { required: 3, found: 4, missing: vec![Category::OtherAlphabetic] };
+        assert!(!passing.message().contains("could add") && passing.message().contains("4 used"));
     }
 
     #[test]
