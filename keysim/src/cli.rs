@@ -26,6 +26,8 @@ enum Command {
     },
     /// The key's metadata: status, accounts (never passwords).
     Show,
+    /// The owner's factory reset: accounts, binding and failed activation tries are erased.
+    Reset,
     /// Runs the firmware: each input line `w <hex chunk>` is a write; each output line
     /// `n <hex chunk>` a notification. `d` alone is a disconnect; `b` prints the beacon.
     Run,
@@ -77,6 +79,12 @@ fn run(cli: Cli) -> Result<(), String> {
                     a.staged.is_some()
                 );
             }
+            Ok(())
+        }
+        Command::Reset => {
+            let mut key = boot(&cli.file, &key_file)?;
+            key.factory_reset().map_err(|_| "cannot write the key's flash".to_string())?;
+            println!("serial={} status={:?}", key.vault().serial, key.vault().status);
             Ok(())
         }
         Command::Run => {

@@ -142,6 +142,11 @@ impl<F: Flash> SimKey<F> {
         self.chunker.split(frame, self.chunk_size).unwrap_or_default()
     }
 
+    /// The owner's reset (a long press on real hardware).
+    pub fn factory_reset(&mut self) -> Result<(), StorageError> {
+        self.device.factory_reset(&mut self.platform)
+    }
+
     /// The BLE link dropped.
     pub fn disconnect(&mut self) {
         self.device.disconnect();

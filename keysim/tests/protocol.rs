@@ -82,11 +82,17 @@ fn three_wrong_codes_lock_the_key() {
     assert_eq!(link.key.vault().status, KeyStatus::Locked);
     // Even the right code is refused now, and the lock survives a power cycle.
     assert_eq!(
-        results(link.call(vec![Command::Activate { code: made.activation_code }]).unwrap()),
+        results(link.call(vec![Command::Activate { code: made.activation_code.clone() }]).unwrap()),
         vec![Err(KeyError::Locked)]
     );
-    let key = link.key.power_cycle(STORAGE_KEY, [3; 32]).unwrap();
+    let mut key = link.key.power_cycle(STORAGE_KEY, [3; 32]).unwrap();
     assert_eq!(key.vault().status, KeyStatus::Locked);
+    // Only the owner's factory reset on the key itself makes it usable again.
+    key.factory_reset().unwrap();
+    let mut link = Link::new(key, 20);
+    link.connect(&server(), [4; 32]).unwrap();
+    let r = link.call(vec![Command::Activate { code: made.activation_code }]).unwrap();
+    assert_eq!(results(r), vec![Ok(Reply::Done)]);
 }
 
 #[test]

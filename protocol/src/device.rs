@@ -124,6 +124,18 @@ impl Device {
         }
     }
 
+    /// The owner's reset on the key itself (not a protocol command): accounts, binding and
+    /// failed activation tries are gone; the identity and the activation code stay.
+    pub fn factory_reset(&mut self, platform: &mut dyn Platform) -> Result<(), StorageError> {
+        let mut next = self.vault.clone();
+        wipe(&mut next);
+        next.status = KeyStatus::Ready;
+        platform.persist(&next)?;
+        self.vault = next;
+        self.session = Session::None;
+        Ok(())
+    }
+
     /// The link went down: the session ends (a new one needs a new handshake).
     pub fn disconnect(&mut self) {
         self.session = Session::None;
