@@ -1,5 +1,4 @@
-//! Latchkey's SPA. Knows the DOM and HTTP (and, later, WebBluetooth); never LDAP, SQL or a
-//! key's secrets. The same password rules as the server run here, live, as the user types.
+//! Latchkey's SPA. Knows the DOM, HTTP and WebBluetooth; never LDAP, SQL or a key's secrets. The same password rules as the server run here, live, as the user types.
 //!
 //! Plain-Rust logic (`checklist`, `dates`) builds and is tested on the host; the UI is wasm only.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
@@ -9,6 +8,8 @@ pub mod dates;
 
 #[cfg(target_arch = "wasm32")]
 mod api;
+#[cfg(target_arch = "wasm32")]
+mod ble;
 #[cfg(target_arch = "wasm32")]
 mod components;
 

@@ -1,13 +1,14 @@
 //! Headless Chromium (Debian's) driven over the DevTools protocol; one browser per test
 //! binary, a fresh page per scenario.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chromiumoxide::{Browser, BrowserConfig, Page};
 use futures::StreamExt;
 
 pub struct TestBrowser {
-    pub browser: Browser,
+    pub browser: Arc<Browser>,
     handler: tokio::task::JoinHandle<()>,
     _profile: tempfile::TempDir,
 }
@@ -26,20 +27,25 @@ impl TestBrowser {
             // Without leading dashes: chromiumoxide adds them.
             .args(["disable-gpu", "disable-quic", "no-first-run", "disable-background-networking"])
             .args(["disable-component-update", "disable-sync"])
+            // Merged with chromiumoxide's own enable-features switch.
+            .arg(("enable-features", "WebBluetooth"))
             .build()
             .expect("browser config");
         let (browser, mut handler) = Browser::launch(config).await.expect("launch Chromium");
         let handler = tokio::spawn(async move { while handler.next().await.is_some() {} });
-        TestBrowser { browser, handler, _profile: profile }
+        TestBrowser { browser: Arc::new(browser), handler, _profile: profile }
     }
 
     pub async fn open(&self, url: &str) -> Page {
         self.browser.new_page(url).await.expect("new page")
     }
 
+    /// Closes the browser; every task holding it (an emulated key) must be detached first.
     pub async fn close(mut self) {
-        let _ = self.browser.close().await;
-        let _ = self.browser.wait().await;
+        if let Ok(mut browser) = Arc::try_unwrap(self.browser) {
+            let _ = browser.close().await;
+            let _ = browser.wait().await;
+        }
         self.handler.abort();
         let _ = (&mut self.handler).await;
     }

@@ -2,6 +2,7 @@
 //! for each test, and the real server spawned on a random port with a fresh database.
 
 pub mod app;
+pub mod bluetooth;
 pub mod browser;
 pub mod dc;
 

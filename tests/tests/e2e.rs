@@ -1,5 +1,8 @@
 //! The SPA in headless Chromium against the real server and DC. One browser for the suite.
 
+use keysim::storage::MemoryFlash;
+use keysim::SimKey;
+use latchkey_tests::bluetooth::{remove_adapter, EmulatedKey};
 use latchkey_tests::browser::{click, eval, type_into, wait_for, wait_until, TestBrowser};
 use latchkey_tests::{spawn_app, AppOptions, TestDc, UserOptions};
 
@@ -13,6 +16,8 @@ async fn self_service_password_change_in_the_browser() {
     change_with_live_checklist(&dc, &browser).await;
     must_change_user_is_sent_straight_to_the_change(&dc, &browser).await;
     user_who_may_not_change_sees_no_form(&dc, &browser).await;
+    connecting_a_key_shows_what_it_says_about_itself(&dc, &browser).await;
+    key_connection_failures_are_explained(&dc, &browser).await;
 
     browser.close().await;
 }
@@ -94,5 +99,63 @@ async fn user_who_may_not_change_sees_no_form(dc: &TestDc, browser: &TestBrowser
     wait_for(&page, "[data-testid=may-not-change]").await;
     let has_form: bool = eval(&page, "document.querySelector('form.change') !== null").await;
     assert!(!has_form, "the change form is not offered");
+    page.close().await.expect("close page");
+}
+
+async fn signed_in_page(dc: &TestDc, browser: &TestBrowser) -> (chromiumoxide::Page, latchkey_tests::TestApp) {
+    let user = dc.create_user(UserOptions::default()).await;
+    let app = spawn_app(dc, AppOptions::default()).await;
+    let page = browser.open(&app.url).await;
+    sign_in(&page, &user.sam, &user.password).await;
+    // The policy loads above the key panel: wait for it so the layout is still when we click.
+    wait_for(&page, "#new").await;
+    (page, app)
+}
+
+async fn connecting_a_key_shows_what_it_says_about_itself(dc: &TestDc, browser: &TestBrowser) {
+    let (page, _app) = signed_in_page(dc, browser).await;
+    let (key, made) = SimKey::manufacture("LK-E2E-0001", [1; 32], MemoryFlash::default(), [2; 32]).unwrap();
+    let emulated = EmulatedKey::attach(&browser.browser, &page, key, true).await;
+    click(&page, "section.key button").await;
+    let info = wait_for(&page, "[data-testid=key-info]").await;
+    assert_eq!(info.attribute("data-serial").await.unwrap().as_deref(), Some(made.serial.as_str()));
+    assert_eq!(info.attribute("data-status").await.unwrap().as_deref(), Some("ready"));
+    {
+        let seen = emulated.seen.lock().unwrap();
+        assert_eq!(seen.info_reads, 1, "the beacon was read from the info characteristic");
+        assert_eq!(seen.subscriptions, 1, "the page subscribed to the key's notifications");
+    }
+    emulated.detach().await;
+    page.close().await.expect("close page");
+}
+
+async fn key_connection_failures_are_explained(dc: &TestDc, browser: &TestBrowser) {
+    // The user closes the chooser.
+    let (page, _app) = signed_in_page(dc, browser).await;
+    let (key, _) = SimKey::manufacture("LK-E2E-0002", [3; 32], MemoryFlash::default(), [2; 32]).unwrap();
+    let emulated = EmulatedKey::attach(&browser.browser, &page, key, false).await;
+    click(&page, "section.key button").await;
+    let error: String = eval(&page, "new Promise(r => { const t = setInterval(() => { const e = document.querySelector('[data-testid=key-error]'); if (e) { clearInterval(t); r(e.innerText); } }, 50); })").await;
+    assert!(error.contains("No key was chosen"), "{error}");
+    emulated.detach().await;
+    page.close().await.expect("close page");
+
+    // No Bluetooth adapter at all.
+    let (page, _app) = signed_in_page(dc, browser).await;
+    remove_adapter(&browser.browser, &page).await;
+    click(&page, "section.key button").await;
+    wait_until(&page, "document.querySelector('[data-testid=key-error]') !== null").await;
+    let error: String = eval(&page, "document.querySelector('[data-testid=key-error]').innerText").await;
+    assert!(error.contains("No Bluetooth adapter"), "{error}");
+    page.close().await.expect("close page");
+
+    // A browser without WebBluetooth (as Firefox or Safari).
+    let (page, _app) = signed_in_page(dc, browser).await;
+    let _: bool =
+        eval(&page, "Object.defineProperty(Navigator.prototype, 'bluetooth', { get: () => undefined }) && true").await;
+    click(&page, "section.key button").await;
+    wait_until(&page, "document.querySelector('[data-testid=key-error]') !== null").await;
+    let error: String = eval(&page, "document.querySelector('[data-testid=key-error]').innerText").await;
+    assert!(error.contains("Chrome or Edge"), "{error}");
     page.close().await.expect("close page");
 }

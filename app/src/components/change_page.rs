@@ -5,6 +5,7 @@ use leptos::task::spawn_local;
 use super::alert::Alert;
 use super::app::{Session, SessionState};
 use super::change_form::ChangeForm;
+use super::key_panel::KeyPanel;
 use super::policy_summary::PolicySummary;
 use crate::api;
 
@@ -58,6 +59,7 @@ pub fn ChangePage() -> impl IntoView {
                 })}
             </Suspense>
         </section>
+        <KeyPanel />
     }
 }
 

@@ -6,6 +6,7 @@ pub mod change_form;
 pub mod change_page;
 pub mod checklist_view;
 pub mod format;
+pub mod key_panel;
 pub mod policy_summary;
 pub mod sign_in_page;
 pub mod strength_meter;

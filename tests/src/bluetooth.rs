@@ -1,0 +1,181 @@
+//! A reference key (keysim) played into Chromium through the DevTools BluetoothEmulation
+//! domain: the page talks WebBluetooth to what it believes is a real key.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use chromiumoxide::cdp::browser_protocol::bluetooth_emulation as ble;
+use chromiumoxide::cdp::browser_protocol::device_access as access;
+use chromiumoxide::types::MethodId;
+use chromiumoxide::{Browser, Command, Method, Page};
+use futures::StreamExt;
+use keysim::storage::MemoryFlash;
+use keysim::SimKey;
+use latchkey_protocol::gatt;
+use serde::Serialize;
+
+pub const ADDRESS: &str = "09:09:09:09:09:01";
+
+/// `simulatePreconnectedPeripheral` sent as Chromium wants it: the typed command drops an
+/// empty `manufacturerData`, which Chromium requires.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Preconnected {
+    address: String,
+    name: String,
+    manufacturer_data: Vec<serde_json::Value>,
+    known_service_uuids: Vec<String>,
+}
+
+impl Method for Preconnected {
+    fn identifier(&self) -> MethodId {
+        "BluetoothEmulation.simulatePreconnectedPeripheral".into()
+    }
+}
+
+impl Command for Preconnected {
+    type Response = serde_json::Value;
+}
+
+/// What the harness saw, for assertions.
+#[derive(Debug, Default)]
+pub struct Seen {
+    pub info_reads: usize,
+    pub subscriptions: usize,
+    pub writes: Vec<Vec<u8>>,
+}
+
+pub struct EmulatedKey {
+    pub key: Arc<Mutex<SimKey<MemoryFlash>>>,
+    pub seen: Arc<Mutex<Seen>>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl EmulatedKey {
+    /// Makes the adapter present and powered, with `key` in range; answers the page's chooser
+    /// with it (or cancels the chooser when `choose` is false).
+    pub async fn attach(browser: &Arc<Browser>, page: &Page, key: SimKey<MemoryFlash>, choose: bool) -> EmulatedKey {
+        page.execute(access::EnableParams::default()).await.expect("DeviceAccess.enable");
+        let _ = browser.execute(ble::DisableParams::default()).await;
+        browser.execute(ble::EnableParams::new(ble::CentralState::PoweredOn, true)).await.expect("enable");
+        let preconnected = Preconnected {
+            address: ADDRESS.into(),
+            name: "Latchkey key".into(),
+            manufacturer_data: vec![],
+            known_service_uuids: vec![gatt::SERVICE.into()],
+        };
+        browser.execute(preconnected).await.expect("preconnected peripheral");
+        let ids = add_gatt(browser).await;
+        let key = Arc::new(Mutex::new(key));
+        let seen = Arc::new(Mutex::new(Seen::default()));
+        let mut tasks = vec![];
+
+        let mut prompts = page.event_listener::<access::EventDeviceRequestPrompted>().await.expect("prompts");
+        let page2 = page.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut answered = HashSet::new();
+            while let Some(prompt) = prompts.next().await {
+                if !answered.insert(prompt.id.clone()) {
+                    continue;
+                }
+                if choose {
+                    let device = prompt.devices.first().map(|d| d.id.clone());
+                    if let Some(device) = device {
+                        let _ = page2.execute(access::SelectPromptParams::new(prompt.id.clone(), device)).await;
+                    }
+                } else {
+                    let _ = page2.execute(access::CancelPromptParams::new(prompt.id.clone())).await;
+                }
+            }
+        }));
+
+        let mut gatt_ops = browser.event_listener::<ble::EventGattOperationReceived>().await.expect("gatt events");
+        let b = browser.clone();
+        tasks.push(tokio::spawn(async move {
+            while let Some(op) = gatt_ops.next().await {
+                let answer = ble::SimulateGattOperationResponseParams::new(op.address.clone(), op.r#type.clone(), 0);
+                let _ = b.execute(answer).await;
+            }
+        }));
+
+        let mut char_ops =
+            browser.event_listener::<ble::EventCharacteristicOperationReceived>().await.expect("characteristic events");
+        let (b, k, s) = (browser.clone(), key.clone(), seen.clone());
+        tasks.push(tokio::spawn(async move {
+            while let Some(op) = char_ops.next().await {
+                use ble::CharacteristicOperationType as Op;
+                let id = op.characteristic_id.clone();
+                let mut answer =
+                    ble::SimulateCharacteristicOperationResponseParams::new(id.clone(), op.r#type.clone(), 0);
+                match op.r#type {
+                    Op::Read if id == ids.info => {
+                        s.lock().unwrap().info_reads += 1;
+                        let beacon = k.lock().unwrap().beacon();
+                        answer.data = Some(B64.encode(beacon).into());
+                    }
+                    Op::SubscribeToNotifications => s.lock().unwrap().subscriptions += 1,
+                    Op::Write => {
+                        let data: &str = op.data.as_ref().map(|d| d.as_ref()).unwrap_or("");
+                        s.lock().unwrap().writes.push(B64.decode(data).unwrap_or_default());
+                        // Chromium completes writes without response itself.
+                        if op.write_type == Some(ble::CharacteristicWriteType::WriteWithoutResponse) {
+                            continue;
+                        }
+                    }
+                    _ => {}
+                }
+                let _ = b.execute(answer).await;
+            }
+        }));
+        EmulatedKey { key, seen, tasks }
+    }
+
+    /// Stops answering; call before closing the browser.
+    pub async fn detach(self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+}
+
+/// The no-adapter case: WebBluetooth present, no adapter.
+pub async fn remove_adapter(browser: &Browser, page: &Page) {
+    page.execute(access::EnableParams::default()).await.expect("DeviceAccess.enable");
+    let _ = browser.execute(ble::DisableParams::default()).await;
+    browser.execute(ble::EnableParams::new(ble::CentralState::Absent, false)).await.expect("enable absent");
+}
+
+struct Ids {
+    info: String,
+}
+
+/// The key's GATT database (PROTOCOL.md §1).
+async fn add_gatt(browser: &Browser) -> Ids {
+    let service = browser.execute(ble::AddServiceParams::new(ADDRESS, gatt::SERVICE)).await.expect("service");
+    let service = service.result.service_id.clone();
+    let props = |write: bool, notify: bool, read: bool| {
+        ble::CharacteristicProperties::builder()
+            .write(write)
+            .write_without_response(write)
+            .notify(notify)
+            .read(read)
+            .build()
+    };
+    let add = |uuid: &'static str, p: ble::CharacteristicProperties| {
+        let service = service.clone();
+        async move {
+            let r = browser.execute(ble::AddCharacteristicParams::new(service, uuid, p)).await.expect("characteristic");
+            r.result.characteristic_id.clone()
+        }
+    };
+    add(gatt::HOST_TO_KEY, props(true, false, false)).await;
+    let notify = add(gatt::KEY_TO_HOST, props(false, true, false)).await;
+    browser.execute(ble::AddDescriptorParams::new(notify, gatt::CCCD)).await.expect("CCCD");
+    let info = add(gatt::INFO, props(false, false, true)).await;
+    Ids { info }
+}
