@@ -28,6 +28,20 @@ async fn sign_in(page: &chromiumoxide::Page, username: &str, password: &str) {
     click(page, "form button[type=submit]").await;
 }
 
+/// Fills the change form with a good password, waits for every rule (the server's included) to
+/// pass, submits, and waits for the confirmation.
+async fn change_in_form(page: &chromiumoxide::Page, current: &str, new: &str) {
+    type_into(page, "#current", current).await;
+    type_into(page, "#new", new).await;
+    type_into(page, "#confirm", new).await;
+    wait_until(page, "document.querySelector('li[data-rule=not_blocklisted][data-outcome=passed]') !== null").await;
+    wait_until(page, "document.querySelector('.strength') !== null").await;
+    let failed: Vec<String> = eval(page, FAILED_RULES).await;
+    assert!(failed.is_empty(), "{failed:?}");
+    click(page, "form.change button[type=submit]").await;
+    wait_for(page, "[data-testid=changed]").await;
+}
+
 async fn change_with_live_checklist(dc: &TestDc, browser: &TestBrowser) {
     let user = dc.create_user(UserOptions { display_name: Some("Nora Vance".into()), ..Default::default() }).await;
     let app = spawn_app(dc, AppOptions::default()).await;
@@ -56,15 +70,7 @@ async fn change_with_live_checklist(dc: &TestDc, browser: &TestBrowser) {
 
     // A strong one: everything passes, the server's checks included.
     let new = "Copper-Lantern-Orbit-58";
-    type_into(&page, "#current", &user.password).await;
-    type_into(&page, "#new", new).await;
-    type_into(&page, "#confirm", new).await;
-    wait_until(&page, "document.querySelector('li[data-rule=not_blocklisted][data-outcome=passed]') !== null").await;
-    wait_until(&page, "document.querySelector('.strength') !== null").await;
-    let failed: Vec<String> = eval(&page, FAILED_RULES).await;
-    assert!(failed.is_empty(), "{failed:?}");
-    click(&page, "form.change button[type=submit]").await;
-    wait_for(&page, "[data-testid=changed]").await;
+    change_in_form(&page, &user.password, new).await;
 
     assert!(dc.binds(&user.dn, new).await, "the new password binds in the directory");
     assert!(!dc.binds(&user.dn, &user.password).await);
@@ -80,12 +86,7 @@ async fn must_change_user_is_sent_straight_to_the_change(dc: &TestDc, browser: &
     let notice = wait_for(&page, ".card > .notice").await.inner_text().await.unwrap().unwrap_or_default();
     assert!(notice.contains("requires a new password"), "{notice}");
     let new = "Granite-Harbor-Tide-31";
-    type_into(&page, "#current", &user.password).await;
-    type_into(&page, "#new", new).await;
-    type_into(&page, "#confirm", new).await;
-    wait_until(&page, "document.querySelector('li[data-rule=not_blocklisted][data-outcome=passed]') !== null").await;
-    click(&page, "form.change button[type=submit]").await;
-    wait_for(&page, "[data-testid=changed]").await;
+    change_in_form(&page, &user.password, new).await;
     assert!(dc.binds(&user.dn, new).await);
     page.close().await.expect("close page");
 }
