@@ -33,7 +33,7 @@ fn ensure_apt() -> Result {
     cmd::run(Command::new("apt-get").args(["update", "-qq"]))?;
     cmd::run(
         Command::new("apt-get")
-            .args(["install", "-y", "-qq", "--no-install-recommends"])
+            .args(["install", "-y", "-qq"])
             .args(&missing)
             .env("DEBIAN_FRONTEND", "noninteractive"),
     )
