@@ -32,10 +32,7 @@ fn ensure_apt() -> Result {
     eprintln!("installing Debian packages: {}", missing.join(" "));
     cmd::run(Command::new("apt-get").args(["update", "-qq"]))?;
     cmd::run(
-        Command::new("apt-get")
-            .args(["install", "-y", "-qq"])
-            .args(&missing)
-            .env("DEBIAN_FRONTEND", "noninteractive"),
+        Command::new("apt-get").args(["install", "-y", "-qq"]).args(&missing).env("DEBIAN_FRONTEND", "noninteractive"),
     )
 }
 
