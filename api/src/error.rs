@@ -65,6 +65,33 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    /// The stable code, as serialized in the `code` field.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ErrorKind::InvalidCredentials => "invalid_credentials",
+            ErrorKind::WrongCurrentPassword => "wrong_current_password",
+            ErrorKind::TooYoung { .. } => "too_young",
+            ErrorKind::TooShort { .. } => "too_short",
+            ErrorKind::NotComplex => "not_complex",
+            ErrorKind::InHistory => "in_history",
+            ErrorKind::SameAsCurrent => "same_as_current",
+            ErrorKind::PolicyViolation { .. } => "policy_violation",
+            ErrorKind::RejectedByDirectory => "rejected_by_directory",
+            ErrorKind::LockedOut => "locked_out",
+            ErrorKind::Disabled => "disabled",
+            ErrorKind::AccountExpired => "account_expired",
+            ErrorKind::NotPermitted => "not_permitted",
+            ErrorKind::ConfirmationMismatch => "confirmation_mismatch",
+            ErrorKind::DirectoryUnavailable => "directory_unavailable",
+            ErrorKind::RateLimited { .. } => "rate_limited",
+            ErrorKind::Unauthenticated => "unauthenticated",
+            ErrorKind::CsrfRejected => "csrf_rejected",
+            ErrorKind::BadRequest { .. } => "bad_request",
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::Internal => "internal",
+        }
+    }
+
     pub fn message(&self) -> String {
         match self {
             ErrorKind::InvalidCredentials => "The logon name or password is wrong.".into(),
@@ -119,6 +146,36 @@ impl ErrorKind {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn code_matches_the_serialized_tag() {
+        let all = [
+            ErrorKind::InvalidCredentials,
+            ErrorKind::WrongCurrentPassword,
+            ErrorKind::TooYoung { allowed_at: Some(1) },
+            ErrorKind::TooShort { min_length: 8 },
+            ErrorKind::NotComplex,
+            ErrorKind::InHistory,
+            ErrorKind::SameAsCurrent,
+            ErrorKind::PolicyViolation { report: Report::default() },
+            ErrorKind::RejectedByDirectory,
+            ErrorKind::LockedOut,
+            ErrorKind::Disabled,
+            ErrorKind::AccountExpired,
+            ErrorKind::NotPermitted,
+            ErrorKind::ConfirmationMismatch,
+            ErrorKind::DirectoryUnavailable,
+            ErrorKind::RateLimited { retry_after_secs: 1 },
+            ErrorKind::Unauthenticated,
+            ErrorKind::CsrfRejected,
+            ErrorKind::BadRequest { reason: "x".into() },
+            ErrorKind::NotFound,
+            ErrorKind::Internal,
+        ];
+        for kind in all {
+            assert_eq!(serde_json::to_value(&kind).unwrap()["code"], kind.code());
+        }
+    }
 
     #[test]
     fn wire_format_has_code_and_details() {

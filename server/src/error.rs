@@ -35,11 +35,8 @@ impl AppError {
     }
 
     /// The stable code, for the audit log.
-    pub fn code(&self) -> String {
-        serde_json::to_value(&self.0)
-            .ok()
-            .and_then(|v| v.get("code").and_then(|c| c.as_str()).map(str::to_string))
-            .unwrap_or_else(|| "internal".into())
+    pub fn code(&self) -> &'static str {
+        self.0.code()
     }
 }
 

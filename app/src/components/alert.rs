@@ -15,18 +15,11 @@ pub fn Alert(error: ApiError) -> impl IntoView {
     let headline =
         if failed.is_empty() { error.message.clone() } else { "The new password does not meet the policy:".into() };
     view! {
-        <div class="alert" role="alert" data-code=error_code(&error.kind)>
+        <div class="alert" role="alert" data-code=error.kind.code()>
             <p>{headline}</p>
             {(!failed.is_empty()).then(|| view! {
                 <ul>{failed.into_iter().map(|f| view! { <li>{f}</li> }).collect_view()}</ul>
             })}
         </div>
     }
-}
-
-fn error_code(kind: &ErrorKind) -> String {
-    serde_json::to_value(kind)
-        .ok()
-        .and_then(|v| v.get("code").and_then(|c| c.as_str()).map(str::to_string))
-        .unwrap_or_default()
 }

@@ -20,7 +20,7 @@ pub async fn record<T>(
         target: target.to_string(),
         result: match outcome {
             Ok(_) => "success".into(),
-            Err(e) => e.code(),
+            Err(e) => e.code().into(),
         },
         client_addr: addr.label(),
     };
