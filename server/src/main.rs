@@ -25,6 +25,22 @@ enum Command {
     Serve,
     /// Print the effective configuration (secrets masked) and exit.
     CheckConfig,
+    /// Hardware keys: register them from the vendor's manifest, list them.
+    #[command(subcommand)]
+    Key(KeyCommand),
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Registers a key by serial number and static public key (64 hex digits).
+    Register {
+        #[arg(long)]
+        serial: String,
+        #[arg(long)]
+        public_key: String,
+    },
+    /// Lists the registered keys.
+    List,
 }
 
 #[tokio::main]
@@ -43,9 +59,10 @@ async fn main() -> anyhow::Result<()> {
             if let Some(d) = shown.directory.as_mut() {
                 d.service_password = "***".into();
             }
-            println!("{}", toml_like(&shown)?);
+            println!("{}", serde_json::to_string_pretty(&shown)?);
             Ok(())
         }
+        Command::Key(command) => key_command(command, &config).await,
         Command::Serve => {
             let listener = tokio::net::TcpListener::bind(config.listen).await?;
             let addr = listener.local_addr()?;
@@ -57,8 +74,41 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
-fn toml_like(config: &Config) -> anyhow::Result<String> {
-    Ok(serde_json::to_string_pretty(config)?)
+async fn key_command(command: KeyCommand, config: &Config) -> anyhow::Result<()> {
+    let store = latchkey_server::store::Store::open(&config.database_url).await?;
+    match command {
+        KeyCommand::Register { serial, public_key } => {
+            let key = parse_public_key(&public_key)?;
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs() as i64;
+            store.register_key(&serial, &key, now).await?;
+            println!("registered {}", serial.trim());
+        }
+        KeyCommand::List => {
+            for k in store.keys().await? {
+                let owner = k.employee.as_deref().unwrap_or("-");
+                println!("{}\t{}\t{}\t{}", k.serial, k.status, owner, hex(&k.public_key));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn parse_public_key(text: &str) -> anyhow::Result<[u8; 32]> {
+    let text = text.trim();
+    let invalid =
+        || anyhow::anyhow!("the public key must be 64 hexadecimal digits (32 bytes), as `keysim create` prints it");
+    if text.len() != 64 || !text.is_ascii() {
+        return Err(invalid());
+    }
+    let mut key = [0u8; 32];
+    for (i, byte) in key.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).map_err(|_| invalid())?;
+    }
+    Ok(key)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 async fn shutdown_signal() {

@@ -1,12 +1,14 @@
-//! The database: sessions and the audit log (SQLite through sqlx; migrations embedded).
+//! The database: sessions, the audit log, employees and their keys (SQLite through sqlx; migrations embedded).
 //!
 //! Invariants: no password, in any form, is ever written here; session tokens are stored only
 //! as SHA-256 hashes.
 
 mod audit;
+mod keys;
 mod sessions;
 
 pub use audit::AuditEntry;
+pub use keys::{KeyRegistryError, KeyRow};
 pub use sessions::{NewSession, SessionRow};
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
