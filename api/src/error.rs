@@ -61,6 +61,8 @@ pub enum ErrorKind {
         reason: String,
     },
     NotFound,
+    /// Hardware keys are not set up on this server.
+    KeysUnavailable,
     Internal,
 }
 
@@ -88,6 +90,7 @@ impl ErrorKind {
             ErrorKind::CsrfRejected => "csrf_rejected",
             ErrorKind::BadRequest { .. } => "bad_request",
             ErrorKind::NotFound => "not_found",
+            ErrorKind::KeysUnavailable => "keys_unavailable",
             ErrorKind::Internal => "internal",
         }
     }
@@ -138,6 +141,7 @@ impl ErrorKind {
             ErrorKind::CsrfRejected => "The request was refused for your protection; reload the page.".into(),
             ErrorKind::BadRequest { reason } => format!("Bad request: {reason}"),
             ErrorKind::NotFound => "There is no such API endpoint.".into(),
+            ErrorKind::KeysUnavailable => "Hardware keys are not set up on this server.".into(),
             ErrorKind::Internal => "Something went wrong on the server. Nothing was changed.".into(),
         }
     }
@@ -170,6 +174,7 @@ mod tests {
             ErrorKind::CsrfRejected,
             ErrorKind::BadRequest { reason: "x".into() },
             ErrorKind::NotFound,
+            ErrorKind::KeysUnavailable,
             ErrorKind::Internal,
         ];
         for kind in all {

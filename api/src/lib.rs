@@ -4,6 +4,7 @@
 
 mod error;
 mod password;
+pub mod relay;
 
 pub use error::{ApiError, ErrorKind};
 pub use password::Password;

@@ -24,6 +24,9 @@ pub struct Config {
     pub password: PasswordConfig,
     pub limits: LimitsConfig,
     pub directory: Option<DirectoryConfig>,
+    /// The server's static key for talking to hardware keys (created, mode 0600, when
+    /// missing). Without it, key features are off.
+    pub key_identity_file: Option<PathBuf>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -55,13 +58,23 @@ impl Default for Config {
             password: PasswordConfig { mode: Mode::ActiveDirectory, blocklist_file: None },
             limits: LimitsConfig { per_account: 5, per_address: 30, window_secs: 900 },
             directory: None,
+            key_identity_file: None,
         }
     }
 }
 
 /// Top-level keys, as environment variables may set them.
-const SECTIONS: &[&str] =
-    &["listen", "public_url", "spa_dir", "database_url", "session_ttl_secs", "password", "limits", "directory"];
+const SECTIONS: &[&str] = &[
+    "listen",
+    "public_url",
+    "spa_dir",
+    "database_url",
+    "session_ttl_secs",
+    "password",
+    "limits",
+    "directory",
+    "key_identity_file",
+];
 
 impl Config {
     pub fn load(file: Option<&Path>) -> anyhow::Result<Config> {

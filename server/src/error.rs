@@ -27,7 +27,7 @@ impl AppError {
             ErrorKind::Disabled | ErrorKind::AccountExpired | ErrorKind::NotPermitted | ErrorKind::CsrfRejected => {
                 StatusCode::FORBIDDEN
             }
-            ErrorKind::DirectoryUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorKind::DirectoryUnavailable | ErrorKind::KeysUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorKind::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ErrorKind::NotFound => StatusCode::NOT_FOUND,
             ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,

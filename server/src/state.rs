@@ -1,6 +1,8 @@
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use latchkey_protocol::crypto::KeyPair;
+
 use crate::config::Config;
 use crate::directory::Directory;
 use crate::rate_limit::Limits;
@@ -18,6 +20,8 @@ pub struct Inner {
     pub directory: Option<Directory>,
     pub limits: Limits,
     pub checker: PasswordChecker,
+    /// The server's static key pair for the key protocol, when configured.
+    pub key_identity: Option<KeyPair>,
 }
 
 impl std::ops::Deref for AppState {
@@ -36,7 +40,8 @@ impl AppState {
         }
         let limits = Limits::new(&config.limits);
         let checker = PasswordChecker::new(config.password.blocklist_file.as_deref())?;
-        Ok(AppState(Arc::new(Inner { config, store, directory, limits, checker })))
+        let key_identity = config.key_identity_file.as_deref().map(load_or_create_identity).transpose()?;
+        Ok(AppState(Arc::new(Inner { config, store, directory, limits, checker, key_identity })))
     }
 
     pub fn directory(&self) -> Result<&Directory, crate::error::AppError> {
@@ -47,4 +52,26 @@ impl AppState {
     pub fn now(&self) -> i64 {
         SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
     }
+}
+
+/// The server's static X25519 key: 32 random bytes in a file only the server may read.
+fn load_or_create_identity(path: &std::path::Path) -> anyhow::Result<KeyPair> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    if let Ok(bytes) = std::fs::read(path) {
+        let secret: [u8; 32] =
+            bytes.try_into().map_err(|_| anyhow::anyhow!("{} is not a 32-byte key", path.display()))?;
+        return Ok(KeyPair::from_secret(secret));
+    }
+    let mut secret = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rng(), &mut secret);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| anyhow::anyhow!("cannot create the key identity {}: {e}", path.display()))?;
+    file.write_all(&secret)?;
+    tracing::info!(path = %path.display(), "created the server's key identity");
+    Ok(KeyPair::from_secret(secret))
 }

@@ -70,6 +70,7 @@ pub async fn spawn_app(dc: &TestDc, options: AppOptions) -> TestApp {
             service_password: dc.service_password.clone(),
             timeout_secs: 5,
         }),
+        key_identity_file: Some(data.path().join("key-identity")),
     };
     let listener = tokio::net::TcpListener::bind(config.listen).await.expect("bind");
     let addr = listener.local_addr().expect("addr");

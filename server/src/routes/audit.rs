@@ -13,15 +13,21 @@ pub async fn record<T>(
     outcome: &Result<T, AppError>,
     addr: &ClientAddr,
 ) {
+    let result = match outcome {
+        Ok(_) => "success",
+        Err(e) => e.code(),
+    };
+    record_result(state, actor, action, target, result, addr).await
+}
+
+/// Records an outcome named by its code ("success" or an error code).
+pub async fn record_result(state: &AppState, actor: &str, action: &str, target: &str, result: &str, addr: &ClientAddr) {
     let entry = AuditEntry {
         at: state.now(),
         actor: actor.to_string(),
         action: action.to_string(),
         target: target.to_string(),
-        result: match outcome {
-            Ok(_) => "success".into(),
-            Err(e) => e.code().into(),
-        },
+        result: result.to_string(),
         client_addr: addr.label(),
     };
     tracing::info!(actor, action, target, result = %entry.result, client = ?entry.client_addr, "audit");

@@ -3,6 +3,7 @@
 mod audit;
 mod health;
 mod json;
+mod key_relay;
 mod password;
 mod session;
 mod spa;
@@ -37,6 +38,7 @@ pub fn router(state: AppState) -> Router {
         .route("/password/status", get(password::status))
         .route("/password/check", post(password::check))
         .route("/password/change", post(password::change))
+        .route("/key/relay", get(key_relay::relay))
         .fallback(|| async { AppError(ErrorKind::NotFound) })
         .layer(middleware::from_fn(refuse_cross_site))
         .layer(RequestBodyLimitLayer::new(MAX_BODY))

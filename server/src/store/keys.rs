@@ -41,20 +41,23 @@ impl Store {
         Ok(())
     }
 
-    pub async fn keys(&self) -> Result<Vec<KeyRow>, sqlx::Error> {
-        let rows = sqlx::query(
-            "SELECT k.serial, k.public_key, k.status, e.username FROM keys k \
-             LEFT JOIN employees e ON e.id = k.employee_id ORDER BY k.serial",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        rows.into_iter()
-            .map(|r| {
-                let key: Vec<u8> = r.try_get(1)?;
-                let public_key =
-                    key.try_into().map_err(|_| sqlx::Error::Decode("public key is not 32 bytes".into()))?;
-                Ok(KeyRow { serial: r.try_get(0)?, public_key, status: r.try_get(2)?, employee: r.try_get(3)? })
-            })
-            .collect()
+    pub async fn key_by_serial(&self, serial: &str) -> Result<Option<KeyRow>, sqlx::Error> {
+        let row =
+            sqlx::query(&format!("{SELECT_KEYS} WHERE k.serial = ?")).bind(serial).fetch_optional(&self.pool).await?;
+        row.map(|r| key_row(&r)).transpose()
     }
+
+    pub async fn keys(&self) -> Result<Vec<KeyRow>, sqlx::Error> {
+        let rows = sqlx::query(&format!("{SELECT_KEYS} ORDER BY k.serial")).fetch_all(&self.pool).await?;
+        rows.iter().map(key_row).collect()
+    }
+}
+
+const SELECT_KEYS: &str =
+    "SELECT k.serial, k.public_key, k.status, e.username FROM keys k LEFT JOIN employees e ON e.id = k.employee_id";
+
+fn key_row(r: &sqlx::sqlite::SqliteRow) -> Result<KeyRow, sqlx::Error> {
+    let key: Vec<u8> = r.try_get(1)?;
+    let public_key = key.try_into().map_err(|_| sqlx::Error::Decode("public key is not 32 bytes".into()))?;
+    Ok(KeyRow { serial: r.try_get(0)?, public_key, status: r.try_get(2)?, employee: r.try_get(3)? })
 }
