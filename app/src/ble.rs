@@ -7,7 +7,6 @@ use futures::future::{select, Either};
 use gloo_timers::future::TimeoutFuture;
 use js_sys::Promise;
 use latchkey_protocol::gatt;
-use latchkey_protocol::message::{self, Beacon};
 use wasm_bindgen::convert::FromWasmAbi;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -67,15 +66,19 @@ fn dom_message(e: &JsValue) -> String {
 pub struct KeyConnection {
     pub device: BluetoothDevice,
     pub info: BluetoothRemoteGattCharacteristic,
-    /// Where the relay writes chunks (not used yet: the key flows come next).
-    #[allow(dead_code)]
+    /// Where the relay writes chunks.
     pub to_key: BluetoothRemoteGattCharacteristic,
-    /// Subscribed; the relay listens here (not used yet).
-    #[allow(dead_code)]
+    /// Subscribed; the key's notifications arrive here.
     pub from_key: BluetoothRemoteGattCharacteristic,
 }
 
 impl KeyConnection {
+    /// Writes one chunk and waits for the key to acknowledge it.
+    pub async fn write(&self, chunk: &[u8]) -> Result<(), BleError> {
+        let promise = self.to_key.write_value_with_response_with_u8_slice(chunk).map_err(BleError::from_js)?;
+        timed(OPERATION_MS, "write", promise).await.map(|_| ())
+    }
+
     pub fn disconnect(&self) {
         if let Some(server) = self.device.gatt() {
             server.disconnect();
@@ -136,16 +139,25 @@ async fn explain_not_found(e: BleError) -> BleError {
     }
 }
 
-/// The key's beacon: serial, public key, status, firmware (plaintext by design).
-pub async fn read_beacon(connection: &KeyConnection) -> Result<Beacon, BleError> {
+/// The key's beacon (its info characteristic), as bytes: the server reads it, the page only
+/// passes it on.
+pub async fn read_beacon(connection: &KeyConnection) -> Result<Vec<u8>, BleError> {
     let view: js_sys::DataView = timed(OPERATION_MS, "read", connection.info.read_value()).await?;
-    let bytes = js_sys::Uint8Array::new_with_byte_offset_and_length(
+    let bytes = bytes_of(&view);
+    if bytes.is_empty() {
+        return Err(BleError::Failed("the key's beacon is empty".into()));
+    }
+    Ok(bytes)
+}
+
+/// The bytes of a DataView.
+pub fn bytes_of(view: &js_sys::DataView) -> Vec<u8> {
+    js_sys::Uint8Array::new_with_byte_offset_and_length(
         &view.buffer(),
         view.byte_offset() as u32,
         view.byte_length() as u32,
     )
-    .to_vec();
-    message::decode(&bytes).map_err(|_| BleError::Failed("the key's beacon is unreadable".into()))
+    .to_vec()
 }
 
 /// `promise` with a deadline.

@@ -12,6 +12,8 @@ mod api;
 mod ble;
 #[cfg(target_arch = "wasm32")]
 mod components;
+#[cfg(target_arch = "wasm32")]
+mod relay;
 
 /// Mounts the app on the page's body.
 #[cfg(target_arch = "wasm32")]

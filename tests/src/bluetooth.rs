@@ -1,13 +1,14 @@
 //! A reference key (keysim) played into Chromium through the DevTools BluetoothEmulation
 //! domain: the page talks WebBluetooth to what it believes is a real key.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use chromiumoxide::cdp::browser_protocol::bluetooth_emulation as ble;
 use chromiumoxide::cdp::browser_protocol::device_access as access;
+use chromiumoxide::cdp::js_protocol::runtime;
 use chromiumoxide::types::MethodId;
 use chromiumoxide::{Browser, Command, Method, Page};
 use futures::StreamExt;
@@ -102,31 +103,52 @@ impl EmulatedKey {
 
         let mut char_ops =
             browser.event_listener::<ble::EventCharacteristicOperationReceived>().await.expect("characteristic events");
-        let (b, k, s) = (browser.clone(), key.clone(), seen.clone());
+        let (b, k, s, p) = (browser.clone(), key.clone(), seen.clone(), page.clone());
         tasks.push(tokio::spawn(async move {
+            // Notifications waiting to be delivered, one read at a time.
+            let mut pending: VecDeque<Vec<u8>> = VecDeque::new();
+            let started = std::time::Instant::now();
             while let Some(op) = char_ops.next().await {
                 use ble::CharacteristicOperationType as Op;
                 let id = op.characteristic_id.clone();
                 let mut answer =
                     ble::SimulateCharacteristicOperationResponseParams::new(id.clone(), op.r#type.clone(), 0);
+                let mut deliver_next = false;
                 match op.r#type {
                     Op::Read if id == ids.info => {
                         s.lock().unwrap().info_reads += 1;
                         let beacon = k.lock().unwrap().beacon();
                         answer.data = Some(B64.encode(beacon).into());
                     }
+                    Op::Read if id == ids.notify => {
+                        let chunk = pending.pop_front().unwrap_or_default();
+                        answer.data = Some(B64.encode(chunk).into());
+                        deliver_next = !pending.is_empty();
+                    }
                     Op::SubscribeToNotifications => s.lock().unwrap().subscriptions += 1,
                     Op::Write => {
                         let data: &str = op.data.as_ref().map(|d| d.as_ref()).unwrap_or("");
-                        s.lock().unwrap().writes.push(B64.decode(data).unwrap_or_default());
+                        let chunk = B64.decode(data).unwrap_or_default();
+                        s.lock().unwrap().writes.push(chunk.clone());
+                        let now = started.elapsed().as_millis() as u64;
+                        let notes = k.lock().unwrap().on_write(&chunk, now);
+                        let idle = pending.is_empty();
+                        pending.extend(notes);
+                        deliver_next = idle && !pending.is_empty();
                         // Chromium completes writes without response itself.
                         if op.write_type == Some(ble::CharacteristicWriteType::WriteWithoutResponse) {
+                            if deliver_next {
+                                trigger_notification(&p).await;
+                            }
                             continue;
                         }
                     }
                     _ => {}
                 }
                 let _ = b.execute(answer).await;
+                if deliver_next {
+                    trigger_notification(&p).await;
+                }
             }
         }));
         EmulatedKey { key, seen, tasks }
@@ -152,6 +174,32 @@ pub async fn remove_adapter(browser: &Browser, page: &Page) {
 
 struct Ids {
     info: String,
+    notify: String,
+}
+
+/// CDP has no "notify" command. Chromium fires `characteristicvaluechanged` after every
+/// successful read, so the harness makes the page's own key → host characteristic object read;
+/// the read is then answered with the notification's bytes.
+async fn trigger_notification(page: &Page) {
+    let prototype = page
+        .execute(runtime::EvaluateParams::new("BluetoothRemoteGATTCharacteristic.prototype"))
+        .await
+        .ok()
+        .and_then(|r| r.result.result.object_id.clone());
+    let Some(prototype) = prototype else { return };
+    let Ok(objects) = page.execute(runtime::QueryObjectsParams::new(prototype)).await else { return };
+    let Some(array) = objects.result.objects.object_id.clone() else { return };
+    let call = runtime::CallFunctionOnParams::builder()
+        .function_declaration(format!(
+            "function() {{ const c = this.filter(c => c.uuid === '{}' && c.service.device.gatt.connected); \
+             if (c.length) {{ c[c.length - 1].readValue().catch(() => {{}}); }} return c.length; }}",
+            gatt::KEY_TO_HOST
+        ))
+        .object_id(array)
+        .build();
+    if let Ok(call) = call {
+        let _ = page.execute(call).await;
+    }
 }
 
 /// The key's GATT database (PROTOCOL.md §1).
@@ -175,7 +223,7 @@ async fn add_gatt(browser: &Browser) -> Ids {
     };
     add(gatt::HOST_TO_KEY, props(true, false, false)).await;
     let notify = add(gatt::KEY_TO_HOST, props(false, true, false)).await;
-    browser.execute(ble::AddDescriptorParams::new(notify, gatt::CCCD)).await.expect("CCCD");
+    browser.execute(ble::AddDescriptorParams::new(notify.clone(), gatt::CCCD)).await.expect("CCCD");
     let info = add(gatt::INFO, props(false, false, true)).await;
-    Ids { info }
+    Ids { info, notify }
 }

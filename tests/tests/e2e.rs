@@ -114,18 +114,33 @@ async fn signed_in_page(dc: &TestDc, browser: &TestBrowser) -> (chromiumoxide::P
 }
 
 async fn connecting_a_key_shows_what_it_says_about_itself(dc: &TestDc, browser: &TestBrowser) {
-    let (page, _app) = signed_in_page(dc, browser).await;
+    let (page, app) = signed_in_page(dc, browser).await;
     let (key, made) = SimKey::manufacture("LK-E2E-0001", [1; 32], MemoryFlash::default(), [2; 32]).unwrap();
+    app.state.store.register_key(&made.serial, &made.public_key, 0).await.unwrap();
     let emulated = EmulatedKey::attach(&browser.browser, &page, key, true).await;
     click(&page, "section.key button").await;
-    let info = wait_for(&page, "[data-testid=key-info]").await;
-    assert_eq!(info.attribute("data-serial").await.unwrap().as_deref(), Some(made.serial.as_str()));
-    assert_eq!(info.attribute("data-status").await.unwrap().as_deref(), Some("ready"));
+    // The page relays the server's Noise session to the key; the server reports what the key
+    // said inside the channel.
+    let reached = wait_for(&page, "[data-testid=key-reached]").await;
+    assert_eq!(reached.attribute("data-serial").await.unwrap().as_deref(), Some(made.serial.as_str()));
+    assert_eq!(reached.attribute("data-status").await.unwrap().as_deref(), Some("ready"));
     {
         let seen = emulated.seen.lock().unwrap();
         assert_eq!(seen.info_reads, 1, "the beacon was read from the info characteristic");
         assert_eq!(seen.subscriptions, 1, "the page subscribed to the key's notifications");
+        assert!(seen.writes.iter().all(|w| w.len() <= 20), "chunks fit the default MTU");
+        assert!(seen.writes.len() >= 6, "handshake and request went through the key's characteristic");
     }
+    emulated.detach().await;
+    page.close().await.expect("close page");
+
+    // A key the portal does not know is refused by the server, and the page says so.
+    let (page, _app) = signed_in_page(dc, browser).await;
+    let (stranger, _) = SimKey::manufacture("LK-E2E-STRANGER", [5; 32], MemoryFlash::default(), [2; 32]).unwrap();
+    let emulated = EmulatedKey::attach(&browser.browser, &page, stranger, true).await;
+    click(&page, "section.key button").await;
+    let error = wait_for(&page, "[data-testid=key-error]").await.inner_text().await.unwrap().unwrap_or_default();
+    assert!(error.contains("not registered"), "{error}");
     emulated.detach().await;
     page.close().await.expect("close page");
 }
