@@ -51,7 +51,7 @@ pub fn start(
     let on_open = {
         let socket = socket.clone();
         Closure::<dyn FnMut()>::new(move || {
-            let hello = RelayRequest::Beacon { beacon: beacon.iter().map(|b| format!("{b:02x}")).collect() };
+            let hello = RelayRequest::Beacon { beacon: hex::encode(&beacon) };
             if let Ok(text) = serde_json::to_string(&hello) {
                 let _ = socket.send_with_str(&text);
             }

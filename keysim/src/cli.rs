@@ -56,7 +56,7 @@ fn run(cli: Cli) -> Result<(), String> {
             let (_, made) = SimKey::manufacture(&serial, random32()?, FileFlash::new(&cli.file), storage_key)
                 .map_err(|_| "cannot write the key's flash".to_string())?;
             println!("serial={}", made.serial);
-            println!("public_key={}", hex(&made.public_key));
+            println!("public_key={}", hex::encode(made.public_key));
             println!("activation_code={}", made.activation_code);
             Ok(())
         }
@@ -64,7 +64,7 @@ fn run(cli: Cli) -> Result<(), String> {
             let key = boot(&cli.file, &key_file)?;
             let v = key.vault();
             println!("serial={} firmware={} status={:?}", v.serial, v.firmware, v.status);
-            println!("public_key={}", hex(&v.public_key()));
+            println!("public_key={}", hex::encode(v.public_key()));
             println!("activated={} wrong_codes={}", v.bound_server.is_some(), v.wrong_codes);
             for a in &v.accounts {
                 println!(
@@ -95,19 +95,22 @@ fn run(cli: Cli) -> Result<(), String> {
             for line in std::io::stdin().lock().lines() {
                 let line = line.map_err(|e| e.to_string())?;
                 let reply: Vec<Vec<u8>> = match line.split_once(' ') {
-                    Some(("w", data)) => key.on_write(&unhex(data)?, start.elapsed().as_millis() as u64),
+                    Some(("w", data)) => key.on_write(
+                        &hex::decode(data.trim()).map_err(|e| format!("bad hex: {e}"))?,
+                        start.elapsed().as_millis() as u64,
+                    ),
                     _ if line == "d" => {
                         key.disconnect();
                         vec![]
                     }
                     _ if line == "b" => {
-                        writeln!(out, "b {}", hex(&key.beacon())).map_err(|e| e.to_string())?;
+                        writeln!(out, "b {}", hex::encode(key.beacon())).map_err(|e| e.to_string())?;
                         vec![]
                     }
                     _ => return Err(format!("unknown input line: {line}")),
                 };
                 for chunk in reply {
-                    writeln!(out, "n {}", hex(&chunk)).map_err(|e| e.to_string())?;
+                    writeln!(out, "n {}", hex::encode(&chunk)).map_err(|e| e.to_string())?;
                 }
                 out.flush().map_err(|e| e.to_string())?;
             }
@@ -140,16 +143,4 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
         .open(path)
         .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
     f.write_all(bytes).map_err(|e| e.to_string())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(s: &str) -> Result<Vec<u8>, String> {
-    let s = s.trim();
-    if !s.len().is_multiple_of(2) {
-        return Err("odd hex length".into());
-    }
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).map_err(|e| e.to_string())).collect()
 }

@@ -10,14 +10,6 @@ use latchkey_protocol::message::{Account, Command as KeyCommand, LoginType, Repl
 
 const BIN: &str = env!("CARGO_BIN_EXE_keysim");
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(s: &str) -> Vec<u8> {
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
-}
-
 fn field<'a>(text: &'a str, name: &str) -> &'a str {
     text.lines().find_map(|l| l.strip_prefix(&format!("{name}="))).unwrap()
 }
@@ -29,7 +21,7 @@ fn create_run_and_show_never_reveal_a_password() {
     let created = Command::new(BIN).arg("-f").arg(&file).args(["create", "--serial", "LK-CLI-1"]).output().unwrap();
     assert!(created.status.success());
     let created = String::from_utf8(created.stdout).unwrap();
-    let public: [u8; 32] = unhex(field(&created, "public_key")).try_into().unwrap();
+    let public: [u8; 32] = hex::decode(field(&created, "public_key")).unwrap().try_into().unwrap();
     let code = field(&created, "activation_code").to_string();
     assert_eq!(code.len(), 8);
     let again = Command::new(BIN).arg("-f").arg(&file).args(["create", "--serial", "LK-CLI-1"]).output().unwrap();
@@ -42,13 +34,13 @@ fn create_run_and_show_never_reveal_a_password() {
     let mut chunker = Chunker::default();
     let mut exchange = |frame: &[u8]| -> Vec<u8> {
         for chunk in chunker.split(frame, 20).unwrap() {
-            writeln!(stdin, "w {}", hex(&chunk)).unwrap();
+            writeln!(stdin, "w {}", hex::encode(&chunk)).unwrap();
         }
         let mut reassembler = Reassembler::default();
         loop {
             let mut line = String::new();
             stdout.read_line(&mut line).unwrap();
-            let chunk = unhex(line.trim().strip_prefix("n ").unwrap());
+            let chunk = hex::decode(line.trim().strip_prefix("n ").unwrap()).unwrap();
             if let Some(frame) = reassembler.push(&chunk, 0).unwrap() {
                 return frame;
             }

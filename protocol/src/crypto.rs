@@ -17,6 +17,7 @@ const ACTIVATION_LABEL: &[u8] = b"latchkey-activation-v1";
 pub type Seed = [u8; 32];
 
 /// A static X25519 key pair.
+#[derive(Clone)]
 pub struct KeyPair {
     pub public: [u8; 32],
     pub secret: Zeroizing<[u8; 32]>,

@@ -86,7 +86,7 @@ async fn key_command(command: KeyCommand, config: &Config) -> anyhow::Result<()>
         KeyCommand::List => {
             for k in store.keys().await? {
                 let owner = k.employee.as_deref().unwrap_or("-");
-                println!("{}\t{}\t{}\t{}", k.serial, k.status, owner, hex(&k.public_key));
+                println!("{}\t{}\t{}\t{}", k.serial, k.status, owner, hex::encode(k.public_key));
             }
         }
     }
@@ -94,21 +94,11 @@ async fn key_command(command: KeyCommand, config: &Config) -> anyhow::Result<()>
 }
 
 fn parse_public_key(text: &str) -> anyhow::Result<[u8; 32]> {
-    let text = text.trim();
-    let invalid =
-        || anyhow::anyhow!("the public key must be 64 hexadecimal digits (32 bytes), as `keysim create` prints it");
-    if text.len() != 64 || !text.is_ascii() {
-        return Err(invalid());
-    }
     let mut key = [0u8; 32];
-    for (i, byte) in key.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).map_err(|_| invalid())?;
-    }
+    hex::decode_to_slice(text.trim(), &mut key).map_err(|_| {
+        anyhow::anyhow!("the public key must be 64 hexadecimal digits (32 bytes), as `keysim create` prints it")
+    })?;
     Ok(key)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 async fn shutdown_signal() {

@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use latchkey_api::{SessionView, CSRF_HEADER};
 use latchkey_server::config::LimitsConfig;
@@ -39,7 +40,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub csrf: Option<String>,
     pub state: AppState,
-    _data: tempfile::TempDir,
+    /// The database's folder, shared by every client of this server.
+    _data: Arc<tempfile::TempDir>,
 }
 
 /// The built SPA when `cargo xtask test` built one, else an empty folder.
@@ -79,7 +81,7 @@ pub async fn spawn_app(dc: &TestDc, options: AppOptions) -> TestApp {
     tokio::spawn(async move {
         let _ = latchkey_server::serve(listener, served, std::future::pending()).await;
     });
-    TestApp { addr, url: format!("http://{addr}"), client: new_client(), csrf: None, state, _data: data }
+    TestApp { addr, url: format!("http://{addr}"), client: new_client(), csrf: None, state, _data: Arc::new(data) }
 }
 
 pub fn new_client() -> reqwest::Client {
@@ -124,7 +126,7 @@ impl TestApp {
             client: new_client(),
             csrf: None,
             state: self.state.clone(),
-            _data: tempfile::tempdir().expect("tempdir"),
+            _data: self._data.clone(),
         }
     }
 }

@@ -12,10 +12,6 @@ use tokio_tungstenite::tungstenite::Message;
 
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Signs a fresh user in and returns the session cookie.
 async fn session_cookie(dc: &TestDc, app: &TestApp) -> String {
     let user = dc.create_user(UserOptions::default()).await;
@@ -43,7 +39,7 @@ async fn open(app: &TestApp, cookie: Option<&str>, origin: Option<&str>) -> Resu
 
 /// Relays frames between the server and `key` until the server's closing event.
 async fn relay(socket: &mut Socket, key: &mut SimKey<MemoryFlash>) -> RelayEvent {
-    let beacon = hex(&key.beacon());
+    let beacon = hex::encode(key.beacon());
     let hello = serde_json::to_string(&RelayRequest::Beacon { beacon }).unwrap();
     socket.send(Message::Text(hello.into())).await.unwrap();
     loop {

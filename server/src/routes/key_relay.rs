@@ -31,8 +31,7 @@ pub async fn relay(
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, AppError> {
     refuse_other_origins(&headers)?;
-    let identity = state.key_identity.as_ref().ok_or(AppError(ErrorKind::KeysUnavailable))?;
-    let identity = KeyPair::from_secret(*identity.secret);
+    let identity = state.key_identity.clone().ok_or(AppError(ErrorKind::KeysUnavailable))?;
     Ok(upgrade.on_upgrade(move |socket| async move {
         let (target, result) = match session(socket, &state, &identity).await {
             Ok(serial) => (serial, "success".to_string()),
@@ -135,7 +134,7 @@ async fn receive_beacon(socket: &mut WebSocket) -> Result<Beacon, Failure> {
     };
     let RelayRequest::Beacon { beacon } =
         serde_json::from_str(&text).map_err(|_| ("relay_protocol", "Unreadable relay message.".to_string()))?;
-    let bytes = unhex(&beacon).ok_or(("relay_protocol", "The beacon is not hex.".to_string()))?;
+    let bytes = hex::decode(beacon.trim()).map_err(|_| ("relay_protocol", "The beacon is not hex.".to_string()))?;
     message::decode(&bytes).map_err(|_| ("relay_protocol", "The key's beacon is unreadable.".to_string()))
 }
 
@@ -159,12 +158,4 @@ async fn next(socket: &mut WebSocket) -> Result<Message, Failure> {
         }
         Ok(Some(Ok(m))) => Ok(m),
     }
-}
-
-fn unhex(s: &str) -> Option<Vec<u8>> {
-    let s = s.trim();
-    if !s.len().is_multiple_of(2) || !s.is_ascii() {
-        return None;
-    }
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok()).collect()
 }

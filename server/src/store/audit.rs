@@ -1,9 +1,7 @@
-use sqlx::Row;
-
 use super::Store;
 
 /// One audit entry. `result` holds "success" or the failure's stable error code.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct AuditEntry {
     pub at: i64,
     pub actor: String,
@@ -29,23 +27,9 @@ impl Store {
 
     /// Entries about `target`, oldest first.
     pub async fn audit_of(&self, target: &str) -> Result<Vec<AuditEntry>, sqlx::Error> {
-        let rows = sqlx::query(
-            "SELECT at, actor, action, target, result, client_addr FROM audit WHERE target = ? ORDER BY id",
-        )
-        .bind(target)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.into_iter()
-            .map(|r| {
-                Ok(AuditEntry {
-                    at: r.try_get(0)?,
-                    actor: r.try_get(1)?,
-                    action: r.try_get(2)?,
-                    target: r.try_get(3)?,
-                    result: r.try_get(4)?,
-                    client_addr: r.try_get(5)?,
-                })
-            })
-            .collect()
+        sqlx::query_as("SELECT at, actor, action, target, result, client_addr FROM audit WHERE target = ? ORDER BY id")
+            .bind(target)
+            .fetch_all(&self.pool)
+            .await
     }
 }

@@ -1,5 +1,3 @@
-use sqlx::Row;
-
 use super::Store;
 
 pub struct NewSession<'a> {
@@ -14,7 +12,7 @@ pub struct NewSession<'a> {
     pub expires_at: i64,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, sqlx::FromRow)]
 pub struct SessionRow {
     pub token_hash: String,
     pub user_dn: String,
@@ -47,24 +45,13 @@ impl Store {
     /// The live session with this token hash; expired ones are deleted on the way.
     pub async fn session(&self, token_hash: &str, now: i64) -> Result<Option<SessionRow>, sqlx::Error> {
         sqlx::query("DELETE FROM sessions WHERE expires_at <= ?").bind(now).execute(&self.pool).await?;
-        let row = sqlx::query(
+        sqlx::query_as(
             "SELECT token_hash, user_dn, username, display_name, change_required, csrf_token \
              FROM sessions WHERE token_hash = ?",
         )
         .bind(token_hash)
         .fetch_optional(&self.pool)
-        .await?;
-        row.map(|r| {
-            Ok(SessionRow {
-                token_hash: r.try_get(0)?,
-                user_dn: r.try_get(1)?,
-                username: r.try_get(2)?,
-                display_name: r.try_get(3)?,
-                change_required: r.try_get(4)?,
-                csrf_token: r.try_get(5)?,
-            })
-        })
-        .transpose()
+        .await
     }
 
     pub async fn delete_session(&self, token_hash: &str) -> Result<(), sqlx::Error> {
