@@ -21,6 +21,12 @@ pub struct SignInRequest {
     pub password: Password,
 }
 
+/// Redeems the ticket a sign-in with the key gave (see `relay::RelayEvent::SignedIn`).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct KeySignInRequest {
+    pub ticket: String,
+}
+
 /// Why the user must change their password before anything else.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

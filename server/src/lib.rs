@@ -4,6 +4,7 @@
 pub mod config;
 pub mod directory;
 pub mod error;
+pub mod keys;
 pub mod rate_limit;
 pub mod routes;
 pub mod session;

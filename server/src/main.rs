@@ -25,9 +25,29 @@ enum Command {
     Serve,
     /// Print the effective configuration (secrets masked) and exit.
     CheckConfig,
-    /// Hardware keys: register them from the vendor's manifest, list them.
+    /// Hardware keys: register them from the vendor's manifest, assign them, list them.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Accounts on keys.
+    #[command(subcommand)]
+    Account(AccountCommand),
+}
+
+#[derive(Subcommand)]
+enum AccountCommand {
+    /// Puts the employee's domain account on their key(s) without a password: the employee
+    /// adds it when onboarding.
+    Add {
+        /// The employee's logon name.
+        #[arg(long)]
+        user: String,
+        /// The name the key shows.
+        #[arg(long, default_value = "Domain account")]
+        name: String,
+        /// The NetBIOS domain typed before the logon name.
+        #[arg(long)]
+        domain: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -38,6 +58,18 @@ enum KeyCommand {
         serial: String,
         #[arg(long)]
         public_key: String,
+        /// The activation code from the manifest; shown once, at assignment.
+        #[arg(long)]
+        activation_code: String,
+    },
+    /// Assigns a ready key to an employee (found in the directory): the key becomes Reserved
+    /// and its activation code is printed, once, for the employee.
+    Assign {
+        #[arg(long)]
+        serial: String,
+        /// The employee's logon name.
+        #[arg(long)]
+        user: String,
     },
     /// Lists the registered keys.
     List,
@@ -62,7 +94,13 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&shown)?);
             Ok(())
         }
-        Command::Key(command) => key_command(command, &config).await,
+        Command::Key(command) => key_command(command, config).await,
+        Command::Account(AccountCommand::Add { user, name, domain }) => {
+            let store = latchkey_server::store::Store::open(&config.database_url).await?;
+            let serials = store.add_domain_account(&user, domain.trim(), name.trim(), unix_now()?).await?;
+            println!("queued {domain}\\{user} without a password to: {}", serials.join(", "));
+            Ok(())
+        }
         Command::Serve => {
             let listener = tokio::net::TcpListener::bind(config.listen).await?;
             let addr = listener.local_addr()?;
@@ -74,23 +112,41 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
-async fn key_command(command: KeyCommand, config: &Config) -> anyhow::Result<()> {
-    let store = latchkey_server::store::Store::open(&config.database_url).await?;
+async fn key_command(command: KeyCommand, config: Config) -> anyhow::Result<()> {
     match command {
-        KeyCommand::Register { serial, public_key } => {
+        KeyCommand::Register { serial, public_key, activation_code } => {
+            let store = latchkey_server::store::Store::open(&config.database_url).await?;
             let key = parse_public_key(&public_key)?;
-            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs() as i64;
-            store.register_key(&serial, &key, now).await?;
+            store.register_key(&serial, &key, &activation_code, unix_now()?).await?;
             println!("registered {}", serial.trim());
         }
+        KeyCommand::Assign { serial, user } => {
+            let state = AppState::new(config).await?;
+            let directory = state.directory().map_err(|e| anyhow::anyhow!(e.0.message()))?;
+            let found = directory.find_user(&user).await?;
+            let found = found.ok_or_else(|| anyhow::anyhow!("no single directory user has the logon name {user}"))?;
+            let employee = latchkey_server::store::NewEmployee {
+                object_guid: &found.object_guid,
+                username: &found.sam_account_name,
+                display_name: &found.display_name,
+            };
+            let code = state.store.assign_key(serial.trim(), &employee, unix_now()?).await?;
+            println!("assigned {} to {} ({})", serial.trim(), found.sam_account_name, found.display_name);
+            println!("activation code (shown only now; give it to the employee): {code}");
+        }
         KeyCommand::List => {
+            let store = latchkey_server::store::Store::open(&config.database_url).await?;
             for k in store.keys().await? {
-                let owner = k.employee.as_deref().unwrap_or("-");
+                let owner = k.employee.as_ref().map(|e| e.username.as_str()).unwrap_or("-");
                 println!("{}\t{}\t{}\t{}", k.serial, k.status, owner, hex::encode(k.public_key));
             }
         }
     }
     Ok(())
+}
+
+fn unix_now() -> anyhow::Result<i64> {
+    Ok(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs() as i64)
 }
 
 fn parse_public_key(text: &str) -> anyhow::Result<[u8; 32]> {

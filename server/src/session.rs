@@ -39,6 +39,19 @@ impl FromRequestParts<AppState> for Session {
     }
 }
 
+/// A signed-in user, if any (the key relay offers a sign-in without one).
+impl axum::extract::OptionalFromRequestParts<AppState> for Session {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Option<Self>, AppError> {
+        match <Session as FromRequestParts<AppState>>::from_request_parts(parts, state).await {
+            Ok(s) => Ok(Some(s)),
+            Err(AppError(ErrorKind::Unauthenticated)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
 /// The client's address, when the connection is known (not in router unit tests).
 pub struct ClientAddr(pub Option<IpAddr>);
 

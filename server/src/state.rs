@@ -1,4 +1,5 @@
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use latchkey_protocol::crypto::KeyPair;
@@ -22,6 +23,8 @@ pub struct Inner {
     pub checker: PasswordChecker,
     /// The server's static key pair for the key protocol, when configured.
     pub key_identity: Option<KeyPair>,
+    /// Keys with a session running: one session per key at a time.
+    busy_keys: Mutex<HashSet<String>>,
 }
 
 impl std::ops::Deref for AppState {
@@ -41,7 +44,8 @@ impl AppState {
         let limits = Limits::new(&config.limits);
         let checker = PasswordChecker::new(config.password.blocklist_file.as_deref())?;
         let key_identity = config.key_identity_file.as_deref().map(load_or_create_identity).transpose()?;
-        Ok(AppState(Arc::new(Inner { config, store, directory, limits, checker, key_identity })))
+        let busy_keys = Mutex::default();
+        Ok(AppState(Arc::new(Inner { config, store, directory, limits, checker, key_identity, busy_keys })))
     }
 
     pub fn directory(&self) -> Result<&Directory, crate::error::AppError> {
@@ -51,6 +55,35 @@ impl AppState {
     /// The server's clock, in Unix seconds (the pure crates take time as a parameter).
     pub fn now(&self) -> i64 {
         SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+    }
+}
+
+/// A key's session slot, held for the session's length.
+pub struct KeyLease {
+    state: AppState,
+    serial: String,
+}
+
+impl KeyLease {
+    /// Waits a little for a session that is ending (a reconnect after a lost link comes
+    /// while the old session is still finishing its step).
+    pub async fn take(state: &AppState, serial: &str) -> Result<KeyLease, crate::keys::Failure> {
+        for _ in 0..200 {
+            if state.busy_keys.lock().unwrap_or_else(|e| e.into_inner()).insert(serial.to_string()) {
+                return Ok(KeyLease { state: state.clone(), serial: serial.to_string() });
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        Err(crate::keys::Failure::new(
+            "key_busy",
+            format!("Key {serial} is already in a session (another tab or device?). Close it and try again."),
+        ))
+    }
+}
+
+impl Drop for KeyLease {
+    fn drop(&mut self) {
+        self.state.busy_keys.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.serial);
     }
 }
 

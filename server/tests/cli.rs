@@ -23,18 +23,30 @@ fn keys_are_registered_once_and_listed() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("db.sqlite");
 
-    let ok = run(&db, &["key", "register", "--serial", "LK-0001", "--public-key", KEY]);
+    let ok =
+        run(&db, &["key", "register", "--serial", "LK-0001", "--public-key", KEY, "--activation-code", "12345678"]);
     assert!(ok.status.success(), "{}", text(&ok.stderr));
 
-    let again = run(&db, &["key", "register", "--serial", "LK-0001", "--public-key", KEY]);
+    let again =
+        run(&db, &["key", "register", "--serial", "LK-0001", "--public-key", KEY, "--activation-code", "12345678"]);
     assert!(!again.status.success());
     assert!(text(&again.stderr).contains("already registered"), "{}", text(&again.stderr));
 
-    let bad = run(&db, &["key", "register", "--serial", "LK-0002", "--public-key", "c821zz"]);
+    let bad = run(&db, &["key", "register", "--serial", "LK-0002", "--public-key", "c821zz", "--activation-code", "1"]);
     assert!(!bad.status.success());
     assert!(text(&bad.stderr).contains("64 hexadecimal digits"), "{}", text(&bad.stderr));
 
     let list = run(&db, &["key", "list"]);
     assert!(list.status.success());
     assert_eq!(text(&list.stdout), format!("LK-0001\tready\t-\t{KEY}\n"));
+
+    // Assigning needs the directory (to link the employee by objectGUID).
+    let assign = run(&db, &["key", "assign", "--serial", "LK-0001", "--user", "alice"]);
+    assert!(!assign.status.success());
+    assert!(text(&assign.stderr).contains("directory"), "{}", text(&assign.stderr));
+
+    // An account goes only to an employee who has a key.
+    let add = run(&db, &["account", "add", "--user", "nobody", "--domain", "EXAMPLE"]);
+    assert!(!add.status.success());
+    assert!(text(&add.stderr).contains("nobody has no key"), "{}", text(&add.stderr));
 }

@@ -5,6 +5,7 @@ pub mod app;
 pub mod bluetooth;
 pub mod browser;
 pub mod dc;
+pub mod keys;
 
 pub use app::{spawn_app, AppOptions, TestApp};
 pub use dc::{TestDc, TestUser, UserOptions};

@@ -116,7 +116,7 @@ async fn signed_in_page(dc: &TestDc, browser: &TestBrowser) -> (chromiumoxide::P
 async fn connecting_a_key_shows_what_it_says_about_itself(dc: &TestDc, browser: &TestBrowser) {
     let (page, app) = signed_in_page(dc, browser).await;
     let (key, made) = SimKey::manufacture("LK-E2E-0001", [1; 32], MemoryFlash::default(), [2; 32]).unwrap();
-    app.state.store.register_key(&made.serial, &made.public_key, 0).await.unwrap();
+    app.state.store.register_key(&made.serial, &made.public_key, &made.activation_code, 0).await.unwrap();
     let emulated = EmulatedKey::attach(&browser.browser, &page, key, true).await;
     click(&page, "section.key button").await;
     // The page relays the server's Noise session to the key; the server reports what the key

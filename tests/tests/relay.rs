@@ -1,103 +1,319 @@
-//! The key relay: the test plays the page (forwarding frames over the WebSocket) and the key
-//! (the reference key), the server speaks the protocol end to end with the key.
+//! Key sessions through the relay: the test plays the page (forwarding frames over the
+//! WebSocket) and the key (the reference key); the server speaks the protocol end to end with
+//! the key and changes passwords in the real directory.
 
-use futures::{SinkExt, StreamExt};
-use keysim::storage::MemoryFlash;
-use keysim::SimKey;
 use latchkey_api::relay::{RelayEvent, RelayRequest};
-use latchkey_tests::{spawn_app, AppOptions, TestApp, TestDc, UserOptions};
-use serde_json::json;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::Message;
+use latchkey_protocol::message::KeyStatus;
+use latchkey_tests::keys::{
+    self, key_password, lockout_facts, new_key, password, provision, session_cookie, RelayPage,
+};
+use latchkey_tests::{spawn_app, AppOptions, TestApp, TestDc, TestUser, UserOptions};
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+const ACCOUNT: u16 = 1;
 
-/// Signs a fresh user in and returns the session cookie.
-async fn session_cookie(dc: &TestDc, app: &TestApp) -> String {
+async fn ready(page: &mut RelayPage, key: &mut keysim::SimKey) -> Vec<latchkey_api::relay::KeyAccount> {
+    match page.connect(key).await {
+        RelayEvent::Ready { accounts, .. } => accounts,
+        other => panic!("not ready: {other:?}"),
+    }
+}
+
+/// A user with an activated key holding their account (no password yet), and a session.
+async fn user_with_key(dc: &TestDc, app: &TestApp, serial: &str) -> (TestUser, keysim::SimKey, String) {
     let user = dc.create_user(UserOptions::default()).await;
-    let response = reqwest::Client::new()
-        .post(format!("{}/api/session", app.url))
-        .json(&json!({ "username": user.sam, "password": user.password }))
-        .send()
-        .await
-        .unwrap();
-    assert!(response.status().is_success());
-    let cookie = response.headers()["set-cookie"].to_str().unwrap();
-    cookie.split(';').next().unwrap().to_string()
+    let (mut key, made) = new_key(serial);
+    let code = provision(app, &user, &made).await;
+    let cookie = session_cookie(app, &user).await;
+    let mut page = RelayPage::open(app, Some(&cookie)).await;
+    assert!(matches!(page.connect(&mut key).await, RelayEvent::NeedsActivation { remaining: None, .. }));
+    let accounts = match page.send(&mut key, RelayRequest::Activate { code }).await {
+        RelayEvent::Ready { accounts, .. } => accounts,
+        other => panic!("activation failed: {other:?}"),
+    };
+    assert_eq!(accounts.len(), 1);
+    assert!(accounts[0].directory_managed && !accounts[0].has_password);
+    page.close().await;
+    (user, key, cookie)
 }
 
-async fn open(app: &TestApp, cookie: Option<&str>, origin: Option<&str>) -> Result<Socket, String> {
-    let mut request = format!("ws://{}/api/key/relay", app.addr).into_client_request().unwrap();
-    if let Some(c) = cookie {
-        request.headers_mut().insert("cookie", c.parse().unwrap());
-    }
-    if let Some(o) = origin {
-        request.headers_mut().insert("origin", o.parse().unwrap());
-    }
-    tokio_tungstenite::connect_async(request).await.map(|(s, _)| s).map_err(|e| e.to_string())
-}
-
-/// Relays frames between the server and `key` until the server's closing event.
-async fn relay(socket: &mut Socket, key: &mut SimKey<MemoryFlash>) -> RelayEvent {
-    let beacon = hex::encode(key.beacon());
-    let hello = serde_json::to_string(&RelayRequest::Beacon { beacon }).unwrap();
-    socket.send(Message::Text(hello.into())).await.unwrap();
-    loop {
-        match socket.next().await.expect("the server closed without an event").unwrap() {
-            Message::Binary(frame) => {
-                let reply = key.on_frame(&frame).expect("the key answers every frame");
-                socket.send(Message::Binary(reply.into())).await.unwrap();
-            }
-            Message::Text(event) => return serde_json::from_str(&event).unwrap(),
-            other => panic!("unexpected message {other:?}"),
-        }
-    }
-}
-
-fn new_key(serial: &str) -> (SimKey<MemoryFlash>, keysim::Manufactured) {
-    SimKey::manufacture(serial, [7; 32], MemoryFlash::default(), [8; 32]).unwrap()
+async fn onboard(app: &TestApp, user: &TestUser, key: &mut keysim::SimKey, cookie: &str) {
+    let mut page = RelayPage::open(app, Some(cookie)).await;
+    ready(&mut page, key).await;
+    let event = page.send(key, RelayRequest::Onboard { account: ACCOUNT, password: password(&user.password) }).await;
+    assert!(matches!(event, RelayEvent::Done { .. }), "{event:?}");
+    page.close().await;
 }
 
 #[tokio::test]
-async fn the_server_reads_a_registered_key_through_the_page() {
+async fn onboarding_verifies_the_password_before_the_key_stores_it() {
     let dc = TestDc::from_env();
     let app = spawn_app(&dc, AppOptions::default()).await;
-    let (mut key, made) = new_key("LK-RELAY-1");
-    app.state.store.register_key(&made.serial, &made.public_key, 0).await.unwrap();
-    let cookie = session_cookie(&dc, &app).await;
-    let mut socket = open(&app, Some(&cookie), Some(&app.url)).await.unwrap();
-    let event = relay(&mut socket, &mut key).await;
-    assert_eq!(
-        event,
-        RelayEvent::KeyInfo {
-            serial: made.serial.clone(),
-            status: "ready".into(),
-            firmware: key.vault().firmware.clone(),
-            free_slots: 16
+    let (user, mut key, cookie) = user_with_key(&dc, &app, "LK-ONBOARD").await;
+    assert_eq!(app.state.store.key_by_serial("LK-ONBOARD").await.unwrap().unwrap().status, "active");
+
+    let mut page = RelayPage::open(&app, Some(&cookie)).await;
+    ready(&mut page, &mut key).await;
+    let wrong =
+        page.send(&mut key, RelayRequest::Onboard { account: ACCOUNT, password: password("Not-It-123!") }).await;
+    assert!(matches!(&wrong, RelayEvent::Refused { code, .. } if code == "wrong_password"), "{wrong:?}");
+    assert_eq!(key_password(&key, ACCOUNT), None, "nothing stored after a wrong password");
+
+    let done =
+        page.send(&mut key, RelayRequest::Onboard { account: ACCOUNT, password: password(&user.password) }).await;
+    let RelayEvent::Done { accounts, .. } = done else { panic!("{done:?}") };
+    assert!(accounts[0].has_password);
+    assert_eq!(page.steps, ["verifying", "storing"]);
+    let held = key_password(&key, ACCOUNT).unwrap();
+    assert!(dc.binds(&user.dn, &held).await, "the key's password binds");
+}
+
+#[tokio::test]
+async fn a_change_on_the_key_only_needs_confirmation_when_the_directory_disagrees() {
+    let dc = TestDc::from_env();
+    let app = spawn_app(&dc, AppOptions::default()).await;
+    let (user, mut key, cookie) = user_with_key(&dc, &app, "LK-KEYONLY").await;
+    onboard(&app, &user, &mut key, &cookie).await;
+    let last_set = dc.read(&user.dn, "pwdLastSet").await;
+
+    let mut page = RelayPage::open(&app, Some(&cookie)).await;
+    ready(&mut page, &mut key).await;
+    let other = "Typed-Elsewhere-77";
+    let request = |confirm| RelayRequest::ChangeOnKey {
+        account: ACCOUNT,
+        password: password(other),
+        confirm_unverified: confirm,
+    };
+    let refused = page.send(&mut key, request(false)).await;
+    assert!(matches!(&refused, RelayEvent::Refused { code, .. } if code == "unverified"), "{refused:?}");
+    assert_eq!(key_password(&key, ACCOUNT).as_deref(), Some(user.password.as_str()), "unchanged until confirmed");
+
+    let done = page.send(&mut key, request(true)).await;
+    assert!(matches!(done, RelayEvent::Done { .. }), "{done:?}");
+    assert_eq!(key_password(&key, ACCOUNT).as_deref(), Some(other));
+    assert_eq!(dc.read(&user.dn, "pwdLastSet").await, last_set, "the directory is untouched");
+    assert!(dc.binds(&user.dn, &user.password).await);
+}
+
+#[tokio::test]
+async fn a_change_in_the_directory_and_on_the_key_typed_then_generated() {
+    let dc = TestDc::from_env();
+    let app = spawn_app(&dc, AppOptions::default()).await;
+    let (user, mut key, cookie) = user_with_key(&dc, &app, "LK-BOTH").await;
+    onboard(&app, &user, &mut key, &cookie).await;
+
+    let mut page = RelayPage::open(&app, Some(&cookie)).await;
+    ready(&mut page, &mut key).await;
+    // The policy is checked before anything happens.
+    let weak = page
+        .send(&mut key, RelayRequest::ChangeEverywhere { account: ACCOUNT, password: Some(password("weak")) })
+        .await;
+    assert!(matches!(&weak, RelayEvent::Refused { code, .. } if code == "policy_violation"), "{weak:?}");
+
+    let typed = "Orbit-Lantern-4471";
+    let done =
+        page.send(&mut key, RelayRequest::ChangeEverywhere { account: ACCOUNT, password: Some(password(typed)) }).await;
+    assert!(matches!(done, RelayEvent::Done { .. }), "{done:?}");
+    assert_eq!(page.steps, ["confirm_on_key", "directory", "committing"]);
+    assert_eq!(key_password(&key, ACCOUNT).as_deref(), Some(typed));
+    assert!(dc.binds(&user.dn, typed).await);
+
+    let done = page.send(&mut key, RelayRequest::ChangeEverywhere { account: ACCOUNT, password: None }).await;
+    let RelayEvent::Done { message, .. } = &done else { panic!("{done:?}") };
+    assert!(!message.contains(typed));
+    let generated = key_password(&key, ACCOUNT).unwrap();
+    assert_ne!(generated, typed);
+    assert!(generated.chars().count() >= 24);
+    assert!(dc.binds(&user.dn, &generated).await, "the generated password binds");
+    assert!(!dc.binds(&user.dn, typed).await);
+
+    // The directory's own refusal (history) leaves the key as it was.
+    let reused =
+        page.send(&mut key, RelayRequest::ChangeEverywhere { account: ACCOUNT, password: Some(password(typed)) }).await;
+    assert!(matches!(&reused, RelayEvent::Refused { code, .. } if code == "in_history"), "{reused:?}");
+    assert_eq!(key_password(&key, ACCOUNT).as_deref(), Some(generated.as_str()));
+    assert!(key.vault().accounts[0].staged.is_none(), "the refused password was dropped from the key");
+    let steps: Vec<_> =
+        app.state.store.journal_of(app.state.store.key_by_serial("LK-BOTH").await.unwrap().unwrap().id).await.unwrap();
+    assert_eq!(steps.iter().map(|(s, _)| s.as_str()).collect::<Vec<_>>(), ["committed", "committed", "aborted"]);
+}
+
+/// Drops the link at every frame of a directory + key change (before the key sees it, and
+/// after it acted but before its answer arrives), reconnects, and checks that the key's
+/// password binds and nobody was locked out.
+#[tokio::test]
+async fn a_lost_link_at_every_step_of_a_change_leaves_a_password_that_binds() {
+    let dc = TestDc::from_env();
+    let app = spawn_app(&dc, AppOptions::default()).await;
+    // Frames of one session: handshake, list, then the change (read+stage, commit), list.
+    let mut fault_points = 0;
+    let mut lockouts = 0;
+    for frame in 1..=5 {
+        for drop in [keys::Drop::Before(frame), keys::Drop::After(frame)] {
+            let serial = format!("LK-F{frame}{}", matches!(drop, keys::Drop::After(_)) as u8);
+            let (user, mut key, cookie) = user_with_key(&dc, &app, &serial).await;
+            onboard(&app, &user, &mut key, &cookie).await;
+            let new = format!("Fault-Point-{frame}-{}x", fault_points);
+
+            let mut page = RelayPage::open(&app, Some(&cookie)).await;
+            page.drop_at = Some(drop);
+            if let RelayEvent::Ready { .. } = page.connect(&mut key).await {
+                let request = RelayRequest::ChangeEverywhere { account: ACCOUNT, password: Some(password(&new)) };
+                page.send(&mut key, request).await;
+            }
+            assert!(page.dropped, "{drop:?} was reached");
+            fault_points += 1;
+            // Let the server finish what it was doing when the link dropped.
+            settle(&app, &serial).await;
+
+            let mut page = RelayPage::open(&app, Some(&cookie)).await;
+            let event = page.connect(&mut key).await;
+            assert!(matches!(event, RelayEvent::Ready { .. }), "{drop:?}: {event:?}");
+            page.close().await;
+            let held = key_password(&key, ACCOUNT).unwrap();
+            assert!(key.vault().accounts[0].staged.is_none(), "{drop:?}: nothing left staged");
+            assert!(dc.binds(&user.dn, &held).await, "{drop:?}: the key's password binds");
+            let (bad, locked) = lockout_facts(&dc, &user.dn).await;
+            assert_eq!(bad, 0, "{drop:?}: no wrong password was ever tried");
+            lockouts += locked as usize;
         }
+    }
+    println!("fault points tested: {fault_points}, lockouts: {lockouts}");
+    assert_eq!(fault_points, 10);
+    assert_eq!(lockouts, 0);
+}
+
+/// Waits until no session holds the key (the server noticed the lost link).
+async fn settle(app: &TestApp, serial: &str) {
+    for _ in 0..100 {
+        let audit = app.state.store.audit_of(serial).await.unwrap();
+        if audit.last().is_some_and(|e| e.action == "key_session" || e.action.starts_with("key_change")) {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn signing_in_with_the_key_takes_a_press_and_gives_a_session() {
+    let dc = TestDc::from_env();
+    let app = spawn_app(&dc, AppOptions::default()).await;
+    let (user, mut key, _) = user_with_key(&dc, &app, "LK-SIGNIN").await;
+
+    let mut page = RelayPage::open(&app, None).await;
+    ready(&mut page, &mut key).await;
+    let onboarding =
+        page.send(&mut key, RelayRequest::Onboard { account: ACCOUNT, password: password(&user.password) }).await;
+    assert!(matches!(&onboarding, RelayEvent::Refused { code, .. } if code == "unauthenticated"), "{onboarding:?}");
+
+    key.set_presence(keysim::Presence::NeverConfirm);
+    let denied = page.send(&mut key, RelayRequest::SignIn).await;
+    assert!(matches!(denied, RelayEvent::Refused { .. }), "{denied:?}");
+    key.set_presence(keysim::Presence::AlwaysConfirm);
+    let RelayEvent::SignedIn { ticket } = page.send(&mut key, RelayRequest::SignIn).await else { panic!("no ticket") };
+
+    let client = reqwest::Client::new();
+    let redeem = |t: String| {
+        client.post(format!("{}/api/session/key", app.url)).json(&serde_json::json!({ "ticket": t })).send()
+    };
+    let response = redeem(ticket.clone()).await.unwrap();
+    assert!(response.status().is_success());
+    let view: latchkey_api::SessionView = response.json().await.unwrap();
+    assert_eq!(view.username, user.sam);
+    assert_eq!(redeem(ticket).await.unwrap().status(), 401, "a ticket is good once");
+}
+
+#[tokio::test]
+async fn three_wrong_activation_codes_lock_the_key() {
+    let dc = TestDc::from_env();
+    let app = spawn_app(&dc, AppOptions::default()).await;
+    let user = dc.create_user(UserOptions::default()).await;
+    let (mut key, made) = new_key("LK-WRONGCODE");
+    let code = provision(&app, &user, &made).await;
+    let cookie = session_cookie(&app, &user).await;
+    let mut page = RelayPage::open(&app, Some(&cookie)).await;
+    assert!(matches!(page.connect(&mut key).await, RelayEvent::NeedsActivation { .. }));
+    let wrong = || RelayRequest::Activate { code: "00000000".into() };
+    assert_ne!(code, "00000000");
+    assert!(matches!(page.send(&mut key, wrong()).await, RelayEvent::NeedsActivation { remaining: Some(2), .. }));
+    assert!(matches!(page.send(&mut key, wrong()).await, RelayEvent::NeedsActivation { remaining: Some(1), .. }));
+    let locked = page.send(&mut key, wrong()).await;
+    assert!(matches!(&locked, RelayEvent::Failed { code, .. } if code == "key_locked"), "{locked:?}");
+    let row = app.state.store.key_by_serial("LK-WRONGCODE").await.unwrap().unwrap();
+    assert_eq!((row.status.as_str(), row.status_reason.as_deref()), ("locked", Some("invalid activation code")));
+
+    // Even the right code is refused now, and the refusal names the status.
+    let mut page = RelayPage::open(&app, Some(&cookie)).await;
+    let again = page.connect(&mut key).await;
+    assert!(
+        matches!(&again, RelayEvent::Failed { code, message } if code == "key_status" && message.contains("locked")),
+        "{again:?}"
     );
+}
+
+#[tokio::test]
+async fn keys_in_refused_statuses_are_told_and_refused() {
+    let dc = TestDc::from_env();
+    let app = spawn_app(&dc, AppOptions::default()).await;
+    for (status, key_ends) in [
+        ("locked", KeyStatus::Locked),
+        ("suspended", KeyStatus::Suspended),
+        ("deactivated", KeyStatus::Deactivated),
+        ("compromised", KeyStatus::Deactivated),
+    ] {
+        let serial = format!("LK-ST-{status}");
+        let (user, mut key, cookie) = user_with_key(&dc, &app, &serial).await;
+        onboard(&app, &user, &mut key, &cookie).await;
+        let row = app.state.store.key_by_serial(&serial).await.unwrap().unwrap();
+        app.state.store.set_key_status(row.id, status, Some("lost")).await.unwrap();
+        let mut page = RelayPage::open(&app, Some(&cookie)).await;
+        let event = page.connect(&mut key).await;
+        assert!(
+            matches!(&event, RelayEvent::Failed { code, message } if code == "key_status" && message.contains(status)),
+            "{status}: {event:?}"
+        );
+        assert_eq!(key.vault().status, key_ends, "{status}: applied on the key");
+        if key_ends == KeyStatus::Deactivated {
+            assert!(key.vault().accounts.is_empty(), "a deactivated key is wiped");
+        }
+    }
+
+    // A key that is not assigned, and someone else's key.
+    let (mut spare, made) = new_key("LK-SPARE");
+    app.state.store.register_key(&made.serial, &made.public_key, &made.activation_code, 0).await.unwrap();
+    let stranger = dc.create_user(UserOptions::default()).await;
+    let cookie = session_cookie(&app, &stranger).await;
+    let mut page = RelayPage::open(&app, Some(&cookie)).await;
+    let event = page.connect(&mut spare).await;
+    assert!(matches!(&event, RelayEvent::Failed { code, .. } if code == "key_unassigned"), "{event:?}");
+    let (_, mut owned, _) = user_with_key(&dc, &app, "LK-OWNED").await;
+    let mut page = RelayPage::open(&app, Some(&cookie)).await;
+    let event = page.connect(&mut owned).await;
+    assert!(matches!(&event, RelayEvent::Failed { code, .. } if code == "not_your_key"), "{event:?}");
 }
 
 #[tokio::test]
 async fn unregistered_or_impostor_keys_are_refused() {
     let dc = TestDc::from_env();
     let app = spawn_app(&dc, AppOptions::default()).await;
-    let cookie = session_cookie(&dc, &app).await;
+    let user = dc.create_user(UserOptions::default()).await;
+    let cookie = session_cookie(&app, &user).await;
 
     let (mut stranger, _) = new_key("LK-STRANGER");
-    let mut socket = open(&app, Some(&cookie), None).await.unwrap();
-    let RelayEvent::Failed { code, .. } = relay(&mut socket, &mut stranger).await else { panic!("accepted") };
-    assert_eq!(code, "unregistered_key");
+    let mut page = RelayPage::open(&app, Some(&cookie)).await;
+    let event = page.connect(&mut stranger).await;
+    assert!(matches!(&event, RelayEvent::Failed { code, .. } if code == "unregistered_key"), "{event:?}");
 
     // Registered under this serial with another public key: an impostor.
-    let (mut impostor, _) = SimKey::manufacture("LK-TWIN", [9; 32], MemoryFlash::default(), [8; 32]).unwrap();
-    let (_, genuine) = SimKey::manufacture("LK-TWIN", [10; 32], MemoryFlash::default(), [8; 32]).unwrap();
-    app.state.store.register_key(&genuine.serial, &genuine.public_key, 0).await.unwrap();
-    let mut socket = open(&app, Some(&cookie), None).await.unwrap();
-    let RelayEvent::Failed { code, .. } = relay(&mut socket, &mut impostor).await else { panic!("accepted") };
-    assert_eq!(code, "key_mismatch");
+    let (mut impostor, _) = keysim::SimKey::manufacture("LK-TWIN", [9; 32], Default::default(), [8; 32]).unwrap();
+    let (_, genuine) =
+        keysim::SimKey::<keysim::storage::MemoryFlash>::manufacture("LK-TWIN", [10; 32], Default::default(), [8; 32])
+            .unwrap();
+    app.state.store.register_key(&genuine.serial, &genuine.public_key, &genuine.activation_code, 0).await.unwrap();
+    let mut page = RelayPage::open(&app, Some(&cookie)).await;
+    let event = page.connect(&mut impostor).await;
+    assert!(matches!(&event, RelayEvent::Failed { code, .. } if code == "key_mismatch"), "{event:?}");
 
-    // The server audits once the session has closed.
     let mut result = None;
     for _ in 0..40 {
         result = app.state.store.audit_of("LK-TWIN").await.unwrap().last().map(|e| e.result.clone());
@@ -110,12 +326,12 @@ async fn unregistered_or_impostor_keys_are_refused() {
 }
 
 #[tokio::test]
-async fn the_relay_needs_a_session_and_this_origin() {
+async fn the_relay_refuses_other_origins() {
     let dc = TestDc::from_env();
     let app = spawn_app(&dc, AppOptions::default()).await;
-    let err = open(&app, None, None).await.unwrap_err();
-    assert!(err.contains("401"), "{err}");
-    let cookie = session_cookie(&dc, &app).await;
-    let err = open(&app, Some(&cookie), Some("https://evil.example")).await.unwrap_err();
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = format!("ws://{}/api/key/relay", app.addr).into_client_request().unwrap();
+    request.headers_mut().insert("origin", "https://evil.example".parse().unwrap());
+    let err = tokio_tungstenite::connect_async(request).await.map(|_| ()).unwrap_err().to_string();
     assert!(err.contains("403"), "{err}");
 }

@@ -46,6 +46,8 @@ pub struct UserRef {
     pub dn: String,
     pub sam_account_name: String,
     pub display_name: String,
+    /// objectGUID, hex: what links an employee to this entry through renames and moves.
+    pub object_guid: String,
 }
 
 impl UserRef {
@@ -54,6 +56,7 @@ impl UserRef {
             dn: entry.dn.clone(),
             sam_account_name: first(entry, "sAMAccountName").unwrap_or_default(),
             display_name: first(entry, "displayName").unwrap_or_default(),
+            object_guid: entry.bin_attrs.get("objectGUID").and_then(|v| v.first()).map(hex::encode).unwrap_or_default(),
         }
     }
 
@@ -68,6 +71,9 @@ pub struct AccountFacts {
     pub policy: Policy,
     pub policy_source: PolicySource,
     pub password_last_set: Option<i64>,
+    /// pwdLastSet as stored (100 ns ticks, 0 = must change): compared exactly to tell whether
+    /// a change went through.
+    pub password_last_set_ticks: i64,
     pub expires_at: Option<i64>,
     /// "Must change at next logon" or expired.
     pub change_required: bool,
@@ -114,6 +120,7 @@ pub async fn read(ldap: &mut Ldap, base_dn: &str, dn: &str) -> Result<AccountFac
         policy,
         policy_source,
         password_last_set: filetime::to_unix(pwd_last_set),
+        password_last_set_ticks: pwd_last_set,
         expires_at: int(&user, "msDS-UserPasswordExpiryTimeComputed").and_then(filetime::to_unix),
         change_required: pwd_last_set == 0 || computed & UF_PASSWORD_EXPIRED != 0,
         locked_out: computed & UF_LOCKOUT != 0,

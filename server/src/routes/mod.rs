@@ -1,10 +1,10 @@
 //! The HTTP surface: `/api/*` (JSON), `/healthz`, `/readyz`, and the SPA for everything else.
 
-mod audit;
+pub(crate) mod audit;
 mod health;
 mod json;
 mod key_relay;
-mod password;
+pub(crate) mod password;
 mod session;
 mod spa;
 
@@ -39,6 +39,7 @@ pub fn router(state: AppState) -> Router {
         .route("/password/check", post(password::check))
         .route("/password/change", post(password::change))
         .route("/key/relay", get(key_relay::relay))
+        .route("/session/key", post(session::sign_in_with_key))
         .fallback(|| async { AppError(ErrorKind::NotFound) })
         .layer(middleware::from_fn(refuse_cross_site))
         .layer(RequestBodyLimitLayer::new(MAX_BODY))

@@ -3,7 +3,7 @@
 use axum::extract::State;
 use axum::Json;
 use latchkey_api::{
-    ChangePasswordRequest, ChangePasswordResponse, CheckPasswordRequest, CheckPasswordResponse, ErrorKind,
+    ChangePasswordRequest, ChangePasswordResponse, CheckPasswordRequest, CheckPasswordResponse, ErrorKind, Password,
     PasswordStatus, PolicySource,
 };
 use latchkey_policy::{timing, CategorySet, Mode, Policy};
@@ -52,48 +52,9 @@ pub async fn change(
 ) -> Result<Json<ChangePasswordResponse>, AppError> {
     let outcome = async {
         state.limits.attempt(&row.username, addr.0)?;
-        let directory = state.directory()?;
-        let facts = directory.account_facts(&row.user_dn).await?;
-        let now = state.now();
-        if !facts.may_change {
-            return Err(AppError(ErrorKind::NotPermitted));
-        }
-        if facts.locked_out {
-            return Err(AppError(ErrorKind::LockedOut));
-        }
-        let (current, new) = (&request.current, &request.new);
-        if current.is_empty() {
-            return Err(AppError(ErrorKind::WrongCurrentPassword));
-        }
-        let report = latchkey_policy::check(
-            new.expose(),
-            Some(current.expose()),
-            &facts.policy,
-            &facts.user.account(),
-            &state.checker,
-        );
-        if report.failures().next().is_some() {
-            return Err(AppError(ErrorKind::PolicyViolation { report }));
-        }
-        if let Some(allowed_at) = earliest_change(&facts, now) {
-            return Err(AppError(ErrorKind::TooYoung { allowed_at: Some(allowed_at) }));
-        }
-        // Users who must change cannot bind; the service account's modify still proves the
-        // old password.
-        let must_change = facts.change_required || row.change_required.is_some();
-        let bind_as = if must_change { BindAs::Service } else { BindAs::User };
-        match directory.change_password(&facts.user, current, new, bind_as).await {
-            Ok(()) => Ok(()),
-            Err(DirectoryError::MustChange | DirectoryError::Expired) => {
-                // The bind proved the password right but refused it for use: change as the
-                // service account (the modify checks the old password once more, correctly).
-                directory
-                    .change_password(&facts.user, current, new, BindAs::Service)
-                    .await
-                    .map_err(|e| refine(e, &facts, now, current.expose(), new.expose()))
-            }
-            Err(e) => Err(refine(e, &facts, now, current.expose(), new.expose())),
-        }?;
+        let facts = state.directory()?.account_facts(&row.user_dn).await?;
+        let must_change = row.change_required.is_some();
+        change_in_directory(&state, &facts, &request.current, &request.new, must_change).await?;
         let sessions_ended = state.store.end_other_sessions(&row.user_dn, &row.token_hash).await?;
         state.store.clear_change_required(&row.token_hash).await?;
         Ok(ChangePasswordResponse { sessions_ended })
@@ -101,6 +62,57 @@ pub async fn change(
     .await;
     audit::record(&state, &row.username, "change_password", &row.username, &outcome, &addr).await;
     outcome.map(Json)
+}
+
+/// Checks `new` against the policy and the minimum age, then changes the password in the
+/// directory with the user's own rights (delete old + add new: the DC checks the old password,
+/// history and minimum age). Shared by the password page and the key flows.
+pub async fn change_in_directory(
+    state: &AppState,
+    facts: &AccountFacts,
+    current: &Password,
+    new: &Password,
+    session_requires_change: bool,
+) -> Result<(), AppError> {
+    let directory = state.directory()?;
+    let now = state.now();
+    if !facts.may_change {
+        return Err(AppError(ErrorKind::NotPermitted));
+    }
+    if facts.locked_out {
+        return Err(AppError(ErrorKind::LockedOut));
+    }
+    if current.is_empty() {
+        return Err(AppError(ErrorKind::WrongCurrentPassword));
+    }
+    let report = latchkey_policy::check(
+        new.expose(),
+        Some(current.expose()),
+        &facts.policy,
+        &facts.user.account(),
+        &state.checker,
+    );
+    if report.failures().next().is_some() {
+        return Err(AppError(ErrorKind::PolicyViolation { report }));
+    }
+    if let Some(allowed_at) = earliest_change(facts, now) {
+        return Err(AppError(ErrorKind::TooYoung { allowed_at: Some(allowed_at) }));
+    }
+    // Users who must change cannot bind; the service account's modify still proves the old
+    // password.
+    let bind_as = if facts.change_required || session_requires_change { BindAs::Service } else { BindAs::User };
+    match directory.change_password(&facts.user, current, new, bind_as).await {
+        Ok(()) => Ok(()),
+        Err(DirectoryError::MustChange | DirectoryError::Expired) => {
+            // The bind proved the password right but refused it for use: change as the service
+            // account (the modify checks the old password once more, correctly).
+            directory
+                .change_password(&facts.user, current, new, BindAs::Service)
+                .await
+                .map_err(|e| refine(e, facts, now, current.expose(), new.expose()))
+        }
+        Err(e) => Err(refine(e, facts, now, current.expose(), new.expose())),
+    }
 }
 
 fn earliest_change(facts: &AccountFacts, now: i64) -> Option<i64> {
@@ -152,7 +164,12 @@ mod tests {
 
     fn facts(source: PolicySource, last_set: Option<i64>) -> AccountFacts {
         AccountFacts {
-            user: UserRef { dn: "CN=x".into(), sam_account_name: "x".into(), display_name: String::new() },
+            user: UserRef {
+                dn: "CN=x".into(),
+                sam_account_name: "x".into(),
+                display_name: String::new(),
+                object_guid: String::new(),
+            },
             policy: Policy {
                 mode: Mode::ActiveDirectory,
                 min_length: 10,
@@ -164,6 +181,7 @@ mod tests {
             },
             policy_source: source,
             password_last_set: last_set,
+            password_last_set_ticks: 0,
             expires_at: None,
             change_required: false,
             locked_out: false,

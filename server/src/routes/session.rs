@@ -3,9 +3,10 @@
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::Json;
-use latchkey_api::{ChangeReason, SessionView, SignInRequest};
+use latchkey_api::{ChangeReason, ErrorKind, KeySignInRequest, SessionView, SignInRequest};
 
 use super::{audit, ApiJson};
+use crate::directory::UserRef;
 use crate::error::AppError;
 use crate::session::{self, ClientAddr, Session};
 use crate::state::AppState;
@@ -20,42 +21,89 @@ pub async fn sign_in(
     let outcome = async {
         state.limits.attempt(&username, addr.0)?;
         let signed_in = state.directory()?.authenticate(&username, &request.password).await?;
-        let token = session::new_token();
-        let csrf_token = session::new_token();
-        let change_required = signed_in.change_required.map(reason_label);
-        let now = state.now();
-        state
-            .store
-            .create_session(NewSession {
-                token_hash: &session::hash_token(&token),
-                user_dn: &signed_in.user.dn,
-                username: &signed_in.user.sam_account_name,
-                display_name: &signed_in.user.display_name,
-                change_required,
-                csrf_token: &csrf_token,
-                client_addr: addr.label().as_deref(),
-                now,
-                expires_at: now + state.config.session_ttl_secs as i64,
-            })
-            .await?;
-        let view = SessionView {
-            username: signed_in.user.sam_account_name,
-            display_name: signed_in.user.display_name,
-            change_required: signed_in.change_required,
-            csrf_token,
-        };
-        Ok::<_, AppError>((token, view))
+        start_session(&state, &signed_in.user, signed_in.change_required, &addr).await
     }
     .await;
     audit::record(&state, &username, "sign_in", &username, &outcome, &addr).await;
     let (token, view) = outcome?;
+    Ok((cookie_headers(&state, &token)?, Json(view)))
+}
+
+/// `POST /api/session/key`: the ticket of a sign-in with the key (its channel plus a press on
+/// its button) becomes a session for the key's owner.
+pub async fn sign_in_with_key(
+    State(state): State<AppState>,
+    addr: ClientAddr,
+    ApiJson(request): ApiJson<KeySignInRequest>,
+) -> Result<(HeaderMap, Json<SessionView>), AppError> {
+    let mut owner = String::from("unknown");
+    let outcome = async {
+        let now = state.now();
+        let key_id = state
+            .store
+            .redeem_sign_in_ticket(&session::hash_token(request.ticket.trim()), now)
+            .await?
+            .ok_or(AppError(ErrorKind::Unauthenticated))?;
+        let key = state.store.key_by_id(key_id).await?.ok_or(AppError(ErrorKind::Unauthenticated))?;
+        let employee = key.employee.filter(|_| key.status == "active").ok_or(AppError(ErrorKind::Unauthenticated))?;
+        owner = employee.username.clone();
+        let directory = state.directory()?;
+        // Found by name, accepted only if it is still the same directory object.
+        let user = directory
+            .find_user(&employee.username)
+            .await?
+            .filter(|u| u.object_guid == employee.object_guid)
+            .ok_or(AppError(ErrorKind::InvalidCredentials))?;
+        let facts = directory.account_facts(&user.dn).await?;
+        if facts.locked_out {
+            return Err(AppError(ErrorKind::LockedOut));
+        }
+        let change_required = facts.change_required.then_some(ChangeReason::MustChange);
+        start_session(&state, &user, change_required, &addr).await
+    }
+    .await;
+    audit::record(&state, &owner, "sign_in_with_key", &owner, &outcome, &addr).await;
+    let (token, view) = outcome?;
+    Ok((cookie_headers(&state, &token)?, Json(view)))
+}
+
+async fn start_session(
+    state: &AppState,
+    user: &UserRef,
+    change_required: Option<ChangeReason>,
+    addr: &ClientAddr,
+) -> Result<(String, SessionView), AppError> {
+    let token = session::new_token();
+    let csrf_token = session::new_token();
+    let now = state.now();
+    state
+        .store
+        .create_session(NewSession {
+            token_hash: &session::hash_token(&token),
+            user_dn: &user.dn,
+            username: &user.sam_account_name,
+            display_name: &user.display_name,
+            change_required: change_required.map(reason_label),
+            csrf_token: &csrf_token,
+            client_addr: addr.label().as_deref(),
+            now,
+            expires_at: now + state.config.session_ttl_secs as i64,
+        })
+        .await?;
+    let view = SessionView {
+        username: user.sam_account_name.clone(),
+        display_name: user.display_name.clone(),
+        change_required,
+        csrf_token,
+    };
+    Ok((token, view))
+}
+
+fn cookie_headers(state: &AppState, token: &str) -> Result<HeaderMap, AppError> {
     let mut headers = HeaderMap::new();
-    let cookie = session::set_cookie(&token, state.config.session_ttl_secs, state.config.secure_cookies());
-    headers.insert(
-        header::SET_COOKIE,
-        HeaderValue::from_str(&cookie).map_err(|_| AppError(latchkey_api::ErrorKind::Internal))?,
-    );
-    Ok((headers, Json(view)))
+    let cookie = session::set_cookie(token, state.config.session_ttl_secs, state.config.secure_cookies());
+    headers.insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).map_err(|_| AppError(ErrorKind::Internal))?);
+    Ok(headers)
 }
 
 pub async fn current(Session(row): Session) -> Json<SessionView> {

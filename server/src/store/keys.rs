@@ -4,10 +4,20 @@ use super::Store;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KeyRow {
+    pub id: i64,
     pub serial: String,
     pub public_key: [u8; 32],
     pub status: String,
-    pub employee: Option<String>,
+    pub status_reason: Option<String>,
+    pub employee: Option<Employee>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct Employee {
+    pub id: i64,
+    pub object_guid: String,
+    pub username: String,
+    pub display_name: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -16,22 +26,43 @@ pub enum KeyRegistryError {
     Duplicate(String),
     #[error("the serial number is empty")]
     EmptySerial,
+    #[error("no key with serial {0} is registered")]
+    NoSuchKey(String),
+    #[error("key {serial} is {status}: only a ready key can be assigned")]
+    NotReady { serial: String, status: String },
+    #[error("{0} has no key to put an account on")]
+    NoKey(String),
+    #[error("the key has no free slot for another account")]
+    NoFreeSlot,
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }
 
+/// Slots a key offers (the reference key's; real keys report theirs in `Info`).
+pub const KEY_SLOTS: i64 = 16;
+
 impl Store {
     /// Registers a key as it comes from the vendor's manifest: status Ready, nobody's yet.
-    pub async fn register_key(&self, serial: &str, public_key: &[u8; 32], now: i64) -> Result<(), KeyRegistryError> {
+    pub async fn register_key(
+        &self,
+        serial: &str,
+        public_key: &[u8; 32],
+        activation_code: &str,
+        now: i64,
+    ) -> Result<(), KeyRegistryError> {
         let serial = serial.trim();
         if serial.is_empty() {
             return Err(KeyRegistryError::EmptySerial);
         }
+        let hash = latchkey_protocol::crypto::activation_hash(serial, activation_code.trim());
         let done = sqlx::query(
-            "INSERT INTO keys (serial, public_key, registered_at) VALUES (?, ?, ?) ON CONFLICT (serial) DO NOTHING",
+            "INSERT INTO keys (serial, public_key, activation_code, activation_hash, registered_at)
+             VALUES (?, ?, ?, ?, ?) ON CONFLICT (serial) DO NOTHING",
         )
         .bind(serial)
         .bind(&public_key[..])
+        .bind(activation_code.trim())
+        .bind(&hash[..])
         .bind(now)
         .execute(&self.pool)
         .await?;
@@ -39,6 +70,48 @@ impl Store {
             return Err(KeyRegistryError::Duplicate(serial.to_string()));
         }
         Ok(())
+    }
+
+    /// Assigns a Ready key to an employee (created or updated by objectGUID): the key becomes
+    /// Reserved. Returns the activation code, which the registry forgets now: it is shown once.
+    pub async fn assign_key(
+        &self,
+        serial: &str,
+        employee: &NewEmployee<'_>,
+        now: i64,
+    ) -> Result<String, KeyRegistryError> {
+        let mut tx = self.pool.begin().await?;
+        let key = sqlx::query("SELECT status, activation_code FROM keys WHERE serial = ?")
+            .bind(serial)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| KeyRegistryError::NoSuchKey(serial.to_string()))?;
+        let status: String = key.try_get(0)?;
+        let code: Option<String> = key.try_get(1)?;
+        let (Some(code), "ready") = (code, status.as_str()) else {
+            return Err(KeyRegistryError::NotReady { serial: serial.to_string(), status });
+        };
+        let employee_id = upsert_employee(&mut tx, employee, now).await?;
+        sqlx::query(
+            "UPDATE keys SET status = 'reserved', status_reason = NULL, employee_id = ?, activation_code = NULL
+             WHERE serial = ?",
+        )
+        .bind(employee_id)
+        .bind(serial)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(code)
+    }
+
+    pub async fn set_key_status(&self, key_id: i64, status: &str, reason: Option<&str>) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE keys SET status = ?, status_reason = ? WHERE id = ?")
+            .bind(status)
+            .bind(reason)
+            .bind(key_id)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
     }
 
     pub async fn key_by_serial(&self, serial: &str) -> Result<Option<KeyRow>, sqlx::Error> {
@@ -51,13 +124,57 @@ impl Store {
         let rows = sqlx::query(&format!("{SELECT_KEYS} ORDER BY k.serial")).fetch_all(&self.pool).await?;
         rows.iter().map(key_row).collect()
     }
+
+    pub async fn employee_by_username(&self, username: &str) -> Result<Option<Employee>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT id, object_guid, username, display_name FROM employees WHERE username = ? COLLATE NOCASE",
+        )
+        .bind(username)
+        .fetch_optional(&self.pool)
+        .await
+    }
 }
 
-const SELECT_KEYS: &str =
-    "SELECT k.serial, k.public_key, k.status, e.username FROM keys k LEFT JOIN employees e ON e.id = k.employee_id";
+/// An employee as read from the directory.
+pub struct NewEmployee<'a> {
+    pub object_guid: &'a str,
+    pub username: &'a str,
+    pub display_name: &'a str,
+}
+
+async fn upsert_employee(tx: &mut sqlx::SqliteConnection, e: &NewEmployee<'_>, now: i64) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO employees (object_guid, username, display_name, created_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (object_guid) DO UPDATE SET username = excluded.username, display_name = excluded.display_name
+         RETURNING id",
+    )
+    .bind(e.object_guid)
+    .bind(e.username)
+    .bind(e.display_name)
+    .bind(now)
+    .fetch_one(tx)
+    .await
+}
+
+const SELECT_KEYS: &str = "SELECT k.id, k.serial, k.public_key, k.status, k.status_reason,
+    e.id, e.object_guid, e.username, e.display_name
+    FROM keys k LEFT JOIN employees e ON e.id = k.employee_id";
 
 fn key_row(r: &sqlx::sqlite::SqliteRow) -> Result<KeyRow, sqlx::Error> {
-    let key: Vec<u8> = r.try_get(1)?;
+    let key: Vec<u8> = r.try_get(2)?;
     let public_key = key.try_into().map_err(|_| sqlx::Error::Decode("public key is not 32 bytes".into()))?;
-    Ok(KeyRow { serial: r.try_get(0)?, public_key, status: r.try_get(2)?, employee: r.try_get(3)? })
+    let employee = match r.try_get::<Option<i64>, _>(5)? {
+        Some(id) => {
+            Some(Employee { id, object_guid: r.try_get(6)?, username: r.try_get(7)?, display_name: r.try_get(8)? })
+        }
+        None => None,
+    };
+    Ok(KeyRow {
+        id: r.try_get(0)?,
+        serial: r.try_get(1)?,
+        public_key,
+        status: r.try_get(3)?,
+        status_reason: r.try_get(4)?,
+        employee,
+    })
 }

@@ -3,12 +3,16 @@
 //! Invariants: no password, in any form, is ever written here; session tokens are stored only
 //! as SHA-256 hashes.
 
+mod accounts;
 mod audit;
+mod journal;
 mod keys;
 mod sessions;
 
+pub use accounts::KeyAccountRow;
 pub use audit::AuditEntry;
-pub use keys::{KeyRegistryError, KeyRow};
+pub use journal::{OpenChange, Step};
+pub use keys::{Employee, KeyRegistryError, KeyRow, NewEmployee, KEY_SLOTS};
 pub use sessions::{NewSession, SessionRow};
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};

@@ -1,0 +1,154 @@
+//! The relay socket as the server uses it: events to the page, requests from it, and
+//! encrypted calls to the key through it.
+
+use std::time::Duration;
+
+use axum::extract::ws::{Message, WebSocket};
+use latchkey_api::relay::{RelayEvent, RelayRequest};
+use latchkey_api::ErrorKind;
+use latchkey_protocol::host::{HostEvent, HostSession};
+use latchkey_protocol::message::{Command, KeyError, Reply, Request};
+
+/// How long the key (through the page) may take to answer one frame.
+const FRAME_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long the key may wait for its button to be pressed.
+const PRESENCE_TIMEOUT: Duration = Duration::from_secs(35);
+/// How long a session may sit idle between operations.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Why a session ended; `code` is stable and goes to the audit log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failure {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Failure { code, message: message.into() }
+    }
+
+    pub fn from_kind(kind: &ErrorKind) -> Self {
+        Failure { code: kind.code(), message: kind.message() }
+    }
+
+    pub fn internal() -> Self {
+        Failure::new("internal", "The server could not complete this; nothing further was changed.")
+    }
+}
+
+impl From<sqlx::Error> for Failure {
+    fn from(e: sqlx::Error) -> Self {
+        tracing::error!(error = %e, "store error in a key session");
+        Failure::internal()
+    }
+}
+
+pub struct Channel {
+    socket: WebSocket,
+    host: Option<HostSession>,
+}
+
+impl Channel {
+    pub fn new(socket: WebSocket) -> Self {
+        Channel { socket, host: None }
+    }
+
+    pub fn set_host(&mut self, host: HostSession) {
+        self.host = Some(host);
+    }
+
+    pub async fn send(&mut self, event: &RelayEvent) -> Result<(), Failure> {
+        let text = serde_json::to_string(event).map_err(|_| Failure::internal())?;
+        self.socket.send(Message::Text(text.into())).await.map_err(|_| closed())
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.socket.send(Message::Close(None)).await;
+    }
+
+    /// The page's next request; `None` when the page ended the session.
+    pub async fn request(&mut self) -> Result<Option<RelayRequest>, Failure> {
+        match self.next(IDLE_TIMEOUT).await {
+            Ok(Message::Text(text)) => serde_json::from_str(&text)
+                .map(Some)
+                .map_err(|_| Failure::new("relay_protocol", "The page sent an unreadable request.")),
+            Ok(_) => Err(Failure::new("relay_protocol", "Expected a request from the page.")),
+            Err(f) if f.code == "relay_closed" => Ok(None),
+            Err(f) => Err(f),
+        }
+    }
+
+    /// Sends one frame to the key through the page and waits for the key's frame.
+    pub async fn exchange(&mut self, frame: Vec<u8>, timeout: Duration) -> Result<Vec<u8>, Failure> {
+        self.socket.send(Message::Binary(frame.into())).await.map_err(|_| closed())?;
+        match self.next(timeout).await? {
+            Message::Binary(b) => Ok(b.to_vec()),
+            _ => Err(Failure::new("relay_protocol", "Expected a frame from the key.")),
+        }
+    }
+
+    /// One encrypted request to the key: one result per executed command.
+    pub async fn call(&mut self, commands: Vec<Command>) -> Result<Vec<Result<Reply, KeyError>>, Failure> {
+        let timeout = if commands.iter().any(Command::needs_presence) { PRESENCE_TIMEOUT } else { FRAME_TIMEOUT };
+        let host = self.host.as_mut().ok_or_else(|| Failure::new("key_protocol", "No session with the key."))?;
+        let frame = host.request(&Request { commands }).map_err(|e| protocol(&format!("{e:?}")))?;
+        let reply = self.exchange(frame, timeout).await?;
+        let host = self.host.as_mut().ok_or_else(|| Failure::new("key_protocol", "No session with the key."))?;
+        match host.on_frame(&reply) {
+            Ok(HostEvent::Response(r)) => Ok(r.results),
+            Ok(HostEvent::Established(_)) => Err(protocol("the key answered out of turn")),
+            Err(latchkey_protocol::host::HostError::Refused(e)) => {
+                Err(Failure::new("key_refused", format!("The key ended the session: {e}.")))
+            }
+            Err(e) => Err(protocol(&format!("{e:?}"))),
+        }
+    }
+
+    /// One command whose failure is an error.
+    pub async fn call_one(&mut self, command: Command) -> Result<Result<Reply, KeyError>, Failure> {
+        self.call(vec![command]).await?.into_iter().next().ok_or_else(|| protocol("the key gave no answer"))
+    }
+
+    async fn next(&mut self, timeout: Duration) -> Result<Message, Failure> {
+        loop {
+            return match tokio::time::timeout(timeout, self.socket.recv()).await {
+                Err(_) => {
+                    Err(Failure::new("key_timeout", "The key did not answer in time. Bring it closer and try again."))
+                }
+                Ok(None) | Ok(Some(Err(_))) | Ok(Some(Ok(Message::Close(_)))) => Err(closed()),
+                Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
+                Ok(Some(Ok(m))) => Ok(m),
+            };
+        }
+    }
+}
+
+fn closed() -> Failure {
+    Failure::new("relay_closed", "The connection to the key was lost.")
+}
+
+fn protocol(detail: &str) -> Failure {
+    Failure::new("key_protocol", format!("The key's answer could not be used ({detail})."))
+}
+
+/// What a key's refusal means to the user.
+pub fn key_error_message(e: KeyError) -> String {
+    match e {
+        KeyError::PresenceDenied => "The button on the key was not pressed in time. Try again.".into(),
+        KeyError::NoFreeSlot => "The key is full: ask your administrator to remove an account.".into(),
+        KeyError::NoPassword => "The key holds no password for this account yet: store it first.".into(),
+        KeyError::StorageFailure => "The key could not save; nothing changed on it. Try again.".into(),
+        KeyError::Locked => "The key is locked.".into(),
+        KeyError::Suspended => "The key is suspended.".into(),
+        KeyError::TooLarge => "The password is too long for the key (at most 256 characters).".into(),
+        other => format!("The key refused: {other}."),
+    }
+}
+
+impl Channel {
+    /// Feeds the key's handshake reply to the host session.
+    pub fn on_handshake(&mut self, reply: &[u8]) -> Option<Result<HostEvent, latchkey_protocol::host::HostError>> {
+        self.host.as_mut().map(|h| h.on_frame(reply))
+    }
+}

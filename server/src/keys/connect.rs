@@ -1,0 +1,262 @@
+//! A key's connection: which key it is, whether it may be used, the handshake, activation on
+//! a reserved key's first connection, the registry's status applied on the key, an
+//! interrupted change reconciled, and the accounts the key should hold put on it.
+
+use latchkey_api::relay::{KeyAccount, RelayEvent, RelayRequest};
+use latchkey_protocol::crypto::KeyPair;
+use latchkey_protocol::host::{HostEvent, HostSession};
+use latchkey_protocol::message::{
+    self, Account, AccountListing, Beacon, Command, KeyError, KeyStatus, LoginType, Reply, StatusChange,
+};
+
+use super::channel::{key_error_message, Channel, Failure};
+use super::reconcile;
+use crate::state::{AppState, KeyLease};
+use crate::store::{KeyAccountRow, KeyRow, SessionRow};
+
+/// A key the server talks to end to end, ready for the flows.
+pub struct Connected {
+    pub key: KeyRow,
+    pub accounts: Vec<AccountListing>,
+}
+
+/// Runs the connection steps; on success the page has heard `Ready`.
+pub async fn connect(
+    ch: &mut Channel,
+    state: &AppState,
+    identity: &KeyPair,
+    user: Option<&SessionRow>,
+    serial_seen: &mut Option<String>,
+    lease: &mut Option<KeyLease>,
+) -> Result<Connected, Failure> {
+    let beacon = receive_beacon(ch).await?;
+    *serial_seen = Some(beacon.serial.clone());
+    *lease = Some(KeyLease::take(state, &beacon.serial).await?);
+    let key = state.store.key_by_serial(&beacon.serial).await?.ok_or_else(|| {
+        Failure::new("unregistered_key", format!("Key {} is not registered with this portal.", beacon.serial))
+    })?;
+    if key.public_key != beacon.public_key {
+        return Err(Failure::new("key_mismatch", format!("Key {} does not match its registration.", key.serial)));
+    }
+    let Some(owner) = &key.employee else {
+        return Err(Failure::new(
+            "key_unassigned",
+            format!("Key {} is {}: it is not assigned to anyone yet. Ask your administrator.", key.serial, key.status),
+        ));
+    };
+    if let Some(user) = user {
+        if !owner.username.eq_ignore_ascii_case(&user.username) {
+            return Err(Failure::new("not_your_key", format!("Key {} is assigned to someone else.", key.serial)));
+        }
+    }
+
+    let mut seed = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rng(), &mut seed);
+    let (host, first) = HostSession::start(identity, &key.public_key, &key.serial, seed)
+        .map_err(|e| Failure::new("key_protocol", format!("The session could not start: {e:?}")))?;
+    ch.set_host(host);
+    let reply = ch.exchange(first, std::time::Duration::from_secs(5)).await?;
+    let hello = match ch_host_established(ch, &reply) {
+        Ok(hello) => hello,
+        Err(f) => return Err(f),
+    };
+
+    apply_registry_status(ch, state, &key, hello.activated, hello.status).await?;
+    if !hello.activated {
+        match (hello.status, key.status.as_str()) {
+            (KeyStatus::Locked, _) => {
+                state.store.set_key_status(key.id, "locked", Some("invalid activation code")).await?;
+                return Err(refused_status(&key.serial, "locked", Some("invalid activation code")));
+            }
+            (_, "reserved") => activate(ch, state, &key).await?,
+            _ => {
+                return Err(Failure::new(
+                    "key_reset",
+                    format!("Key {} was reset and no longer holds its activation. Ask your administrator.", key.serial),
+                ))
+            }
+        }
+    } else if key.status == "reserved" {
+        // Activated, but the registry missed it (the session dropped right after).
+        state.store.set_key_status(key.id, "active", None).await?;
+    }
+
+    let notice = reconcile::open_changes(ch, state, &key).await?;
+    let accounts = sync_accounts(ch, state, &key).await?;
+    ch.send(&RelayEvent::Ready {
+        serial: key.serial.clone(),
+        status: "active".into(),
+        accounts: views(&accounts),
+        notice,
+    })
+    .await?;
+    Ok(Connected { key, accounts })
+}
+
+fn ch_host_established(ch: &mut Channel, reply: &[u8]) -> Result<message::Hello, Failure> {
+    match ch.on_handshake(reply) {
+        Some(Ok(HostEvent::Established(hello))) => Ok(hello),
+        Some(Err(latchkey_protocol::host::HostError::Refused(KeyError::WrongServer))) => {
+            Err(Failure::new("wrong_server", "This key is bound to another Latchkey server."))
+        }
+        Some(Err(e)) => Err(Failure::new("key_refused", format!("The key refused the session: {e:?}"))),
+        _ => Err(Failure::new("key_protocol", "The key answered out of turn.")),
+    }
+}
+
+/// Locked, suspended, deactivated or compromised in the registry: the key is told, then the
+/// session ends with a refusal that names the status.
+async fn apply_registry_status(
+    ch: &mut Channel,
+    state: &AppState,
+    key: &KeyRow,
+    activated: bool,
+    on_key: KeyStatus,
+) -> Result<(), Failure> {
+    let change = match key.status.as_str() {
+        "ready" | "reserved" | "active" => None,
+        "locked" => Some(StatusChange::Lock),
+        "suspended" => Some(StatusChange::Suspend),
+        _ => Some(StatusChange::Deactivate),
+    };
+    let Some(change) = change else {
+        if activated && matches!(on_key, KeyStatus::Locked | KeyStatus::Suspended) {
+            // The key itself is locked (e.g. by its PIN): the registry follows.
+            let status = if on_key == KeyStatus::Locked { "locked" } else { "suspended" };
+            state.store.set_key_status(key.id, status, Some("reported by the key")).await?;
+            return Err(refused_status(&key.serial, status, Some("reported by the key")));
+        }
+        return Ok(());
+    };
+    let already = matches!(
+        (change, on_key),
+        (StatusChange::Lock, KeyStatus::Locked)
+            | (StatusChange::Suspend, KeyStatus::Suspended)
+            | (StatusChange::Deactivate, KeyStatus::Deactivated)
+    );
+    if activated && !already {
+        if let Ok(Err(e)) = ch.call_one(Command::ApplyStatus { change }).await {
+            tracing::warn!(serial = %key.serial, error = %e, "the key refused its new status");
+        }
+    }
+    Err(refused_status(&key.serial, &key.status, key.status_reason.as_deref()))
+}
+
+fn refused_status(serial: &str, status: &str, reason: Option<&str>) -> Failure {
+    let reason = reason.map(|r| format!(" ({r})")).unwrap_or_default();
+    Failure::new("key_status", format!("Key {serial} is {status}{reason}: it cannot be used. Ask your administrator."))
+}
+
+/// The activation code, asked of the user until it is right or the key locks itself.
+async fn activate(ch: &mut Channel, state: &AppState, key: &KeyRow) -> Result<(), Failure> {
+    ch.send(&RelayEvent::NeedsActivation { serial: key.serial.clone(), remaining: None }).await?;
+    loop {
+        let code = match ch.request().await? {
+            Some(RelayRequest::Activate { code }) => code,
+            Some(_) => {
+                ch.send(&refused("activation_needed", "Enter the key's activation code first.")).await?;
+                continue;
+            }
+            None => return Err(Failure::new("relay_closed", "The page left before the key was activated.")),
+        };
+        ch.send(&RelayEvent::Progress { step: "confirm_on_key".into() }).await?;
+        match ch.call_one(Command::Activate { code: code.trim().to_string() }).await? {
+            Ok(_) => {
+                state.store.set_key_status(key.id, "active", None).await?;
+                return Ok(());
+            }
+            Err(KeyError::WrongActivationCode { remaining }) => {
+                let event = RelayEvent::NeedsActivation { serial: key.serial.clone(), remaining: Some(remaining) };
+                ch.send(&event).await?;
+            }
+            Err(KeyError::Locked) => {
+                state.store.set_key_status(key.id, "locked", Some("invalid activation code")).await?;
+                return Err(Failure::new(
+                    "key_locked",
+                    format!(
+                        "Key {} locked itself after three wrong activation codes. Ask your administrator.",
+                        key.serial
+                    ),
+                ));
+            }
+            Err(e) => {
+                ch.send(&refused("key_error", &key_error_message(e))).await?;
+                ch.send(&RelayEvent::NeedsActivation { serial: key.serial.clone(), remaining: None }).await?;
+            }
+        }
+    }
+}
+
+/// Puts on the key the accounts the registry has for it and it lacks; returns the listing.
+async fn sync_accounts(ch: &mut Channel, state: &AppState, key: &KeyRow) -> Result<Vec<AccountListing>, Failure> {
+    let listed = list(ch).await?;
+    let missing: Vec<Command> = state
+        .store
+        .key_accounts(key.id)
+        .await?
+        .iter()
+        .filter(|a| !listed.iter().any(|l| i64::from(l.account.id) == a.slot))
+        .filter_map(|a| account_of(a).map(|account| Command::PutAccount { account }))
+        .collect();
+    if missing.is_empty() {
+        return Ok(listed);
+    }
+    for result in ch.call(missing).await? {
+        if let Err(e) = result {
+            return Err(Failure::new("key_error", key_error_message(e)));
+        }
+    }
+    list(ch).await
+}
+
+pub async fn list(ch: &mut Channel) -> Result<Vec<AccountListing>, Failure> {
+    match ch.call_one(Command::ListAccounts).await? {
+        Ok(Reply::Accounts(a)) => Ok(a),
+        Ok(_) => Err(Failure::new("key_protocol", "The key answered the account list with something else.")),
+        Err(e) => Err(Failure::new("key_error", key_error_message(e))),
+    }
+}
+
+fn account_of(row: &KeyAccountRow) -> Option<Account> {
+    Some(Account {
+        id: u16::try_from(row.slot).ok()?,
+        name: row.name.clone(),
+        login_type: match row.login_type.as_str() {
+            "domain" => LoginType::DomainAccount,
+            "entra" => LoginType::EntraAccount,
+            _ => LoginType::Other,
+        },
+        domain: row.domain.clone(),
+        login: row.login.clone(),
+        directory_managed: row.directory_managed,
+    })
+}
+
+pub fn views(accounts: &[AccountListing]) -> Vec<KeyAccount> {
+    accounts
+        .iter()
+        .map(|l| KeyAccount {
+            id: l.account.id,
+            name: l.account.name.clone(),
+            login: if l.account.domain.is_empty() {
+                l.account.login.clone()
+            } else {
+                format!("{}\\{}", l.account.domain, l.account.login)
+            },
+            directory_managed: l.account.directory_managed,
+            has_password: l.has_password,
+        })
+        .collect()
+}
+
+pub fn refused(code: &str, message: &str) -> RelayEvent {
+    RelayEvent::Refused { code: code.into(), message: message.into() }
+}
+
+async fn receive_beacon(ch: &mut Channel) -> Result<Beacon, Failure> {
+    let Some(RelayRequest::Beacon { beacon }) = ch.request().await? else {
+        return Err(Failure::new("relay_protocol", "The session must start with the key's beacon."));
+    };
+    let bytes = hex::decode(beacon.trim()).map_err(|_| Failure::new("relay_protocol", "The beacon is not hex."))?;
+    message::decode(&bytes).map_err(|_| Failure::new("relay_protocol", "The key's beacon is unreadable."))
+}

@@ -1,0 +1,270 @@
+//! The operations a connected key offers, one request at a time: onboarding, a change on the
+//! key only, a change in the directory and on the key, and signing in with the key.
+
+use latchkey_api::relay::{RelayEvent, RelayRequest};
+use latchkey_api::{ErrorKind, Password};
+use latchkey_protocol::message::{AccountListing, Command, KeyError, Reply, Secret};
+
+use super::channel::{key_error_message, Channel, Failure};
+use super::connect::{list, refused, views, Connected};
+use super::generate;
+use crate::directory::DirectoryError;
+use crate::error::AppError;
+use crate::routes::audit;
+use crate::routes::password::change_in_directory;
+use crate::session::{self, ClientAddr};
+use crate::state::AppState;
+use crate::store::{SessionRow, Step};
+
+/// How long a sign-in ticket may wait to be redeemed.
+const TICKET_TTL_SECS: i64 = 60;
+
+/// An operation's outcome: done (with a message), or refused (the session goes on).
+type Outcome = Result<String, Failure>;
+
+/// Serves the page's requests until it ends the session. Returns on a failure that ends it.
+pub async fn serve(
+    ch: &mut Channel,
+    state: &AppState,
+    mut key: Connected,
+    user: Option<&SessionRow>,
+    addr: &ClientAddr,
+) -> Result<(), Failure> {
+    while let Some(request) = ch.request().await? {
+        let actor = user.map(|u| u.username.clone()).unwrap_or_else(|| key.key.serial.clone());
+        let (action, outcome) = match (request, user) {
+            (RelayRequest::SignIn, _) => ("key_sign_in", sign_in(ch, state, &key).await),
+            (_, None) => ("key_operation", Err(Failure::from_kind(&ErrorKind::Unauthenticated))),
+            (RelayRequest::Onboard { account, password }, Some(user)) => {
+                ("key_onboard", onboard(ch, state, &key, user, addr, account, password).await)
+            }
+            (RelayRequest::ChangeOnKey { account, password, confirm_unverified }, Some(user)) => (
+                "key_change_on_key",
+                change_on_key(ch, state, &key, user, addr, account, password, confirm_unverified).await,
+            ),
+            (RelayRequest::ChangeEverywhere { account, password }, Some(user)) => {
+                ("key_change_everywhere", change_everywhere(ch, state, &key, user, addr, account, password).await)
+            }
+            (RelayRequest::Beacon { .. } | RelayRequest::Activate { .. }, _) => {
+                ("key_operation", Err(Failure::new("relay_protocol", "The key is already connected and active.")))
+            }
+        };
+        let result = outcome.as_ref().map(|_| "success").unwrap_or_else(|f| f.code);
+        audit::record_result(state, &actor, action, &key.key.serial, result, addr).await;
+        match outcome {
+            Ok(ticket) if action == "key_sign_in" => ch.send(&RelayEvent::SignedIn { ticket }).await?,
+            Ok(message) => {
+                key.accounts = list(ch).await?;
+                ch.send(&RelayEvent::Done { message, accounts: views(&key.accounts) }).await?;
+            }
+            // Lost links and broken frames end the session; anything else is the operation's.
+            Err(f) if ends_session(&f) => return Err(f),
+            Err(f) => ch.send(&refused(f.code, &f.message)).await?,
+        }
+    }
+    Ok(())
+}
+
+fn ends_session(f: &Failure) -> bool {
+    matches!(f.code, "relay_closed" | "relay_protocol" | "key_timeout" | "key_protocol" | "key_refused" | "internal")
+}
+
+async fn progress(ch: &mut Channel, step: &str) -> Result<(), Failure> {
+    ch.send(&RelayEvent::Progress { step: step.into() }).await
+}
+
+fn listing(key: &Connected, account: u16) -> Result<&AccountListing, Failure> {
+    key.accounts
+        .iter()
+        .find(|l| l.account.id == account)
+        .ok_or_else(|| Failure::new("no_such_account", "That account is not on the key."))
+}
+
+fn directory_failure(e: DirectoryError) -> Failure {
+    Failure::from_kind(&AppError::from(e).0)
+}
+
+fn app_failure(e: AppError) -> Failure {
+    Failure::from_kind(&e.0)
+}
+
+/// Whether the directory accepts `password` for the user: one bind (rate-limited; a wrong one
+/// costs one badPwdCount, as a sign-in would). Must-change and expired count as accepted.
+async fn verify(state: &AppState, user: &SessionRow, addr: &ClientAddr, password: &Password) -> Result<bool, Failure> {
+    state.limits.attempt(&user.username, addr.0).map_err(app_failure)?;
+    match state.directory().map_err(app_failure)?.authenticate(&user.username, password).await {
+        Ok(_) => Ok(true),
+        Err(DirectoryError::InvalidCredentials) => Ok(false),
+        Err(e) => Err(directory_failure(e)),
+    }
+}
+
+async fn set_on_key(ch: &mut Channel, account: u16, password: &Password) -> Result<(), Failure> {
+    let command = Command::SetPassword { id: account, password: Secret::new(password.expose()) };
+    match ch.call_one(command).await? {
+        Ok(_) => Ok(()),
+        Err(e) => Err(Failure::new("key_error", key_error_message(e))),
+    }
+}
+
+/// Onboarding: the current directory password, verified, then stored on the key.
+async fn onboard(
+    ch: &mut Channel,
+    state: &AppState,
+    key: &Connected,
+    user: &SessionRow,
+    addr: &ClientAddr,
+    account: u16,
+    password: Password,
+) -> Outcome {
+    listing(key, account)?;
+    if password.is_empty() {
+        return Err(Failure::new("empty_password", "Type your current password."));
+    }
+    progress(ch, "verifying").await?;
+    if !verify(state, user, addr, &password).await? {
+        return Err(Failure::new(
+            "wrong_password",
+            "The directory does not accept this password: nothing was stored on the key. Type your current password.",
+        ));
+    }
+    progress(ch, "storing").await?;
+    set_on_key(ch, account, &password).await?;
+    Ok("The key now holds your current password.".into())
+}
+
+/// A change on the key only; the directory is untouched.
+#[allow(clippy::too_many_arguments)]
+async fn change_on_key(
+    ch: &mut Channel,
+    state: &AppState,
+    key: &Connected,
+    user: &SessionRow,
+    addr: &ClientAddr,
+    account: u16,
+    password: Password,
+    confirm_unverified: bool,
+) -> Outcome {
+    listing(key, account)?;
+    if password.is_empty() {
+        return Err(Failure::new("empty_password", "Type the password to store on the key."));
+    }
+    if !confirm_unverified {
+        progress(ch, "verifying").await?;
+        if !verify(state, user, addr, &password).await? {
+            return Err(Failure::new(
+                "unverified",
+                "The directory does not accept this password. Store it on the key anyway?",
+            ));
+        }
+    }
+    progress(ch, "storing").await?;
+    set_on_key(ch, account, &password).await?;
+    Ok(if confirm_unverified {
+        "The key holds the password you typed; the directory was not changed.".into()
+    } else {
+        "The key holds the password you typed (the directory accepts it).".into()
+    })
+}
+
+/// A change in the directory and on the key, two-phase and journaled: read the current
+/// password and stage the new one on the key; change the directory as the user; commit.
+async fn change_everywhere(
+    ch: &mut Channel,
+    state: &AppState,
+    key: &Connected,
+    user: &SessionRow,
+    addr: &ClientAddr,
+    account: u16,
+    typed: Option<Password>,
+) -> Outcome {
+    let listed = listing(key, account)?;
+    if !listed.has_password {
+        return Err(Failure::new("no_password_on_key", key_error_message(KeyError::NoPassword)));
+    }
+    state.limits.attempt(&user.username, addr.0).map_err(app_failure)?;
+    let directory = state.directory().map_err(app_failure)?;
+    let facts = directory.account_facts(&user.user_dn).await.map_err(directory_failure)?;
+    if !facts.may_change {
+        return Err(Failure::from_kind(&ErrorKind::NotPermitted));
+    }
+    let new = match typed {
+        Some(p) => {
+            let report = latchkey_policy::check(p.expose(), None, &facts.policy, &facts.user.account(), &state.checker);
+            if report.failures().next().is_some() {
+                return Err(Failure::from_kind(&ErrorKind::PolicyViolation { report }));
+            }
+            p
+        }
+        None => generate::generate(&facts.policy, &facts.user.account(), None, &state.checker, &mut rand::rng())
+            .map_err(|e| Failure::new("cannot_generate", e.to_string()))?,
+    };
+
+    let journal = state
+        .store
+        .journal_start(key.key.id, account, &user.user_dn, facts.password_last_set_ticks, state.now())
+        .await?;
+    progress(ch, "confirm_on_key").await?;
+    let results = ch
+        .call(vec![
+            Command::ReadPassword { id: account },
+            Command::Stage { id: account, password: Secret::new(new.expose()) },
+        ])
+        .await?;
+    let mut results = results.into_iter();
+    let current = match results.next() {
+        Some(Ok(Reply::Passwords { current: Some(current), .. })) => Password::new(current.expose()),
+        Some(Err(e)) => return abandon(state, journal, Failure::new("key_error", key_error_message(e))).await,
+        _ => {
+            return abandon(state, journal, Failure::new("no_password_on_key", key_error_message(KeyError::NoPassword)))
+                .await
+        }
+    };
+    match results.next() {
+        Some(Ok(_)) => {}
+        Some(Err(e)) => return abandon(state, journal, Failure::new("key_error", key_error_message(e))).await,
+        None => return abandon(state, journal, Failure::new("key_protocol", "The key did not stage.")).await,
+    }
+    state.store.journal_step(journal, Step::Staged, state.now()).await?;
+
+    progress(ch, "directory").await?;
+    if let Err(e) = change_in_directory(state, &facts, &current, &new, false).await {
+        // A refusal, or no answer (the DC may still have applied it): pwdLastSet tells.
+        let failure = app_failure(e);
+        let after = directory.account_facts(&user.user_dn).await.map_err(|_| failure.clone())?;
+        if after.password_last_set_ticks == facts.password_last_set_ticks {
+            state.store.journal_step(journal, Step::Aborted, state.now()).await?;
+            if let Ok(Err(e)) = ch.call_one(Command::Abort { id: account }).await {
+                tracing::warn!(error = %e, "the key refused to drop the staged password");
+            }
+            return Err(failure);
+        }
+    }
+    state.store.journal_step(journal, Step::DirectoryChanged, state.now()).await?;
+    let _ = state.store.end_other_sessions(&user.user_dn, &user.token_hash).await;
+    let _ = state.store.clear_change_required(&user.token_hash).await;
+
+    progress(ch, "committing").await?;
+    match ch.call_one(Command::Commit { id: account }).await? {
+        Ok(_) => state.store.journal_step(journal, Step::Committed, state.now()).await?,
+        Err(e) => return Err(Failure::new("key_error", key_error_message(e))),
+    }
+    Ok("Your password was changed in the directory and on the key.".into())
+}
+
+async fn abandon(state: &AppState, journal: i64, failure: Failure) -> Outcome {
+    state.store.journal_step(journal, Step::Aborted, state.now()).await?;
+    Err(failure)
+}
+
+/// Sign-in with the key: its authenticated channel plus a press on its button.
+async fn sign_in(ch: &mut Channel, state: &AppState, key: &Connected) -> Outcome {
+    progress(ch, "confirm_on_key").await?;
+    if let Err(e) = ch.call_one(Command::ConfirmPresence).await? {
+        return Err(Failure::new("key_error", key_error_message(e)));
+    }
+    let ticket = session::new_token();
+    let expires_at = state.now() + TICKET_TTL_SECS;
+    state.store.create_sign_in_ticket(&session::hash_token(&ticket), key.key.id, expires_at).await?;
+    Ok(ticket)
+}

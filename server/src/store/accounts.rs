@@ -1,0 +1,73 @@
+//! Accounts on keys: what each key should hold (metadata only; passwords live on the key).
+
+use super::keys::{KeyRegistryError, KEY_SLOTS};
+use super::Store;
+
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct KeyAccountRow {
+    pub slot: i64,
+    pub name: String,
+    pub login_type: String,
+    pub domain: String,
+    pub login: String,
+    pub directory_managed: bool,
+}
+
+impl Store {
+    /// Puts the employee's directory account on each of their keys (in the next free slot),
+    /// without a password: the user adds it at onboarding. Returns the serials queued.
+    pub async fn add_domain_account(
+        &self,
+        username: &str,
+        domain: &str,
+        name: &str,
+        now: i64,
+    ) -> Result<Vec<String>, KeyRegistryError> {
+        let employee =
+            self.employee_by_username(username).await?.ok_or_else(|| KeyRegistryError::NoKey(username.into()))?;
+        let mut tx = self.pool.begin().await?;
+        let keys: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT id, serial FROM keys WHERE employee_id = ? AND status IN ('reserved', 'active') ORDER BY id",
+        )
+        .bind(employee.id)
+        .fetch_all(&mut *tx)
+        .await?;
+        if keys.is_empty() {
+            return Err(KeyRegistryError::NoKey(username.into()));
+        }
+        for (key_id, _) in &keys {
+            let slot: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(slot), 0) + 1 FROM key_accounts WHERE key_id = ?")
+                .bind(key_id)
+                .fetch_one(&mut *tx)
+                .await?;
+            if slot > KEY_SLOTS {
+                return Err(KeyRegistryError::NoFreeSlot);
+            }
+            sqlx::query(
+                "INSERT INTO key_accounts (key_id, slot, employee_id, name, login_type, domain, login,
+                 directory_managed, created_at) VALUES (?, ?, ?, ?, 'domain', ?, ?, 1, ?)",
+            )
+            .bind(key_id)
+            .bind(slot)
+            .bind(employee.id)
+            .bind(name)
+            .bind(domain)
+            .bind(&employee.username)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(keys.into_iter().map(|(_, serial)| serial).collect())
+    }
+
+    pub async fn key_accounts(&self, key_id: i64) -> Result<Vec<KeyAccountRow>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT slot, name, login_type, domain, login, directory_managed FROM key_accounts
+             WHERE key_id = ? ORDER BY slot",
+        )
+        .bind(key_id)
+        .fetch_all(&self.pool)
+        .await
+    }
+}

@@ -1,0 +1,163 @@
+//! Playing the page of a key session without a browser: a WebSocket to the relay, frames
+//! handed to the reference key, events collected. Can drop the link at any frame to test
+//! what a key going out of range does at every step.
+
+use futures::{SinkExt, StreamExt};
+use keysim::storage::MemoryFlash;
+use keysim::{Manufactured, SimKey};
+use latchkey_api::relay::{RelayEvent, RelayRequest};
+use latchkey_api::Password;
+use latchkey_server::store::NewEmployee;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::{TestApp, TestDc, TestUser};
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A new reference key with a unique serial.
+pub fn new_key(serial: &str) -> (SimKey<MemoryFlash>, Manufactured) {
+    let mut seed = [0u8; 32];
+    seed[..serial.len().min(32)].copy_from_slice(&serial.as_bytes()[..serial.len().min(32)]);
+    SimKey::manufacture(serial, seed, MemoryFlash::default(), [8; 32]).expect("manufacture")
+}
+
+/// Registers a key, assigns it to `user` and queues the user's domain account to it, as an
+/// administrator would. Returns the activation code.
+pub async fn provision(app: &TestApp, user: &TestUser, made: &Manufactured) -> String {
+    let store = &app.state.store;
+    store.register_key(&made.serial, &made.public_key, &made.activation_code, 0).await.expect("register");
+    let found = app.state.directory().expect("directory").find_user(&user.sam).await.expect("lookup").expect("user");
+    let employee =
+        NewEmployee { object_guid: &found.object_guid, username: &user.sam, display_name: &user.display_name };
+    let code = store.assign_key(&made.serial, &employee, 0).await.expect("assign");
+    store.add_domain_account(&user.sam, "EXAMPLE", "Domain account", 0).await.expect("account");
+    code
+}
+
+/// Where the link drops, counted in frames from the server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Drop {
+    /// The frame never reaches the key.
+    Before(usize),
+    /// The key acts on the frame; its answer never reaches the server.
+    After(usize),
+}
+
+pub struct RelayPage {
+    socket: Socket,
+    /// Frames the server has sent so far.
+    pub frames: usize,
+    pub drop_at: Option<Drop>,
+    pub dropped: bool,
+    /// Progress steps heard since the last request.
+    pub steps: Vec<String>,
+}
+
+impl RelayPage {
+    /// Opens the relay, with the session cookie when given.
+    pub async fn open(app: &TestApp, cookie: Option<&str>) -> RelayPage {
+        let mut request = format!("ws://{}/api/key/relay", app.addr).into_client_request().expect("request");
+        if let Some(c) = cookie {
+            request.headers_mut().insert("cookie", c.parse().expect("cookie"));
+        }
+        let (socket, _) = tokio_tungstenite::connect_async(request).await.expect("relay opens");
+        RelayPage { socket, frames: 0, drop_at: None, dropped: false, steps: Vec::new() }
+    }
+
+    /// Sends the key's beacon; returns the first event (`Ready`, `NeedsActivation`, `Failed`).
+    pub async fn connect(&mut self, key: &mut SimKey<MemoryFlash>) -> RelayEvent {
+        key.disconnect();
+        let beacon = hex::encode(key.beacon());
+        self.send(key, RelayRequest::Beacon { beacon }).await
+    }
+
+    /// Sends a request; relays frames until an event that is not progress.
+    pub async fn send(&mut self, key: &mut SimKey<MemoryFlash>, request: RelayRequest) -> RelayEvent {
+        self.steps.clear();
+        let text = serde_json::to_string(&request).expect("json");
+        if self.socket.send(Message::Text(text.into())).await.is_err() {
+            return lost();
+        }
+        self.pump(key).await
+    }
+
+    async fn pump(&mut self, key: &mut SimKey<MemoryFlash>) -> RelayEvent {
+        loop {
+            let message = match self.socket.next().await {
+                Some(Ok(m)) => m,
+                _ => return lost(),
+            };
+            match message {
+                Message::Binary(frame) => {
+                    self.frames += 1;
+                    if self.drop_at == Some(Drop::Before(self.frames)) {
+                        return self.drop_link(key).await;
+                    }
+                    let reply = key.on_frame(&frame).expect("the key answers every frame");
+                    if self.drop_at == Some(Drop::After(self.frames)) {
+                        return self.drop_link(key).await;
+                    }
+                    if self.socket.send(Message::Binary(reply.into())).await.is_err() {
+                        return lost();
+                    }
+                }
+                Message::Text(text) => match serde_json::from_str(&text).expect("event") {
+                    RelayEvent::Progress { step } => self.steps.push(step),
+                    event => return event,
+                },
+                Message::Close(_) => return lost(),
+                _ => {}
+            }
+        }
+    }
+
+    /// The key went out of range: the page closes the relay.
+    async fn drop_link(&mut self, key: &mut SimKey<MemoryFlash>) -> RelayEvent {
+        key.disconnect();
+        self.dropped = true;
+        let _ = self.socket.close(None).await;
+        lost()
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.socket.close(None).await;
+    }
+}
+
+fn lost() -> RelayEvent {
+    RelayEvent::Failed { code: "link_lost".into(), message: "the link dropped".into() }
+}
+
+/// The password the key holds for `account`, as it would type it.
+pub fn key_password(key: &SimKey<MemoryFlash>, account: u16) -> Option<String> {
+    key.vault()
+        .accounts
+        .iter()
+        .find(|a| a.account.id == account)
+        .and_then(|a| a.current.as_ref())
+        .map(|s| s.expose().to_string())
+}
+
+pub fn password(text: &str) -> Password {
+    Password::new(text)
+}
+
+/// Signs `user` in over the API; returns the session cookie.
+pub async fn session_cookie(app: &TestApp, user: &TestUser) -> String {
+    let response = reqwest::Client::new()
+        .post(format!("{}/api/session", app.url))
+        .json(&serde_json::json!({ "username": user.sam, "password": user.password }))
+        .send()
+        .await
+        .expect("sign-in request");
+    assert!(response.status().is_success(), "sign-in failed: {}", response.status());
+    let cookie = response.headers()["set-cookie"].to_str().expect("cookie");
+    cookie.split(';').next().unwrap_or_default().to_string()
+}
+
+/// The DC's lockout facts for a user: (badPwdCount, locked out).
+pub async fn lockout_facts(dc: &TestDc, dn: &str) -> (u32, bool) {
+    let bad = dc.read(dn, "badPwdCount").await.and_then(|v| v.parse().ok()).unwrap_or(0);
+    (bad, dc.is_locked_out(dn).await)
+}
