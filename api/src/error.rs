@@ -22,6 +22,23 @@ impl std::fmt::Display for ApiError {
     }
 }
 
+/// What a client reads of an [`ApiError`]: the stable code, the message, and the failed rules
+/// of a policy violation. Decoding this instead of the full enum keeps the browser bundle
+/// small (no buffering of internally tagged variants).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct Problem {
+    pub code: String,
+    pub message: String,
+    #[serde(default)]
+    pub report: Option<Report>,
+}
+
+impl Problem {
+    pub fn new(code: &str, message: impl Into<String>) -> Self {
+        Problem { code: code.into(), message: message.into(), report: None }
+    }
+}
+
 /// Every failure the API can report. The serialized `code` is stable.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "code", rename_all = "snake_case")]
@@ -191,5 +208,19 @@ mod tests {
         assert_eq!(json["message"], "Too many attempts. Try again in 30 seconds.");
         let back: ApiError = serde_json::from_value(json).unwrap();
         assert_eq!(back, err);
+    }
+
+    #[test]
+    fn clients_read_any_error_as_a_problem() {
+        let report = Report::default();
+        let err = ApiError::from(ErrorKind::PolicyViolation { report: report.clone() });
+        let problem: Problem = serde_json::from_value(serde_json::to_value(&err).unwrap()).unwrap();
+        assert_eq!(
+            problem,
+            Problem { code: "policy_violation".into(), message: err.message.clone(), report: Some(report) }
+        );
+        let plain = ApiError::from(ErrorKind::TooYoung { allowed_at: Some(5) });
+        let problem: Problem = serde_json::from_str(&serde_json::to_string(&plain).unwrap()).unwrap();
+        assert_eq!((problem.code.as_str(), problem.report), ("too_young", None));
     }
 }

@@ -6,7 +6,7 @@ mod error;
 mod password;
 pub mod relay;
 
-pub use error::{ApiError, ErrorKind};
+pub use error::{ApiError, ErrorKind, Problem};
 pub use password::Password;
 
 use latchkey_policy::{Account, Policy, Report};
@@ -45,9 +45,10 @@ pub struct SessionView {
     pub csrf_token: String,
 }
 
-/// Where the effective policy came from.
+/// Where the effective policy came from (externally tagged: `"domain"`, or
+/// `{"fine_grained": {"name": ...}}`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum PolicySource {
     Domain,
     FineGrained {

@@ -9,9 +9,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::Password;
 
-/// Page → server.
+/// Page → server. Externally tagged (`{"onboard": {...}}`): cheaper to decode in wasm than
+/// an internal tag.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum RelayRequest {
     /// The key's beacon (its info characteristic), hex: which key this session is with.
     Beacon { beacon: String },
@@ -41,7 +42,7 @@ pub struct KeyAccount {
 
 /// Server → page.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum RelayEvent {
     /// A reserved key's first connection: the activation code is needed. `remaining` counts
     /// the tries left once a code was wrong.

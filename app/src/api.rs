@@ -3,23 +3,24 @@
 
 use std::cell::RefCell;
 
-use gloo_net::http::{Request, RequestBuilder, Response};
 use latchkey_api::{
-    ApiError, ChangePasswordRequest, ChangePasswordResponse, CheckPasswordRequest, CheckPasswordResponse, ErrorKind,
-    Password, PasswordStatus, SessionView, SignInRequest, CSRF_HEADER,
+    ChangePasswordRequest, ChangePasswordResponse, CheckPasswordRequest, CheckPasswordResponse, KeySignInRequest,
+    Password, PasswordStatus, Problem, SessionView, SignInRequest, CSRF_HEADER,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+
+use crate::fetch::{Request, Response};
 
 thread_local! {
     static CSRF: RefCell<Option<String>> = const { RefCell::new(None) };
 }
 
-pub type ApiResult<T> = Result<T, ApiError>;
+pub type ApiResult<T> = Result<T, Problem>;
 
 /// The current session, or `None` when signed out.
 pub async fn session() -> ApiResult<Option<SessionView>> {
-    let response = send(Request::get("/api/session")).await?;
+    let response = send(Request::new("GET", "/api/session")).await?;
     if response.status() == 401 {
         return Ok(None);
     }
@@ -35,8 +36,15 @@ pub async fn sign_in(username: String, password: String) -> ApiResult<SessionVie
     Ok(view)
 }
 
+/// Redeems the ticket a sign-in with the key gave for a session.
+pub async fn sign_in_with_key(ticket: String) -> ApiResult<SessionView> {
+    let view: SessionView = decode(post("/api/session/key", &KeySignInRequest { ticket }).await?).await?;
+    remember(&view);
+    Ok(view)
+}
+
 pub async fn sign_out() -> ApiResult<()> {
-    let response = send(with_csrf(Request::delete("/api/session"))).await?;
+    let response = send(with_csrf(Request::new("DELETE", "/api/session"))).await?;
     CSRF.with(|c| c.borrow_mut().take());
     if response.ok() {
         Ok(())
@@ -46,7 +54,7 @@ pub async fn sign_out() -> ApiResult<()> {
 }
 
 pub async fn password_status() -> ApiResult<PasswordStatus> {
-    decode(send(Request::get("/api/password/status")).await?).await
+    decode(send(Request::new("GET", "/api/password/status")).await?).await
 }
 
 pub async fn check(candidate: String) -> ApiResult<CheckPasswordResponse> {
@@ -62,37 +70,34 @@ fn remember(view: &SessionView) {
     CSRF.with(|c| *c.borrow_mut() = Some(view.csrf_token.clone()));
 }
 
-fn with_csrf(builder: RequestBuilder) -> RequestBuilder {
+fn with_csrf(request: Request) -> Request {
     match CSRF.with(|c| c.borrow().clone()) {
-        Some(token) => builder.header(CSRF_HEADER, &token),
-        None => builder,
+        Some(token) => request.header(CSRF_HEADER, &token),
+        None => request,
     }
 }
 
 async fn post<B: Serialize>(url: &str, body: &B) -> ApiResult<Response> {
-    let request = with_csrf(Request::post(url)).json(body).map_err(|e| unreachable_server(&e.to_string()))?;
-    request.send().await.map_err(|e| unreachable_server(&e.to_string()))
+    let json = serde_json::to_string(body).map_err(|_| unreachable_server("unencodable request"))?;
+    send(with_csrf(Request::new("POST", url)).json(json)).await
 }
 
-async fn send(builder: RequestBuilder) -> ApiResult<Response> {
-    builder.send().await.map_err(|e| unreachable_server(&e.to_string()))
+async fn send(request: Request) -> ApiResult<Response> {
+    request.send().await.map_err(|e| unreachable_server(&e))
 }
 
 async fn decode<T: DeserializeOwned>(response: Response) -> ApiResult<T> {
     if !response.ok() {
         return Err(error_of(response).await);
     }
-    response.json().await.map_err(|e| unreachable_server(&format!("unexpected answer: {e}")))
+    response.json().await.map_err(|_| unreachable_server("unexpected answer"))
 }
 
-async fn error_of(response: Response) -> ApiError {
+async fn error_of(response: Response) -> Problem {
     let status = response.status();
-    response.json::<ApiError>().await.unwrap_or_else(|_| unreachable_server(&format!("HTTP {status}")))
+    response.json::<Problem>().await.unwrap_or_else(|_| unreachable_server(&format!("HTTP {status}")))
 }
 
-fn unreachable_server(detail: &str) -> ApiError {
-    ApiError {
-        kind: ErrorKind::Internal,
-        message: format!("Latchkey's server could not be reached ({detail}). Nothing was changed."),
-    }
+fn unreachable_server(detail: &str) -> Problem {
+    Problem::new("internal", format!("Latchkey's server could not be reached ({detail}). Nothing was changed."))
 }

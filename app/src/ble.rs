@@ -24,6 +24,8 @@ pub enum BleError {
     /// No Bluetooth adapter, or it is off.
     NoAdapter,
     TimedOut(&'static str),
+    /// The key went out of range or was switched off.
+    Lost,
     Failed(String),
 }
 
@@ -38,6 +40,9 @@ impl BleError {
             BleError::TimedOut(what) => {
                 format!("The key did not answer in time ({what}). Bring it closer and try again.")
             }
+            BleError::Lost => "The key went out of range or was switched off. Bring it close and reconnect: \
+                               an interrupted change is finished or undone then."
+                .into(),
             BleError::Failed(detail) => format!("Talking to the key failed: {detail}"),
         }
     }
@@ -105,13 +110,17 @@ pub fn choose() -> Result<Promise<BluetoothDevice>, BleError> {
     }
 }
 
-/// Waits for the chooser, connects and fetches the characteristics (again after every
-/// reconnect: the old objects are invalid then).
-pub async fn connect(chosen: Promise<BluetoothDevice>) -> Result<KeyConnection, BleError> {
-    let device: BluetoothDevice = match JsFuture::from(chosen).await {
-        Ok(device) => device,
-        Err(e) => return Err(explain_not_found(BleError::from_js(e)).await),
-    };
+/// Waits for the chooser; the chosen key.
+pub async fn chosen(chosen: Promise<BluetoothDevice>) -> Result<BluetoothDevice, BleError> {
+    match JsFuture::from(chosen).await {
+        Ok(device) => Ok(device),
+        Err(e) => Err(explain_not_found(BleError::from_js(e)).await),
+    }
+}
+
+/// Connects to `device` and fetches the characteristics: on the first connection and again
+/// after every reconnect (the old objects are invalid then).
+pub async fn open(device: BluetoothDevice) -> Result<KeyConnection, BleError> {
     let server = device.gatt().ok_or_else(|| BleError::Failed("the key offers no GATT server".into()))?;
     let server: web_sys::BluetoothRemoteGattServer = timed(CONNECT_MS, "connect", server.connect()).await?;
     let service: web_sys::BluetoothRemoteGattService =

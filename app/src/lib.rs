@@ -13,6 +13,12 @@ mod ble;
 #[cfg(target_arch = "wasm32")]
 mod components;
 #[cfg(target_arch = "wasm32")]
+mod fetch;
+#[cfg(target_arch = "wasm32")]
+mod key_session;
+#[cfg(target_arch = "wasm32")]
+mod live_check;
+#[cfg(target_arch = "wasm32")]
 mod relay;
 
 /// Mounts the app on the page's body.

@@ -1,7 +1,8 @@
 //! The page's side of the key relay: frames from the server go to the key in chunks; the key's
-//! notifications are reassembled into frames for the server. The page reads none of them.
+//! notifications are reassembled into frames for the server. The page reads none of them; it
+//! hears the session's events and sends the user's requests.
 
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::rc::Rc;
 
 use latchkey_api::relay::{RelayEvent, RelayRequest};
@@ -14,29 +15,47 @@ use web_sys::{BinaryType, MessageEvent, WebSocket};
 
 use crate::ble::{self, BleError, KeyConnection};
 
-/// A running relay; dropping it ends the session.
+/// What the relay reports: the server's events, or why the session is gone.
+pub type Update = Result<RelayEvent, BleError>;
+
+/// A running relay; dropping it ends the session (and disconnects the key).
 pub struct Relay {
     socket: WebSocket,
     connection: Rc<KeyConnection>,
-    _on_open: Closure<dyn FnMut()>,
-    _on_message: Closure<dyn FnMut(MessageEvent)>,
-    _on_close: Closure<dyn FnMut()>,
-    _on_notification: Closure<dyn FnMut()>,
+    _handlers: Handlers,
+}
+
+struct Handlers {
+    _open: Closure<dyn FnMut()>,
+    _message: Closure<dyn FnMut(MessageEvent)>,
+    _close: Closure<dyn FnMut()>,
+    _notification: Closure<dyn FnMut()>,
+    _lost: Closure<dyn FnMut()>,
 }
 
 impl Drop for Relay {
     fn drop(&mut self) {
+        self.socket.set_onclose(None);
         let _ = self.socket.close();
         self.connection.from_key.set_oncharacteristicvaluechanged(None);
+        self.connection.device.set_ongattserverdisconnected(None);
         self.connection.disconnect();
     }
 }
 
-/// Opens the relay for `connection`; `on_event` hears how the session ended.
+impl Relay {
+    pub fn send(&self, request: &RelayRequest) {
+        if let Ok(text) = serde_json::to_string(request) {
+            let _ = self.socket.send_with_str(&text);
+        }
+    }
+}
+
+/// Opens the relay for `connection`; `on_update` hears every event until the session ends.
 pub fn start(
     connection: KeyConnection,
     beacon: Vec<u8>,
-    on_event: impl Fn(Result<RelayEvent, BleError>) + 'static,
+    on_update: impl Fn(Update) + 'static,
 ) -> Result<Relay, BleError> {
     let location = web_sys::window().map(|w| w.location()).ok_or(BleError::Unsupported)?;
     let scheme = if location.protocol().ok().as_deref() == Some("https:") { "wss" } else { "ws" };
@@ -45,10 +64,23 @@ pub fn start(
         .map_err(|_| BleError::Failed("the relay could not be opened".into()))?;
     socket.set_binary_type(BinaryType::Arraybuffer);
     let connection = Rc::new(connection);
-    let on_event = Rc::new(on_event);
-    let finished = Rc::new(RefCell::new(false));
+    let on_update = Rc::new(on_update);
+    // Once the session is over, later closes and errors say nothing more.
+    let over = Rc::new(Cell::new(false));
+    let report = {
+        let (on_update, over) = (on_update.clone(), over.clone());
+        Rc::new(move |update: Update| {
+            if over.get() {
+                return;
+            }
+            if matches!(update, Err(_) | Ok(RelayEvent::Failed { .. })) {
+                over.set(true);
+            }
+            on_update(update);
+        })
+    };
 
-    let on_open = {
+    let open = {
         let socket = socket.clone();
         Closure::<dyn FnMut()>::new(move || {
             let hello = RelayRequest::Beacon { beacon: hex::encode(&beacon) };
@@ -58,25 +90,24 @@ pub fn start(
         })
     };
 
-    let on_message = {
-        let (connection, on_event, finished) = (connection.clone(), on_event.clone(), finished.clone());
-        let chunker = Rc::new(RefCell::new(Chunker::default()));
+    let message = {
+        let (connection, report) = (connection.clone(), report.clone());
+        let chunker = Rc::new(std::cell::RefCell::new(Chunker::default()));
         Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
             let data = event.data();
             if let Some(text) = data.as_string() {
-                *finished.borrow_mut() = true;
-                let parsed = serde_json::from_str::<RelayEvent>(&text)
-                    .map_err(|_| BleError::Failed("the server's answer is unreadable".into()));
-                on_event(parsed);
+                report(
+                    serde_json::from_str::<RelayEvent>(&text).map_err(|_| BleError::Failed("unreadable event".into())),
+                );
                 return;
             }
             let frame = js_sys::Uint8Array::new(&data).to_vec();
             let chunks = chunker.borrow_mut().split(&frame, gatt::chunk_size(23)).unwrap_or_default();
-            let (connection, on_event) = (connection.clone(), on_event.clone());
+            let (connection, report) = (connection.clone(), report.clone());
             spawn_local(async move {
                 for chunk in chunks {
                     if let Err(e) = connection.write(&chunk).await {
-                        on_event(Err(e));
+                        report(Err(e));
                         return;
                     }
                 }
@@ -84,18 +115,16 @@ pub fn start(
         })
     };
 
-    let on_close = {
-        let (on_event, finished) = (on_event.clone(), finished.clone());
+    let close = {
+        let report = report.clone();
         Closure::<dyn FnMut()>::new(move || {
-            if !*finished.borrow() {
-                on_event(Err(BleError::Failed("the connection to the server was lost".into())));
-            }
+            report(Err(BleError::Failed("the connection to the server was lost".into())))
         })
     };
 
-    let on_notification = {
+    let notification = {
         let (connection, socket) = (connection.clone(), socket.clone());
-        let reassembler = RefCell::new(Reassembler::default());
+        let reassembler = std::cell::RefCell::new(Reassembler::default());
         Closure::<dyn FnMut()>::new(move || {
             let Some(view) = connection.from_key.value() else { return };
             let now = js_sys::Date::now() as u64;
@@ -105,16 +134,22 @@ pub fn start(
         })
     };
 
-    socket.set_onopen(Some(on_open.as_ref().unchecked_ref()));
-    socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-    socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-    connection.from_key.set_oncharacteristicvaluechanged(Some(on_notification.as_ref().unchecked_ref()));
-    Ok(Relay {
-        socket,
-        connection,
-        _on_open: on_open,
-        _on_message: on_message,
-        _on_close: on_close,
-        _on_notification: on_notification,
-    })
+    // The key went out of range: the server notices the closed relay; the page offers to
+    // reconnect.
+    let lost = {
+        let (report, socket) = (report.clone(), socket.clone());
+        Closure::<dyn FnMut()>::new(move || {
+            report(Err(BleError::Lost));
+            let _ = socket.close();
+        })
+    };
+
+    socket.set_onopen(Some(open.as_ref().unchecked_ref()));
+    socket.set_onmessage(Some(message.as_ref().unchecked_ref()));
+    socket.set_onclose(Some(close.as_ref().unchecked_ref()));
+    connection.from_key.set_oncharacteristicvaluechanged(Some(notification.as_ref().unchecked_ref()));
+    connection.device.set_ongattserverdisconnected(Some(lost.as_ref().unchecked_ref()));
+    let _handlers =
+        Handlers { _open: open, _message: message, _close: close, _notification: notification, _lost: lost };
+    Ok(Relay { socket, connection, _handlers })
 }

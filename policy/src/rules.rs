@@ -29,9 +29,11 @@ impl Blocklist for NoBlocklist {
     }
 }
 
-/// One rule of the policy. The serialized tag is a stable code clients may rely on.
+/// One rule of the policy. Serialized externally tagged: the tag (`"not_blocklisted"`, or the
+/// key of `{"min_length": {...}}`) is a stable code clients may rely on, and it decodes in the
+/// browser without buffering.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "code", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Rule {
     MinLength { min: u32, actual: u32 },
     MaxLength { max: u32, actual: u32 },

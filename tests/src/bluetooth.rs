@@ -51,6 +51,7 @@ pub struct Seen {
 pub struct EmulatedKey {
     pub key: Arc<Mutex<SimKey<MemoryFlash>>>,
     pub seen: Arc<Mutex<Seen>>,
+    ids: Arc<Mutex<Ids>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -68,7 +69,7 @@ impl EmulatedKey {
             known_service_uuids: vec![gatt::SERVICE.into()],
         };
         browser.execute(preconnected).await.expect("preconnected peripheral");
-        let ids = add_gatt(browser).await;
+        let ids = Arc::new(Mutex::new(add_gatt(browser).await));
         let key = Arc::new(Mutex::new(key));
         let seen = Arc::new(Mutex::new(Seen::default()));
         let mut tasks = vec![];
@@ -103,7 +104,7 @@ impl EmulatedKey {
 
         let mut char_ops =
             browser.event_listener::<ble::EventCharacteristicOperationReceived>().await.expect("characteristic events");
-        let (b, k, s, p) = (browser.clone(), key.clone(), seen.clone(), page.clone());
+        let (b, k, s, p, gatt_ids) = (browser.clone(), key.clone(), seen.clone(), page.clone(), ids.clone());
         tasks.push(tokio::spawn(async move {
             // Notifications waiting to be delivered, one read at a time.
             let mut pending: VecDeque<Vec<u8>> = VecDeque::new();
@@ -114,13 +115,17 @@ impl EmulatedKey {
                 let mut answer =
                     ble::SimulateCharacteristicOperationResponseParams::new(id.clone(), op.r#type.clone(), 0);
                 let mut deliver_next = false;
+                let (info_id, notify_id) = {
+                    let ids = gatt_ids.lock().unwrap();
+                    (ids.info.clone(), ids.notify.clone())
+                };
                 match op.r#type {
-                    Op::Read if id == ids.info => {
+                    Op::Read if id == info_id => {
                         s.lock().unwrap().info_reads += 1;
                         let beacon = k.lock().unwrap().beacon();
                         answer.data = Some(B64.encode(beacon).into());
                     }
-                    Op::Read if id == ids.notify => {
+                    Op::Read if id == notify_id => {
                         let chunk = pending.pop_front().unwrap_or_default();
                         answer.data = Some(B64.encode(chunk).into());
                         deliver_next = !pending.is_empty();
@@ -151,7 +156,17 @@ impl EmulatedKey {
                 }
             }
         }));
-        EmulatedKey { key, seen, tasks }
+        EmulatedKey { key, seen, ids, tasks }
+    }
+
+    /// The key goes out of range: the page sees `gattserverdisconnected`, the key forgets its
+    /// session. Chromium's fake drops the GATT database then, so it is added again (new ids)
+    /// for the page's reconnect.
+    pub async fn go_out_of_range(&self, browser: &Browser) {
+        browser.execute(ble::SimulateGattDisconnectionParams::new(ADDRESS)).await.expect("disconnect");
+        self.key.lock().unwrap().disconnect();
+        let fresh = add_gatt(browser).await;
+        *self.ids.lock().unwrap() = fresh;
     }
 
     /// Stops answering; call before closing the browser.
@@ -179,7 +194,8 @@ struct Ids {
 
 /// CDP has no "notify" command. Chromium fires `characteristicvaluechanged` after every
 /// successful read, so the harness makes the page's own key → host characteristic object read;
-/// the read is then answered with the notification's bytes.
+/// the read is then answered with the notification's bytes. The page's object is the one whose
+/// `oncharacteristicvaluechanged` is set (Chromium may hold other, unreferenced wrappers).
 async fn trigger_notification(page: &Page) {
     let prototype = page
         .execute(runtime::EvaluateParams::new("BluetoothRemoteGATTCharacteristic.prototype"))
@@ -191,7 +207,8 @@ async fn trigger_notification(page: &Page) {
     let Some(array) = objects.result.objects.object_id.clone() else { return };
     let call = runtime::CallFunctionOnParams::builder()
         .function_declaration(format!(
-            "function() {{ const c = this.filter(c => c.uuid === '{}' && c.service.device.gatt.connected); \
+            "function() {{ const c = this.filter(c => c.uuid === '{}' && c.service.device.gatt.connected \
+             && c.oncharacteristicvaluechanged); \
              if (c.length) {{ c[c.length - 1].readValue().catch(() => {{}}); }} return c.length; }}",
             gatt::KEY_TO_HOST
         ))

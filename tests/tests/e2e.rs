@@ -4,7 +4,7 @@ use keysim::storage::MemoryFlash;
 use keysim::SimKey;
 use latchkey_tests::bluetooth::{remove_adapter, EmulatedKey};
 use latchkey_tests::browser::{click, eval, type_into, wait_for, wait_until, TestBrowser};
-use latchkey_tests::{spawn_app, AppOptions, TestDc, UserOptions};
+use latchkey_tests::{keys, spawn_app, AppOptions, TestDc, UserOptions};
 
 const FAILED_RULES: &str = "Array.from(document.querySelectorAll('li[data-outcome=failed]')).map(e => e.dataset.rule)";
 
@@ -16,7 +16,7 @@ async fn self_service_password_change_in_the_browser() {
     change_with_live_checklist(&dc, &browser).await;
     must_change_user_is_sent_straight_to_the_change(&dc, &browser).await;
     user_who_may_not_change_sees_no_form(&dc, &browser).await;
-    connecting_a_key_shows_what_it_says_about_itself(&dc, &browser).await;
+    key_flows_in_the_browser(&dc, &browser).await;
     key_connection_failures_are_explained(&dc, &browser).await;
 
     browser.close().await;
@@ -33,7 +33,7 @@ async fn sign_in(page: &chromiumoxide::Page, username: &str, password: &str) {
 async fn change_in_form(page: &chromiumoxide::Page, current: &str, new: &str) {
     type_into(page, "#current", current).await;
     type_into(page, "#new", new).await;
-    type_into(page, "#confirm", new).await;
+    type_into(page, "#new-confirm", new).await;
     wait_until(page, "document.querySelector('li[data-rule=not_blocklisted][data-outcome=passed]') !== null").await;
     wait_until(page, "document.querySelector('.strength') !== null").await;
     let failed: Vec<String> = eval(page, FAILED_RULES).await;
@@ -113,24 +113,62 @@ async fn signed_in_page(dc: &TestDc, browser: &TestBrowser) -> (chromiumoxide::P
     (page, app)
 }
 
-async fn connecting_a_key_shows_what_it_says_about_itself(dc: &TestDc, browser: &TestBrowser) {
-    let (page, app) = signed_in_page(dc, browser).await;
-    let (key, made) = SimKey::manufacture("LK-E2E-0001", [1; 32], MemoryFlash::default(), [2; 32]).unwrap();
-    app.state.store.register_key(&made.serial, &made.public_key, &made.activation_code, 0).await.unwrap();
+async fn key_flows_in_the_browser(dc: &TestDc, browser: &TestBrowser) {
+    let user = dc.create_user(UserOptions::default()).await;
+    let app = spawn_app(dc, AppOptions::default()).await;
+    let (key, made) = keys::new_key("LK-E2E-0001");
+    let code = keys::provision(&app, &user, &made).await;
+    let page = browser.open(&app.url).await;
+    sign_in(&page, &user.sam, &user.password).await;
+    // The policy loads above the key panel: wait for it so the layout is still when we click.
+    wait_for(&page, "#new").await;
     let emulated = EmulatedKey::attach(&browser.browser, &page, key, true).await;
-    click(&page, "section.key button").await;
-    // The page relays the server's Noise session to the key; the server reports what the key
-    // said inside the channel.
-    let reached = wait_for(&page, "[data-testid=key-reached]").await;
-    assert_eq!(reached.attribute("data-serial").await.unwrap().as_deref(), Some(made.serial.as_str()));
-    assert_eq!(reached.attribute("data-status").await.unwrap().as_deref(), Some("ready"));
+
+    // First connection: the activation code the administrator handed over.
+    click(&page, "[data-testid=key-connect]").await;
+    type_into(&page, "#activation-code", &code).await;
+    click(&page, "form.activation button").await;
+    let ready = wait_for(&page, "[data-testid=key-ready]").await;
+    assert_eq!(ready.attribute("data-serial").await.unwrap().as_deref(), Some(made.serial.as_str()));
     {
         let seen = emulated.seen.lock().unwrap();
         assert_eq!(seen.info_reads, 1, "the beacon was read from the info characteristic");
         assert_eq!(seen.subscriptions, 1, "the page subscribed to the key's notifications");
         assert!(seen.writes.iter().all(|w| w.len() <= 20), "chunks fit the default MTU");
-        assert!(seen.writes.len() >= 6, "handshake and request went through the key's characteristic");
     }
+
+    // Onboarding: the current password, verified by the directory, then stored on the key.
+    type_into(&page, "#current-1", &user.password).await;
+    click(&page, "[data-testid=onboard] button").await;
+    wait_for(&page, "[data-testid=key-done]").await;
+    assert_eq!(keys::key_password(&emulated.key.lock().unwrap(), 1).as_deref(), Some(user.password.as_str()));
+
+    // "Generate one for me": changed in the directory and on the key, shown to nobody.
+    click(&page, "[data-testid=generate]").await;
+    wait_until(
+        &page,
+        "(document.querySelector('[data-testid=key-done]')?.innerText ?? '').includes('directory and on the key')",
+    )
+    .await;
+    let generated = keys::key_password(&emulated.key.lock().unwrap(), 1).unwrap();
+    assert_ne!(generated, user.password);
+    assert!(dc.binds(&user.dn, &generated).await, "the generated password binds");
+    let html: String = eval(&page, "document.documentElement.outerHTML").await;
+    assert!(!html.contains(&generated), "the page never saw the generated password");
+
+    // The key goes out of range; the page offers to reconnect, and the session resumes.
+    emulated.go_out_of_range(&browser.browser).await;
+    wait_for(&page, "[data-testid=key-lost]").await;
+    click(&page, "[data-testid=key-reconnect]").await;
+    wait_for(&page, "[data-testid=key-ready]").await;
+
+    // Sign out, then sign in with the key alone: its channel plus a press on its button.
+    click(&page, "button.link").await;
+    wait_for(&page, "#username").await;
+    click(&page, "[data-testid=key-sign-in]").await;
+    wait_for(&page, "#new").await;
+    let greeting: String = eval(&page, "document.querySelector('.card .hint').innerText").await;
+    assert!(greeting.contains(&user.sam), "{greeting}");
     emulated.detach().await;
     page.close().await.expect("close page");
 
@@ -138,7 +176,7 @@ async fn connecting_a_key_shows_what_it_says_about_itself(dc: &TestDc, browser: 
     let (page, _app) = signed_in_page(dc, browser).await;
     let (stranger, _) = SimKey::manufacture("LK-E2E-STRANGER", [5; 32], MemoryFlash::default(), [2; 32]).unwrap();
     let emulated = EmulatedKey::attach(&browser.browser, &page, stranger, true).await;
-    click(&page, "section.key button").await;
+    click(&page, "[data-testid=key-connect]").await;
     let error = wait_for(&page, "[data-testid=key-error]").await.inner_text().await.unwrap().unwrap_or_default();
     assert!(error.contains("not registered"), "{error}");
     emulated.detach().await;
@@ -150,7 +188,7 @@ async fn key_connection_failures_are_explained(dc: &TestDc, browser: &TestBrowse
     let (page, _app) = signed_in_page(dc, browser).await;
     let (key, _) = SimKey::manufacture("LK-E2E-0002", [3; 32], MemoryFlash::default(), [2; 32]).unwrap();
     let emulated = EmulatedKey::attach(&browser.browser, &page, key, false).await;
-    click(&page, "section.key button").await;
+    click(&page, "[data-testid=key-connect]").await;
     let error: String = eval(&page, "new Promise(r => { const t = setInterval(() => { const e = document.querySelector('[data-testid=key-error]'); if (e) { clearInterval(t); r(e.innerText); } }, 50); })").await;
     assert!(error.contains("No key was chosen"), "{error}");
     emulated.detach().await;
@@ -159,7 +197,7 @@ async fn key_connection_failures_are_explained(dc: &TestDc, browser: &TestBrowse
     // No Bluetooth adapter at all.
     let (page, _app) = signed_in_page(dc, browser).await;
     remove_adapter(&browser.browser, &page).await;
-    click(&page, "section.key button").await;
+    click(&page, "[data-testid=key-connect]").await;
     wait_until(&page, "document.querySelector('[data-testid=key-error]') !== null").await;
     let error: String = eval(&page, "document.querySelector('[data-testid=key-error]').innerText").await;
     assert!(error.contains("No Bluetooth adapter"), "{error}");
@@ -169,7 +207,7 @@ async fn key_connection_failures_are_explained(dc: &TestDc, browser: &TestBrowse
     let (page, _app) = signed_in_page(dc, browser).await;
     let _: bool =
         eval(&page, "Object.defineProperty(Navigator.prototype, 'bluetooth', { get: () => undefined }) && true").await;
-    click(&page, "section.key button").await;
+    click(&page, "[data-testid=key-connect]").await;
     wait_until(&page, "document.querySelector('[data-testid=key-error]') !== null").await;
     let error: String = eval(&page, "document.querySelector('[data-testid=key-error]').innerText").await;
     assert!(error.contains("Chrome or Edge"), "{error}");

@@ -1,21 +1,21 @@
-use latchkey_api::{ApiError, ErrorKind};
+use latchkey_api::Problem;
 use latchkey_policy::Outcome;
 use leptos::prelude::*;
 
 /// An error from the server, read out by screen readers as it appears; a policy violation
 /// lists every failed rule.
 #[component]
-pub fn Alert(error: ApiError) -> impl IntoView {
-    let failed: Vec<String> = match &error.kind {
-        ErrorKind::PolicyViolation { report } => {
+pub fn Alert(error: Problem) -> impl IntoView {
+    let failed: Vec<String> = match &error.report {
+        Some(report) => {
             report.rules.iter().filter(|r| r.outcome == Outcome::Failed).map(|r| r.rule.message()).collect()
         }
-        _ => vec![],
+        None => vec![],
     };
     let headline =
         if failed.is_empty() { error.message.clone() } else { "The new password does not meet the policy:".into() };
     view! {
-        <div class="alert" role="alert" data-code=error.kind.code()>
+        <div class="alert" role="alert" data-code=error.code.clone()>
             <p>{headline}</p>
             {(!failed.is_empty()).then(|| view! {
                 <ul>{failed.into_iter().map(|f| view! { <li>{f}</li> }).collect_view()}</ul>

@@ -14,7 +14,9 @@ use crate::api;
 #[component]
 pub fn ChangePage() -> impl IntoView {
     let Session(session) = expect_context::<Session>();
-    let status = LocalResource::new(api::password_status);
+    // A plain signal filled once: no Suspense or async resource machinery in the bundle.
+    let status = RwSignal::new(None);
+    spawn_local(async move { status.set(Some(api::password_status().await)) });
 
     let sign_out = move |_| {
         spawn_local(async move {
@@ -43,23 +45,23 @@ pub fn ChangePage() -> impl IntoView {
                     }}</p>
                 })}
             })}
-            <Suspense fallback=|| view! { <p>"Loading your password policy…"</p> }>
-                {move || status.get().map(|result| match result {
-                    Err(e) => view! { <Alert error=e /> }.into_any(),
-                    Ok(status) if !status.may_change => view! {
+            {move || match status.get() {
+                    None => view! { <p>"Loading your password policy…"</p> }.into_any(),
+                    Some(Err(e)) => view! { <Alert error=e /> }.into_any(),
+                    Some(Ok(status)) if !status.may_change => view! {
                         <PolicySummary status=status.clone() />
                         <p class="notice" role="status" data-testid="may-not-change">
                             "Your account is set so that you may not change your own password. Ask your administrator."
                         </p>
+                        <KeyPanel status=status />
                     }.into_any(),
-                    Ok(status) => view! {
+                    Some(Ok(status)) => view! {
                         <PolicySummary status=status.clone() />
-                        <ChangeForm status=status on_changed=move || status_changed(session) />
+                        <ChangeForm status=status.clone() on_changed=move || status_changed(session) />
+                        <KeyPanel status=status />
                     }.into_any(),
-                })}
-            </Suspense>
+                }}
         </section>
-        <KeyPanel />
     }
 }
 

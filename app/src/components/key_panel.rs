@@ -1,87 +1,72 @@
-use latchkey_api::relay::RelayEvent;
+use latchkey_api::PasswordStatus;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
-use crate::ble::{self, BleError};
-use crate::relay::{self, Relay};
-
-#[derive(Clone, Debug, PartialEq)]
-enum KeyState {
-    Idle,
-    Connecting,
-    /// The key is connected; the server is talking to it through this page.
-    Connected,
-    /// The server reached the key end to end and read what the key says about itself.
-    Reached {
-        serial: String,
-        status: String,
-        free_slots: u16,
-    },
-    Failed(BleError),
-}
+use super::activation_form::ActivationForm;
+use super::key_account::KeyAccountCard;
+use crate::key_session::{step_text, KeySession, KeyState, Outcome};
 
 /// The user's hardware key: find it over Bluetooth and let the server reach it through this
-/// page (which only relays what neither it nor anyone between can read).
+/// page (which only relays what neither it nor anyone between can read); then store, change
+/// or generate the password it holds.
 #[component]
-pub fn KeyPanel() -> impl IntoView {
-    let state = RwSignal::new(KeyState::Idle);
-    let running = StoredValue::new_local(None::<Relay>);
+pub fn KeyPanel(status: PasswordStatus) -> impl IntoView {
+    let key = KeySession::new();
+    let status = StoredValue::new(status);
 
-    let connect = move |_| {
-        // The chooser opens only from the click itself.
-        let chosen = match ble::choose() {
-            Ok(p) => p,
-            Err(e) => return state.set(KeyState::Failed(e)),
-        };
-        state.set(KeyState::Connecting);
-        spawn_local(async move {
-            let connection = match ble::connect(chosen).await {
-                Ok(c) => c,
-                Err(e) => return state.set(KeyState::Failed(e)),
-            };
-            let beacon = match ble::read_beacon(&connection).await {
-                Ok(b) => b,
-                Err(e) => {
-                    connection.disconnect();
-                    return state.set(KeyState::Failed(e));
-                }
-            };
-            state.set(KeyState::Connected);
-            let finished = move |outcome: Result<RelayEvent, BleError>| {
-                state.set(match outcome {
-                    Ok(RelayEvent::KeyInfo { serial, status, free_slots, .. }) => {
-                        KeyState::Reached { serial, status, free_slots }
-                    }
-                    Ok(RelayEvent::Failed { message, .. }) => KeyState::Failed(BleError::Failed(message)),
-                    Err(e) => KeyState::Failed(e),
-                });
-                // End the session once this callback has returned (it belongs to the relay).
-                spawn_local(async move { running.set_value(None) });
-            };
-            match relay::start(connection, beacon, finished) {
-                Ok(r) => running.set_value(Some(r)),
-                Err(e) => state.set(KeyState::Failed(e)),
-            }
-        });
+    let body = move || match key.state.get() {
+        KeyState::Idle => view! { <p class="hint">"Switch your key on and keep it near this computer."</p> }.into_any(),
+        KeyState::Connecting => view! { <p role="status">"Connecting to your key securely…"</p> }.into_any(),
+        KeyState::Activation { serial, remaining } => {
+            view! { <ActivationForm key=key serial=serial remaining=remaining /> }.into_any()
+        }
+        KeyState::Ready { serial, accounts } => view! {
+            <p role="status" data-testid="key-ready" data-serial=serial.clone()>
+                "Key " <strong>{serial.clone()}</strong> " is connected securely."
+            </p>
+            {accounts.into_iter().map(|account| view! {
+                <KeyAccountCard key=key account=account status=status.get_value() />
+            }).collect_view()}
+        }
+        .into_any(),
+        KeyState::Lost => view! {
+            <p class="alert" role="alert" data-testid="key-lost">{crate::ble::BleError::Lost.message()}</p>
+        }
+        .into_any(),
+        KeyState::Failed(message) => {
+            view! { <p class="alert" role="alert" data-testid="key-error">{message}</p> }.into_any()
+        }
     };
 
-    let busy = move || matches!(state.get(), KeyState::Connecting | KeyState::Connected);
+    let connected = move || matches!(key.state.get(), KeyState::Ready { .. } | KeyState::Activation { .. });
     view! {
         <section class="card key" aria-labelledby="key-title">
             <h2 id="key-title">"Your key"</h2>
-            {move || match state.get() {
-                KeyState::Idle => view! { <p class="hint">"Switch your key on and keep it near this computer."</p> }.into_any(),
-                KeyState::Connecting => view! { <p role="status">"Looking for your key…"</p> }.into_any(),
-                KeyState::Connected => view! { <p role="status">"Key found. Connecting securely…"</p> }.into_any(),
-                KeyState::Reached { serial, status, free_slots } => view! {
-                    <p role="status" data-testid="key-reached" data-serial=serial.clone() data-status=status.clone()>
-                        "Latchkey reached key " <strong>{serial.clone()}</strong> " securely: " {status.clone()}
-                        ", " {free_slots} " free slots."
-                    </p>
-                }.into_any(),
-                KeyState::Failed(e) => view! { <p class="alert" role="alert" data-testid="key-error">{e.message()}</p> }.into_any(),
-            }}
-            <button type="button" on:click=connect disabled=busy>"Connect your key"</button>
+            {move || key.notice.get().map(|n| view! { <p class="notice" role="status" data-testid="key-notice">{n}</p> })}
+            {body}
+            {move || key.step.get().map(|s| view! { <p role="status" class="progress" data-testid="key-step">{step_text(&s)}</p> })}
+            {move || key.outcome.get().and_then(|o| match o {
+                Outcome::Done(m) => Some(view! { <p class="success" role="status" data-testid="key-done">{m}</p> }.into_any()),
+                Outcome::Refused { code, message } => Some(view! {
+                    <p class="alert" role="alert" data-testid="key-refused" data-code=code>{message}</p>
+                }.into_any()),
+                Outcome::SignedIn(_) => None,
+            })}
+            <div class="row">
+                {move || match key.state.get() {
+                    KeyState::Lost => view! {
+                        <button type="button" data-testid="key-reconnect" on:click=move |_| key.reconnect()>"Reconnect"</button>
+                    }.into_any(),
+                    _ if connected() => view! {
+                        <button type="button" class="link" on:click=move |_| key.cancel()>
+                            {move || if key.busy() { "Cancel" } else { "Disconnect" }}
+                        </button>
+                    }.into_any(),
+                    _ => view! {
+                        <button type="button" data-testid="key-connect" on:click=move |_| key.connect()
+                            disabled=move || key.busy()>"Connect your key"</button>
+                    }.into_any(),
+                }}
+            </div>
         </section>
     }
 }

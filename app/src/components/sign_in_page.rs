@@ -1,9 +1,10 @@
-use latchkey_api::ApiError;
+use latchkey_api::Problem;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::alert::Alert;
 use super::app::{Session, SessionState};
+use super::key_sign_in::KeySignIn;
 use crate::api;
 
 #[component]
@@ -11,7 +12,7 @@ pub fn SignInPage() -> impl IntoView {
     let Session(session) = expect_context::<Session>();
     let username = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<ApiError>);
+    let error = RwSignal::new(None::<Problem>);
     let busy = RwSignal::new(false);
 
     let submit = move |ev: leptos::ev::SubmitEvent| {
@@ -50,6 +51,7 @@ pub fn SignInPage() -> impl IntoView {
                 </button>
             </form>
             {move || error.get().map(|e| view! { <Alert error=e /> })}
+            <KeySignIn />
         </section>
     }
 }
