@@ -27,6 +27,13 @@ pub struct KeySignInRequest {
     pub ticket: String,
 }
 
+/// DEMO ONLY: a virtual key's image (`GET /api/demo/virtual-key`), hex.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VirtualKeyImage {
+    pub flash: String,
+    pub storage_key: String,
+}
+
 /// Why the user must change their password before anything else.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

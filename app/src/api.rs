@@ -43,6 +43,11 @@ pub async fn sign_in_with_key(ticket: String) -> ApiResult<SessionView> {
     Ok(view)
 }
 
+/// DEMO ONLY: whether the server offers a virtual key.
+pub async fn virtual_key_offered() -> bool {
+    send(Request::new("HEAD", "/api/demo/virtual-key")).await.is_ok_and(|r| r.ok())
+}
+
 pub async fn sign_out() -> ApiResult<()> {
     let response = send(with_csrf(Request::new("DELETE", "/api/session"))).await?;
     CSRF.with(|c| c.borrow_mut().take());

@@ -8,7 +8,8 @@ use leptos::task::spawn_local;
 use web_sys::BluetoothDevice;
 
 use crate::ble::{self, BleError};
-use crate::relay::{self, Relay};
+use crate::relay::{self, Relay, Transport};
+use crate::virtual_key::VirtualKey;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum KeyState {
@@ -83,6 +84,22 @@ impl KeySession {
         spawn_local(async move { self.open(device).await });
     }
 
+    /// DEMO ONLY: connects to the virtual key the server offers.
+    pub fn connect_virtual(self) {
+        self.begin();
+        spawn_local(async move {
+            let key = match VirtualKey::load().await {
+                Ok(k) => k,
+                Err(e) => return self.state.set(KeyState::Failed(e.message())),
+            };
+            let beacon = key.beacon();
+            match relay::start(Transport::Virtual(key), beacon, move |update| self.on_update(update)) {
+                Ok(r) => self.relay.set_value(Some(r)),
+                Err(e) => self.state.set(KeyState::Failed(e.message())),
+            }
+        });
+    }
+
     /// Ends the session. The server finishes or undoes an interrupted change on the next
     /// connection.
     pub fn cancel(self) {
@@ -125,7 +142,7 @@ impl KeySession {
                 return self.state.set(KeyState::Failed(e.message()));
             }
         };
-        match relay::start(connection, beacon, move |update| self.on_update(update)) {
+        match relay::start(Transport::Bluetooth(connection), beacon, move |update| self.on_update(update)) {
             Ok(r) => self.relay.set_value(Some(r)),
             Err(e) => self.state.set(KeyState::Failed(e.message())),
         }

@@ -20,6 +20,8 @@ mod key_session;
 mod live_check;
 #[cfg(target_arch = "wasm32")]
 mod relay;
+#[cfg(target_arch = "wasm32")]
+mod virtual_key;
 
 /// Mounts the app on the page's body.
 #[cfg(target_arch = "wasm32")]

@@ -27,6 +27,10 @@ pub struct Config {
     /// The server's static key for talking to hardware keys (created, mode 0600, when
     /// missing). Without it, key features are off.
     pub key_identity_file: Option<PathBuf>,
+    /// DEMO ONLY: a reference key's flash image (`keysim create`; its storage key beside it in
+    /// `.sek`) that the page may load as a virtual key. Serving it hands out the key's
+    /// secrets, so it is off unless set, and logged at every start.
+    pub demo_virtual_key_file: Option<PathBuf>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -59,6 +63,7 @@ impl Default for Config {
             limits: LimitsConfig { per_account: 5, per_address: 30, window_secs: 900 },
             directory: None,
             key_identity_file: None,
+            demo_virtual_key_file: None,
         }
     }
 }
@@ -74,6 +79,7 @@ const SECTIONS: &[&str] = &[
     "limits",
     "directory",
     "key_identity_file",
+    "demo_virtual_key_file",
 ];
 
 impl Config {

@@ -44,6 +44,9 @@ impl AppState {
         let limits = Limits::new(&config.limits);
         let checker = PasswordChecker::new(config.password.blocklist_file.as_deref())?;
         let key_identity = config.key_identity_file.as_deref().map(load_or_create_identity).transpose()?;
+        if let Some(path) = &config.demo_virtual_key_file {
+            tracing::warn!(path = %path.display(), "DEMO: a virtual key image is served to every visitor");
+        }
         let busy_keys = Mutex::default();
         Ok(AppState(Arc::new(Inner { config, store, directory, limits, checker, key_identity, busy_keys })))
     }

@@ -20,6 +20,8 @@ pub struct AppOptions {
     /// Trust only the system's roots instead of the test domain's CA.
     pub system_roots_only: bool,
     pub limits: LimitsConfig,
+    /// DEMO ONLY: a virtual key image the page may load.
+    pub demo_virtual_key_file: Option<PathBuf>,
 }
 
 impl Default for AppOptions {
@@ -30,6 +32,7 @@ impl Default for AppOptions {
             starttls: false,
             system_roots_only: false,
             limits: LimitsConfig { per_account: 50, per_address: 500, window_secs: 60 },
+            demo_virtual_key_file: None,
         }
     }
 }
@@ -73,6 +76,7 @@ pub async fn spawn_app(dc: &TestDc, options: AppOptions) -> TestApp {
             timeout_secs: 5,
         }),
         key_identity_file: Some(data.path().join("key-identity")),
+        demo_virtual_key_file: options.demo_virtual_key_file,
     };
     let listener = tokio::net::TcpListener::bind(config.listen).await.expect("bind");
     let addr = listener.local_addr().expect("addr");

@@ -17,6 +17,7 @@ async fn self_service_password_change_in_the_browser() {
     must_change_user_is_sent_straight_to_the_change(&dc, &browser).await;
     user_who_may_not_change_sees_no_form(&dc, &browser).await;
     key_flows_in_the_browser(&dc, &browser).await;
+    the_demo_virtual_key_runs_in_the_page(&dc, &browser).await;
     key_connection_failures_are_explained(&dc, &browser).await;
 
     browser.close().await;
@@ -180,6 +181,41 @@ async fn key_flows_in_the_browser(dc: &TestDc, browser: &TestBrowser) {
     let error = wait_for(&page, "[data-testid=key-error]").await.inner_text().await.unwrap().unwrap_or_default();
     assert!(error.contains("not registered"), "{error}");
     emulated.detach().await;
+    page.close().await.expect("close page");
+}
+
+/// With the demo setting, the page offers the reference key compiled to wasm (loaded
+/// separately); without it, no such offer.
+async fn the_demo_virtual_key_runs_in_the_page(dc: &TestDc, browser: &TestBrowser) {
+    let user = dc.create_user(UserOptions::default()).await;
+    let images = tempfile::tempdir().unwrap();
+    let (key, made) = keys::new_key("LK-DEMO-0001");
+    let image = images.path().join("virtual-key");
+    std::fs::write(&image, key.flash().contents.clone().unwrap()).unwrap();
+    std::fs::write(image.with_extension("sek"), [8u8; 32]).unwrap();
+    let app = spawn_app(dc, AppOptions { demo_virtual_key_file: Some(image), ..AppOptions::default() }).await;
+    let code = keys::provision(&app, &user, &made).await;
+
+    let page = browser.open(&app.url).await;
+    sign_in(&page, &user.sam, &user.password).await;
+    wait_for(&page, "#new").await;
+    click(&page, "[data-testid=virtual-key]").await;
+    type_into(&page, "#activation-code", &code).await;
+    click(&page, "form.activation button").await;
+    wait_for(&page, "[data-testid=key-ready]").await;
+    type_into(&page, "#current-1", &user.password).await;
+    click(&page, "[data-testid=onboard] button").await;
+    wait_for(&page, "[data-testid=key-done]").await;
+    let row = app.state.store.key_by_serial(&made.serial).await.unwrap().unwrap();
+    assert_eq!(row.status, "active", "the virtual key was activated through the real protocol");
+    page.close().await.expect("close page");
+
+    // A server without the setting offers nothing of the kind.
+    let (page, _app) = signed_in_page(dc, browser).await;
+    wait_for(&page, "[data-testid=key-connect]").await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let offered: bool = eval(&page, "document.querySelector('[data-testid=virtual-key]') !== null").await;
+    assert!(!offered, "no virtual key without the demo setting");
     page.close().await.expect("close page");
 }
 

@@ -1,4 +1,5 @@
-//! Builds the SPA with Trunk (release, size profile, wasm-opt from binaryen).
+//! Builds the SPA with Trunk (release, size profile, wasm-opt from binaryen), then the demo's
+//! virtual key as a separate module in `dist/demo/` that the app imports only on demand.
 
 use std::process::Command;
 
@@ -11,5 +12,35 @@ pub fn build() -> Result {
             .current_dir(paths::root())
             .env("PATH", paths::tool_path())
             .env("CARGO_TARGET_DIR", paths::target()),
+    )?;
+    virtual_key()
+}
+
+/// The reference key for the page: wasm-bindgen (`--target web`, loaded by `import()`), then
+/// wasm-opt. Never part of the app's initial load.
+fn virtual_key() -> Result {
+    cmd::run(
+        Command::new("cargo")
+            .args(["build", "--locked", "-p", "latchkey-virtual-key", "--target", "wasm32-unknown-unknown"])
+            .args(["--profile", "wasm-release"])
+            .current_dir(paths::root())
+            .env("CARGO_TARGET_DIR", paths::target()),
+    )?;
+    let out = paths::dist().join("demo");
+    let wasm = paths::target().join("wasm32-unknown-unknown/wasm-release/latchkey_virtual_key.wasm");
+    cmd::run(
+        Command::new("wasm-bindgen")
+            .args(["--target", "web", "--no-typescript", "--out-name", "virtual_key", "--out-dir"])
+            .arg(&out)
+            .arg(&wasm)
+            .env("PATH", paths::tool_path()),
+    )?;
+    let module = out.join("virtual_key_bg.wasm");
+    cmd::run(
+        Command::new("wasm-opt")
+            .args(["-Oz", "--strip-debug", "-o"])
+            .arg(&module)
+            .arg(&module)
+            .env("PATH", paths::tool_path()),
     )
 }

@@ -76,6 +76,8 @@ fn lint() -> Result {
         "latchkey-protocol",
         "-p",
         "keysim",
+        "-p",
+        "latchkey-virtual-key",
         "--target",
         "wasm32-unknown-unknown",
         "--locked",

@@ -2,6 +2,7 @@ use latchkey_api::PasswordStatus;
 use leptos::prelude::*;
 
 use super::activation_form::ActivationForm;
+use super::demo_key_button::DemoKeyButton;
 use super::key_account::KeyAccountCard;
 use crate::key_session::{step_text, KeySession, KeyState, Outcome};
 
@@ -64,6 +65,7 @@ pub fn KeyPanel(status: PasswordStatus) -> impl IntoView {
                     _ => view! {
                         <button type="button" data-testid="key-connect" on:click=move |_| key.connect()
                             disabled=move || key.busy()>"Connect your key"</button>
+                        <DemoKeyButton key=key />
                     }.into_any(),
                 }}
             </div>

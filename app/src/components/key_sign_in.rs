@@ -3,6 +3,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::app::{Session, SessionState};
+use super::demo_key_button::DemoKeyButton;
 use crate::api;
 use crate::key_session::{step_text, KeySession, KeyState, Outcome};
 
@@ -49,6 +50,7 @@ pub fn KeySignIn() -> impl IntoView {
             <button type="button" data-testid="key-sign-in" on:click=start disabled=move || key.busy()>
                 "Sign in with your key"
             </button>
+            <DemoKeyButton key=key />
             {move || key.step.get().map(|s| view! { <p role="status">{step_text(&s)}</p> })}
             {move || match key.state.get() {
                 KeyState::Failed(m) => Some(m),

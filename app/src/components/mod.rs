@@ -6,6 +6,7 @@ pub mod app;
 pub mod change_form;
 pub mod change_page;
 pub mod checklist_view;
+pub mod demo_key_button;
 pub mod format;
 pub mod key_account;
 pub mod key_panel;

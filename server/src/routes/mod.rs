@@ -1,6 +1,7 @@
 //! The HTTP surface: `/api/*` (JSON), `/healthz`, `/readyz`, and the SPA for everything else.
 
 pub(crate) mod audit;
+mod demo;
 mod health;
 mod json;
 mod key_relay;
@@ -40,6 +41,7 @@ pub fn router(state: AppState) -> Router {
         .route("/password/change", post(password::change))
         .route("/key/relay", get(key_relay::relay))
         .route("/session/key", post(session::sign_in_with_key))
+        .route("/demo/virtual-key", get(demo::virtual_key))
         .fallback(|| async { AppError(ErrorKind::NotFound) })
         .layer(middleware::from_fn(refuse_cross_site))
         .layer(RequestBodyLimitLayer::new(MAX_BODY))
