@@ -36,7 +36,12 @@ fn cargo(args: &[&str]) -> Command {
     c
 }
 
-fn bundle_size() -> Result {
+/// The app's initial load must stay under this, gzipped (wasm + js + css; the demo's
+/// separately loaded virtual key is not part of it).
+pub const BUNDLE_BUDGET: u64 = 200_000;
+
+/// Prints each file of the initial load and returns the gzipped total.
+pub fn bundle_size() -> Result<u64> {
     let mut total = 0;
     let entries = std::fs::read_dir(paths::dist()).map_err(|e| e.to_string())?;
     for entry in entries.flatten() {
@@ -53,8 +58,8 @@ fn bundle_size() -> Result {
             path.file_name().unwrap_or_default().to_string_lossy()
         );
     }
-    println!("bundle initial load (wasm + js + css): {total} B gzip-9 (budget 200 KB)");
-    Ok(())
+    println!("bundle initial load (wasm + js + css): {total} B gzip-9 (budget {BUNDLE_BUDGET} B)");
+    Ok(total)
 }
 
 fn gzip_len(path: &std::path::Path) -> Result<u64> {

@@ -36,29 +36,72 @@ pub fn run() -> Result {
 
     let data = dc.dir.join("latchkey");
     std::fs::create_dir_all(&data).map_err(|e| e.to_string())?;
+    let server = |args: &[&str]| {
+        let mut c = Command::new(paths::target().join("release/latchkey-server"));
+        c.args(args)
+            .env("LATCHKEY_LISTEN", "127.0.0.1:8080")
+            .env("LATCHKEY_SPA_DIR", paths::dist())
+            .env("LATCHKEY_DATABASE_URL", format!("sqlite://{}", data.join("latchkey.sqlite").display()))
+            .env("LATCHKEY_KEY_IDENTITY_FILE", data.join("key-identity"))
+            .env("LATCHKEY_DIRECTORY__URL", LDAPS_URL)
+            .env("LATCHKEY_DIRECTORY__CA_FILE", dc.ca_file())
+            .env("LATCHKEY_DIRECTORY__SERVICE_ACCOUNT", format!("{SERVICE_ACCOUNT}@{REALM}"))
+            .env("LATCHKEY_DIRECTORY__SERVICE_PASSWORD", &dc.service_password)
+            .env("RUST_LOG", "warn");
+        c
+    };
+
+    // The demo's virtual key, made as a vendor would (serial, public key, activation code),
+    // registered and assigned to alice as an administrator would, with her domain account
+    // queued to it without a password.
+    let image = data.join("virtual-key");
+    let made = cmd::output(Command::new(paths::target().join("release/keysim")).arg("-f").arg(&image).args([
+        "create",
+        "--serial",
+        VIRTUAL_KEY,
+    ]))?;
+    let field = |name: &str| {
+        made.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}=")))
+            .map(str::to_string)
+            .ok_or_else(|| format!("keysim did not print {name}"))
+    };
+    let (public_key, code) = (field("public_key")?, field("activation_code")?);
+    cmd::output(&mut server(&[
+        "key",
+        "register",
+        "--serial",
+        VIRTUAL_KEY,
+        "--public-key",
+        &public_key,
+        "--activation-code",
+        &code,
+    ]))?;
+    cmd::output(&mut server(&["key", "assign", "--serial", VIRTUAL_KEY, "--user", "alice"]))?;
+    cmd::output(&mut server(&["account", "add", "--user", "alice", "--domain", DOMAIN, "--name", "EXAMPLE domain"]))?;
+
     let url = "http://127.0.0.1:8080";
     println!("\nLatchkey demo: {url}\nDomain {REALM}, sample users:");
     for (name, _, password, what) in USERS {
         println!("  {name:<6} password {password:<18} ({what})");
     }
-    println!("Stop with Ctrl-C; the domain and the database are thrown away.\n");
-    let mut server = Command::new(paths::target().join("release/latchkey-server"));
-    server
-        .env("LATCHKEY_LISTEN", "127.0.0.1:8080")
-        .env("LATCHKEY_SPA_DIR", paths::dist())
-        .env("LATCHKEY_DATABASE_URL", format!("sqlite://{}", data.join("latchkey.sqlite").display()))
-        .env("LATCHKEY_DIRECTORY__URL", LDAPS_URL)
-        .env("LATCHKEY_DIRECTORY__CA_FILE", dc.ca_file())
-        .env("LATCHKEY_DIRECTORY__SERVICE_ACCOUNT", format!("{SERVICE_ACCOUNT}@{REALM}"))
-        .env("LATCHKEY_DIRECTORY__SERVICE_PASSWORD", &dc.service_password);
-    let result = cmd::run(&mut server);
+    println!("Virtual key {VIRTUAL_KEY} (in the page: \"Use the demo's virtual key\") is assigned to alice;");
+    println!("  its activation code is {code}. Activate it, then store alice's password on it.");
+    println!("Stop with Ctrl-C; the domain, the database and the key are thrown away.\n");
+    let mut serve = server(&["serve"]);
+    serve.env("LATCHKEY_DEMO_VIRTUAL_KEY_FILE", &image).env("RUST_LOG", "info");
+    let result = cmd::run(&mut serve);
     drop(dc);
     result
 }
 
+const VIRTUAL_KEY: &str = "LK-DEMO-0001";
+/// The demo domain's NetBIOS name, typed before the logon name.
+const DOMAIN: &str = "EXAMPLE";
+
 fn server_build() -> Command {
     let mut c = Command::new("cargo");
-    c.args(["build", "--release", "--locked", "-p", "latchkey-server"])
+    c.args(["build", "--release", "--locked", "-p", "latchkey-server", "-p", "keysim"])
         .current_dir(paths::root())
         .env("CARGO_TARGET_DIR", paths::target());
     c
