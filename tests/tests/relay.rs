@@ -137,6 +137,27 @@ async fn a_change_in_the_directory_and_on_the_key_typed_then_generated() {
     assert_eq!(steps.iter().map(|(s, _)| s.as_str()).collect::<Vec<_>>(), ["committed", "committed", "aborted"]);
 }
 
+#[tokio::test]
+async fn a_user_who_must_change_onboards_then_changes_everywhere() {
+    let dc = TestDc::from_env();
+    let app = spawn_app(&dc, AppOptions::default()).await;
+    let (user, mut key, cookie) = user_with_key(&dc, &app, "LK-MUSTCHANGE").await;
+    dc.set_must_change(&user.dn).await;
+
+    let mut page = RelayPage::open(&app, Some(&cookie)).await;
+    ready(&mut page, &mut key).await;
+    let onboarded =
+        page.send(&mut key, RelayRequest::Onboard { account: ACCOUNT, password: password(&user.password) }).await;
+    let RelayEvent::Done { message, .. } = &onboarded else { panic!("{onboarded:?}") };
+    assert!(message.contains("requires a new one"), "{message}");
+
+    let changed = page.send(&mut key, RelayRequest::ChangeEverywhere { account: ACCOUNT, password: None }).await;
+    assert!(matches!(changed, RelayEvent::Done { .. }), "{changed:?}");
+    let held = key_password(&key, ACCOUNT).unwrap();
+    assert!(dc.binds(&user.dn, &held).await, "the new password binds: no longer must-change");
+    assert_ne!(dc.read(&user.dn, "pwdLastSet").await.as_deref(), Some("0"));
+}
+
 /// Drops the link at every frame of a directory + key change (before the key sees it, and
 /// after it acted but before its answer arrives), reconnects, and checks that the key's
 /// password binds and nobody was locked out.

@@ -88,13 +88,28 @@ fn app_failure(e: AppError) -> Failure {
     Failure::from_kind(&e.0)
 }
 
-/// Whether the directory accepts `password` for the user: one bind (rate-limited; a wrong one
-/// costs one badPwdCount, as a sign-in would). Must-change and expired count as accepted.
-async fn verify(state: &AppState, user: &SessionRow, addr: &ClientAddr, password: &Password) -> Result<bool, Failure> {
+/// What the directory says of a password.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    Accepted,
+    /// Right, but "must change at next logon" or expired (773 / 532).
+    AcceptedMustChange,
+    Wrong,
+}
+
+/// Asks the directory about `password` for the user: one bind (rate-limited; a wrong one costs
+/// one badPwdCount, as a sign-in would).
+async fn verify(
+    state: &AppState,
+    user: &SessionRow,
+    addr: &ClientAddr,
+    password: &Password,
+) -> Result<Verdict, Failure> {
     state.limits.attempt(&user.username, addr.0).map_err(app_failure)?;
     match state.directory().map_err(app_failure)?.authenticate(&user.username, password).await {
-        Ok(_) => Ok(true),
-        Err(DirectoryError::InvalidCredentials) => Ok(false),
+        Ok(signed_in) if signed_in.change_required.is_some() => Ok(Verdict::AcceptedMustChange),
+        Ok(_) => Ok(Verdict::Accepted),
+        Err(DirectoryError::InvalidCredentials) => Ok(Verdict::Wrong),
         Err(e) => Err(directory_failure(e)),
     }
 }
@@ -122,7 +137,8 @@ async fn onboard(
         return Err(Failure::new("empty_password", "Type your current password."));
     }
     progress(ch, "verifying").await?;
-    if !verify(state, user, addr, &password).await? {
+    let verdict = verify(state, user, addr, &password).await?;
+    if verdict == Verdict::Wrong {
         return Err(Failure::new(
             "wrong_password",
             "The directory does not accept this password: nothing was stored on the key. Type your current password.",
@@ -130,7 +146,13 @@ async fn onboard(
     }
     progress(ch, "storing").await?;
     set_on_key(ch, account, &password).await?;
-    Ok("The key now holds your current password.".into())
+    Ok(if verdict == Verdict::AcceptedMustChange {
+        "The key now holds your current password. The directory requires a new one before it can be used: \
+         change it everywhere now."
+            .into()
+    } else {
+        "The key now holds your current password.".into()
+    })
 }
 
 /// A change on the key only; the directory is untouched.
@@ -151,7 +173,7 @@ async fn change_on_key(
     }
     if !confirm_unverified {
         progress(ch, "verifying").await?;
-        if !verify(state, user, addr, &password).await? {
+        if verify(state, user, addr, &password).await? == Verdict::Wrong {
             return Err(Failure::new(
                 "unverified",
                 "The directory does not accept this password. Store it on the key anyway?",
