@@ -80,6 +80,12 @@ pub enum ErrorKind {
     NotFound,
     /// Hardware keys are not set up on this server.
     KeysUnavailable,
+    /// Administration only: this user is not an administrator.
+    Forbidden,
+    /// An administrator must give a code from their authenticator first.
+    SecondFactorRequired,
+    /// The authenticator or recovery code is wrong (or used).
+    WrongCode,
     Internal,
 }
 
@@ -108,6 +114,9 @@ impl ErrorKind {
             ErrorKind::BadRequest { .. } => "bad_request",
             ErrorKind::NotFound => "not_found",
             ErrorKind::KeysUnavailable => "keys_unavailable",
+            ErrorKind::Forbidden => "forbidden",
+            ErrorKind::SecondFactorRequired => "second_factor_required",
+            ErrorKind::WrongCode => "wrong_code",
             ErrorKind::Internal => "internal",
         }
     }
@@ -159,6 +168,9 @@ impl ErrorKind {
             ErrorKind::BadRequest { reason } => format!("Bad request: {reason}"),
             ErrorKind::NotFound => "There is no such API endpoint.".into(),
             ErrorKind::KeysUnavailable => "Hardware keys are not set up on this server.".into(),
+            ErrorKind::Forbidden => "Only Latchkey's administrators may do this.".into(),
+            ErrorKind::SecondFactorRequired => "Enter the code from your authenticator app first.".into(),
+            ErrorKind::WrongCode => "That code is wrong or was used already. Try the current one.".into(),
             ErrorKind::Internal => "Something went wrong on the server. Nothing was changed.".into(),
         }
     }
@@ -192,6 +204,9 @@ mod tests {
             ErrorKind::BadRequest { reason: "x".into() },
             ErrorKind::NotFound,
             ErrorKind::KeysUnavailable,
+            ErrorKind::Forbidden,
+            ErrorKind::SecondFactorRequired,
+            ErrorKind::WrongCode,
             ErrorKind::Internal,
         ];
         for kind in all {

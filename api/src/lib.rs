@@ -50,6 +50,69 @@ pub struct SessionView {
     pub display_name: String,
     pub change_required: Option<ChangeReason>,
     pub csrf_token: String,
+    /// For members of the administrators' group: where their second factor stands.
+    #[serde(default)]
+    pub admin: Option<AdminState>,
+}
+
+/// An administrator's session: administration opens only once a TOTP code (or a recovery code)
+/// was given in this session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AdminState {
+    /// No authenticator yet: enrol one.
+    EnrolTotp,
+    VerifyTotp,
+    Active,
+}
+
+impl AdminState {
+    pub fn label(self) -> &'static str {
+        match self {
+            AdminState::EnrolTotp => "enrol_totp",
+            AdminState::VerifyTotp => "verify_totp",
+            AdminState::Active => "active",
+        }
+    }
+
+    pub fn parse(label: &str) -> Option<AdminState> {
+        [AdminState::EnrolTotp, AdminState::VerifyTotp, AdminState::Active].into_iter().find(|s| s.label() == label)
+    }
+}
+
+/// `POST /api/admin/totp/enrol`: the authenticator's secret, shown once.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TotpEnrolment {
+    pub secret_base32: String,
+    pub otpauth_url: String,
+}
+
+/// `POST /api/admin/totp/confirm` and `/verify`: a code from the authenticator, or (verify only)
+/// a recovery code.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TotpCode {
+    pub code: String,
+}
+
+/// The recovery codes, shown once at confirmation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecoveryCodes {
+    pub codes: Vec<String>,
+}
+
+/// `POST /api/admin/employees/{username}/reset`: typed (`password`) or generated (`None`).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AdminResetRequest {
+    pub password: Option<Password>,
+    #[serde(default)]
+    pub must_change: bool,
+}
+
+/// What a reset did; never the password.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminResetResponse {
+    /// Keys the password was sealed to, delivered when each next connects.
+    pub queued_for: Vec<String>,
 }
 
 /// Where the effective policy came from (externally tagged: `"domain"`, or

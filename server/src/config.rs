@@ -31,6 +31,8 @@ pub struct Config {
     /// `.sek`) that the page may load as a virtual key. Serving it hands out the key's
     /// secrets, so it is off unless set, and logged at every start.
     pub demo_virtual_key_file: Option<PathBuf>,
+    /// DN of the directory group whose members administer Latchkey (after a TOTP code).
+    pub admin_group: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -64,6 +66,7 @@ impl Default for Config {
             directory: None,
             key_identity_file: None,
             demo_virtual_key_file: None,
+            admin_group: None,
         }
     }
 }
@@ -80,6 +83,7 @@ const SECTIONS: &[&str] = &[
     "directory",
     "key_identity_file",
     "demo_virtual_key_file",
+    "admin_group",
 ];
 
 impl Config {

@@ -24,9 +24,13 @@ impl AppError {
             | ErrorKind::RejectedByDirectory
             | ErrorKind::ConfirmationMismatch => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorKind::LockedOut => StatusCode::LOCKED,
-            ErrorKind::Disabled | ErrorKind::AccountExpired | ErrorKind::NotPermitted | ErrorKind::CsrfRejected => {
-                StatusCode::FORBIDDEN
-            }
+            ErrorKind::Disabled
+            | ErrorKind::AccountExpired
+            | ErrorKind::NotPermitted
+            | ErrorKind::CsrfRejected
+            | ErrorKind::Forbidden
+            | ErrorKind::SecondFactorRequired => StatusCode::FORBIDDEN,
+            ErrorKind::WrongCode => StatusCode::UNAUTHORIZED,
             ErrorKind::DirectoryUnavailable | ErrorKind::KeysUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorKind::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ErrorKind::NotFound => StatusCode::NOT_FOUND,

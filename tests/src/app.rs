@@ -44,7 +44,7 @@ pub struct TestApp {
     pub csrf: Option<String>,
     pub state: AppState,
     /// The database's folder, shared by every client of this server.
-    _data: Arc<tempfile::TempDir>,
+    data: Arc<tempfile::TempDir>,
 }
 
 /// The built SPA when `cargo xtask test` built one, else an empty folder.
@@ -77,6 +77,7 @@ pub async fn spawn_app(dc: &TestDc, options: AppOptions) -> TestApp {
         }),
         key_identity_file: Some(data.path().join("key-identity")),
         demo_virtual_key_file: options.demo_virtual_key_file,
+        admin_group: Some(dc.admin_group.clone()),
     };
     let listener = tokio::net::TcpListener::bind(config.listen).await.expect("bind");
     let addr = listener.local_addr().expect("addr");
@@ -85,7 +86,14 @@ pub async fn spawn_app(dc: &TestDc, options: AppOptions) -> TestApp {
     tokio::spawn(async move {
         let _ = latchkey_server::serve(listener, served, std::future::pending()).await;
     });
-    TestApp { addr, url: format!("http://{addr}"), client: new_client(), csrf: None, state, _data: Arc::new(data) }
+    TestApp { addr, url: format!("http://{addr}"), client: new_client(), csrf: None, state, data: Arc::new(data) }
+}
+
+impl TestApp {
+    /// The SQLite database file (tests scan it, or tamper with it).
+    pub fn database_path(&self) -> PathBuf {
+        self.data.path().join("latchkey.sqlite")
+    }
 }
 
 pub fn new_client() -> reqwest::Client {
@@ -130,7 +138,7 @@ impl TestApp {
             client: new_client(),
             csrf: None,
             state: self.state.clone(),
-            _data: self._data.clone(),
+            data: self.data.clone(),
         }
     }
 }

@@ -18,6 +18,8 @@ pub struct TestDc {
     pub admin_password: String,
     pub service_account: String,
     pub service_password: String,
+    /// DN of the group whose members administer Latchkey.
+    pub admin_group: String,
 }
 
 #[derive(Clone, Debug)]
@@ -52,6 +54,7 @@ impl TestDc {
             admin_password: var("LATCHKEY_TEST_DC_ADMIN_PASSWORD"),
             service_account: var("LATCHKEY_TEST_DC_SERVICE_ACCOUNT"),
             service_password: var("LATCHKEY_TEST_DC_SERVICE_PASSWORD"),
+            admin_group: var("LATCHKEY_TEST_DC_ADMIN_GROUP"),
         }
     }
 
@@ -120,6 +123,14 @@ impl TestDc {
         let mut ldap = self.admin().await;
         let m = Mod::Replace(attr.as_bytes().to_vec(), HashSet::from([value.as_bytes().to_vec()]));
         ldap.modify(dn, vec![m]).await.expect("modify").success().expect("replace attribute");
+        let _ = ldap.unbind().await;
+    }
+
+    /// Adds `dn` to the group `group_dn`.
+    pub async fn add_to_group(&self, dn: &str, group_dn: &str) {
+        let mut ldap = self.admin().await;
+        let m = Mod::Add(b"member".to_vec(), HashSet::from([dn.as_bytes().to_vec()]));
+        ldap.modify(group_dn, vec![m]).await.expect("modify").success().expect("add to group");
         let _ = ldap.unbind().await;
     }
 

@@ -18,6 +18,8 @@ pub const REALM: &str = "EXAMPLE.TEST";
 pub const BASE_DN: &str = "DC=example,DC=test";
 pub const LDAPS_URL: &str = "ldaps://127.0.0.1:636";
 pub const SERVICE_ACCOUNT: &str = "latchkey-svc";
+/// The group whose members administer Latchkey.
+pub const ADMIN_GROUP: &str = "Latchkey Admins";
 
 /// A running DC; stopped and removed on drop.
 pub struct Dc {
@@ -80,6 +82,7 @@ impl Dc {
             ("LATCHKEY_TEST_DC_CA", self.ca_file().display().to_string()),
             ("LATCHKEY_TEST_DC_ADMIN_PASSWORD", self.admin_password.clone()),
             ("LATCHKEY_TEST_DC_SERVICE_ACCOUNT", SERVICE_ACCOUNT.into()),
+            ("LATCHKEY_TEST_DC_ADMIN_GROUP", format!("CN={ADMIN_GROUP},CN=Users,{BASE_DN}")),
             ("LATCHKEY_TEST_DC_SERVICE_PASSWORD", self.service_password.clone()),
         ]
     }
@@ -215,6 +218,25 @@ fn provision(t: &Path) -> Result {
         &format!("--objectdn=CN=Password Settings Container,CN=System,{BASE_DN}"),
         &format!("--sddl=(A;CI;RPLCLORC;;;{sid})"),
     ])?;
+    // What an administrator's actions through the portal need on user accounts, delegated to
+    // the service account on CN=Users and inherited by user objects only: reset password,
+    // pwdLastSet ("must change at next logon"), lockoutTime (unlock), and the DACL ("user may not
+    // change password").
+    const USER: &str = "bf967aba-0de6-11d0-a285-00aa003049e2";
+    const RESET_PASSWORD: &str = "00299570-246d-11d0-a768-00aa006e0529";
+    const PWD_LAST_SET: &str = "bf967a0a-0de6-11d0-a285-00aa003049e2";
+    const LOCKOUT_TIME: &str = "28630ebf-41d5-11d1-a9c1-0000f80367c1";
+    tool(&[
+        "dsacl",
+        "set",
+        &format!("--objectdn=CN=Users,{BASE_DN}"),
+        &format!(
+            "--sddl=(OA;CIIO;CR;{RESET_PASSWORD};{USER};{sid})(OA;CIIO;RPWP;{PWD_LAST_SET};{USER};{sid})\
+             (OA;CIIO;RPWP;{LOCKOUT_TIME};{USER};{sid})(OA;CIIO;RCWD;;{USER};{sid})"
+        ),
+    ])?;
+    // Latchkey's administrators: a group the portal is configured with.
+    tool(&["group", "add", ADMIN_GROUP])?;
     std::fs::write(t.join("credentials"), format!("{admin_password}\n{service_password}\n"))
         .map_err(|e| e.to_string())?;
     Ok(())

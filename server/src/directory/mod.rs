@@ -186,6 +186,35 @@ impl Directory {
         error::from_change(&result?)
     }
 
+    /// Whether `user_dn` is a member of `group_dn`, directly or through nested groups.
+    pub async fn is_member(&self, user_dn: &str, group_dn: &str) -> Result<bool, DirectoryError> {
+        let mut ldap = self.service_session().await?;
+        // LDAP_MATCHING_RULE_IN_CHAIN walks nested groups on the DC.
+        let filter = format!("(memberOf:1.2.840.113556.1.4.1941:={})", ldap3::ldap_escape(group_dn));
+        let (entries, _) = ldap
+            .search(user_dn, Scope::Base, &filter, vec!["1.1"])
+            .await?
+            .success()
+            .map_err(|e| DirectoryError::Unavailable(e.to_string()))?;
+        let _ = ldap.unbind().await;
+        Ok(!entries.is_empty())
+    }
+
+    /// An administrator's reset: the new password replaces the old (the DC checks complexity
+    /// and length, not history or minimum age: the caller does). With `must_change`, the user
+    /// must change it at next logon.
+    pub async fn reset_password(&self, dn: &str, new: &Password, must_change: bool) -> Result<(), DirectoryError> {
+        let mut ldap = self.service_session().await?;
+        let value = Zeroizing::new(unicode_pwd(new));
+        let mut mods = vec![Mod::Replace(b"unicodePwd".to_vec(), HashSet::from([value.to_vec()]))];
+        if must_change {
+            mods.push(Mod::Replace(b"pwdLastSet".to_vec(), HashSet::from([b"0".to_vec()])));
+        }
+        let result = ldap.modify(dn, mods).await;
+        let _ = ldap.unbind().await;
+        error::from_change(&result?)
+    }
+
     async fn connect(&self) -> Result<Ldap, DirectoryError> {
         let mut settings = LdapConnSettings::new().set_conn_timeout(self.timeout).set_starttls(self.starttls);
         settings = match &self.tls {

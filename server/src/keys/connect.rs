@@ -6,7 +6,7 @@ use latchkey_api::relay::{KeyAccount, RelayEvent, RelayRequest};
 use latchkey_protocol::crypto::KeyPair;
 use latchkey_protocol::host::{HostEvent, HostSession};
 use latchkey_protocol::message::{
-    self, Account, AccountListing, Beacon, Command, KeyError, KeyStatus, LoginType, Reply, StatusChange,
+    self, Account, AccountListing, Beacon, Command, KeyError, KeyStatus, LoginType, Reply, Sealed, StatusChange,
 };
 
 use super::channel::{key_error_message, Channel, Failure};
@@ -81,8 +81,12 @@ pub async fn connect(
         state.store.set_key_status(key.id, "active", None).await?;
     }
 
-    let notice = reconcile::open_changes(ch, state, &key).await?;
-    let accounts = sync_accounts(ch, state, &key).await?;
+    let mut notice = reconcile::open_changes(ch, state, &key).await?;
+    let mut accounts = sync_accounts(ch, state, &key).await?;
+    if deliver(ch, state, &key).await? {
+        notice = Some("A new password your administrator set is now on the key.".into());
+        accounts = list(ch).await?;
+    }
     ch.send(&RelayEvent::Ready {
         serial: key.serial.clone(),
         status: "active".into(),
@@ -185,6 +189,45 @@ async fn activate(ch: &mut Channel, state: &AppState, key: &KeyRow) -> Result<()
             }
         }
     }
+}
+
+/// Hands the key the sealed passwords waiting for it; whether any was taken. One the key can
+/// never take (replayed, not for it, account gone) is dropped; others wait for next time.
+async fn deliver(ch: &mut Channel, state: &AppState, key: &KeyRow) -> Result<bool, Failure> {
+    let pending = state.store.pending_deliveries(key.id).await?;
+    let commands: Vec<(i64, Command)> = pending
+        .into_iter()
+        .filter_map(|d| {
+            let sealed = Sealed { encapsulated_key: d.encapsulated_key.try_into().ok()?, ciphertext: d.ciphertext };
+            let command = Command::DeliverSealed {
+                id: u16::try_from(d.slot).ok()?,
+                counter: u32::try_from(d.counter).ok()?,
+                sealed,
+            };
+            Some((d.id, command))
+        })
+        .collect();
+    if commands.is_empty() {
+        return Ok(false);
+    }
+    let (ids, commands): (Vec<i64>, Vec<Command>) = commands.into_iter().unzip();
+    let mut delivered = false;
+    for (id, result) in ids.into_iter().zip(ch.call(commands).await?) {
+        match result {
+            Ok(_) => {
+                state.store.delete_delivery(id).await?;
+                delivered = true;
+            }
+            Err(e @ (KeyError::SealedReplayed | KeyError::SealedInvalid | KeyError::NoSuchAccount)) => {
+                tracing::warn!(serial = %key.serial, error = %e, "a sealed delivery the key can never take was dropped");
+                state.store.delete_delivery(id).await?;
+            }
+            Err(e) => {
+                tracing::warn!(serial = %key.serial, error = %e, "a sealed delivery waits for the next connection")
+            }
+        }
+    }
+    Ok(delivered)
 }
 
 /// Puts on the key the accounts the registry has for it and it lacks; returns the listing.

@@ -1,5 +1,6 @@
 //! The HTTP surface: `/api/*` (JSON), `/healthz`, `/readyz`, and the SPA for everything else.
 
+mod admin;
 pub(crate) mod audit;
 mod demo;
 mod health;
@@ -42,6 +43,10 @@ pub fn router(state: AppState) -> Router {
         .route("/key/relay", get(key_relay::relay))
         .route("/session/key", post(session::sign_in_with_key))
         .route("/demo/virtual-key", get(demo::virtual_key))
+        .route("/admin/totp/enrol", post(admin::totp::enrol))
+        .route("/admin/totp/confirm", post(admin::totp::confirm))
+        .route("/admin/totp/verify", post(admin::totp::verify))
+        .route("/admin/employees/{username}/reset", post(admin::reset::reset))
         .fallback(|| async { AppError(ErrorKind::NotFound) })
         .layer(middleware::from_fn(refuse_cross_site))
         .layer(RequestBodyLimitLayer::new(MAX_BODY))

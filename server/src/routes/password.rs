@@ -115,7 +115,7 @@ pub async fn change_in_directory(
     }
 }
 
-fn earliest_change(facts: &AccountFacts, now: i64) -> Option<i64> {
+pub(crate) fn earliest_change(facts: &AccountFacts, now: i64) -> Option<i64> {
     if facts.change_required {
         return None;
     }

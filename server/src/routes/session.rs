@@ -3,7 +3,7 @@
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::Json;
-use latchkey_api::{ChangeReason, ErrorKind, KeySignInRequest, SessionView, SignInRequest};
+use latchkey_api::{AdminState, ChangeReason, ErrorKind, KeySignInRequest, SessionView, SignInRequest};
 
 use super::{audit, ApiJson};
 use crate::directory::UserRef;
@@ -76,6 +76,7 @@ async fn start_session(
     let token = session::new_token();
     let csrf_token = session::new_token();
     let now = state.now();
+    let admin = admin_state(state, user).await?;
     state
         .store
         .create_session(NewSession {
@@ -84,6 +85,7 @@ async fn start_session(
             username: &user.sam_account_name,
             display_name: &user.display_name,
             change_required: change_required.map(reason_label),
+            admin_state: admin.map(AdminState::label),
             csrf_token: &csrf_token,
             client_addr: addr.label().as_deref(),
             now,
@@ -95,8 +97,19 @@ async fn start_session(
         display_name: user.display_name.clone(),
         change_required,
         csrf_token,
+        admin,
     };
     Ok((token, view))
+}
+
+/// Members of the administrators' group start with their second factor to give (or enrol).
+async fn admin_state(state: &AppState, user: &UserRef) -> Result<Option<AdminState>, AppError> {
+    let Some(group) = &state.config.admin_group else { return Ok(None) };
+    if !state.directory()?.is_member(&user.dn, group).await? {
+        return Ok(None);
+    }
+    let enrolled = state.store.totp(&user.sam_account_name).await?.is_some_and(|(_, confirmed)| confirmed);
+    Ok(Some(if enrolled { AdminState::VerifyTotp } else { AdminState::EnrolTotp }))
 }
 
 fn cookie_headers(state: &AppState, token: &str) -> Result<HeaderMap, AppError> {
@@ -130,6 +143,7 @@ pub fn view_of(row: &SessionRow) -> SessionView {
         display_name: row.display_name.clone(),
         change_required: row.change_required.as_deref().and_then(parse_reason),
         csrf_token: row.csrf_token.clone(),
+        admin: row.admin_state.as_deref().and_then(AdminState::parse),
     }
 }
 

@@ -1,3 +1,8 @@
+//! The audit log, as a hash chain: each entry's hash covers its fields and the previous entry's
+//! hash, so an edited or deleted entry is detected by [`Store::verify_audit`].
+
+use sha2::{Digest, Sha256};
+
 use super::Store;
 
 /// One audit entry. `result` holds "success" or the failure's stable error code.
@@ -11,18 +16,62 @@ pub struct AuditEntry {
     pub client_addr: Option<String>,
 }
 
+/// Where the chain breaks: the first entry whose hash does not follow.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChainBreak {
+    pub id: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct ChainedEntry {
+    id: i64,
+    #[sqlx(flatten)]
+    entry: AuditEntry,
+    hash: Option<String>,
+}
+
+const GENESIS: &str = "latchkey-audit-v1";
+
+impl AuditEntry {
+    fn hash(&self, prev: &str) -> String {
+        let mut h = Sha256::new();
+        for field in [prev, &self.at.to_string(), &self.actor, &self.action, &self.target, &self.result] {
+            h.update((field.len() as u64).to_be_bytes());
+            h.update(field.as_bytes());
+        }
+        let addr = self.client_addr.as_deref().unwrap_or("");
+        h.update((addr.len() as u64).to_be_bytes());
+        h.update(addr.as_bytes());
+        hex::encode(h.finalize())
+    }
+}
+
 impl Store {
     pub async fn audit(&self, e: &AuditEntry) -> Result<(), sqlx::Error> {
-        sqlx::query("INSERT INTO audit (at, actor, action, target, result, client_addr) VALUES (?, ?, ?, ?, ?, ?)")
-            .bind(e.at)
-            .bind(&e.actor)
-            .bind(&e.action)
-            .bind(&e.target)
-            .bind(&e.result)
-            .bind(&e.client_addr)
-            .execute(&self.pool)
-            .await
-            .map(|_| ())
+        // Entries are chained in order: one writer at a time in this process, and the read of
+        // the previous hash and the insert in one transaction.
+        let _turn = self.audit_turn.lock().await;
+        let mut tx = self.pool.begin().await?;
+        let prev: Option<String> = sqlx::query_scalar("SELECT hash FROM audit ORDER BY id DESC LIMIT 1")
+            .fetch_optional(&mut *tx)
+            .await?
+            .flatten();
+        let prev = prev.unwrap_or_else(|| GENESIS.to_string());
+        sqlx::query(
+            "INSERT INTO audit (at, actor, action, target, result, client_addr, prev_hash, hash) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(e.at)
+        .bind(&e.actor)
+        .bind(&e.action)
+        .bind(&e.target)
+        .bind(&e.result)
+        .bind(&e.client_addr)
+        .bind(&prev)
+        .bind(e.hash(&prev))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await
     }
 
     /// Entries about `target`, oldest first.
@@ -31,5 +80,24 @@ impl Store {
             .bind(target)
             .fetch_all(&self.pool)
             .await
+    }
+
+    /// Walks the whole chain; `Ok(None)` when every entry follows from the one before.
+    pub async fn verify_audit(&self) -> Result<Option<ChainBreak>, sqlx::Error> {
+        let rows: Vec<ChainedEntry> = sqlx::query_as(
+            "SELECT id, at, actor, action, target, result, client_addr, hash FROM audit \
+             WHERE hash IS NOT NULL ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut prev = GENESIS.to_string();
+        for row in rows {
+            let expected = row.entry.hash(&prev);
+            if row.hash.as_deref() != Some(expected.as_str()) {
+                return Ok(Some(ChainBreak { id: row.id }));
+            }
+            prev = expected;
+        }
+        Ok(None)
     }
 }

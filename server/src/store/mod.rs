@@ -4,13 +4,16 @@
 //! as SHA-256 hashes.
 
 mod accounts;
+mod admin;
 mod audit;
+mod deliveries;
 mod journal;
 mod keys;
 mod sessions;
 
 pub use accounts::KeyAccountRow;
-pub use audit::AuditEntry;
+pub use audit::{AuditEntry, ChainBreak};
+pub use deliveries::{DeliveryTarget, PendingDelivery};
 pub use journal::{OpenChange, Step};
 pub use keys::{Employee, KeyRegistryError, KeyRow, NewEmployee, KEY_SLOTS};
 pub use sessions::{NewSession, SessionRow};
@@ -22,6 +25,8 @@ use std::str::FromStr;
 #[derive(Clone)]
 pub struct Store {
     pool: SqlitePool,
+    /// Audit entries are chained one at a time.
+    audit_turn: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Store {
@@ -33,7 +38,7 @@ impl Store {
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Store { pool })
+        Ok(Store { pool, audit_turn: Default::default() })
     }
 
     pub async fn ping(&self) -> Result<(), sqlx::Error> {

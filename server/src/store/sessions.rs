@@ -6,6 +6,8 @@ pub struct NewSession<'a> {
     pub username: &'a str,
     pub display_name: &'a str,
     pub change_required: Option<&'a str>,
+    /// `enrol_totp` or `verify_totp` for a member of the administrators' group.
+    pub admin_state: Option<&'a str>,
     pub csrf_token: &'a str,
     pub client_addr: Option<&'a str>,
     pub now: i64,
@@ -20,13 +22,14 @@ pub struct SessionRow {
     pub display_name: String,
     pub change_required: Option<String>,
     pub csrf_token: String,
+    pub admin_state: Option<String>,
 }
 
 impl Store {
     pub async fn create_session(&self, s: NewSession<'_>) -> Result<(), sqlx::Error> {
         sqlx::query(
             "INSERT INTO sessions (token_hash, user_dn, username, display_name, change_required, \
-             csrf_token, client_addr, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             csrf_token, client_addr, created_at, expires_at, admin_state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(s.token_hash)
         .bind(s.user_dn)
@@ -37,6 +40,7 @@ impl Store {
         .bind(s.client_addr)
         .bind(s.now)
         .bind(s.expires_at)
+        .bind(s.admin_state)
         .execute(&self.pool)
         .await
         .map(|_| ())
@@ -46,7 +50,7 @@ impl Store {
     pub async fn session(&self, token_hash: &str, now: i64) -> Result<Option<SessionRow>, sqlx::Error> {
         sqlx::query("DELETE FROM sessions WHERE expires_at <= ?").bind(now).execute(&self.pool).await?;
         sqlx::query_as(
-            "SELECT token_hash, user_dn, username, display_name, change_required, csrf_token \
+            "SELECT token_hash, user_dn, username, display_name, change_required, csrf_token, admin_state \
              FROM sessions WHERE token_hash = ?",
         )
         .bind(token_hash)
@@ -70,6 +74,15 @@ impl Store {
 
     pub async fn clear_change_required(&self, token_hash: &str) -> Result<(), sqlx::Error> {
         sqlx::query("UPDATE sessions SET change_required = NULL WHERE token_hash = ?")
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+    }
+
+    pub async fn set_admin_state(&self, token_hash: &str, state: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE sessions SET admin_state = ? WHERE token_hash = ?")
+            .bind(state)
             .bind(token_hash)
             .execute(&self.pool)
             .await
