@@ -2,6 +2,7 @@
 //! field renamed here is renamed everywhere.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+pub mod admin;
 mod error;
 mod password;
 pub mod relay;

@@ -33,6 +33,9 @@ pub struct Config {
     pub demo_virtual_key_file: Option<PathBuf>,
     /// DN of the directory group whose members administer Latchkey (after a TOTP code).
     pub admin_group: Option<String>,
+    /// DN of the directory group whose members are the employees Latchkey imports; the
+    /// administrators' group when absent.
+    pub employee_group: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -67,6 +70,7 @@ impl Default for Config {
             key_identity_file: None,
             demo_virtual_key_file: None,
             admin_group: None,
+            employee_group: None,
         }
     }
 }
@@ -84,6 +88,7 @@ const SECTIONS: &[&str] = &[
     "key_identity_file",
     "demo_virtual_key_file",
     "admin_group",
+    "employee_group",
 ];
 
 impl Config {

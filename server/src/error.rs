@@ -84,6 +84,17 @@ impl From<sqlx::Error> for AppError {
     }
 }
 
+impl From<crate::store::KeyRegistryError> for AppError {
+    fn from(e: crate::store::KeyRegistryError) -> Self {
+        use crate::store::KeyRegistryError as K;
+        match e {
+            K::Database(e) => AppError::from(e),
+            K::NoSuchKey(_) => AppError(ErrorKind::NotFound),
+            other => AppError(ErrorKind::BadRequest { reason: other.to_string() }),
+        }
+    }
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.status();

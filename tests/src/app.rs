@@ -22,6 +22,8 @@ pub struct AppOptions {
     pub limits: LimitsConfig,
     /// DEMO ONLY: a virtual key image the page may load.
     pub demo_virtual_key_file: Option<PathBuf>,
+    /// The group employees are imported from (the administrators' group when `None`).
+    pub employee_group: Option<String>,
 }
 
 impl Default for AppOptions {
@@ -33,6 +35,7 @@ impl Default for AppOptions {
             system_roots_only: false,
             limits: LimitsConfig { per_account: 50, per_address: 500, window_secs: 60 },
             demo_virtual_key_file: None,
+            employee_group: None,
         }
     }
 }
@@ -78,6 +81,7 @@ pub async fn spawn_app(dc: &TestDc, options: AppOptions) -> TestApp {
         key_identity_file: Some(data.path().join("key-identity")),
         demo_virtual_key_file: options.demo_virtual_key_file,
         admin_group: Some(dc.admin_group.clone()),
+        employee_group: options.employee_group,
     };
     let listener = tokio::net::TcpListener::bind(config.listen).await.expect("bind");
     let addr = listener.local_addr().expect("addr");

@@ -126,6 +126,29 @@ impl TestDc {
         let _ = ldap.unbind().await;
     }
 
+    /// A new, empty security group with a unique name; its DN.
+    pub async fn create_group(&self) -> String {
+        let n = NEXT_USER.fetch_add(1, Ordering::SeqCst);
+        let name = format!("t{}g{n}", std::process::id() % 100_000);
+        let dn = format!("CN={name},CN=Users,{}", self.base_dn);
+        let attrs: Vec<(Vec<u8>, HashSet<Vec<u8>>)> = vec![
+            (b"objectClass".to_vec(), HashSet::from([b"group".to_vec()])),
+            (b"sAMAccountName".to_vec(), HashSet::from([name.into_bytes()])),
+        ];
+        let mut ldap = self.admin().await;
+        ldap.add(&dn, attrs).await.expect("add").success().expect("create group");
+        let _ = ldap.unbind().await;
+        dn
+    }
+
+    /// Removes `dn` from the group `group_dn`.
+    pub async fn remove_from_group(&self, dn: &str, group_dn: &str) {
+        let mut ldap = self.admin().await;
+        let m = Mod::Delete(b"member".to_vec(), HashSet::from([dn.as_bytes().to_vec()]));
+        ldap.modify(group_dn, vec![m]).await.expect("modify").success().expect("remove from group");
+        let _ = ldap.unbind().await;
+    }
+
     /// Adds `dn` to the group `group_dn`.
     pub async fn add_to_group(&self, dn: &str, group_dn: &str) {
         let mut ldap = self.admin().await;

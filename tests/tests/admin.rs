@@ -195,3 +195,230 @@ async fn the_audit_log_detects_an_edited_entry() {
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
+
+/// Every administration endpoint, as (method, path, body).
+fn admin_endpoints(employee: &str) -> Vec<(&'static str, String, Value)> {
+    vec![
+        ("POST", format!("/api/admin/employees/{employee}/reset"), json!({})),
+        ("GET", "/api/admin/employees".into(), Value::Null),
+        ("POST", "/api/admin/employees/sync".into(), json!({})),
+        ("GET", format!("/api/admin/employees/{employee}"), Value::Null),
+        (
+            "POST",
+            format!("/api/admin/employees/{employee}/accounts"),
+            json!({ "name": "x", "login_type": "domain", "domain": "EXAMPLE" }),
+        ),
+        ("POST", format!("/api/admin/employees/{employee}/flags"), json!({ "must_change": true })),
+        ("POST", format!("/api/admin/employees/{employee}/unlock"), json!({})),
+        ("GET", "/api/admin/keys".into(), Value::Null),
+        ("POST", "/api/admin/keys".into(), json!({ "serial": "X", "public_key": "00", "activation_code": "1" })),
+        ("POST", "/api/admin/keys/manifest".into(), json!("serial,public_key,activation_code")),
+        ("POST", "/api/admin/keys/X/assign".into(), json!({ "username": employee })),
+        ("POST", "/api/admin/keys/X/status".into(), json!({ "status": "locked" })),
+        ("GET", "/api/admin/audit".into(), Value::Null),
+        ("GET", "/api/admin/audit/verify".into(), Value::Null),
+    ]
+}
+
+async fn call(client: &TestApp, method: &str, path: &str, body: &Value) -> (StatusCode, String) {
+    let response = match method {
+        "GET" => client.get(path).await,
+        _ => client.post(path, body.clone()).await,
+    };
+    code_of(response).await
+}
+
+#[tokio::test]
+async fn every_admin_endpoint_is_refused_to_users_and_strangers() {
+    let dc = TestDc::from_env();
+    let app = spawn_app(&dc, AppOptions::default()).await;
+    let employee = dc.create_user(UserOptions::default()).await;
+    let (user_client, _) = signed_in(&app, &employee).await;
+    let member = dc.create_user(UserOptions::default()).await;
+    dc.add_to_group(&member.dn, &dc.admin_group).await;
+    let (before_totp, _) = signed_in(&app, &member).await;
+    let stranger = app.another_client();
+    for (method, path, body) in admin_endpoints(&employee.sam) {
+        assert_eq!(
+            call(&stranger, method, &path, &body).await,
+            (StatusCode::UNAUTHORIZED, "unauthenticated".into()),
+            "{method} {path}"
+        );
+        assert_eq!(
+            call(&user_client, method, &path, &body).await,
+            (StatusCode::FORBIDDEN, "forbidden".into()),
+            "{method} {path}"
+        );
+        assert_eq!(
+            call(&before_totp, method, &path, &body).await,
+            (StatusCode::FORBIDDEN, "second_factor_required".into()),
+            "{method} {path}"
+        );
+    }
+    assert_eq!(app.state.store.keys().await.unwrap(), vec![], "nothing was registered by any refused call");
+}
+
+#[tokio::test]
+async fn employees_are_synced_from_the_group_by_object_guid() {
+    let dc = TestDc::from_env();
+    let group = dc.create_group().await;
+    let app = spawn_app(&dc, AppOptions { employee_group: Some(group.clone()), ..AppOptions::default() }).await;
+    let (admin, _, _) = admin(&dc, &app).await;
+    let ann = dc.create_user(UserOptions { display_name: Some("Ann Sync".into()), ..Default::default() }).await;
+    let ben = dc.create_user(UserOptions { display_name: Some("Ben Sync".into()), disabled: true }).await;
+    for u in [&ann, &ben] {
+        dc.add_to_group(&u.dn, &group).await;
+    }
+    let report: Value = admin.post("/api/admin/employees/sync", json!({})).await.json().await.unwrap();
+    assert_eq!((report["added"].as_u64(), report["removed"].as_u64()), (Some(2), Some(0)), "{report}");
+
+    let page: Value = admin.get("/api/admin/employees?q=Sync").await.json().await.unwrap();
+    assert_eq!(page["total"], 2);
+    let ben_row = page["employees"].as_array().unwrap().iter().find(|e| e["display_name"] == "Ben Sync").unwrap();
+    assert_eq!(ben_row["disabled"], true, "{page}");
+
+    // Ann is renamed (display name) and Ben leaves the group: matched by objectGUID, not by name.
+    dc.replace(&ann.dn, "displayName", "Ann Renamed").await;
+    dc.remove_from_group(&ben.dn, &group).await;
+    let report: Value = admin.post("/api/admin/employees/sync", json!({})).await.json().await.unwrap();
+    assert_eq!(
+        (report["added"].as_u64(), report["updated"].as_u64(), report["removed"].as_u64()),
+        (Some(0), Some(1), Some(1)),
+        "{report}"
+    );
+    let page: Value = admin.get(&format!("/api/admin/employees?q={}", ben.sam)).await.json().await.unwrap();
+    assert_eq!(page["employees"][0]["removed"], true);
+
+    // Paging.
+    let first: Value = admin.get("/api/admin/employees?limit=1").await.json().await.unwrap();
+    assert_eq!(first["employees"].as_array().unwrap().len(), 1);
+    assert_eq!(first["total"], 2);
+}
+
+#[tokio::test]
+async fn keys_are_registered_assigned_and_moved_along_allowed_transitions() {
+    let dc = TestDc::from_env();
+    let group = dc.create_group().await;
+    let app = spawn_app(&dc, AppOptions { employee_group: Some(group.clone()), ..AppOptions::default() }).await;
+    let (admin, _, _) = admin(&dc, &app).await;
+    let employee = dc.create_user(UserOptions::default()).await;
+    dc.add_to_group(&employee.dn, &group).await;
+    admin.post("/api/admin/employees/sync", json!({})).await;
+
+    let (mut key, made) = new_key("LK-ADMIN-1");
+    let (_, spare) = new_key("LK-ADMIN-2");
+    let one = json!({ "serial": made.serial, "public_key": hex::encode(made.public_key), "activation_code": made.activation_code });
+    assert_eq!(admin.post("/api/admin/keys", one.clone()).await.status(), StatusCode::OK);
+    assert_eq!(code_of(admin.post("/api/admin/keys", one).await).await.0, StatusCode::BAD_REQUEST, "registered once");
+    let csv = format!(
+        "serial,public_key,activation_code\n{},{},{}\nLK-BAD,zz,1\n",
+        spare.serial,
+        hex::encode(spare.public_key),
+        spare.activation_code
+    );
+    let report: Value = admin
+        .client
+        .post(format!("{}/api/admin/keys/manifest", app.url))
+        .header("x-csrf-token", admin.csrf.clone().unwrap())
+        .body(csv)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(report["registered"], 1, "{report}");
+    assert!(report["errors"][0].as_str().unwrap().starts_with("line 3:"), "{report}");
+
+    // Assign: Reserved, the code shown this once.
+    let assigned: Value = admin
+        .post("/api/admin/keys/LK-ADMIN-1/assign", json!({ "username": employee.sam }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(assigned["activation_code"], made.activation_code.as_str());
+    let again = admin.post("/api/admin/keys/LK-ADMIN-1/assign", json!({ "username": employee.sam })).await;
+    assert_eq!(code_of(again).await.0, StatusCode::BAD_REQUEST);
+    let accounts = admin
+        .post(
+            &format!("/api/admin/employees/{}/accounts", employee.sam),
+            json!({ "name": "Domain", "login_type": "domain", "domain": "EXAMPLE" }),
+        )
+        .await;
+    assert_eq!(accounts.status(), StatusCode::OK);
+
+    // Reserved cannot be locked; the key activates through self-service, then can be.
+    let invalid =
+        admin.post("/api/admin/keys/LK-ADMIN-1/status", json!({ "status": "locked", "reason": "lost" })).await;
+    assert_eq!(code_of(invalid).await.0, StatusCode::BAD_REQUEST);
+    let cookie = session_cookie(&app, &employee).await;
+    let mut page = RelayPage::open(&app, Some(&cookie)).await;
+    page.connect(&mut key).await;
+    let ready =
+        page.send(&mut key, latchkey_api::relay::RelayRequest::Activate { code: made.activation_code.clone() }).await;
+    assert!(matches!(ready, RelayEvent::Ready { .. }), "{ready:?}");
+    page.close().await;
+    let unknown =
+        admin.post("/api/admin/keys/LK-ADMIN-1/status", json!({ "status": "locked", "reason": "misplaced" })).await;
+    assert_eq!(code_of(unknown).await.0, StatusCode::BAD_REQUEST);
+    let locked = admin.post("/api/admin/keys/LK-ADMIN-1/status", json!({ "status": "locked", "reason": "lost" })).await;
+    assert_eq!(locked.status(), StatusCode::OK);
+
+    // Locked on its next connection; unlocked by the administrator, unlocked on the one after.
+    let mut page = RelayPage::open(&app, Some(&cookie)).await;
+    let refused = page.connect(&mut key).await;
+    assert!(matches!(&refused, RelayEvent::Failed { code, .. } if code == "key_status"), "{refused:?}");
+    assert_eq!(key.vault().status, latchkey_protocol::message::KeyStatus::Locked);
+    assert_eq!(
+        admin.post("/api/admin/keys/LK-ADMIN-1/status", json!({ "status": "active" })).await.status(),
+        StatusCode::OK
+    );
+    let mut page = RelayPage::open(&app, Some(&cookie)).await;
+    let ready = page.connect(&mut key).await;
+    assert!(matches!(ready, RelayEvent::Ready { .. }), "{ready:?}");
+    assert_eq!(key.vault().status, latchkey_protocol::message::KeyStatus::Active);
+    page.close().await;
+
+    // The employee's page brings it together.
+    let detail: Value = admin.get(&format!("/api/admin/employees/{}", employee.sam)).await.json().await.unwrap();
+    assert_eq!(detail["keys"][0]["status"], "active", "{detail}");
+    assert_eq!(detail["accounts"][0]["login"], format!("EXAMPLE\\{}", employee.sam));
+    assert_eq!(detail["directory"]["locked_out"], false);
+    let actions: Vec<&str> = detail["audit"].as_array().unwrap().iter().filter_map(|e| e["action"].as_str()).collect();
+    assert!(actions.contains(&"admin_key_locked") && actions.contains(&"admin_assign_key"), "{actions:?}");
+}
+
+#[tokio::test]
+async fn account_flags_unlock_and_the_audit_export() {
+    let dc = TestDc::from_env();
+    let app = spawn_app(&dc, AppOptions::default()).await;
+    let (admin, _, _) = admin(&dc, &app).await;
+    let employee = dc.create_user(UserOptions::default()).await;
+
+    let flags =
+        admin.post(&format!("/api/admin/employees/{}/flags", employee.sam), json!({ "must_change": true })).await;
+    assert_eq!(flags.status(), StatusCode::OK);
+    assert_eq!(dc.read(&employee.dn, "pwdLastSet").await.as_deref(), Some("0"));
+    admin.post(&format!("/api/admin/employees/{}/flags", employee.sam), json!({ "must_change": false })).await;
+    assert_ne!(dc.read(&employee.dn, "pwdLastSet").await.as_deref(), Some("0"));
+
+    dc.lock_out(&employee.dn).await;
+    assert!(dc.is_locked_out(&employee.dn).await);
+    assert_eq!(
+        admin.post(&format!("/api/admin/employees/{}/unlock", employee.sam), json!({})).await.status(),
+        StatusCode::OK
+    );
+    assert!(!dc.is_locked_out(&employee.dn).await);
+    assert!(dc.binds(&employee.dn, &employee.password).await);
+
+    let csv = admin.get(&format!("/api/admin/audit?target={}&format=csv", employee.sam)).await;
+    assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+    let text = csv.text().await.unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "at,actor,action,target,result,client_addr");
+    assert!(lines.iter().any(|l| l.contains(",admin_unlock,") && l.contains(",success,")), "{text}");
+    assert!(lines.iter().filter(|l| l.contains(",admin_set_flags,")).count() == 2, "{text}");
+    let verdict: Value = admin.get("/api/admin/audit/verify").await.json().await.unwrap();
+    assert_eq!(verdict["intact"], true);
+}

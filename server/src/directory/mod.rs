@@ -63,6 +63,15 @@ pub enum BindAs {
     Service,
 }
 
+/// A member of a group, as an employee is imported.
+#[derive(Clone, Debug)]
+pub struct Member {
+    pub user: UserRef,
+    pub disabled: bool,
+}
+
+const UF_ACCOUNTDISABLE: i64 = 0x2;
+
 /// The user who signed in, and what the directory requires of them.
 #[derive(Clone, Debug)]
 pub struct SignIn {
@@ -198,6 +207,53 @@ impl Directory {
             .map_err(|e| DirectoryError::Unavailable(e.to_string()))?;
         let _ = ldap.unbind().await;
         Ok(!entries.is_empty())
+    }
+
+    /// Every user in `group_dn` (nested groups included), in pages: groups of 10,000 exceed
+    /// the DC's page size.
+    pub async fn group_members(&self, group_dn: &str) -> Result<Vec<Member>, DirectoryError> {
+        use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
+        let mut ldap = self.service_session().await?;
+        let base = self.base_dn(&mut ldap).await?;
+        let filter = format!(
+            "(&(objectCategory=person)(objectClass=user)(memberOf:1.2.840.113556.1.4.1941:={}))",
+            ldap3::ldap_escape(group_dn)
+        );
+        let adapters: Vec<Box<dyn Adapter<_, _>>> =
+            vec![Box::new(EntriesOnly::new()), Box::new(PagedResults::new(500))];
+        let mut attrs = account::USER_ATTRS.to_vec();
+        attrs.push("userAccountControl");
+        let mut stream = ldap.streaming_search_with(adapters, &base, Scope::Subtree, &filter, attrs).await?;
+        let mut members = Vec::new();
+        while let Some(entry) = stream.next().await? {
+            let entry = SearchEntry::construct(entry);
+            let uac: i64 =
+                entry.attrs.get("userAccountControl").and_then(|v| v.first()).and_then(|v| v.parse().ok()).unwrap_or(0);
+            members.push(Member { user: UserRef::from_entry(&entry), disabled: uac & UF_ACCOUNTDISABLE != 0 });
+        }
+        let result = stream.finish().await;
+        let _ = ldap.unbind().await;
+        result.success().map_err(|e| DirectoryError::Unavailable(e.to_string()))?;
+        Ok(members)
+    }
+
+    /// Sets or clears "user must change password at next logon" (pwdLastSet 0, or -1: now).
+    pub async fn set_must_change(&self, dn: &str, must_change: bool) -> Result<(), DirectoryError> {
+        let value: &[u8] = if must_change { b"0" } else { b"-1" };
+        self.replace_attribute(dn, "pwdLastSet", value).await
+    }
+
+    /// Unlocks an account locked out by wrong passwords.
+    pub async fn unlock(&self, dn: &str) -> Result<(), DirectoryError> {
+        self.replace_attribute(dn, "lockoutTime", b"0").await
+    }
+
+    async fn replace_attribute(&self, dn: &str, attr: &str, value: &[u8]) -> Result<(), DirectoryError> {
+        let mut ldap = self.service_session().await?;
+        let result =
+            ldap.modify(dn, vec![Mod::Replace(attr.as_bytes().to_vec(), HashSet::from([value.to_vec()]))]).await;
+        let _ = ldap.unbind().await;
+        error::from_change(&result?)
     }
 
     /// An administrator's reset: the new password replaces the old (the DC checks complexity

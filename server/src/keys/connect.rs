@@ -124,6 +124,14 @@ async fn apply_registry_status(
         _ => Some(StatusChange::Deactivate),
     };
     let Some(change) = change else {
+        if activated && key.unlock_pending && matches!(on_key, KeyStatus::Locked | KeyStatus::Suspended) {
+            // An administrator unlocked the key: the key hears it now.
+            match ch.call_one(Command::ApplyStatus { change: StatusChange::Unlock }).await? {
+                Ok(_) => state.store.clear_unlock_pending(key.id).await?,
+                Err(e) => return Err(Failure::new("key_error", key_error_message(e))),
+            }
+            return Ok(());
+        }
         if activated && matches!(on_key, KeyStatus::Locked | KeyStatus::Suspended) {
             // The key itself is locked (e.g. by its PIN): the registry follows.
             let status = if on_key == KeyStatus::Locked { "locked" } else { "suspended" };

@@ -23,6 +23,21 @@ impl Store {
         name: &str,
         now: i64,
     ) -> Result<Vec<String>, KeyRegistryError> {
+        self.add_account(username, "domain", domain, None, name, now).await
+    }
+
+    /// Puts an account on each of the employee's keys, without a password: a domain account
+    /// (`domain` + the employee's logon name; directory-managed) or an Entra account (`login`,
+    /// the UPN). Returns the serials it was queued to.
+    pub async fn add_account(
+        &self,
+        username: &str,
+        login_type: &str,
+        domain: &str,
+        login: Option<&str>,
+        name: &str,
+        now: i64,
+    ) -> Result<Vec<String>, KeyRegistryError> {
         let employee =
             self.employee_by_username(username).await?.ok_or_else(|| KeyRegistryError::NoKey(username.into()))?;
         let mut tx = self.pool.begin().await?;
@@ -45,14 +60,16 @@ impl Store {
             }
             sqlx::query(
                 "INSERT INTO key_accounts (key_id, slot, employee_id, name, login_type, domain, login,
-                 directory_managed, created_at) VALUES (?, ?, ?, ?, 'domain', ?, ?, 1, ?)",
+                 directory_managed, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             )
             .bind(key_id)
             .bind(slot)
             .bind(employee.id)
             .bind(name)
-            .bind(domain)
-            .bind(&employee.username)
+            .bind(login_type)
+            .bind(if login_type == "domain" { domain } else { "" })
+            .bind(login.unwrap_or(&employee.username))
+            .bind(login_type == "domain")
             .bind(now)
             .execute(&mut *tx)
             .await?;
@@ -70,4 +87,25 @@ impl Store {
         .fetch_all(&self.pool)
         .await
     }
+
+    /// An employee's accounts on all their keys: (serial, account, a delivery pending).
+    pub async fn accounts_of(&self, employee_id: i64) -> Result<Vec<(String, KeyAccountRow, bool)>, sqlx::Error> {
+        let rows: Vec<EmployeeAccount> = sqlx::query_as(
+            "SELECT k.serial, a.slot, a.name, a.login_type, a.domain, a.login, a.directory_managed,
+             EXISTS (SELECT 1 FROM pending_deliveries p WHERE p.key_id = a.key_id AND p.slot = a.slot) AS pending
+             FROM key_accounts a JOIN keys k ON k.id = a.key_id WHERE a.employee_id = ? ORDER BY k.serial, a.slot",
+        )
+        .bind(employee_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|r| (r.serial, r.account, r.pending)).collect())
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct EmployeeAccount {
+    serial: String,
+    #[sqlx(flatten)]
+    account: KeyAccountRow,
+    pending: bool,
 }

@@ -82,6 +82,30 @@ impl Store {
             .await
     }
 
+    /// Entries matching every given filter (substring of actor, exact action, substring of
+    /// target), newest first, at most `limit`.
+    pub async fn search_audit(
+        &self,
+        actor: &str,
+        action: &str,
+        target: &str,
+        limit: i64,
+    ) -> Result<Vec<AuditEntry>, sqlx::Error> {
+        let like = |t: &str| format!("%{}%", t.trim().replace('!', "!!").replace('%', "!%").replace('_', "!_"));
+        sqlx::query_as(
+            "SELECT at, actor, action, target, result, client_addr FROM audit
+             WHERE actor LIKE ? ESCAPE '!' AND (? = '' OR action = ?) AND target LIKE ? ESCAPE '!'
+             ORDER BY id DESC LIMIT ?",
+        )
+        .bind(like(actor))
+        .bind(action.trim())
+        .bind(action.trim())
+        .bind(like(target))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+    }
+
     /// Walks the whole chain; `Ok(None)` when every entry follows from the one before.
     pub async fn verify_audit(&self) -> Result<Option<ChainBreak>, sqlx::Error> {
         let rows: Vec<ChainedEntry> = sqlx::query_as(

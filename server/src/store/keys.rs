@@ -10,6 +10,8 @@ pub struct KeyRow {
     pub status: String,
     pub status_reason: Option<String>,
     pub employee: Option<Employee>,
+    /// An administrator unlocked the key; the key is told on its next connection.
+    pub unlock_pending: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
@@ -34,8 +36,29 @@ pub enum KeyRegistryError {
     NoKey(String),
     #[error("the key has no free slot for another account")]
     NoFreeSlot,
+    #[error("a key cannot go from {from} to {to}")]
+    InvalidTransition { from: String, to: String },
+    #[error("unknown reason {0:?}: one of lost, stolen, broken, invalid_activation_code, locked_by_pin, withdrawal")]
+    UnknownReason(String),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
+}
+
+/// Why a key left service.
+pub const REASONS: &[&str] = &["lost", "stolen", "broken", "invalid_activation_code", "locked_by_pin", "withdrawal"];
+
+/// The status changes an administrator may make (Reserved → Active happens only by activation,
+/// Ready → Reserved only by assignment; Deactivated and Compromised are final).
+pub fn transition_allowed(from: &str, to: &str) -> bool {
+    matches!(
+        (from, to),
+        ("ready", "deactivated")
+            | ("reserved", "ready" | "deactivated" | "compromised")
+            | ("active", "locked" | "suspended" | "deactivated" | "compromised")
+            | ("locked" | "suspended", "active" | "deactivated" | "compromised")
+            | ("locked", "suspended")
+            | ("suspended", "locked")
+    )
 }
 
 /// Slots a key offers (the reference key's; real keys report theirs in `Info`).
@@ -104,6 +127,45 @@ impl Store {
         Ok(code)
     }
 
+    /// An administrator's status change, checked against [`transition_allowed`]. Back to Active
+    /// from Locked or Suspended leaves an unlock for the key's next connection; back to Ready
+    /// forgets the employee.
+    pub async fn change_key_status(
+        &self,
+        serial: &str,
+        to: &str,
+        reason: Option<&str>,
+    ) -> Result<(), KeyRegistryError> {
+        if let Some(r) = reason.filter(|r| !REASONS.contains(r)) {
+            return Err(KeyRegistryError::UnknownReason(r.to_string()));
+        }
+        let key = self.key_by_serial(serial).await?.ok_or_else(|| KeyRegistryError::NoSuchKey(serial.into()))?;
+        if !transition_allowed(&key.status, to) {
+            return Err(KeyRegistryError::InvalidTransition { from: key.status, to: to.into() });
+        }
+        let unlock = to == "active";
+        sqlx::query(
+            "UPDATE keys SET status = ?, status_reason = ?, unlock_pending = ?,
+             employee_id = CASE WHEN ? = 'ready' THEN NULL ELSE employee_id END WHERE id = ?",
+        )
+        .bind(to)
+        .bind(reason)
+        .bind(unlock)
+        .bind(to)
+        .bind(key.id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn clear_unlock_pending(&self, key_id: i64) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE keys SET unlock_pending = 0 WHERE id = ?")
+            .bind(key_id)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+    }
+
     pub async fn set_key_status(&self, key_id: i64, status: &str, reason: Option<&str>) -> Result<(), sqlx::Error> {
         sqlx::query("UPDATE keys SET status = ?, status_reason = ? WHERE id = ?")
             .bind(status)
@@ -122,6 +184,15 @@ impl Store {
 
     pub async fn keys(&self) -> Result<Vec<KeyRow>, sqlx::Error> {
         let rows = sqlx::query(&format!("{SELECT_KEYS} ORDER BY k.serial")).fetch_all(&self.pool).await?;
+        rows.iter().map(key_row).collect()
+    }
+
+    /// The keys of an employee.
+    pub async fn keys_of(&self, employee_id: i64) -> Result<Vec<KeyRow>, sqlx::Error> {
+        let rows = sqlx::query(&format!("{SELECT_KEYS} WHERE k.employee_id = ? ORDER BY k.serial"))
+            .bind(employee_id)
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(key_row).collect()
     }
 
@@ -157,7 +228,7 @@ async fn upsert_employee(tx: &mut sqlx::SqliteConnection, e: &NewEmployee<'_>, n
 }
 
 const SELECT_KEYS: &str = "SELECT k.id, k.serial, k.public_key, k.status, k.status_reason,
-    e.id, e.object_guid, e.username, e.display_name
+    e.id, e.object_guid, e.username, e.display_name, k.unlock_pending
     FROM keys k LEFT JOIN employees e ON e.id = k.employee_id";
 
 fn key_row(r: &sqlx::sqlite::SqliteRow) -> Result<KeyRow, sqlx::Error> {
@@ -176,5 +247,6 @@ fn key_row(r: &sqlx::sqlite::SqliteRow) -> Result<KeyRow, sqlx::Error> {
         status: r.try_get(3)?,
         status_reason: r.try_get(4)?,
         employee,
+        unlock_pending: r.try_get(9)?,
     })
 }

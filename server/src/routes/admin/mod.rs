@@ -2,6 +2,9 @@
 //! a TOTP code in this session. Every handler takes [`Admin`], so nothing here is reachable
 //! otherwise.
 
+pub mod audit_log;
+pub mod employees;
+pub mod keys;
 pub mod reset;
 pub mod totp;
 

@@ -1,0 +1,220 @@
+//! Employees: the sync from the administered directory group, the list, one employee's page,
+//! their accounts on keys, and the account flags an administrator sets in the directory.
+
+use axum::extract::{Path, Query, State};
+use axum::Json;
+use latchkey_api::admin::{
+    AccountView, AuditView, DirectoryFacts, EmployeeDetail, EmployeePage, EmployeeSummary, FlagsChange, KeyView,
+    NewAccount, SyncReport,
+};
+use latchkey_api::ErrorKind;
+use serde::Deserialize;
+
+use super::Admin;
+use crate::error::AppError;
+use crate::routes::{audit, ApiJson};
+use crate::session::ClientAddr;
+use crate::state::AppState;
+use crate::store::{KeyRow, SyncedUser};
+
+/// Most employees one page lists.
+const MAX_PAGE: i64 = 200;
+
+pub async fn sync(
+    State(state): State<AppState>,
+    addr: ClientAddr,
+    Admin(admin): Admin,
+) -> Result<Json<SyncReport>, AppError> {
+    let outcome = async {
+        let group = state.config.employee_group.as_ref().or(state.config.admin_group.as_ref()).ok_or_else(|| {
+            AppError(ErrorKind::BadRequest { reason: "no employee group is configured (employee_group)".into() })
+        })?;
+        let members = state.directory()?.group_members(group).await?;
+        let users: Vec<SyncedUser> = members
+            .iter()
+            .filter(|m| !m.user.object_guid.is_empty())
+            .map(|m| SyncedUser {
+                object_guid: &m.user.object_guid,
+                username: &m.user.sam_account_name,
+                display_name: &m.user.display_name,
+                disabled: m.disabled,
+            })
+            .collect();
+        let r = state.store.sync_employees(&users, state.now()).await?;
+        Ok(SyncReport { added: r.added, updated: r.updated, removed: r.removed, unchanged: r.unchanged })
+    }
+    .await;
+    audit::record(&state, &admin.username, "admin_sync_employees", "employees", &outcome, &addr).await;
+    outcome.map(Json)
+}
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    offset: i64,
+    limit: Option<i64>,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    Admin(_): Admin,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<EmployeePage>, AppError> {
+    let (offset, limit) = (query.offset.max(0), query.limit.unwrap_or(50).clamp(1, MAX_PAGE));
+    let (rows, total) = state.store.employees(&query.q, offset, limit).await?;
+    let employees = rows
+        .into_iter()
+        .map(|e| EmployeeSummary {
+            username: e.username,
+            display_name: e.display_name,
+            disabled: e.disabled,
+            removed: e.removed_at.is_some(),
+            keys: e.keys as u32,
+        })
+        .collect();
+    Ok(Json(EmployeePage { employees, total: total as u64, offset: offset as u64 }))
+}
+
+pub async fn detail(
+    State(state): State<AppState>,
+    Admin(_): Admin,
+    Path(username): Path<String>,
+) -> Result<Json<EmployeeDetail>, AppError> {
+    let employee = state.store.employee_by_username(&username).await?.ok_or(AppError(ErrorKind::NotFound))?;
+    let (page, _) = state.store.employees(&employee.username, 0, MAX_PAGE).await?;
+    let row = page.into_iter().find(|e| e.id == employee.id).ok_or(AppError(ErrorKind::NotFound))?;
+    let directory = match state.directory()?.find_user(&employee.username).await {
+        Ok(Some(user)) if user.object_guid == employee.object_guid => {
+            state.directory()?.account_facts(&user.dn).await.ok().map(|f| DirectoryFacts {
+                password_last_set: f.password_last_set,
+                expires_at: f.expires_at,
+                locked_out: f.locked_out,
+                may_change: f.may_change,
+                must_change: f.password_last_set_ticks == 0,
+            })
+        }
+        _ => None,
+    };
+    let keys = state.store.keys_of(employee.id).await?;
+    let accounts = state
+        .store
+        .accounts_of(employee.id)
+        .await?
+        .into_iter()
+        .map(|(serial, a, pending)| AccountView {
+            key: serial,
+            slot: a.slot as u16,
+            name: a.name,
+            login_type: a.login_type,
+            login: if a.domain.is_empty() { a.login } else { format!("{}\\{}", a.domain, a.login) },
+            pending_delivery: pending,
+        })
+        .collect();
+    let mut audit = state.store.audit_of(&employee.username).await?;
+    for key in &keys {
+        audit.extend(state.store.audit_of(&key.serial).await?);
+    }
+    audit.sort_by_key(|e| std::cmp::Reverse(e.at));
+    Ok(Json(EmployeeDetail {
+        username: employee.username,
+        display_name: employee.display_name,
+        disabled: row.disabled,
+        removed: row.removed_at.is_some(),
+        directory,
+        keys: keys.iter().map(key_view).collect(),
+        accounts,
+        audit: audit.into_iter().map(audit_view).collect(),
+    }))
+}
+
+pub async fn add_account(
+    State(state): State<AppState>,
+    addr: ClientAddr,
+    Admin(admin): Admin,
+    Path(username): Path<String>,
+    ApiJson(request): ApiJson<NewAccount>,
+) -> Result<Json<Vec<String>>, AppError> {
+    let outcome = async {
+        let (login_type, login) = match request.login_type.as_str() {
+            "domain" if !request.domain.trim().is_empty() => ("domain", None),
+            "entra" => (
+                "entra",
+                Some(request.login.as_deref().map(str::trim).filter(|l| l.contains('@')).ok_or(AppError(
+                    ErrorKind::BadRequest { reason: "an Entra account needs its UPN (name@domain)".into() },
+                ))?),
+            ),
+            _ => {
+                return Err(AppError(ErrorKind::BadRequest {
+                    reason: "the login type is `domain` (with its domain) or `entra` (with the UPN)".into(),
+                }))
+            }
+        };
+        let name = request.name.trim();
+        if name.is_empty() || name.len() > latchkey_protocol::message::MAX_NAME_BYTES {
+            return Err(AppError(ErrorKind::BadRequest { reason: "the account's name is 1 to 64 bytes".into() }));
+        }
+        let serials =
+            state.store.add_account(&username, login_type, request.domain.trim(), login, name, state.now()).await?;
+        Ok(serials)
+    }
+    .await;
+    audit::record(&state, &admin.username, "admin_add_account", &username, &outcome, &addr).await;
+    outcome.map(Json)
+}
+
+pub async fn flags(
+    State(state): State<AppState>,
+    addr: ClientAddr,
+    Admin(admin): Admin,
+    Path(username): Path<String>,
+    ApiJson(request): ApiJson<FlagsChange>,
+) -> Result<(), AppError> {
+    let outcome = async {
+        let user = state.directory()?.find_user(&username).await?.ok_or(AppError(ErrorKind::NotFound))?;
+        if let Some(must_change) = request.must_change {
+            state.directory()?.set_must_change(&user.dn, must_change).await?;
+        }
+        Ok(())
+    }
+    .await;
+    audit::record(&state, &admin.username, "admin_set_flags", &username, &outcome, &addr).await;
+    outcome
+}
+
+pub async fn unlock(
+    State(state): State<AppState>,
+    addr: ClientAddr,
+    Admin(admin): Admin,
+    Path(username): Path<String>,
+) -> Result<(), AppError> {
+    let outcome = async {
+        let user = state.directory()?.find_user(&username).await?.ok_or(AppError(ErrorKind::NotFound))?;
+        state.directory()?.unlock(&user.dn).await?;
+        Ok(())
+    }
+    .await;
+    audit::record(&state, &admin.username, "admin_unlock", &username, &outcome, &addr).await;
+    outcome
+}
+
+pub fn key_view(k: &KeyRow) -> KeyView {
+    KeyView {
+        serial: k.serial.clone(),
+        status: k.status.clone(),
+        status_reason: k.status_reason.clone(),
+        employee: k.employee.as_ref().map(|e| e.username.clone()),
+    }
+}
+
+pub fn audit_view(e: crate::store::AuditEntry) -> AuditView {
+    AuditView {
+        at: e.at,
+        actor: e.actor,
+        action: e.action,
+        target: e.target,
+        result: e.result,
+        client_addr: e.client_addr,
+    }
+}

@@ -1,0 +1,135 @@
+//! Keys: registered from the vendor's manifest (one by one or as CSV), assigned to an employee
+//! (Reserved; the activation code shown this once), moved between statuses along the allowed
+//! transitions only (what the key must do is applied when it next connects).
+
+use axum::extract::{Path, State};
+use axum::Json;
+use latchkey_api::admin::{AssignKey, AssignedKey, KeyStatusChange, KeyView, ManifestReport, RegisterKey};
+use latchkey_api::ErrorKind;
+
+use super::employees::key_view;
+use super::Admin;
+use crate::error::AppError;
+use crate::routes::{audit, ApiJson};
+use crate::session::ClientAddr;
+use crate::state::AppState;
+use crate::store::NewEmployee;
+
+/// Longest manifest accepted in one request, in lines.
+const MAX_MANIFEST_LINES: usize = 10_000;
+
+pub async fn list(State(state): State<AppState>, Admin(_): Admin) -> Result<Json<Vec<KeyView>>, AppError> {
+    Ok(Json(state.store.keys().await?.iter().map(key_view).collect()))
+}
+
+pub async fn register(
+    State(state): State<AppState>,
+    addr: ClientAddr,
+    Admin(admin): Admin,
+    ApiJson(request): ApiJson<RegisterKey>,
+) -> Result<(), AppError> {
+    let outcome = register_one(&state, &request.serial, &request.public_key, &request.activation_code).await;
+    audit::record(&state, &admin.username, "admin_register_key", request.serial.trim(), &outcome, &addr).await;
+    outcome
+}
+
+/// The vendor's manifest as CSV: `serial,public_key,activation_code` per line (a header line
+/// starting with "serial" is skipped). Every good line is registered; the others are listed.
+pub async fn manifest(
+    State(state): State<AppState>,
+    addr: ClientAddr,
+    Admin(admin): Admin,
+    body: String,
+) -> Result<Json<ManifestReport>, AppError> {
+    let lines: Vec<&str> = body.lines().collect();
+    if lines.len() > MAX_MANIFEST_LINES {
+        return Err(AppError(ErrorKind::BadRequest { reason: format!("at most {MAX_MANIFEST_LINES} lines at once") }));
+    }
+    let mut report = ManifestReport { registered: 0, errors: Vec::new() };
+    for (n, line) in lines.iter().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || (n == 0 && line.to_ascii_lowercase().starts_with("serial")) {
+            continue;
+        }
+        let fields: Vec<&str> = line.split(',').map(str::trim).collect();
+        let outcome = match fields.as_slice() {
+            [serial, public_key, code] => register_one(&state, serial, public_key, code).await,
+            _ => Err(AppError(ErrorKind::BadRequest { reason: "expected serial,public_key,activation_code".into() })),
+        };
+        match outcome {
+            Ok(()) => report.registered += 1,
+            Err(AppError(e)) => report.errors.push(format!("line {}: {}", n + 1, reason(&e))),
+        }
+    }
+    let summary = Ok::<_, AppError>(());
+    audit::record(
+        &state,
+        &admin.username,
+        "admin_register_manifest",
+        &format!("{} keys", report.registered),
+        &summary,
+        &addr,
+    )
+    .await;
+    Ok(Json(report))
+}
+
+pub async fn assign(
+    State(state): State<AppState>,
+    addr: ClientAddr,
+    Admin(admin): Admin,
+    Path(serial): Path<String>,
+    ApiJson(request): ApiJson<AssignKey>,
+) -> Result<Json<AssignedKey>, AppError> {
+    let outcome = async {
+        let employee =
+            state.store.employee_by_username(&request.username).await?.ok_or(AppError(ErrorKind::NotFound))?;
+        let new = NewEmployee {
+            object_guid: &employee.object_guid,
+            username: &employee.username,
+            display_name: &employee.display_name,
+        };
+        let activation_code = state.store.assign_key(&serial, &new, state.now()).await?;
+        Ok(AssignedKey { activation_code })
+    }
+    .await;
+    audit::record(&state, &admin.username, "admin_assign_key", &serial, &outcome, &addr).await;
+    outcome.map(Json)
+}
+
+pub async fn status(
+    State(state): State<AppState>,
+    addr: ClientAddr,
+    Admin(admin): Admin,
+    Path(serial): Path<String>,
+    ApiJson(request): ApiJson<KeyStatusChange>,
+) -> Result<(), AppError> {
+    let outcome = async {
+        state.store.change_key_status(&serial, request.status.trim(), request.reason.as_deref()).await?;
+        Ok(())
+    }
+    .await;
+    audit::record(&state, &admin.username, &format!("admin_key_{}", request.status.trim()), &serial, &outcome, &addr)
+        .await;
+    outcome
+}
+
+async fn register_one(state: &AppState, serial: &str, public_key: &str, code: &str) -> Result<(), AppError> {
+    let mut key = [0u8; 32];
+    hex::decode_to_slice(public_key.trim(), &mut key).map_err(|_| {
+        AppError(ErrorKind::BadRequest { reason: "the public key must be 64 hexadecimal digits".into() })
+    })?;
+    let code = code.trim();
+    if code.len() != 8 || !code.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(AppError(ErrorKind::BadRequest { reason: "the activation code is 8 digits".into() }));
+    }
+    state.store.register_key(serial, &key, code, state.now()).await?;
+    Ok(())
+}
+
+fn reason(e: &ErrorKind) -> String {
+    match e {
+        ErrorKind::BadRequest { reason } => reason.clone(),
+        other => other.message(),
+    }
+}
