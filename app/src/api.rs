@@ -71,6 +71,32 @@ pub async fn change(current: String, new: String) -> ApiResult<ChangePasswordRes
     decode(post("/api/password/change", &body).await?).await
 }
 
+/// A GET of JSON (the administration pages use these too).
+pub async fn get<T: DeserializeOwned>(url: &str) -> ApiResult<T> {
+    decode(send(Request::new("GET", url)).await?).await
+}
+
+/// A POST of JSON, answered with JSON.
+pub async fn post_json<B: Serialize, T: DeserializeOwned>(url: &str, body: &B) -> ApiResult<T> {
+    decode(post(url, body).await?).await
+}
+
+/// A POST of JSON, answered with nothing.
+pub async fn post_unit<B: Serialize>(url: &str, body: &B) -> ApiResult<()> {
+    let response = post(url, body).await?;
+    if response.ok() {
+        Ok(())
+    } else {
+        Err(error_of(response).await)
+    }
+}
+
+/// A POST of plain text (a CSV manifest), answered with JSON.
+pub async fn post_text<T: DeserializeOwned>(url: &str, body: String) -> ApiResult<T> {
+    let request = with_csrf(Request::new("POST", url)).text(body);
+    decode(send(request).await?).await
+}
+
 fn remember(view: &SessionView) {
     CSRF.with(|c| *c.borrow_mut() = Some(view.csrf_token.clone()));
 }

@@ -28,6 +28,11 @@ impl Request {
         self.header("content-type", "application/json")
     }
 
+    pub fn text(self, body: String) -> Request {
+        self.init.set_body(&body.into());
+        self.header("content-type", "text/plain; charset=utf-8")
+    }
+
     pub async fn send(self) -> Result<Response, String> {
         let window = web_sys::window().ok_or("no window")?;
         let headers = web_sys::Headers::new().map_err(|_| "no headers")?;

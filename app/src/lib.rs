@@ -7,13 +7,13 @@ pub mod checklist;
 pub mod dates;
 
 #[cfg(target_arch = "wasm32")]
-mod api;
+pub mod api;
 #[cfg(target_arch = "wasm32")]
 mod ble;
 #[cfg(target_arch = "wasm32")]
-mod components;
+pub mod components;
 #[cfg(target_arch = "wasm32")]
-mod fetch;
+pub mod fetch;
 #[cfg(target_arch = "wasm32")]
 mod key_session;
 #[cfg(target_arch = "wasm32")]

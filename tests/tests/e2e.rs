@@ -18,6 +18,7 @@ async fn self_service_password_change_in_the_browser() {
     user_who_may_not_change_sees_no_form(&dc, &browser).await;
     key_flows_in_the_browser(&dc, &browser).await;
     the_demo_virtual_key_runs_in_the_page(&dc, &browser).await;
+    an_administrator_resets_a_password_that_only_the_key_learns(&dc, &browser).await;
     key_connection_failures_are_explained(&dc, &browser).await;
 
     browser.close().await;
@@ -217,6 +218,96 @@ async fn the_demo_virtual_key_runs_in_the_page(dc: &TestDc, browser: &TestBrowse
     let offered: bool = eval(&page, "document.querySelector('[data-testid=virtual-key]') !== null").await;
     assert!(!offered, "no virtual key without the demo setting");
     page.close().await.expect("close page");
+}
+
+/// The administration pages: TOTP enrolment, sync, a key registered and assigned, the account
+/// queued, a generated reset; the employee's key takes it through self-service.
+async fn an_administrator_resets_a_password_that_only_the_key_learns(dc: &TestDc, browser: &TestBrowser) {
+    let group = dc.create_group().await;
+    let app = spawn_app(dc, AppOptions { employee_group: Some(group.clone()), ..AppOptions::default() }).await;
+    let admin = dc.create_user(UserOptions::default()).await;
+    dc.add_to_group(&admin.dn, &dc.admin_group).await;
+    let employee = dc.create_user(UserOptions::default()).await;
+    dc.add_to_group(&employee.dn, &group).await;
+    let (mut key, made) = keys::new_key("LK-E2E-ADMIN");
+
+    let page = browser.open(&app.url).await;
+    sign_in(&page, &admin.sam, &admin.password).await;
+    wait_for(&page, "[data-testid=admin-link]").await;
+    click(&page, "[data-testid=admin-link]").await;
+    let secret = wait_for(&page, "[data-testid=totp-secret]").await.inner_text().await.unwrap().unwrap_or_default();
+    type_into(&page, "#totp-code", &totp_code(&secret)).await;
+    click(&page, "form button[type=submit]").await;
+    wait_for(&page, "[data-testid=recovery-codes]").await;
+    click(&page, "[data-testid=continue]").await;
+
+    // Employees from the group; a key from the manifest.
+    click(&page, "[data-testid=sync]").await;
+    wait_for(&page, "[data-testid=synced]").await;
+    click(&page, "[data-testid=tab-keys]").await;
+    type_into(&page, "#key-serial", &made.serial).await;
+    type_into(&page, "#key-public", &hex::encode(made.public_key)).await;
+    type_into(&page, "#key-code", &made.activation_code).await;
+    click(&page, "[data-testid=register-key] button").await;
+    wait_until(
+        &page,
+        &format!("document.querySelector('[data-testid=key-list]').innerText.includes('{}')", made.serial),
+    )
+    .await;
+
+    // The employee's page: assign the key (its code shown once), queue the account.
+    click(&page, "[data-testid=tab-employees]").await;
+    click(&page, &format!("[data-testid=employee][data-username={}]", employee.sam)).await;
+    wait_for(&page, "[data-testid=employee-title]").await;
+    wait_until(&page, &format!("document.querySelector('#assign-key').innerText.includes('{}')", made.serial)).await;
+    let _: bool = eval(&page, &format!(
+        "(() => {{ const s = document.querySelector('#assign-key'); s.value = '{}'; \
+         s.dispatchEvent(new Event('input', {{ bubbles: true }})); s.dispatchEvent(new Event('change', {{ bubbles: true }})); return true; }})()",
+        made.serial
+    )).await;
+    click(&page, "[data-testid=assign] button").await;
+    let code = wait_for(&page, "[data-testid=activation-code]").await.inner_text().await.unwrap().unwrap_or_default();
+    assert_eq!(code, made.activation_code);
+    click(&page, "[data-testid=add-account] button").await;
+    wait_until(
+        &page,
+        &format!("document.querySelector('[data-testid=accounts]').innerText.includes('{}')", employee.sam),
+    )
+    .await;
+
+    // The employee activates the key through self-service.
+    let cookie = keys::session_cookie(&app, &employee).await;
+    let mut relay = keys::RelayPage::open(&app, Some(&cookie)).await;
+    relay.connect(&mut key).await;
+    let ready = relay.send(&mut key, latchkey_api::relay::RelayRequest::Activate { code }).await;
+    assert!(matches!(ready, latchkey_api::relay::RelayEvent::Ready { .. }), "{ready:?}");
+    relay.close().await;
+
+    // A generated reset: the page says where it goes, never what it is.
+    click(&page, "[data-testid=reset-generate]").await;
+    let done = wait_for(&page, "[data-testid=reset-done]").await.inner_text().await.unwrap().unwrap_or_default();
+    assert!(done.contains(&made.serial), "{done}");
+
+    // The key takes it on its next connection; it binds; nobody else ever had it.
+    let mut relay = keys::RelayPage::open(&app, None).await;
+    relay.connect(&mut key).await;
+    relay.close().await;
+    let delivered = keys::key_password(&key, 1).expect("the key holds the reset password");
+    assert!(dc.binds(&employee.dn, &delivered).await);
+    let html: String = eval(&page, "document.documentElement.outerHTML").await;
+    assert!(!html.contains(&delivered));
+    let database = std::fs::read(app.database_path()).unwrap();
+    let wal = std::fs::read(app.database_path().with_extension("sqlite-wal")).unwrap_or_default();
+    for bytes in [database, wal] {
+        assert!(!bytes.windows(delivered.len()).any(|w| w == delivered.as_bytes()), "no plaintext in the database");
+    }
+    page.close().await.expect("close page");
+}
+
+fn totp_code(secret_base32: &str) -> String {
+    let secret = totp_rs::Secret::Encoded(secret_base32.trim().to_string()).to_bytes().unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, 6, 1, 30, secret).unwrap().generate(now)
 }
 
 async fn key_connection_failures_are_explained(dc: &TestDc, browser: &TestBrowser) {

@@ -1,5 +1,6 @@
-//! Builds the SPA with Trunk (release, size profile, wasm-opt from binaryen), then the demo's
-//! virtual key as a separate module in `dist/demo/` that the app imports only on demand.
+//! Builds the SPA with Trunk (release, size profile, wasm-opt from binaryen), the administration
+//! pages as a bundle of their own in `dist/admin/`, then the demo's virtual key as a separate
+//! module in `dist/demo/` that the app imports only on demand.
 
 use std::process::Command;
 
@@ -9,6 +10,16 @@ pub fn build() -> Result {
     cmd::run(
         Command::new("trunk")
             .args(["build", "--release"])
+            .current_dir(paths::root())
+            .env("PATH", paths::tool_path())
+            .env("CARGO_TARGET_DIR", paths::target()),
+    )?;
+    // The administration pages: their own bundle at /admin/ (after the app's build, which
+    // empties dist/).
+    cmd::run(
+        Command::new("trunk")
+            .args(["build", "admin/index.html", "--release", "true", "--public-url", "/admin/", "--dist"])
+            .arg(paths::dist().join("admin"))
             .current_dir(paths::root())
             .env("PATH", paths::tool_path())
             .env("CARGO_TARGET_DIR", paths::target()),

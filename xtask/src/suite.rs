@@ -85,6 +85,8 @@ fn lint() -> Result {
         "keysim",
         "-p",
         "latchkey-virtual-key",
+        "-p",
+        "latchkey-admin",
         "--target",
         "wasm32-unknown-unknown",
         "--locked",

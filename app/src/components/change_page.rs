@@ -38,6 +38,7 @@ pub fn ChangePage() -> impl IntoView {
             </div>
             {move || greeting().map(|v| view! {
                 <p class="hint">"Signed in as " <strong>{v.display_name.clone()}</strong> " (" {v.username.clone()} ")"</p>
+                {v.admin.map(|_| view! { <p><a href="/admin/" data-testid="admin-link">"Administration"</a></p> })}
                 {v.change_required.map(|reason| view! {
                     <p class="notice" role="status">{match reason {
                         ChangeReason::MustChange => "Your administrator requires a new password before you can use your account.",

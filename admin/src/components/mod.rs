@@ -1,0 +1,9 @@
+//! One component per file.
+
+pub mod admin_app;
+pub mod employee_list;
+pub mod employee_page;
+pub mod keys_page;
+pub mod reset_form;
+pub mod totp_enrol;
+pub mod totp_verify;
