@@ -279,7 +279,7 @@ fn account_of(row: &KeyAccountRow) -> Option<Account> {
         },
         domain: row.domain.clone(),
         login: row.login.clone(),
-        directory_managed: row.directory_managed,
+        directory_managed: row.directory_managed != 0,
     })
 }
 

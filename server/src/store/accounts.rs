@@ -10,7 +10,8 @@ pub struct KeyAccountRow {
     pub login_type: String,
     pub domain: String,
     pub login: String,
-    pub directory_managed: bool,
+    /// 0 or 1 (an integer in every store backend).
+    pub directory_managed: i64,
 }
 
 impl Store {
@@ -42,7 +43,7 @@ impl Store {
             self.employee_by_username(username).await?.ok_or_else(|| KeyRegistryError::NoKey(username.into()))?;
         let mut tx = self.pool.begin().await?;
         let keys: Vec<(i64, String)> = sqlx::query_as(
-            "SELECT id, serial FROM keys WHERE employee_id = ? AND status IN ('reserved', 'active') ORDER BY id",
+            "SELECT id, serial FROM keys WHERE employee_id = $1 AND status IN ('reserved', 'active') ORDER BY id",
         )
         .bind(employee.id)
         .fetch_all(&mut *tx)
@@ -51,7 +52,7 @@ impl Store {
             return Err(KeyRegistryError::NoKey(username.into()));
         }
         for (key_id, _) in &keys {
-            let slot: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(slot), 0) + 1 FROM key_accounts WHERE key_id = ?")
+            let slot: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(slot), 0) + 1 FROM key_accounts WHERE key_id = $1")
                 .bind(key_id)
                 .fetch_one(&mut *tx)
                 .await?;
@@ -60,7 +61,7 @@ impl Store {
             }
             sqlx::query(
                 "INSERT INTO key_accounts (key_id, slot, employee_id, name, login_type, domain, login,
-                 directory_managed, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 directory_managed, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             )
             .bind(key_id)
             .bind(slot)
@@ -69,7 +70,7 @@ impl Store {
             .bind(login_type)
             .bind(if login_type == "domain" { domain } else { "" })
             .bind(login.unwrap_or(&employee.username))
-            .bind(login_type == "domain")
+            .bind(i64::from(login_type == "domain"))
             .bind(now)
             .execute(&mut *tx)
             .await?;
@@ -81,7 +82,7 @@ impl Store {
     pub async fn key_accounts(&self, key_id: i64) -> Result<Vec<KeyAccountRow>, sqlx::Error> {
         sqlx::query_as(
             "SELECT slot, name, login_type, domain, login, directory_managed FROM key_accounts
-             WHERE key_id = ? ORDER BY slot",
+             WHERE key_id = $1 ORDER BY slot",
         )
         .bind(key_id)
         .fetch_all(&self.pool)
@@ -92,13 +93,14 @@ impl Store {
     pub async fn accounts_of(&self, employee_id: i64) -> Result<Vec<(String, KeyAccountRow, bool)>, sqlx::Error> {
         let rows: Vec<EmployeeAccount> = sqlx::query_as(
             "SELECT k.serial, a.slot, a.name, a.login_type, a.domain, a.login, a.directory_managed,
-             EXISTS (SELECT 1 FROM pending_deliveries p WHERE p.key_id = a.key_id AND p.slot = a.slot) AS pending
-             FROM key_accounts a JOIN keys k ON k.id = a.key_id WHERE a.employee_id = ? ORDER BY k.serial, a.slot",
+             CASE WHEN EXISTS (SELECT 1 FROM pending_deliveries p WHERE p.key_id = a.key_id AND p.slot = a.slot)
+             THEN 1 ELSE 0 END AS pending
+             FROM key_accounts a JOIN keys k ON k.id = a.key_id WHERE a.employee_id = $1 ORDER BY k.serial, a.slot",
         )
         .bind(employee_id)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.into_iter().map(|r| (r.serial, r.account, r.pending)).collect())
+        Ok(rows.into_iter().map(|r| (r.serial, r.account, r.pending != 0)).collect())
     }
 }
 
@@ -107,5 +109,5 @@ struct EmployeeAccount {
     serial: String,
     #[sqlx(flatten)]
     account: KeyAccountRow,
-    pending: bool,
+    pending: i64,
 }

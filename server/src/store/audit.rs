@@ -52,6 +52,10 @@ impl Store {
         // the previous hash and the insert in one transaction.
         let _turn = self.audit_turn.lock().await;
         let mut tx = self.pool.begin().await?;
+        if self.backend == super::Backend::Postgres {
+            // Replicas share the chain: one appender at a time, until this transaction ends.
+            sqlx::query("SELECT pg_advisory_xact_lock(7411)").execute(&mut *tx).await?;
+        }
         let prev: Option<String> = sqlx::query_scalar("SELECT hash FROM audit ORDER BY id DESC LIMIT 1")
             .fetch_optional(&mut *tx)
             .await?
@@ -59,7 +63,7 @@ impl Store {
         let prev = prev.unwrap_or_else(|| GENESIS.to_string());
         sqlx::query(
             "INSERT INTO audit (at, actor, action, target, result, client_addr, prev_hash, hash) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(e.at)
         .bind(&e.actor)
@@ -76,7 +80,7 @@ impl Store {
 
     /// Entries about `target`, oldest first.
     pub async fn audit_of(&self, target: &str) -> Result<Vec<AuditEntry>, sqlx::Error> {
-        sqlx::query_as("SELECT at, actor, action, target, result, client_addr FROM audit WHERE target = ? ORDER BY id")
+        sqlx::query_as("SELECT at, actor, action, target, result, client_addr FROM audit WHERE target = $1 ORDER BY id")
             .bind(target)
             .fetch_all(&self.pool)
             .await
@@ -94,8 +98,8 @@ impl Store {
         let like = |t: &str| format!("%{}%", t.trim().replace('!', "!!").replace('%', "!%").replace('_', "!_"));
         sqlx::query_as(
             "SELECT at, actor, action, target, result, client_addr FROM audit
-             WHERE actor LIKE ? ESCAPE '!' AND (? = '' OR action = ?) AND target LIKE ? ESCAPE '!'
-             ORDER BY id DESC LIMIT ?",
+             WHERE actor LIKE $1 ESCAPE '!' AND ($2 = '' OR action = $3) AND target LIKE $4 ESCAPE '!'
+             ORDER BY id DESC LIMIT $5",
         )
         .bind(like(actor))
         .bind(action.trim())

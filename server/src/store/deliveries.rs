@@ -26,7 +26,7 @@ impl Store {
         sqlx::query_as(
             "SELECT k.id AS key_id, k.serial, k.public_key, a.slot FROM key_accounts a
              JOIN keys k ON k.id = a.key_id JOIN employees e ON e.id = a.employee_id
-             WHERE e.username = ? COLLATE NOCASE AND a.directory_managed = 1 AND k.status IN ('reserved', 'active')
+             WHERE lower(e.username) = lower($1) AND a.directory_managed = 1 AND k.status IN ('reserved', 'active')
              ORDER BY k.serial, a.slot",
         )
         .bind(username)
@@ -37,7 +37,7 @@ impl Store {
     /// Takes the next sealing counter for an account on a key.
     pub async fn next_sealed_counter(&self, key_id: i64, slot: i64) -> Result<i64, sqlx::Error> {
         sqlx::query_scalar(
-            "UPDATE key_accounts SET sealed_counter = sealed_counter + 1 WHERE key_id = ? AND slot = ?
+            "UPDATE key_accounts SET sealed_counter = sealed_counter + 1 WHERE key_id = $1 AND slot = $2
              RETURNING sealed_counter",
         )
         .bind(key_id)
@@ -57,14 +57,14 @@ impl Store {
         now: i64,
     ) -> Result<(), sqlx::Error> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM pending_deliveries WHERE key_id = ? AND slot = ?")
+        sqlx::query("DELETE FROM pending_deliveries WHERE key_id = $1 AND slot = $2")
             .bind(key_id)
             .bind(slot)
             .execute(&mut *tx)
             .await?;
         sqlx::query(
             "INSERT INTO pending_deliveries (key_id, slot, counter, encapsulated_key, ciphertext, created_at)
-             VALUES (?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(key_id)
         .bind(slot)
@@ -79,7 +79,7 @@ impl Store {
 
     pub async fn pending_deliveries(&self, key_id: i64) -> Result<Vec<PendingDelivery>, sqlx::Error> {
         sqlx::query_as(
-            "SELECT id, slot, counter, encapsulated_key, ciphertext FROM pending_deliveries WHERE key_id = ? ORDER BY id",
+            "SELECT id, slot, counter, encapsulated_key, ciphertext FROM pending_deliveries WHERE key_id = $1 ORDER BY id",
         )
         .bind(key_id)
         .fetch_all(&self.pool)
@@ -88,6 +88,6 @@ impl Store {
 
     /// The key acknowledged (or refused for good) a delivery.
     pub async fn delete_delivery(&self, id: i64) -> Result<(), sqlx::Error> {
-        sqlx::query("DELETE FROM pending_deliveries WHERE id = ?").bind(id).execute(&self.pool).await.map(|_| ())
+        sqlx::query("DELETE FROM pending_deliveries WHERE id = $1").bind(id).execute(&self.pool).await.map(|_| ())
     }
 }

@@ -24,7 +24,8 @@ pub struct EmployeeRow {
     pub object_guid: String,
     pub username: String,
     pub display_name: String,
-    pub disabled: bool,
+    /// 0 or 1.
+    pub disabled: i64,
     pub removed_at: Option<i64>,
     pub keys: i64,
 }
@@ -36,8 +37,8 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let mut report = SyncReport::default();
         for m in members {
-            let existing: Option<(String, String, bool, Option<i64>)> = sqlx::query_as(
-                "SELECT username, display_name, disabled, removed_at FROM employees WHERE object_guid = ?",
+            let existing: Option<(String, String, i64, Option<i64>)> = sqlx::query_as(
+                "SELECT username, display_name, disabled, removed_at FROM employees WHERE object_guid = $1",
             )
             .bind(m.object_guid)
             .fetch_optional(&mut *tx)
@@ -46,12 +47,12 @@ impl Store {
                 None => {
                     sqlx::query(
                         "INSERT INTO employees (object_guid, username, display_name, disabled, created_at, synced_at)
-                         VALUES (?, ?, ?, ?, ?, ?)",
+                         VALUES ($1, $2, $3, $4, $5, $6)",
                     )
                     .bind(m.object_guid)
                     .bind(m.username)
                     .bind(m.display_name)
-                    .bind(m.disabled)
+                    .bind(i64::from(m.disabled))
                     .bind(now)
                     .bind(now)
                     .execute(&mut *tx)
@@ -61,15 +62,15 @@ impl Store {
                 Some((username, display_name, disabled, removed_at)) => {
                     let same = username == m.username
                         && display_name == m.display_name
-                        && disabled == m.disabled
+                        && (disabled != 0) == m.disabled
                         && removed_at.is_none();
                     sqlx::query(
-                        "UPDATE employees SET username = ?, display_name = ?, disabled = ?, removed_at = NULL,
-                         synced_at = ? WHERE object_guid = ?",
+                        "UPDATE employees SET username = $1, display_name = $2, disabled = $3, removed_at = NULL,
+                         synced_at = $4 WHERE object_guid = $5",
                     )
                     .bind(m.username)
                     .bind(m.display_name)
-                    .bind(m.disabled)
+                    .bind(i64::from(m.disabled))
                     .bind(now)
                     .bind(m.object_guid)
                     .execute(&mut *tx)
@@ -83,17 +84,19 @@ impl Store {
             }
         }
         // Everyone this sync did not see has left the group.
-        let seen = serde_json::to_string(&members.iter().map(|m| m.object_guid).collect::<Vec<_>>())
-            .map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-        let removed = sqlx::query(
-            "UPDATE employees SET removed_at = ?
-             WHERE removed_at IS NULL AND object_guid NOT IN (SELECT value FROM json_each(?))",
-        )
-        .bind(now)
-        .bind(seen)
-        .execute(&mut *tx)
-        .await?;
-        report.removed = removed.rows_affected() as u32;
+        let seen: std::collections::HashSet<&str> = members.iter().map(|m| m.object_guid).collect();
+        let present: Vec<(i64, String)> =
+            sqlx::query_as("SELECT id, object_guid FROM employees WHERE removed_at IS NULL")
+                .fetch_all(&mut *tx)
+                .await?;
+        for (id, _) in present.iter().filter(|(_, guid)| !seen.contains(guid.as_str())) {
+            sqlx::query("UPDATE employees SET removed_at = $1 WHERE id = $2")
+                .bind(now)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            report.removed += 1;
+        }
         tx.commit().await?;
         Ok(report)
     }
@@ -113,8 +116,8 @@ impl Store {
             "SELECT e.id, e.object_guid, e.username, e.display_name, e.disabled, e.removed_at,
              (SELECT COUNT(*) FROM keys k WHERE k.employee_id = e.id) AS keys
              FROM employees e
-             WHERE e.username LIKE ?1 ESCAPE '!' OR e.display_name LIKE ?1 ESCAPE '!'
-             ORDER BY e.username COLLATE NOCASE LIMIT ?2 OFFSET ?3",
+             WHERE lower(e.username) LIKE lower($1) ESCAPE '!' OR lower(e.display_name) LIKE lower($1) ESCAPE '!'
+             ORDER BY lower(e.username) LIMIT $2 OFFSET $3",
         )
         .bind(&pattern)
         .bind(limit)
@@ -122,7 +125,7 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         let total = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM employees e WHERE e.username LIKE ?1 ESCAPE '!' OR e.display_name LIKE ?1 ESCAPE '!'",
+            "SELECT COUNT(*) FROM employees e WHERE lower(e.username) LIKE lower($1) ESCAPE '!' OR lower(e.display_name) LIKE lower($1) ESCAPE '!'",
         )
         .bind(&pattern)
         .fetch_one(&self.pool)

@@ -48,10 +48,10 @@ impl Store {
     ) -> Result<i64, sqlx::Error> {
         sqlx::query_scalar(
             "INSERT INTO change_journal (key_id, slot, user_dn, pwd_last_set_before, step, started_at, updated_at)
-             VALUES (?, ?, ?, ?, 'started', ?, ?) RETURNING id",
+             VALUES ($1, $2, $3, $4, 'started', $5, $6) RETURNING id",
         )
         .bind(key_id)
-        .bind(slot)
+        .bind(i64::from(slot))
         .bind(user_dn)
         .bind(pwd_last_set_before)
         .bind(now)
@@ -61,7 +61,7 @@ impl Store {
     }
 
     pub async fn journal_step(&self, id: i64, step: Step, now: i64) -> Result<(), sqlx::Error> {
-        sqlx::query("UPDATE change_journal SET step = ?, updated_at = ? WHERE id = ?")
+        sqlx::query("UPDATE change_journal SET step = $1, updated_at = $2 WHERE id = $3")
             .bind(step.label())
             .bind(now)
             .bind(id)
@@ -74,7 +74,7 @@ impl Store {
     pub async fn open_changes(&self, key_id: i64) -> Result<Vec<OpenChange>, sqlx::Error> {
         sqlx::query_as(
             "SELECT id, slot, user_dn, pwd_last_set_before, step FROM change_journal
-             WHERE key_id = ? AND step NOT IN ('committed', 'aborted') ORDER BY id",
+             WHERE key_id = $1 AND step NOT IN ('committed', 'aborted') ORDER BY id",
         )
         .bind(key_id)
         .fetch_all(&self.pool)
@@ -83,7 +83,7 @@ impl Store {
 
     /// Every journal entry of a key, oldest first: (step, slot).
     pub async fn journal_of(&self, key_id: i64) -> Result<Vec<(String, i64)>, sqlx::Error> {
-        sqlx::query_as("SELECT step, slot FROM change_journal WHERE key_id = ? ORDER BY id")
+        sqlx::query_as("SELECT step, slot FROM change_journal WHERE key_id = $1 ORDER BY id")
             .bind(key_id)
             .fetch_all(&self.pool)
             .await
@@ -95,7 +95,7 @@ impl Store {
         key_id: i64,
         expires_at: i64,
     ) -> Result<(), sqlx::Error> {
-        sqlx::query("INSERT INTO key_sign_in_tickets (ticket_hash, key_id, expires_at) VALUES (?, ?, ?)")
+        sqlx::query("INSERT INTO key_sign_in_tickets (ticket_hash, key_id, expires_at) VALUES ($1, $2, $3)")
             .bind(ticket_hash)
             .bind(key_id)
             .bind(expires_at)
@@ -106,16 +106,18 @@ impl Store {
 
     /// Takes a ticket (once): the key it was issued to, if it has not expired.
     pub async fn redeem_sign_in_ticket(&self, ticket_hash: &str, now: i64) -> Result<Option<i64>, sqlx::Error> {
-        sqlx::query_scalar("DELETE FROM key_sign_in_tickets WHERE ticket_hash = ? AND expires_at > ? RETURNING key_id")
-            .bind(ticket_hash)
-            .bind(now)
-            .fetch_optional(&self.pool)
-            .await
+        sqlx::query_scalar(
+            "DELETE FROM key_sign_in_tickets WHERE ticket_hash = $1 AND expires_at > $2 RETURNING key_id",
+        )
+        .bind(ticket_hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
     }
 
     pub async fn key_by_id(&self, id: i64) -> Result<Option<super::KeyRow>, sqlx::Error> {
         let serial: Option<String> =
-            sqlx::query_scalar("SELECT serial FROM keys WHERE id = ?").bind(id).fetch_optional(&self.pool).await?;
+            sqlx::query_scalar("SELECT serial FROM keys WHERE id = $1").bind(id).fetch_optional(&self.pool).await?;
         match serial {
             Some(s) => self.key_by_serial(&s).await,
             None => Ok(None),

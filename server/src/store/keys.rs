@@ -80,7 +80,7 @@ impl Store {
         let hash = latchkey_protocol::crypto::activation_hash(serial, activation_code.trim());
         let done = sqlx::query(
             "INSERT INTO keys (serial, public_key, activation_code, activation_hash, registered_at)
-             VALUES (?, ?, ?, ?, ?) ON CONFLICT (serial) DO NOTHING",
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (serial) DO NOTHING",
         )
         .bind(serial)
         .bind(&public_key[..])
@@ -104,7 +104,7 @@ impl Store {
         now: i64,
     ) -> Result<String, KeyRegistryError> {
         let mut tx = self.pool.begin().await?;
-        let key = sqlx::query("SELECT status, activation_code FROM keys WHERE serial = ?")
+        let key = sqlx::query("SELECT status, activation_code FROM keys WHERE serial = $1")
             .bind(serial)
             .fetch_optional(&mut *tx)
             .await?
@@ -116,8 +116,8 @@ impl Store {
         };
         let employee_id = upsert_employee(&mut tx, employee, now).await?;
         sqlx::query(
-            "UPDATE keys SET status = 'reserved', status_reason = NULL, employee_id = ?, activation_code = NULL
-             WHERE serial = ?",
+            "UPDATE keys SET status = 'reserved', status_reason = NULL, employee_id = $1, activation_code = NULL
+             WHERE serial = $2",
         )
         .bind(employee_id)
         .bind(serial)
@@ -145,12 +145,12 @@ impl Store {
         }
         let unlock = to == "active";
         sqlx::query(
-            "UPDATE keys SET status = ?, status_reason = ?, unlock_pending = ?,
-             employee_id = CASE WHEN ? = 'ready' THEN NULL ELSE employee_id END WHERE id = ?",
+            "UPDATE keys SET status = $1, status_reason = $2, unlock_pending = $3,
+             employee_id = CASE WHEN $4 = 'ready' THEN NULL ELSE employee_id END WHERE id = $5",
         )
         .bind(to)
         .bind(reason)
-        .bind(unlock)
+        .bind(i64::from(unlock))
         .bind(to)
         .bind(key.id)
         .execute(&self.pool)
@@ -159,7 +159,7 @@ impl Store {
     }
 
     pub async fn clear_unlock_pending(&self, key_id: i64) -> Result<(), sqlx::Error> {
-        sqlx::query("UPDATE keys SET unlock_pending = 0 WHERE id = ?")
+        sqlx::query("UPDATE keys SET unlock_pending = 0 WHERE id = $1")
             .bind(key_id)
             .execute(&self.pool)
             .await
@@ -167,7 +167,7 @@ impl Store {
     }
 
     pub async fn set_key_status(&self, key_id: i64, status: &str, reason: Option<&str>) -> Result<(), sqlx::Error> {
-        sqlx::query("UPDATE keys SET status = ?, status_reason = ? WHERE id = ?")
+        sqlx::query("UPDATE keys SET status = $1, status_reason = $2 WHERE id = $3")
             .bind(status)
             .bind(reason)
             .bind(key_id)
@@ -178,7 +178,7 @@ impl Store {
 
     pub async fn key_by_serial(&self, serial: &str) -> Result<Option<KeyRow>, sqlx::Error> {
         let row =
-            sqlx::query(&format!("{SELECT_KEYS} WHERE k.serial = ?")).bind(serial).fetch_optional(&self.pool).await?;
+            sqlx::query(&format!("{SELECT_KEYS} WHERE k.serial = $1")).bind(serial).fetch_optional(&self.pool).await?;
         row.map(|r| key_row(&r)).transpose()
     }
 
@@ -189,7 +189,7 @@ impl Store {
 
     /// The keys of an employee.
     pub async fn keys_of(&self, employee_id: i64) -> Result<Vec<KeyRow>, sqlx::Error> {
-        let rows = sqlx::query(&format!("{SELECT_KEYS} WHERE k.employee_id = ? ORDER BY k.serial"))
+        let rows = sqlx::query(&format!("{SELECT_KEYS} WHERE k.employee_id = $1 ORDER BY k.serial"))
             .bind(employee_id)
             .fetch_all(&self.pool)
             .await?;
@@ -198,7 +198,7 @@ impl Store {
 
     pub async fn employee_by_username(&self, username: &str) -> Result<Option<Employee>, sqlx::Error> {
         sqlx::query_as(
-            "SELECT id, object_guid, username, display_name FROM employees WHERE username = ? COLLATE NOCASE",
+            "SELECT id, object_guid, username, display_name FROM employees WHERE lower(username) = lower($1)",
         )
         .bind(username)
         .fetch_optional(&self.pool)
@@ -213,9 +213,9 @@ pub struct NewEmployee<'a> {
     pub display_name: &'a str,
 }
 
-async fn upsert_employee(tx: &mut sqlx::SqliteConnection, e: &NewEmployee<'_>, now: i64) -> Result<i64, sqlx::Error> {
+async fn upsert_employee(tx: &mut sqlx::AnyConnection, e: &NewEmployee<'_>, now: i64) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
-        "INSERT INTO employees (object_guid, username, display_name, created_at) VALUES (?, ?, ?, ?)
+        "INSERT INTO employees (object_guid, username, display_name, created_at) VALUES ($1, $2, $3, $4)
          ON CONFLICT (object_guid) DO UPDATE SET username = excluded.username, display_name = excluded.display_name
          RETURNING id",
     )
@@ -231,7 +231,7 @@ const SELECT_KEYS: &str = "SELECT k.id, k.serial, k.public_key, k.status, k.stat
     e.id, e.object_guid, e.username, e.display_name, k.unlock_pending
     FROM keys k LEFT JOIN employees e ON e.id = k.employee_id";
 
-fn key_row(r: &sqlx::sqlite::SqliteRow) -> Result<KeyRow, sqlx::Error> {
+fn key_row(r: &sqlx::any::AnyRow) -> Result<KeyRow, sqlx::Error> {
     let key: Vec<u8> = r.try_get(2)?;
     let public_key = key.try_into().map_err(|_| sqlx::Error::Decode("public key is not 32 bytes".into()))?;
     let employee = match r.try_get::<Option<i64>, _>(5)? {
@@ -247,6 +247,6 @@ fn key_row(r: &sqlx::sqlite::SqliteRow) -> Result<KeyRow, sqlx::Error> {
         status: r.try_get(3)?,
         status_reason: r.try_get(4)?,
         employee,
-        unlock_pending: r.try_get(9)?,
+        unlock_pending: r.try_get::<i64, _>(9)? != 0,
     })
 }

@@ -20,27 +20,66 @@ pub use journal::{OpenChange, Step};
 pub use keys::{Employee, KeyRegistryError, KeyRow, NewEmployee, KEY_SLOTS};
 pub use sessions::{NewSession, SessionRow};
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
-use sqlx::SqlitePool;
-use std::str::FromStr;
+use sqlx::any::AnyPoolOptions;
+use sqlx::{AnyPool, Executor};
+
+/// Which database the store runs on. The same queries serve both: `$N` parameters, booleans
+/// as 0/1 integers, no engine-specific functions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded, the default: `sqlite://path` (created when missing).
+    Sqlite,
+    /// For several replicas: `postgres://…`.
+    Postgres,
+}
 
 #[derive(Clone)]
 pub struct Store {
-    pool: SqlitePool,
-    /// Audit entries are chained one at a time.
+    pool: AnyPool,
+    backend: Backend,
+    /// Audit entries are chained one at a time (across replicas, PostgreSQL's advisory lock).
     audit_turn: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Store {
-    /// Opens (creating if needed) the database at `url` and applies pending migrations.
+    /// Opens the database at `url` (SQLite, created if needed; or PostgreSQL) and applies
+    /// pending migrations.
     pub async fn open(url: &str) -> anyhow::Result<Store> {
-        let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .foreign_keys(true);
-        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
-        sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Store { pool, audit_turn: Default::default() })
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else {
+            anyhow::bail!("database_url must be sqlite://… or postgres://…");
+        };
+        let pool = match backend {
+            Backend::Sqlite => {
+                let url = if url.contains('?') { url.to_string() } else { format!("{url}?mode=rwc") };
+                let pool = AnyPoolOptions::new()
+                    .max_connections(8)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            conn.execute("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;").await.map(|_| ())
+                        })
+                    })
+                    .connect(&url)
+                    .await?;
+                pool.execute("PRAGMA journal_mode = WAL").await?;
+                sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+                pool
+            }
+            Backend::Postgres => {
+                let pool = AnyPoolOptions::new().max_connections(8).connect(url).await?;
+                sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+                pool
+            }
+        };
+        Ok(Store { pool, backend, audit_turn: Default::default() })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
     }
 
     pub async fn ping(&self) -> Result<(), sqlx::Error> {

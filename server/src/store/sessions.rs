@@ -29,7 +29,7 @@ impl Store {
     pub async fn create_session(&self, s: NewSession<'_>) -> Result<(), sqlx::Error> {
         sqlx::query(
             "INSERT INTO sessions (token_hash, user_dn, username, display_name, change_required, \
-             csrf_token, client_addr, created_at, expires_at, admin_state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             csrf_token, client_addr, created_at, expires_at, admin_state) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(s.token_hash)
         .bind(s.user_dn)
@@ -48,10 +48,10 @@ impl Store {
 
     /// The live session with this token hash; expired ones are deleted on the way.
     pub async fn session(&self, token_hash: &str, now: i64) -> Result<Option<SessionRow>, sqlx::Error> {
-        sqlx::query("DELETE FROM sessions WHERE expires_at <= ?").bind(now).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now).execute(&self.pool).await?;
         sqlx::query_as(
             "SELECT token_hash, user_dn, username, display_name, change_required, csrf_token, admin_state \
-             FROM sessions WHERE token_hash = ?",
+             FROM sessions WHERE token_hash = $1",
         )
         .bind(token_hash)
         .fetch_optional(&self.pool)
@@ -59,12 +59,12 @@ impl Store {
     }
 
     pub async fn delete_session(&self, token_hash: &str) -> Result<(), sqlx::Error> {
-        sqlx::query("DELETE FROM sessions WHERE token_hash = ?").bind(token_hash).execute(&self.pool).await.map(|_| ())
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&self.pool).await.map(|_| ())
     }
 
     /// Ends every session of `user_dn` but `keep`; returns how many ended.
     pub async fn end_other_sessions(&self, user_dn: &str, keep: &str) -> Result<u64, sqlx::Error> {
-        let done = sqlx::query("DELETE FROM sessions WHERE user_dn = ? AND token_hash <> ?")
+        let done = sqlx::query("DELETE FROM sessions WHERE user_dn = $1 AND token_hash <> $2")
             .bind(user_dn)
             .bind(keep)
             .execute(&self.pool)
@@ -73,7 +73,7 @@ impl Store {
     }
 
     pub async fn clear_change_required(&self, token_hash: &str) -> Result<(), sqlx::Error> {
-        sqlx::query("UPDATE sessions SET change_required = NULL WHERE token_hash = ?")
+        sqlx::query("UPDATE sessions SET change_required = NULL WHERE token_hash = $1")
             .bind(token_hash)
             .execute(&self.pool)
             .await
@@ -81,7 +81,7 @@ impl Store {
     }
 
     pub async fn set_admin_state(&self, token_hash: &str, state: &str) -> Result<(), sqlx::Error> {
-        sqlx::query("UPDATE sessions SET admin_state = ? WHERE token_hash = ?")
+        sqlx::query("UPDATE sessions SET admin_state = $1 WHERE token_hash = $2")
             .bind(state)
             .bind(token_hash)
             .execute(&self.pool)

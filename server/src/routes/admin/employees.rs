@@ -69,7 +69,7 @@ pub async fn list(
         .map(|e| EmployeeSummary {
             username: e.username,
             display_name: e.display_name,
-            disabled: e.disabled,
+            disabled: e.disabled != 0,
             removed: e.removed_at.is_some(),
             keys: e.keys as u32,
         })
@@ -120,7 +120,7 @@ pub async fn detail(
     Ok(Json(EmployeeDetail {
         username: employee.username,
         display_name: employee.display_name,
-        disabled: row.disabled,
+        disabled: row.disabled != 0,
         removed: row.removed_at.is_some(),
         directory,
         keys: keys.iter().map(key_view).collect(),
