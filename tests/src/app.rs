@@ -24,6 +24,10 @@ pub struct AppOptions {
     pub demo_virtual_key_file: Option<PathBuf>,
     /// The group employees are imported from (the administrators' group when `None`).
     pub employee_group: Option<String>,
+    /// A fresh database on the PostgreSQL that `cargo xtask test` starts, instead of SQLite.
+    pub postgres: bool,
+    /// This database instead (another replica's).
+    pub database_url: Option<String>,
 }
 
 impl Default for AppOptions {
@@ -36,6 +40,8 @@ impl Default for AppOptions {
             limits: LimitsConfig { per_account: 50, per_address: 500, window_secs: 60 },
             demo_virtual_key_file: None,
             employee_group: None,
+            postgres: false,
+            database_url: None,
         }
     }
 }
@@ -61,7 +67,13 @@ pub async fn spawn_app(dc: &TestDc, options: AppOptions) -> TestApp {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         public_url: None,
         spa_dir: spa_dir(),
-        database_url: format!("sqlite://{}", data.path().join("latchkey.sqlite").display()),
+        database_url: if let Some(url) = options.database_url.clone() {
+            url
+        } else if options.postgres {
+            fresh_postgres_database().await
+        } else {
+            format!("sqlite://{}", data.path().join("latchkey.sqlite").display())
+        },
         session_ttl_secs: 600,
         password: latchkey_server::config::PasswordConfig {
             mode: latchkey_policy::Mode::ActiveDirectory,
@@ -91,6 +103,26 @@ pub async fn spawn_app(dc: &TestDc, options: AppOptions) -> TestApp {
         let _ = latchkey_server::serve(listener, served, std::future::pending()).await;
     });
     TestApp { addr, url: format!("http://{addr}"), client: new_client(), csrf: None, state, data: Arc::new(data) }
+}
+
+/// The PostgreSQL the test command started (`LATCHKEY_TEST_PG_URL`).
+pub fn postgres_url() -> String {
+    std::env::var("LATCHKEY_TEST_PG_URL").expect("LATCHKEY_TEST_PG_URL is unset: run the tests with `cargo xtask test`")
+}
+
+/// A new, empty database on that PostgreSQL; its URL.
+pub async fn fresh_postgres_database() -> String {
+    use sqlx::Connection;
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let admin = postgres_url();
+    let name = format!("t{}_{}", std::process::id(), NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst));
+    let mut conn = sqlx::PgConnection::connect(&admin).await.expect("connect to PostgreSQL");
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create database");
+    let _ = conn.close().await;
+    match admin.rsplit_once('/') {
+        Some((server, _)) => format!("{server}/{name}"),
+        None => panic!("unexpected PostgreSQL URL {admin}"),
+    }
 }
 
 impl TestApp {

@@ -57,7 +57,12 @@ pub struct RelayPage {
 impl RelayPage {
     /// Opens the relay, with the session cookie when given.
     pub async fn open(app: &TestApp, cookie: Option<&str>) -> RelayPage {
-        let mut request = format!("ws://{}/api/key/relay", app.addr).into_client_request().expect("request");
+        Self::open_at(app.addr, cookie).await
+    }
+
+    /// Opens the relay of the server at `addr`.
+    pub async fn open_at(addr: std::net::SocketAddr, cookie: Option<&str>) -> RelayPage {
+        let mut request = format!("ws://{addr}/api/key/relay").into_client_request().expect("request");
         if let Some(c) = cookie {
             request.headers_mut().insert("cookie", c.parse().expect("cookie"));
         }
@@ -145,8 +150,13 @@ pub fn password(text: &str) -> Password {
 
 /// Signs `user` in over the API; returns the session cookie.
 pub async fn session_cookie(app: &TestApp, user: &TestUser) -> String {
+    session_cookie_at(&app.url, user).await
+}
+
+/// Signs `user` in at the server at `url`; returns the session cookie.
+pub async fn session_cookie_at(url: &str, user: &TestUser) -> String {
     let response = reqwest::Client::new()
-        .post(format!("{}/api/session", app.url))
+        .post(format!("{url}/api/session"))
         .json(&serde_json::json!({ "username": user.sam, "password": user.password }))
         .send()
         .await

@@ -91,8 +91,18 @@ async fn administration_needs_the_group_and_a_second_factor() {
 
 #[tokio::test]
 async fn a_reset_reaches_the_employees_key_sealed_and_nobody_else() {
+    reset_reaches_the_key(AppOptions::default()).await;
+}
+
+#[tokio::test]
+async fn a_reset_reaches_the_employees_key_sealed_and_nobody_else_on_postgresql() {
+    reset_reaches_the_key(AppOptions { postgres: true, ..AppOptions::default() }).await;
+}
+
+async fn reset_reaches_the_key(options: AppOptions) {
     let dc = TestDc::from_env();
-    let app = spawn_app(&dc, AppOptions::default()).await;
+    let on_postgres = options.postgres;
+    let app = spawn_app(&dc, options).await;
     let (admin, admin_user, _) = admin(&dc, &app).await;
 
     // The employee's key, activated and onboarded.
@@ -129,10 +139,8 @@ async fn a_reset_reaches_the_employees_key_sealed_and_nobody_else() {
     let delivered = key_password(&key, 1).unwrap();
     assert!(dc.binds(&employee.dn, &delivered).await, "what the key holds binds");
     assert!(!body.contains(&delivered), "the reset's answer never held it");
-    let database = std::fs::read(app.database_path()).unwrap();
-    let wal = std::fs::read(app.database_path().with_extension("sqlite-wal")).unwrap_or_default();
-    for bytes in [&database, &wal] {
-        assert!(!contains(bytes, delivered.as_bytes()), "no plaintext password in the database");
+    for bytes in database_bytes(&app, on_postgres) {
+        assert!(!contains(&bytes, delivered.as_bytes()), "no plaintext password in the database");
     }
     let audit = app.state.store.audit_of(&employee.sam).await.unwrap();
     assert!(audit.iter().any(|e| e.action == "admin_reset" && e.actor == admin_user.sam && e.result == "success"));
@@ -190,6 +198,22 @@ async fn the_audit_log_detects_an_edited_entry() {
     assert_eq!(app.state.store.verify_audit().await.unwrap(), None);
     sqlx::query("DELETE FROM audit WHERE id = ?").bind(first + 1).execute(&pool).await.unwrap();
     assert_eq!(app.state.store.verify_audit().await.unwrap().map(|b| b.id), Some(first + 2));
+}
+
+/// Everything the database holds: SQLite's files, or a dump of the PostgreSQL database.
+fn database_bytes(app: &TestApp, on_postgres: bool) -> Vec<Vec<u8>> {
+    if !on_postgres {
+        let database = std::fs::read(app.database_path()).unwrap();
+        let wal = std::fs::read(app.database_path().with_extension("sqlite-wal")).unwrap_or_default();
+        return vec![database, wal];
+    }
+    let dump = std::process::Command::new("pg_dump")
+        .args(["--data-only", "--inserts", &app.state.config.database_url])
+        .output()
+        .expect("pg_dump runs");
+    assert!(dump.status.success(), "{}", String::from_utf8_lossy(&dump.stderr));
+    assert!(contains(&dump.stdout, b"INSERT INTO public.audit"), "the dump holds the data");
+    vec![dump.stdout]
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {

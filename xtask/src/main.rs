@@ -13,6 +13,7 @@ mod cmd;
 mod demo;
 mod fuzz;
 mod paths;
+mod postgres;
 mod samba;
 mod spa;
 mod suite;

@@ -120,15 +120,19 @@ impl Drop for Dc {
 }
 
 /// `cargo xtask dc`: a DC for development, until Ctrl-C.
+/// `cargo xtask dc`: the DC and PostgreSQL the tests use, until interrupted; prints their
+/// environment for `cargo test` in another shell.
 pub fn run_foreground() -> Result {
     let dc = Dc::start()?;
+    let pg = crate::postgres::Postgres::start()?;
     for (k, v) in dc.env() {
         println!("export {k}='{v}'");
     }
+    println!("export LATCHKEY_TEST_PG_URL='{}'", pg.url());
     println!("# the DC runs until this command is interrupted");
     loop {
         std::thread::sleep(Duration::from_secs(3600));
-        let _ = &dc;
+        let _ = (&dc, &pg);
     }
 }
 

@@ -19,10 +19,11 @@ pub fn run(extra: &[String]) -> Result {
     // Compile everything before the DC starts, so it is not kept waiting.
     cmd::run(cargo_test(&[]).arg("--no-run"))?;
     let dc = Dc::start()?;
+    let pg = crate::postgres::Postgres::start()?;
     let mut test = cargo_test(extra);
-    test.envs(dc.env());
+    test.envs(dc.env()).env("LATCHKEY_TEST_PG_URL", pg.url());
     let result = run_counting(&mut test);
-    drop(dc);
+    drop((dc, pg));
     result
 }
 

@@ -4,10 +4,10 @@ use std::process::Command;
 
 use crate::{cmd, paths, Result};
 
-/// Debian packages: the directory (Samba AD DC and its Python bindings, LDAP tools) and the
-/// browser for end-to-end tests.
+/// Debian packages: the directory (Samba AD DC and its Python bindings, LDAP tools), the
+/// browser for end-to-end tests, and PostgreSQL for the store's second backend.
 const APT_PACKAGES: &[&str] =
-    &["samba", "samba-ad-dc", "python3-samba", "ldap-utils", "openssl", "chromium", "chromium-driver"];
+    &["samba", "samba-ad-dc", "python3-samba", "ldap-utils", "openssl", "chromium", "chromium-driver", "postgresql"];
 
 const TRUNK: &str = "0.21.14";
 /// Must equal the wasm-bindgen version in Cargo.lock (pinned with `=` in app/Cargo.toml).

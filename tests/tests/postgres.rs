@@ -1,0 +1,148 @@
+//! The store on PostgreSQL: the key flows and an administrator's reset on it, and two server
+//! processes sharing one database as replicas do.
+
+use std::net::SocketAddr;
+use std::process::{Child, Command};
+use std::time::Duration;
+
+use latchkey_api::relay::{RelayEvent, RelayRequest};
+use latchkey_tests::keys::{key_password, new_key, password, provision, session_cookie_at, RelayPage};
+use latchkey_tests::{spawn_app, AppOptions, TestDc, UserOptions};
+
+fn on_postgres() -> AppOptions {
+    AppOptions { postgres: true, ..AppOptions::default() }
+}
+
+#[tokio::test]
+async fn the_key_flows_run_on_postgresql() {
+    let dc = TestDc::from_env();
+    let app = spawn_app(&dc, on_postgres()).await;
+    assert_eq!(app.state.store.backend(), latchkey_server::store::Backend::Postgres);
+    let user = dc.create_user(UserOptions::default()).await;
+    let (mut key, made) = new_key("LK-PG-1");
+    let code = provision(&app, &user, &made).await;
+    let cookie = session_cookie_at(&app.url, &user).await;
+
+    let mut page = RelayPage::open(&app, Some(&cookie)).await;
+    assert!(matches!(page.connect(&mut key).await, RelayEvent::NeedsActivation { .. }));
+    assert!(matches!(page.send(&mut key, RelayRequest::Activate { code }).await, RelayEvent::Ready { .. }));
+    let onboarded = page.send(&mut key, RelayRequest::Onboard { account: 1, password: password(&user.password) }).await;
+    assert!(matches!(onboarded, RelayEvent::Done { .. }), "{onboarded:?}");
+    page.close().await;
+
+    // A change whose commit never reaches the key is finished on the next connection.
+    let mut page = RelayPage::open(&app, Some(&cookie)).await;
+    page.drop_at = Some(latchkey_tests::keys::Drop::Before(4));
+    page.connect(&mut key).await;
+    page.send(&mut key, RelayRequest::ChangeEverywhere { account: 1, password: None }).await;
+    assert!(page.dropped);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut page = RelayPage::open(&app, Some(&cookie)).await;
+    let ready = page.connect(&mut key).await;
+    let RelayEvent::Ready { notice, .. } = &ready else { panic!("{ready:?}") };
+    assert!(notice.as_deref().unwrap_or_default().contains("went through"), "{notice:?}");
+    page.close().await;
+    assert!(dc.binds(&user.dn, &key_password(&key, 1).unwrap()).await);
+    assert_eq!(app.state.store.verify_audit().await.unwrap(), None);
+}
+
+/// Two `latchkey-server` processes on one PostgreSQL: a session made on one is good on the
+/// other, a key session moves between them, and their audit entries form one chain.
+#[tokio::test]
+async fn two_server_processes_share_one_postgresql() {
+    let dc = TestDc::from_env();
+    // A third, in-process replica seeds the registry and reads the audit.
+    let seed = spawn_app(&dc, on_postgres()).await;
+    let url = seed.state.config.database_url.clone();
+    let identity = seed.state.config.key_identity_file.clone().unwrap();
+    let mut a = Server::start(&dc, &url, &identity).await;
+    let mut b = Server::start(&dc, &url, &identity).await;
+
+    let user = dc.create_user(UserOptions::default()).await;
+    let cookie = session_cookie_at(&a.url(), &user).await;
+    let on_b =
+        reqwest::Client::new().get(format!("{}/api/session", b.url())).header("cookie", &cookie).send().await.unwrap();
+    assert_eq!(on_b.status(), 200, "a session made on one replica is good on the other");
+
+    // Activated through A, onboarded through B.
+    let (mut key, made) = new_key("LK-PG-2");
+    let code = provision(&seed, &user, &made).await;
+    let mut page = RelayPage::open_at(a.addr, Some(&cookie)).await;
+    page.connect(&mut key).await;
+    assert!(matches!(page.send(&mut key, RelayRequest::Activate { code }).await, RelayEvent::Ready { .. }));
+    page.close().await;
+    let mut page = RelayPage::open_at(b.addr, Some(&cookie)).await;
+    assert!(matches!(page.connect(&mut key).await, RelayEvent::Ready { .. }));
+    let onboarded = page.send(&mut key, RelayRequest::Onboard { account: 1, password: password(&user.password) }).await;
+    assert!(matches!(onboarded, RelayEvent::Done { .. }), "{onboarded:?}");
+    page.close().await;
+
+    // Both append to the audit at once: still one unbroken chain.
+    let client = reqwest::Client::new();
+    let mut attempts = Vec::new();
+    for i in 0..16 {
+        let server = if i % 2 == 0 { a.url() } else { b.url() };
+        let body = serde_json::json!({ "username": user.sam, "password": if i % 4 == 0 { user.password.as_str() } else { "Wrong-Password-9" } });
+        attempts.push(client.post(format!("{server}/api/session")).json(&body).send());
+    }
+    for r in futures::future::join_all(attempts).await {
+        r.unwrap();
+    }
+    assert_eq!(seed.state.store.verify_audit().await.unwrap(), None, "one chain across both processes");
+    let signed_in =
+        seed.state.store.audit_of(&user.sam).await.unwrap().iter().filter(|e| e.action == "sign_in").count();
+    assert!(signed_in >= 17, "{signed_in} sign-in entries");
+    a.stop();
+    b.stop();
+}
+
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Server {
+    async fn start(dc: &TestDc, database_url: &str, identity: &std::path::Path) -> Server {
+        let binary = std::env::current_exe().unwrap().parent().unwrap().parent().unwrap().join("latchkey-server");
+        assert!(binary.exists(), "{} is not built (the test command builds it)", binary.display());
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let child = Command::new(binary)
+            .arg("serve")
+            .env("LATCHKEY_LISTEN", addr.to_string())
+            .env("LATCHKEY_DATABASE_URL", database_url)
+            .env("LATCHKEY_KEY_IDENTITY_FILE", identity)
+            .env("LATCHKEY_SPA_DIR", latchkey_tests::app::spa_dir())
+            .env("LATCHKEY_LIMITS__PER_ACCOUNT", "100")
+            .env("LATCHKEY_DIRECTORY__URL", &dc.url)
+            .env("LATCHKEY_DIRECTORY__CA_FILE", &dc.ca_file)
+            .env("LATCHKEY_DIRECTORY__SERVICE_ACCOUNT", format!("{}@{}", dc.service_account, dc.realm()))
+            .env("LATCHKEY_DIRECTORY__SERVICE_PASSWORD", &dc.service_password)
+            .env("RUST_LOG", "warn")
+            .spawn()
+            .unwrap();
+        let server = Server { child, addr };
+        for _ in 0..100 {
+            if reqwest::get(format!("{}/healthz", server.url())).await.is_ok_and(|r| r.status().is_success()) {
+                return server;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the server process at {addr} did not come up");
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
