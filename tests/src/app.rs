@@ -40,7 +40,8 @@ impl Default for AppOptions {
             limits: LimitsConfig { per_account: 50, per_address: 500, window_secs: 60 },
             demo_virtual_key_file: None,
             employee_group: None,
-            postgres: false,
+            // The test command runs the store-backed suites a second time on PostgreSQL.
+            postgres: std::env::var("LATCHKEY_TEST_STORE").is_ok_and(|s| s == "postgres"),
             database_url: None,
         }
     }

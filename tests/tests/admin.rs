@@ -101,7 +101,7 @@ async fn a_reset_reaches_the_employees_key_sealed_and_nobody_else_on_postgresql(
 
 async fn reset_reaches_the_key(options: AppOptions) {
     let dc = TestDc::from_env();
-    let on_postgres = options.postgres;
+    let on_postgres = options.postgres || app_on_postgres();
     let app = spawn_app(&dc, options).await;
     let (admin, admin_user, _) = admin(&dc, &app).await;
 
@@ -183,21 +183,26 @@ async fn the_audit_log_detects_an_edited_entry() {
     assert_eq!(app.state.store.verify_audit().await.unwrap(), None, "an untouched chain verifies");
 
     // Someone turns the failed sign-in into a success, straight in the database.
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", app.database_path().display())).await.unwrap();
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&app.state.config.database_url).await.unwrap();
     let first: i64 = sqlx::query_scalar("SELECT MIN(id) FROM audit").fetch_one(&pool).await.unwrap();
-    sqlx::query("UPDATE audit SET result = 'success' WHERE id = ?").bind(first).execute(&pool).await.unwrap();
+    sqlx::query("UPDATE audit SET result = 'success' WHERE id = $1").bind(first).execute(&pool).await.unwrap();
     let broken = app.state.store.verify_audit().await.unwrap();
     assert_eq!(broken.map(|b| b.id), Some(first));
 
     // Deleting an entry in the middle breaks the chain at the next one.
-    sqlx::query("UPDATE audit SET result = 'invalid_credentials' WHERE id = ?")
+    sqlx::query("UPDATE audit SET result = 'invalid_credentials' WHERE id = $1")
         .bind(first)
         .execute(&pool)
         .await
         .unwrap();
     assert_eq!(app.state.store.verify_audit().await.unwrap(), None);
-    sqlx::query("DELETE FROM audit WHERE id = ?").bind(first + 1).execute(&pool).await.unwrap();
+    sqlx::query("DELETE FROM audit WHERE id = $1").bind(first + 1).execute(&pool).await.unwrap();
     assert_eq!(app.state.store.verify_audit().await.unwrap().map(|b| b.id), Some(first + 2));
+}
+
+fn app_on_postgres() -> bool {
+    AppOptions::default().postgres
 }
 
 /// Everything the database holds: SQLite's files, or a dump of the PostgreSQL database.

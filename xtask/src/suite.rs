@@ -22,14 +22,20 @@ pub fn run(extra: &[String]) -> Result {
     let pg = crate::postgres::Postgres::start()?;
     let mut test = cargo_test(extra);
     test.envs(dc.env()).env("LATCHKEY_TEST_PG_URL", pg.url());
-    let result = run_counting(&mut test);
+    let mut result = run_counting(&mut test, "tests");
+    if result.is_ok() && extra.is_empty() {
+        // The suites that use the store, again with PostgreSQL behind every server.
+        let mut again = store_suites();
+        again.envs(dc.env()).env("LATCHKEY_TEST_PG_URL", pg.url()).env("LATCHKEY_TEST_STORE", "postgres");
+        result = run_counting(&mut again, "tests on PostgreSQL");
+    }
     drop((dc, pg));
     result
 }
 
 /// Runs `cargo test`, passing its output through, and closes with one summary line over all
 /// test binaries: `tests: N passed, N failed, N skipped`.
-fn run_counting(test: &mut Command) -> Result {
+fn run_counting(test: &mut Command, label: &str) -> Result {
     use std::io::{BufRead, BufReader};
     eprintln!("+ cargo test (with the DC running)");
     let mut child = test.stdout(Stdio::piped()).spawn().map_err(|e| format!("cannot start cargo test: {e}"))?;
@@ -56,7 +62,7 @@ fn run_counting(test: &mut Command) -> Result {
         }
     }
     let status = child.wait().map_err(|e| e.to_string())?;
-    println!("tests: {passed} passed, {failed} failed, {ignored} skipped");
+    println!("{label}: {passed} passed, {failed} failed, {ignored} skipped");
     if status.success() {
         Ok(())
     } else {
@@ -107,5 +113,15 @@ fn cargo_test(extra: &[String]) -> Command {
     if !extra.is_empty() {
         c.arg("--").args(extra);
     }
+    c
+}
+
+/// `cargo test` of the store-backed black-box suites only.
+fn store_suites() -> Command {
+    let mut c = Command::new("cargo");
+    c.args(["test", "--locked", "-p", "latchkey-tests", "--test", "api", "--test", "relay", "--test", "admin"])
+        .current_dir(paths::root())
+        .env("CARGO_TARGET_DIR", paths::target())
+        .env("PATH", paths::tool_path());
     c
 }
