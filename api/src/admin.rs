@@ -132,4 +132,7 @@ pub struct NewAccount {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FlagsChange {
     pub must_change: Option<bool>,
+    /// "User may not change password" cleared (`true`) or set (`false`).
+    #[serde(default)]
+    pub may_change: Option<bool>,
 }

@@ -36,6 +36,8 @@ pub struct Config {
     /// DN of the directory group whose members are the employees Latchkey imports; the
     /// administrators' group when absent.
     pub employee_group: Option<String>,
+    /// How often employees are synced from the group (0 or absent: only on "sync now").
+    pub sync_interval_secs: Option<u64>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -71,6 +73,7 @@ impl Default for Config {
             demo_virtual_key_file: None,
             admin_group: None,
             employee_group: None,
+            sync_interval_secs: Some(3600),
         }
     }
 }
@@ -89,6 +92,7 @@ const SECTIONS: &[&str] = &[
     "demo_virtual_key_file",
     "admin_group",
     "employee_group",
+    "sync_interval_secs",
 ];
 
 impl Config {

@@ -11,6 +11,7 @@ pub mod session;
 pub mod state;
 pub mod store;
 pub mod strength;
+pub mod sync;
 
 pub use config::Config;
 pub use routes::router;
@@ -24,6 +25,11 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    if let Some(secs) = state.config.sync_interval_secs.filter(|s| *s > 0) {
+        if state.config.employee_group.is_some() || state.config.admin_group.is_some() {
+            tokio::spawn(sync::every(state.clone(), std::time::Duration::from_secs(secs)));
+        }
+    }
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }

@@ -28,6 +28,8 @@ pub struct AppOptions {
     pub postgres: bool,
     /// This database instead (another replica's).
     pub database_url: Option<String>,
+    /// The scheduled employee sync (off unless set).
+    pub sync_interval_secs: Option<u64>,
 }
 
 impl Default for AppOptions {
@@ -43,6 +45,7 @@ impl Default for AppOptions {
             // The test command runs the store-backed suites a second time on PostgreSQL.
             postgres: std::env::var("LATCHKEY_TEST_STORE").is_ok_and(|s| s == "postgres"),
             database_url: None,
+            sync_interval_secs: None,
         }
     }
 }
@@ -95,6 +98,7 @@ pub async fn spawn_app(dc: &TestDc, options: AppOptions) -> TestApp {
         demo_virtual_key_file: options.demo_virtual_key_file,
         admin_group: Some(dc.admin_group.clone()),
         employee_group: options.employee_group,
+        sync_interval_secs: options.sync_interval_secs,
     };
     let listener = tokio::net::TcpListener::bind(config.listen).await.expect("bind");
     let addr = listener.local_addr().expect("addr");

@@ -451,3 +451,59 @@ async fn account_flags_unlock_and_the_audit_export() {
     let verdict: Value = admin.get("/api/admin/audit/verify").await.json().await.unwrap();
     assert_eq!(verdict["intact"], true);
 }
+
+#[tokio::test]
+async fn an_administrator_forbids_and_allows_changing_the_password() {
+    let dc = TestDc::from_env();
+    let app = spawn_app(&dc, AppOptions::default()).await;
+    let (admin, _, _) = admin(&dc, &app).await;
+    let employee = dc.create_user(UserOptions::default()).await;
+    let flags = format!("/api/admin/employees/{}/flags", employee.sam);
+
+    assert_eq!(admin.post(&flags, json!({ "may_change": false })).await.status(), StatusCode::OK);
+    let mut user = app.another_client();
+    user.sign_in(&employee.sam, &employee.password).await;
+    let status: Value = user.get("/api/password/status").await.json().await.unwrap();
+    assert_eq!(status["may_change"], false, "the directory now denies the change");
+    assert_eq!(code_of(user.change(&employee.password, "Meadow-Falcon-3391").await).await.1, "not_permitted");
+    // The DACL really denies it: the DC refuses the user's own modify as well.
+    let mut ldap = dc.connect().await;
+    ldap.simple_bind(&employee.dn, &employee.password).await.unwrap().success().unwrap();
+    let old = latchkey_tests::dc::unicode_pwd(&employee.password);
+    let new = latchkey_tests::dc::unicode_pwd("Meadow-Falcon-3391");
+    let mods = vec![
+        ldap3::Mod::Delete(b"unicodePwd".to_vec(), std::collections::HashSet::from([old])),
+        ldap3::Mod::Add(b"unicodePwd".to_vec(), std::collections::HashSet::from([new])),
+    ];
+    let refused = ldap.modify(&employee.dn, mods).await.unwrap();
+    assert_ne!(refused.rc, 0, "the DC refuses the change: {refused:?}");
+    let _ = ldap.unbind().await;
+
+    assert_eq!(admin.post(&flags, json!({ "may_change": true })).await.status(), StatusCode::OK);
+    let status: Value = user.get("/api/password/status").await.json().await.unwrap();
+    assert_eq!(status["may_change"], true);
+    assert_eq!(user.change(&employee.password, "Meadow-Falcon-3391").await.status(), StatusCode::OK);
+    assert!(dc.binds(&employee.dn, "Meadow-Falcon-3391").await);
+}
+
+#[tokio::test]
+async fn employees_are_synced_on_a_schedule() {
+    let dc = TestDc::from_env();
+    let group = dc.create_group().await;
+    let options =
+        AppOptions { employee_group: Some(group.clone()), sync_interval_secs: Some(1), ..AppOptions::default() };
+    let app = spawn_app(&dc, options).await;
+    let newcomer = dc.create_user(UserOptions::default()).await;
+    dc.add_to_group(&newcomer.dn, &group).await;
+    let mut seen = false;
+    for _ in 0..50 {
+        let (rows, _) = app.state.store.employees(&newcomer.sam, 0, 10).await.unwrap();
+        if rows.iter().any(|e| e.username == newcomer.sam) {
+            seen = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(seen, "the scheduled sync imported the new member");
+    assert!(app.state.store.audit_of("employees").await.unwrap().iter().any(|e| e.action == "scheduled_sync"));
+}

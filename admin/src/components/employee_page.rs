@@ -68,7 +68,14 @@ pub fn EmployeePage(username: String) -> impl IntoView {
     };
     let must_change = move |value: bool| {
         spawn_local(async move {
-            act(api::post_unit(&format!("{}/flags", base()), &FlagsChange { must_change: Some(value) }).await);
+            let flags = FlagsChange { must_change: Some(value), may_change: None };
+            act(api::post_unit(&format!("{}/flags", base()), &flags).await);
+        })
+    };
+    let may_change = move |value: bool| {
+        spawn_local(async move {
+            let flags = FlagsChange { must_change: None, may_change: Some(value) };
+            act(api::post_unit(&format!("{}/flags", base()), &flags).await);
         })
     };
     let unlock = move |_| spawn_local(async move { act(api::post_unit(&format!("{}/unlock", base()), &()).await) });
@@ -91,6 +98,9 @@ pub fn EmployeePage(username: String) -> impl IntoView {
                             <div class="inline">
                                 <button type="button" class="link" on:click=move |_| must_change(!f.must_change)>
                                     {if f.must_change { "Clear “must change at next logon”" } else { "Require a change at next logon" }}
+                                </button>
+                                <button type="button" class="link" data-testid="may-change" on:click=move |_| may_change(!f.may_change)>
+                                    {if f.may_change { "Forbid changing the password" } else { "Allow changing the password" }}
                                 </button>
                                 {f.locked_out.then(|| view! { <button type="button" class="link" on:click=unlock>"Unlock"</button> })}
                             </div>

@@ -33,8 +33,8 @@ const PSO_ATTRS: &[&str] = &[
 ];
 
 /// LDAP_SERVER_SD_FLAGS_OID asking for the DACL only (a plain account may read that part).
-const SD_FLAGS_OID: &str = "1.2.840.113556.1.4.801";
-const SD_FLAGS_DACL: [u8; 5] = [0x30, 0x03, 0x02, 0x01, 0x04];
+pub const SD_FLAGS_OID: &str = "1.2.840.113556.1.4.801";
+pub const SD_FLAGS_DACL: [u8; 5] = [0x30, 0x03, 0x02, 0x01, 0x04];
 
 const UF_LOCKOUT: i64 = 0x10;
 const UF_PASSWORD_EXPIRED: i64 = 0x80_0000;

@@ -243,6 +243,38 @@ impl Directory {
         self.replace_attribute(dn, "pwdLastSet", value).await
     }
 
+    /// Sets or clears "user may not change password": the deny ACEs for SELF and Everyone in
+    /// the account's DACL. Only the DACL is read and written (SD-flags control).
+    pub async fn set_may_change(&self, dn: &str, may_change: bool) -> Result<(), DirectoryError> {
+        use ldap3::controls::RawControl;
+        let dacl_only = || RawControl {
+            ctype: account::SD_FLAGS_OID.into(),
+            crit: true,
+            val: Some(account::SD_FLAGS_DACL.to_vec()),
+        };
+        let mut ldap = self.service_session().await?;
+        let (entries, _) = ldap
+            .with_controls(dacl_only())
+            .search(dn, Scope::Base, "(objectClass=*)", vec!["nTSecurityDescriptor"])
+            .await?
+            .success()
+            .map_err(|e| DirectoryError::Unavailable(e.to_string()))?;
+        let entry = entries
+            .into_iter()
+            .next()
+            .map(SearchEntry::construct)
+            .ok_or_else(|| DirectoryError::Unexpected { rc: 32, text: format!("no such object: {dn}") })?;
+        let sd = entry.bin_attrs.get("nTSecurityDescriptor").and_then(|v| v.first()).ok_or_else(|| {
+            DirectoryError::Misconfigured("the service account cannot read the account's permissions".into())
+        })?;
+        let updated = security_descriptor::with_password_change_denied(sd, !may_change)
+            .ok_or_else(|| DirectoryError::Unexpected { rc: 0, text: "unreadable security descriptor".into() })?;
+        let mods = vec![Mod::Replace(b"nTSecurityDescriptor".to_vec(), HashSet::from([updated]))];
+        let result = ldap.with_controls(dacl_only()).modify(dn, mods).await;
+        let _ = ldap.unbind().await;
+        error::from_change(&result?)
+    }
+
     /// Unlocks an account locked out by wrong passwords.
     pub async fn unlock(&self, dn: &str) -> Result<(), DirectoryError> {
         self.replace_attribute(dn, "lockoutTime", b"0").await

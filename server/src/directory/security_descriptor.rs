@@ -1,7 +1,7 @@
-//! Just enough of the binary security descriptor format to answer one question: does the
-//! object's DACL deny "Change Password" to the user themselves (SELF) or to Everyone? That is
-//! how Active Directory stores "user cannot change password" (the userAccountControl bit is
-//! not stored).
+//! Just enough of the binary security descriptor format for one setting: does the object's
+//! DACL deny "Change Password" to the user themselves (SELF) or to Everyone? That is how Active
+//! Directory stores "user cannot change password" (the userAccountControl bit is not stored).
+//! Read it, and set or clear it.
 
 /// The User-Change-Password extended right, ab721a53-1e2f-11d0-9819-00aa0040529b, in its
 /// on-the-wire byte order (first three fields little-endian).
@@ -58,6 +58,71 @@ fn denies(ace: &[u8]) -> Option<bool> {
     let sid = ace.get(pos..)?;
     let for_user = sid.starts_with(&EVERYONE) || sid.starts_with(&SELF);
     Some(mask & CONTROL_ACCESS != 0 && object_type == CHANGE_PASSWORD && for_user)
+}
+
+const ACCESS_ALLOWED_OBJECT_ACE_REVISION: u8 = 4;
+const INHERITED_ACE: u8 = 0x10;
+const SE_DACL_PRESENT: u16 = 0x0004;
+const SE_SELF_RELATIVE: u16 = 0x8000;
+/// Control bits that describe the DACL and are kept: auto-inherit requested/done, protected.
+const DACL_CONTROL_BITS: u16 = 0x0100 | 0x0400 | 0x1000;
+
+/// A self-relative descriptor holding only `sd`'s DACL, with the deny-change-password ACEs for
+/// SELF and Everyone added first (`deny`) or removed (explicit ones only: inherited ACEs are
+/// the parent's). Written back with the SD-flags control for the DACL alone, it changes nothing
+/// else. `None` when `sd` cannot be parsed.
+pub fn with_password_change_denied(sd: &[u8], deny: bool) -> Option<Vec<u8>> {
+    let control = u16::from_le_bytes(sd.get(2..4)?.try_into().ok()?);
+    let dacl_offset = u32_at(sd, 16)? as usize;
+    let mut aces: Vec<Vec<u8>> = Vec::new();
+    let mut revision = ACCESS_ALLOWED_OBJECT_ACE_REVISION;
+    if dacl_offset != 0 {
+        let acl = sd.get(dacl_offset..)?;
+        revision = revision.max(*acl.first()?);
+        let mut pos = 8;
+        for _ in 0..u16_at(acl, 4)? {
+            let ace = acl.get(pos..)?;
+            let size = u16_at(ace, 2)? as usize;
+            if size < 4 {
+                return None;
+            }
+            let ace = ace.get(..size)?;
+            let ours = ace[0] == ACCESS_DENIED_OBJECT_ACE && ace[1] & INHERITED_ACE == 0 && denies(ace)?;
+            if !ours {
+                aces.push(ace.to_vec());
+            }
+            pos += size;
+        }
+    }
+    if deny {
+        // Explicit denies come first in canonical order.
+        aces.insert(0, deny_ace(&SELF));
+        aces.insert(0, deny_ace(&EVERYONE));
+    }
+    let acl_size = 8 + aces.iter().map(Vec::len).sum::<usize>();
+    let mut out = Vec::with_capacity(20 + acl_size);
+    out.extend_from_slice(&[1, 0]);
+    out.extend_from_slice(&(SE_DACL_PRESENT | SE_SELF_RELATIVE | (control & DACL_CONTROL_BITS)).to_le_bytes());
+    out.extend_from_slice(&[0; 12]); // no owner, group or SACL
+    out.extend_from_slice(&20u32.to_le_bytes());
+    out.extend_from_slice(&[revision, 0]);
+    out.extend_from_slice(&u16::try_from(acl_size).ok()?.to_le_bytes());
+    out.extend_from_slice(&u16::try_from(aces.len()).ok()?.to_le_bytes());
+    out.extend_from_slice(&[0, 0]);
+    for ace in aces {
+        out.extend_from_slice(&ace);
+    }
+    Some(out)
+}
+
+fn deny_ace(sid: &[u8; 12]) -> Vec<u8> {
+    let mut ace = vec![ACCESS_DENIED_OBJECT_ACE, 0];
+    ace.extend_from_slice(&40u16.to_le_bytes());
+    ace.extend_from_slice(&CONTROL_ACCESS.to_le_bytes());
+    ace.extend_from_slice(&OBJECT_TYPE_PRESENT.to_le_bytes());
+    ace.extend_from_slice(&CHANGE_PASSWORD);
+    ace.extend_from_slice(sid);
+    ace
 }
 
 fn u16_at(b: &[u8], at: usize) -> Option<u16> {
@@ -127,5 +192,20 @@ mod tests {
         let sd = descriptor(&[ace(0x06, 0, CONTROL_ACCESS, Some(CHANGE_PASSWORD), &SELF)]);
         assert_eq!(denies_password_change(&sd[..sd.len() - 20]), None);
         assert_eq!(denies_password_change(&[1, 0]), None);
+    }
+
+    #[test]
+    fn denying_and_allowing_round_trip_and_keep_other_aces() {
+        let other = ace(0x05, 0, CONTROL_ACCESS, Some([7; 16]), &EVERYONE);
+        let original = descriptor(&[other.clone()]);
+        assert_eq!(denies_password_change(&original), Some(false));
+        let denied = with_password_change_denied(&original, true).unwrap();
+        assert_eq!(denies_password_change(&denied), Some(true));
+        let again = with_password_change_denied(&denied, true).unwrap();
+        assert_eq!(again, denied, "denying twice adds nothing");
+        let allowed = with_password_change_denied(&denied, false).unwrap();
+        assert_eq!(denies_password_change(&allowed), Some(false));
+        assert!(allowed.windows(other.len()).any(|w| w == other.as_slice()), "other ACEs stay");
+        assert_eq!(with_password_change_denied(&[1, 2], true), None);
     }
 }

@@ -15,7 +15,7 @@ use crate::error::AppError;
 use crate::routes::{audit, ApiJson};
 use crate::session::ClientAddr;
 use crate::state::AppState;
-use crate::store::{KeyRow, SyncedUser};
+use crate::store::KeyRow;
 
 /// Most employees one page lists.
 const MAX_PAGE: i64 = 200;
@@ -25,25 +25,12 @@ pub async fn sync(
     addr: ClientAddr,
     Admin(admin): Admin,
 ) -> Result<Json<SyncReport>, AppError> {
-    let outcome = async {
-        let group = state.config.employee_group.as_ref().or(state.config.admin_group.as_ref()).ok_or_else(|| {
-            AppError(ErrorKind::BadRequest { reason: "no employee group is configured (employee_group)".into() })
-        })?;
-        let members = state.directory()?.group_members(group).await?;
-        let users: Vec<SyncedUser> = members
-            .iter()
-            .filter(|m| !m.user.object_guid.is_empty())
-            .map(|m| SyncedUser {
-                object_guid: &m.user.object_guid,
-                username: &m.user.sam_account_name,
-                display_name: &m.user.display_name,
-                disabled: m.disabled,
-            })
-            .collect();
-        let r = state.store.sync_employees(&users, state.now()).await?;
-        Ok(SyncReport { added: r.added, updated: r.updated, removed: r.removed, unchanged: r.unchanged })
-    }
-    .await;
+    let outcome = crate::sync::employees(&state).await.map(|r| SyncReport {
+        added: r.added,
+        updated: r.updated,
+        removed: r.removed,
+        unchanged: r.unchanged,
+    });
     audit::record(&state, &admin.username, "admin_sync_employees", "employees", &outcome, &addr).await;
     outcome.map(Json)
 }
@@ -175,6 +162,9 @@ pub async fn flags(
         let user = state.directory()?.find_user(&username).await?.ok_or(AppError(ErrorKind::NotFound))?;
         if let Some(must_change) = request.must_change {
             state.directory()?.set_must_change(&user.dn, must_change).await?;
+        }
+        if let Some(may_change) = request.may_change {
+            state.directory()?.set_may_change(&user.dn, may_change).await?;
         }
         Ok(())
     }
