@@ -197,7 +197,7 @@ mod tests {
     #[test]
     fn denying_and_allowing_round_trip_and_keep_other_aces() {
         let other = ace(0x05, 0, CONTROL_ACCESS, Some([7; 16]), &EVERYONE);
-        let original = descriptor(&[other.clone()]);
+        let original = descriptor(std::slice::from_ref(&other));
         assert_eq!(denies_password_change(&original), Some(false));
         let denied = with_password_change_denied(&original, true).unwrap();
         assert_eq!(denies_password_change(&denied), Some(true));
