@@ -296,6 +296,13 @@ async fn an_administrator_resets_a_password_that_only_the_key_learns(dc: &TestDc
     assert!(dc.binds(&employee.dn, &delivered).await);
     let html: String = eval(&page, "document.documentElement.outerHTML").await;
     assert!(!html.contains(&delivered));
+
+    // The audit page: the reset is there, the chain is whole, the CSV export is offered.
+    click(&page, "[data-testid=tab-audit]").await;
+    wait_for(&page, "[data-testid=chain-intact]").await;
+    wait_until(&page, "document.querySelector('[data-testid=audit]').innerText.includes('admin_reset')").await;
+    let csv: String = eval(&page, "document.querySelector('[data-testid=audit-csv]').getAttribute('href')").await;
+    assert!(csv.ends_with("format=csv"), "{csv}");
     let database = std::fs::read(app.database_path()).unwrap();
     let wal = std::fs::read(app.database_path().with_extension("sqlite-wal")).unwrap_or_default();
     for bytes in [database, wal] {

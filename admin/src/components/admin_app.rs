@@ -3,6 +3,7 @@ use latchkey_app::api;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use super::audit_page::AuditPage;
 use super::employee_list::EmployeeList;
 use super::employee_page::EmployeePage;
 use super::keys_page::KeysPage;
@@ -15,6 +16,7 @@ pub enum View {
     Employees,
     Employee(String),
     Keys,
+    Audit,
 }
 
 #[derive(Clone, Copy)]
@@ -49,11 +51,13 @@ pub fn AdminApp() -> impl IntoView {
                 <nav class="tabs">
                     <button type="button" data-testid="tab-employees" on:click=move |_| view.set(View::Employees)>"Employees"</button>
                     <button type="button" data-testid="tab-keys" on:click=move |_| view.set(View::Keys)>"Keys"</button>
+                    <button type="button" data-testid="tab-audit" on:click=move |_| view.set(View::Audit)>"Audit"</button>
                 </nav>
                 {move || match view.get() {
                     View::Employees => view! { <EmployeeList /> }.into_any(),
                     View::Employee(username) => view! { <EmployeePage username=username /> }.into_any(),
                     View::Keys => view! { <KeysPage /> }.into_any(),
+                    View::Audit => view! { <AuditPage /> }.into_any(),
                 }}
             }
             .into_any(),

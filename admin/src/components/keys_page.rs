@@ -59,8 +59,10 @@ pub fn KeysPage() -> impl IntoView {
             }
         });
     };
+    let reason = RwSignal::new(String::new());
     let set_status = move |serial: String, status: String| {
-        let body = KeyStatusChange { status, reason: None };
+        let reason = Some(reason.get_untracked()).filter(|r| !r.is_empty());
+        let body = KeyStatusChange { status, reason };
         spawn_local(async move {
             match api::post_unit(&format!("/api/admin/keys/{serial}/status"), &body).await {
                 Ok(()) => load(),
@@ -89,6 +91,12 @@ pub fn KeysPage() -> impl IntoView {
                 <p class="success" role="status">{format!("{} registered.", r.registered)}</p>
                 <ul>{r.errors.into_iter().map(|e| view! { <li>{e}</li> }).collect_view()}</ul>
             })}
+            <label for="status-reason">"Reason for the next status change"</label>
+            <select id="status-reason" bind:value=reason>
+                <option value="">"—"</option>
+                {["lost", "stolen", "broken", "invalid_activation_code", "locked_by_pin", "withdrawal"].into_iter()
+                    .map(|r| view! { <option value=r>{r.replace('_', " ")}</option> }).collect_view()}
+            </select>
             <table data-testid="key-list">
                 <thead><tr><th>"Serial"</th><th>"Status"</th><th>"Employee"</th><th>"Change"</th></tr></thead>
                 <tbody>{move || keys.get().into_iter().map(|k| {
