@@ -2,6 +2,7 @@
 //! - the SPA's initial load (wasm + js + css), gzipped;
 //! - one policy check, p50/p99, natively and as wasm (run by Node.js, the engine of Chromium);
 //! - bytes and round trips of the key protocol's flows;
+//! - the employee list with 10,000 employees, on SQLite and PostgreSQL;
 //! - a password change through the portal against a raw ldap3 change on the same DC.
 
 use std::io::Write;
@@ -24,6 +25,9 @@ pub fn run() -> Result {
     bundle_size()?;
     policy_check()?;
     cmd::run(&mut cargo(&["run", "--release", "-q", "-p", "latchkey-bench", "--bin", "protocol_cost"]))?;
+    let pg = crate::postgres::Postgres::start()?;
+    cmd::run(cargo(&["bench", "-p", "latchkey-tests", "--bench", "employees"]).env("LATCHKEY_TEST_PG_URL", pg.url()))?;
+    drop(pg);
     let dc = Dc::start()?;
     let result = cmd::run(cargo(&["bench", "-p", "latchkey-tests", "--bench", "directory"]).envs(dc.env()));
     drop(dc);
