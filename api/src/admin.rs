@@ -136,3 +136,10 @@ pub struct FlagsChange {
     #[serde(default)]
     pub may_change: Option<bool>,
 }
+
+/// `POST /api/admin/local/{username}/flags`: a portal-local account's flags.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LocalFlags {
+    pub may_change: Option<bool>,
+    pub must_change: Option<bool>,
+}

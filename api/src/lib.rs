@@ -22,6 +22,16 @@ pub struct SignInRequest {
     pub password: Password,
 }
 
+/// `POST /api/bootstrap`: the first administrator, with the setup token from the server's log.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct BootstrapRequest {
+    pub token: String,
+    pub username: String,
+    #[serde(default)]
+    pub display_name: String,
+    pub password: Password,
+}
+
 /// Redeems the ticket a sign-in with the key gave (see `relay::RelayEvent::SignedIn`).
 #[derive(Debug, Serialize, Deserialize)]
 pub struct KeySignInRequest {
@@ -130,6 +140,8 @@ pub enum PolicySource {
     FineGrainedUnreadable {
         name: String,
     },
+    /// A portal-local account (not in the directory): Latchkey's own NIST policy.
+    Portal,
 }
 
 /// Everything the change page shows before the user types.

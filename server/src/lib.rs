@@ -5,6 +5,7 @@ pub mod config;
 pub mod directory;
 pub mod error;
 pub mod keys;
+pub mod local;
 pub mod rate_limit;
 pub mod routes;
 pub mod session;

@@ -23,6 +23,8 @@ pub struct Inner {
     pub checker: PasswordChecker,
     /// The server's static key pair for the key protocol, when configured.
     pub key_identity: Option<KeyPair>,
+    /// The setup token logged at start while no bootstrap administrator exists.
+    pub bootstrap_token: Option<String>,
     /// Keys with a session running: one session per key at a time.
     busy_keys: Mutex<HashSet<String>>,
 }
@@ -48,7 +50,17 @@ impl AppState {
             tracing::warn!(path = %path.display(), "DEMO: a virtual key image is served to every visitor");
         }
         let busy_keys = Mutex::default();
-        Ok(AppState(Arc::new(Inner { config, store, directory, limits, checker, key_identity, busy_keys })))
+        let bootstrap_token = crate::local::offer_bootstrap(&store).await?;
+        Ok(AppState(Arc::new(Inner {
+            config,
+            store,
+            directory,
+            limits,
+            checker,
+            key_identity,
+            bootstrap_token,
+            busy_keys,
+        })))
     }
 
     pub fn directory(&self) -> Result<&Directory, crate::error::AppError> {

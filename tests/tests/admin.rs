@@ -246,6 +246,7 @@ fn admin_endpoints(employee: &str) -> Vec<(&'static str, String, Value)> {
         ("POST", "/api/admin/keys/X/status".into(), json!({ "status": "locked" })),
         ("GET", "/api/admin/audit".into(), Value::Null),
         ("GET", "/api/admin/audit/verify".into(), Value::Null),
+        ("POST", format!("/api/admin/local/{employee}/flags"), json!({ "may_change": false })),
     ]
 }
 
@@ -506,4 +507,71 @@ async fn employees_are_synced_on_a_schedule() {
     }
     assert!(seen, "the scheduled sync imported the new member");
     assert!(app.state.store.audit_of("employees").await.unwrap().iter().any(|e| e.action == "scheduled_sync"));
+}
+
+#[tokio::test]
+async fn the_first_administrator_is_bootstrapped_with_the_logged_token() {
+    let dc = TestDc::from_env();
+    let app = spawn_app(&dc, AppOptions::default()).await;
+    let token = app.state.bootstrap_token.clone().expect("a fresh portal offers a bootstrap");
+    let client = app.another_client();
+    let bootstrap =
+        |t: &str, u: &str, p: &str| client.post("/api/bootstrap", json!({ "token": t, "username": u, "password": p }));
+    let strong = "Granite-Otter-Lantern-2291";
+
+    assert_eq!(code_of(bootstrap("not-the-token", "portal-admin", strong).await).await.1, "forbidden");
+    let someone = dc.create_user(UserOptions::default()).await;
+    let taken = bootstrap(&token, &someone.sam, strong).await;
+    assert_eq!(code_of(taken).await.1, "bad_request", "a directory user's name is refused");
+    assert_eq!(code_of(bootstrap(&token, "portal-admin", "Short-1").await).await.1, "policy_violation");
+    assert_eq!(bootstrap(&token, "portal-admin", strong).await.status(), StatusCode::OK);
+    assert_eq!(code_of(bootstrap(&token, "second-admin", strong).await).await.1, "forbidden", "the token works once");
+
+    // A restart on the same database offers no new token.
+    let again = spawn_app(
+        &dc,
+        AppOptions { database_url: Some(app.state.config.database_url.clone()), ..AppOptions::default() },
+    )
+    .await;
+    assert_eq!(again.state.bootstrap_token, None);
+
+    // The local administrator signs in, enrols an authenticator and administers.
+    let mut admin = app.another_client();
+    let view: SessionView = admin.sign_in("portal-admin", strong).await.json().await.unwrap();
+    assert_eq!(view.admin, Some(AdminState::EnrolTotp));
+    let enrolment: Value = admin.post("/api/admin/totp/enrol", json!({})).await.json().await.unwrap();
+    let secret = enrolment["secret_base32"].as_str().unwrap().to_string();
+    assert_eq!(
+        admin.post("/api/admin/totp/confirm", json!({ "code": totp_code(&secret) })).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(admin.get("/api/admin/keys").await.status(), StatusCode::OK);
+    let status: Value = admin.get("/api/password/status").await.json().await.unwrap();
+    assert_eq!((status["policy_source"].as_str(), status["policy"]["min_length"].as_u64()), (Some("portal"), Some(15)));
+
+    // "Must change at next logon", then "may not change", on the portal-local account.
+    let flags = |body: Value| admin.post("/api/admin/local/portal-admin/flags", body);
+    assert_eq!(flags(json!({ "must_change": true })).await.status(), StatusCode::OK);
+    let mut next = app.another_client();
+    let view: SessionView = next.sign_in("portal-admin", strong).await.json().await.unwrap();
+    assert_eq!(view.change_required, Some(latchkey_api::ChangeReason::MustChange));
+    let renewed = "Copper-Heron-Valley-7723";
+    assert_eq!(next.change(strong, renewed).await.status(), StatusCode::OK);
+
+    // The change ended the other sessions of the account: the administrator comes back.
+    let mut admin = app.another_client();
+    let view: SessionView = admin.sign_in("portal-admin", renewed).await.json().await.unwrap();
+    assert_eq!((view.change_required, view.admin), (None, Some(AdminState::VerifyTotp)), "the change cleared the flag");
+    assert_eq!(
+        admin.post("/api/admin/totp/verify", json!({ "code": totp_code(&secret) })).await.status(),
+        StatusCode::OK
+    );
+    let flags = |body: Value| admin.post("/api/admin/local/portal-admin/flags", body);
+    assert_eq!(flags(json!({ "may_change": false })).await.status(), StatusCode::OK);
+    assert_eq!(code_of(admin.change(renewed, "Amber-Willow-Summit-5561").await).await.1, "not_permitted");
+    assert_eq!(flags(json!({ "may_change": true })).await.status(), StatusCode::OK);
+    assert_eq!(
+        code_of(admin.post("/api/admin/local/nobody/flags", json!({ "may_change": true })).await).await.1,
+        "not_found"
+    );
 }

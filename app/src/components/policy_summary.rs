@@ -29,6 +29,7 @@ pub fn PolicySummary(status: PasswordStatus) -> impl IntoView {
         PolicySource::FineGrainedUnreadable { name } => {
             format!("the password policy \"{name}\" (details not readable: the domain policy is shown)")
         }
+        PolicySource::Portal => "Latchkey's policy for portal accounts".to_string(),
     };
     let expiry = status
         .expires_at

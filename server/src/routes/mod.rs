@@ -42,6 +42,8 @@ pub fn router(state: AppState) -> Router {
         .route("/password/change", post(password::change))
         .route("/key/relay", get(key_relay::relay))
         .route("/session/key", post(session::sign_in_with_key))
+        .route("/bootstrap", post(session::bootstrap))
+        .route("/admin/local/{username}/flags", post(admin::employees::local_flags))
         .route("/demo/virtual-key", get(demo::virtual_key))
         .route("/admin/totp/enrol", post(admin::totp::enrol))
         .route("/admin/totp/confirm", post(admin::totp::confirm))

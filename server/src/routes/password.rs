@@ -11,10 +11,28 @@ use latchkey_policy::{timing, CategorySet, Mode, Policy};
 use super::{audit, session::parse_reason, ApiJson};
 use crate::directory::{AccountFacts, BindAs, DirectoryError};
 use crate::error::AppError;
+use crate::local;
 use crate::session::{ClientAddr, Session};
 use crate::state::AppState;
 
 pub async fn status(State(state): State<AppState>, Session(row): Session) -> Result<Json<PasswordStatus>, AppError> {
+    if local::is_local(&row.user_dn) {
+        let account = state.store.local_account(&row.username).await?.ok_or(AppError(ErrorKind::Unauthenticated))?;
+        return Ok(Json(PasswordStatus {
+            account: latchkey_policy::Account {
+                sam_account_name: account.username,
+                display_name: account.display_name,
+            },
+            earliest_change: None,
+            policy: local::policy(),
+            policy_source: PolicySource::Portal,
+            now: state.now(),
+            password_last_set: None,
+            expires_at: None,
+            may_change: account.may_change != 0,
+            change_required: (account.must_change != 0).then_some(latchkey_api::ChangeReason::MustChange),
+        }));
+    }
     let facts = state.directory()?.account_facts(&row.user_dn).await?;
     let now = state.now();
     let change_required = row.change_required.as_deref().and_then(parse_reason);
@@ -36,10 +54,16 @@ pub async fn check(
     Session(row): Session,
     ApiJson(request): ApiJson<CheckPasswordRequest>,
 ) -> Result<Json<CheckPasswordResponse>, AppError> {
-    let facts = state.directory()?.account_facts(&row.user_dn).await?;
-    let account = facts.user.account();
+    let (policy, account) = if local::is_local(&row.user_dn) {
+        let account =
+            latchkey_policy::Account { sam_account_name: row.username.clone(), display_name: row.display_name.clone() };
+        (local::policy(), account)
+    } else {
+        let facts = state.directory()?.account_facts(&row.user_dn).await?;
+        (facts.policy, facts.user.account())
+    };
     let candidate = request.candidate.expose();
-    let report = latchkey_policy::check(candidate, None, &facts.policy, &account, &state.checker);
+    let report = latchkey_policy::check(candidate, None, &policy, &account, &state.checker);
     let inputs = [account.sam_account_name.as_str(), account.display_name.as_str()];
     Ok(Json(CheckPasswordResponse { report, strength: state.checker.strength(candidate, &inputs) }))
 }
@@ -52,6 +76,12 @@ pub async fn change(
 ) -> Result<Json<ChangePasswordResponse>, AppError> {
     let outcome = async {
         state.limits.attempt(&row.username, addr.0)?;
+        if local::is_local(&row.user_dn) {
+            change_local(&state, &row, &request.current, &request.new).await?;
+            let sessions_ended = state.store.end_other_sessions(&row.user_dn, &row.token_hash).await?;
+            state.store.clear_change_required(&row.token_hash).await?;
+            return Ok(ChangePasswordResponse { sessions_ended });
+        }
         let facts = state.directory()?.account_facts(&row.user_dn).await?;
         let must_change = row.change_required.is_some();
         change_in_directory(&state, &facts, &request.current, &request.new, must_change).await?;
@@ -62,6 +92,26 @@ pub async fn change(
     .await;
     audit::record(&state, &row.username, "change_password", &row.username, &outcome, &addr).await;
     outcome.map(Json)
+}
+
+/// A portal-local account's own change: the current password proves it, the account's flag
+/// may forbid it, Latchkey's policy judges the new one.
+async fn change_local(
+    state: &AppState,
+    row: &crate::store::SessionRow,
+    current: &Password,
+    new: &Password,
+) -> Result<(), AppError> {
+    let account = state.store.local_account(&row.username).await?.ok_or(AppError(ErrorKind::Unauthenticated))?;
+    if account.may_change == 0 {
+        return Err(AppError(ErrorKind::NotPermitted));
+    }
+    if !local::verify(&account.password_hash, current) {
+        return Err(AppError(ErrorKind::WrongCurrentPassword));
+    }
+    local::check(state, &account.username, &account.display_name, new, Some(current.expose()))?;
+    state.store.set_local_password(&account.username, &local::hash(new)?).await?;
+    Ok(())
 }
 
 /// Checks `new` against the policy and the minimum age, then changes the password in the

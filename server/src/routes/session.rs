@@ -3,11 +3,14 @@
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::Json;
-use latchkey_api::{AdminState, ChangeReason, ErrorKind, KeySignInRequest, SessionView, SignInRequest};
+use latchkey_api::{
+    AdminState, BootstrapRequest, ChangeReason, ErrorKind, KeySignInRequest, SessionView, SignInRequest,
+};
 
 use super::{audit, ApiJson};
 use crate::directory::UserRef;
 use crate::error::AppError;
+use crate::local;
 use crate::session::{self, ClientAddr, Session};
 use crate::state::AppState;
 use crate::store::{NewSession, SessionRow};
@@ -20,6 +23,19 @@ pub async fn sign_in(
     let username = request.username.trim().to_string();
     let outcome = async {
         state.limits.attempt(&username, addr.0)?;
+        if let Some(account) = state.store.local_account(&username).await? {
+            if !local::verify(&account.password_hash, &request.password) {
+                return Err(AppError(ErrorKind::InvalidCredentials));
+            }
+            let user = UserRef {
+                dn: format!("{}{}", local::DN_PREFIX, account.username),
+                sam_account_name: account.username,
+                display_name: account.display_name,
+                object_guid: String::new(),
+            };
+            let change = (account.must_change != 0).then_some(ChangeReason::MustChange);
+            return start_session(&state, &user, change, &addr).await;
+        }
         let signed_in = state.directory()?.authenticate(&username, &request.password).await?;
         start_session(&state, &signed_in.user, signed_in.change_required, &addr).await
     }
@@ -27,6 +43,47 @@ pub async fn sign_in(
     audit::record(&state, &username, "sign_in", &username, &outcome, &addr).await;
     let (token, view) = outcome?;
     Ok((cookie_headers(&state, &token)?, Json(view)))
+}
+
+/// `POST /api/bootstrap`: the first administrator, a portal-local account, with the one-time
+/// setup token the server logged. Refused once used; the name may not be a directory user's.
+pub async fn bootstrap(
+    State(state): State<AppState>,
+    addr: ClientAddr,
+    ApiJson(request): ApiJson<BootstrapRequest>,
+) -> Result<(), AppError> {
+    let username = request.username.trim().to_string();
+    let outcome = async {
+        state.limits.attempt("bootstrap", addr.0)?;
+        if username.is_empty() || username.len() > 64 || username.contains(char::is_whitespace) {
+            return Err(AppError(ErrorKind::BadRequest {
+                reason: "the logon name is 1 to 64 characters, no spaces".into(),
+            }));
+        }
+        if let Ok(directory) = state.directory() {
+            if directory.find_user(&username).await.ok().flatten().is_some() {
+                return Err(AppError(ErrorKind::BadRequest {
+                    reason: "a directory user has this logon name: choose another for the portal's own administrator"
+                        .into(),
+                }));
+            }
+        }
+        let display_name = if request.display_name.trim().is_empty() {
+            username.clone()
+        } else {
+            request.display_name.trim().to_string()
+        };
+        local::check(&state, &username, &display_name, &request.password, None)?;
+        let hash = local::hash(&request.password)?;
+        let token_hash = session::hash_token(request.token.trim());
+        if !state.store.bootstrap_admin(&token_hash, &username, &display_name, &hash, state.now()).await? {
+            return Err(AppError(ErrorKind::Forbidden));
+        }
+        Ok(())
+    }
+    .await;
+    audit::record(&state, &username, "bootstrap_admin", &username, &outcome, &addr).await;
+    outcome
 }
 
 /// `POST /api/session/key`: the ticket of a sign-in with the key (its channel plus a press on
@@ -104,8 +161,15 @@ async fn start_session(
 
 /// Members of the administrators' group start with their second factor to give (or enrol).
 async fn admin_state(state: &AppState, user: &UserRef) -> Result<Option<AdminState>, AppError> {
-    let Some(group) = &state.config.admin_group else { return Ok(None) };
-    if !state.directory()?.is_member(&user.dn, group).await? {
+    let is_admin = if local::is_local(&user.dn) {
+        state.store.local_account(&user.sam_account_name).await?.is_some_and(|a| a.is_admin != 0)
+    } else {
+        match &state.config.admin_group {
+            Some(group) => state.directory()?.is_member(&user.dn, group).await?,
+            None => false,
+        }
+    };
+    if !is_admin {
         return Ok(None);
     }
     let enrolled = state.store.totp(&user.sam_account_name).await?.is_some_and(|(_, confirmed)| confirmed);

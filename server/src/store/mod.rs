@@ -10,6 +10,7 @@ mod deliveries;
 mod employees;
 mod journal;
 mod keys;
+mod local;
 mod sessions;
 
 pub use accounts::KeyAccountRow;
@@ -18,6 +19,7 @@ pub use deliveries::{DeliveryTarget, PendingDelivery};
 pub use employees::{EmployeeRow, SyncReport, SyncedUser};
 pub use journal::{OpenChange, Step};
 pub use keys::{Employee, KeyRegistryError, KeyRow, NewEmployee, KEY_SLOTS};
+pub use local::LocalAccount;
 pub use sessions::{NewSession, SessionRow};
 
 use sqlx::any::AnyPoolOptions;

@@ -208,3 +208,22 @@ pub fn audit_view(e: crate::store::AuditEntry) -> AuditView {
         client_addr: e.client_addr,
     }
 }
+
+/// A portal-local account's "may not change password" / "must change at next logon".
+pub async fn local_flags(
+    State(state): State<AppState>,
+    addr: ClientAddr,
+    Admin(admin): Admin,
+    Path(username): Path<String>,
+    ApiJson(request): ApiJson<latchkey_api::admin::LocalFlags>,
+) -> Result<(), AppError> {
+    let outcome = async {
+        if !state.store.set_local_flags(&username, request.may_change, request.must_change).await? {
+            return Err(AppError(ErrorKind::NotFound));
+        }
+        Ok(())
+    }
+    .await;
+    audit::record(&state, &admin.username, "admin_set_local_flags", &username, &outcome, &addr).await;
+    outcome
+}

@@ -1,0 +1,66 @@
+//! Portal-local accounts: the bootstrap administrator, created on first run with a one-time
+//! setup token from the server's log, for a portal whose directory is not ready yet. Their
+//! passwords are argon2id hashes, checked against Latchkey's own (NIST) policy; they can be
+//! marked "may not change password" and "must change at next logon".
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use latchkey_api::{ErrorKind, Password};
+use latchkey_policy::{Account, Policy};
+use rand::RngCore;
+
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// Session DNs of local accounts start with this (no directory DN does).
+pub const DN_PREFIX: &str = "local:";
+
+pub fn is_local(dn: &str) -> bool {
+    dn.starts_with(DN_PREFIX)
+}
+
+pub fn policy() -> Policy {
+    Policy::nist()
+}
+
+pub fn hash(password: &Password) -> Result<String, AppError> {
+    let mut salt = [0u8; 16];
+    rand::rng().fill_bytes(&mut salt);
+    let salt = SaltString::encode_b64(&salt).map_err(|_| AppError(ErrorKind::Internal))?;
+    Argon2::default()
+        .hash_password(password.expose().as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|_| AppError(ErrorKind::Internal))
+}
+
+pub fn verify(hash: &str, password: &Password) -> bool {
+    PasswordHash::new(hash).is_ok_and(|h| Argon2::default().verify_password(password.expose().as_bytes(), &h).is_ok())
+}
+
+/// The policy's verdict on a new local password, as an error listing every failed rule.
+pub fn check(
+    state: &AppState,
+    username: &str,
+    display_name: &str,
+    new: &Password,
+    current: Option<&str>,
+) -> Result<(), AppError> {
+    let account = Account { sam_account_name: username.to_string(), display_name: display_name.to_string() };
+    let report = latchkey_policy::check(new.expose(), current, &policy(), &account, &state.checker);
+    if report.failures().next().is_some() {
+        return Err(AppError(ErrorKind::PolicyViolation { report }));
+    }
+    Ok(())
+}
+
+/// On start: while no bootstrap administrator was created, a fresh one-time token is logged.
+pub async fn offer_bootstrap(store: &crate::store::Store) -> anyhow::Result<Option<String>> {
+    let token = crate::session::new_token();
+    if !store.offer_bootstrap(&crate::session::hash_token(&token)).await? {
+        return Ok(None);
+    }
+    tracing::warn!(
+        "no bootstrap administrator yet: create one at POST /api/bootstrap with the one-time setup token {token}"
+    );
+    Ok(Some(token))
+}

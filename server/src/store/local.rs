@@ -1,0 +1,106 @@
+//! Portal-local accounts and the one-time bootstrap of the first administrator.
+
+use super::Store;
+
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct LocalAccount {
+    pub username: String,
+    pub display_name: String,
+    pub password_hash: String,
+    pub is_admin: i64,
+    pub may_change: i64,
+    pub must_change: i64,
+}
+
+impl Store {
+    pub async fn local_account(&self, username: &str) -> Result<Option<LocalAccount>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT username, display_name, password_hash, is_admin, may_change, must_change
+             FROM local_accounts WHERE lower(username) = lower($1)",
+        )
+        .bind(username.trim())
+        .fetch_optional(&self.pool)
+        .await
+    }
+
+    /// Whether the bootstrap is still open (never used); if so, replaces the token's hash.
+    pub async fn offer_bootstrap(&self, token_hash: &str) -> Result<bool, sqlx::Error> {
+        let used: Option<Option<i64>> =
+            sqlx::query_scalar("SELECT used_at FROM bootstrap WHERE id = 1").fetch_optional(&self.pool).await?;
+        if matches!(used, Some(Some(_))) {
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO bootstrap (id, token_hash) VALUES (1, $1)
+             ON CONFLICT (id) DO UPDATE SET token_hash = excluded.token_hash",
+        )
+        .bind(token_hash)
+        .execute(&self.pool)
+        .await?;
+        Ok(true)
+    }
+
+    /// Uses the bootstrap token (once) to create the first administrator; false when the token
+    /// is wrong or was used.
+    pub async fn bootstrap_admin(
+        &self,
+        token_hash: &str,
+        username: &str,
+        display_name: &str,
+        password_hash: &str,
+        now: i64,
+    ) -> Result<bool, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        let taken = sqlx::query(
+            "UPDATE bootstrap SET used_at = $1, token_hash = NULL WHERE id = 1 AND token_hash = $2 AND used_at IS NULL",
+        )
+        .bind(now)
+        .bind(token_hash)
+        .execute(&mut *tx)
+        .await?;
+        if taken.rows_affected() != 1 {
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO local_accounts (username, display_name, password_hash, is_admin, created_at)
+             VALUES ($1, $2, $3, 1, $4)",
+        )
+        .bind(username)
+        .bind(display_name)
+        .bind(password_hash)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    pub async fn set_local_password(&self, username: &str, password_hash: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE local_accounts SET password_hash = $1, must_change = 0 WHERE lower(username) = lower($2)")
+            .bind(password_hash)
+            .bind(username)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+    }
+
+    /// Sets "may not change password" / "must change at next logon" on a local account;
+    /// false when there is no such account.
+    pub async fn set_local_flags(
+        &self,
+        username: &str,
+        may_change: Option<bool>,
+        must_change: Option<bool>,
+    ) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query(
+            "UPDATE local_accounts SET may_change = COALESCE($1, may_change), must_change = COALESCE($2, must_change)
+             WHERE lower(username) = lower($3)",
+        )
+        .bind(may_change.map(i64::from))
+        .bind(must_change.map(i64::from))
+        .bind(username)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}
