@@ -45,7 +45,7 @@ async fn measure(backend: &str, url: &str) {
         let mut times: Vec<Duration> = Vec::with_capacity(RUNS);
         for _ in 0..RUNS {
             let started = Instant::now();
-            let (rows, total) = store.employees(query, offset, 50).await.expect("list");
+            let (rows, total) = store.employees(query, Default::default(), offset, 50).await.expect("list");
             times.push(started.elapsed());
             assert!(!rows.is_empty() && total > 0);
         }

@@ -318,6 +318,15 @@ async fn employees_are_synced_from_the_group_by_object_guid() {
     );
     let page: Value = admin.get(&format!("/api/admin/employees?q={}", ben.sam)).await.json().await.unwrap();
     assert_eq!(page["employees"][0]["removed"], true);
+    let removed: Value = admin.get("/api/admin/employees?state=removed").await.json().await.unwrap();
+    assert_eq!(
+        (removed["total"].as_u64(), removed["employees"][0]["username"].as_str()),
+        (Some(1), Some(ben.sam.as_str()))
+    );
+    let active: Value = admin.get("/api/admin/employees?state=active").await.json().await.unwrap();
+    assert_eq!(active["employees"][0]["username"], ann.sam.as_str());
+    let bad = admin.get("/api/admin/employees?state=sideways").await;
+    assert_eq!(code_of(bad).await.1, "bad_request");
 
     // Paging.
     let first: Value = admin.get("/api/admin/employees?limit=1").await.json().await.unwrap();
@@ -498,7 +507,7 @@ async fn employees_are_synced_on_a_schedule() {
     dc.add_to_group(&newcomer.dn, &group).await;
     let mut seen = false;
     for _ in 0..50 {
-        let (rows, _) = app.state.store.employees(&newcomer.sam, 0, 10).await.unwrap();
+        let (rows, _) = app.state.store.employees(&newcomer.sam, Default::default(), 0, 10).await.unwrap();
         if rows.iter().any(|e| e.username == newcomer.sam) {
             seen = true;
             break;

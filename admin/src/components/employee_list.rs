@@ -14,6 +14,7 @@ const PAGE: u64 = 50;
 pub fn EmployeeList() -> impl IntoView {
     let Nav(nav) = expect_context::<Nav>();
     let query = RwSignal::new(String::new());
+    let state = RwSignal::new(String::new());
     let offset = RwSignal::new(0u64);
     let page = RwSignal::new(None::<EmployeePage>);
     let synced = RwSignal::new(None::<SyncReport>);
@@ -75,6 +76,14 @@ pub fn EmployeeList() -> impl IntoView {
             <form class="inline" on:submit=search>
                 <label for="employee-search">"Search"</label>
                 <input id="employee-search" type="search" bind:value=query />
+                <label for="employee-state">"Show"</label>
+                <select id="employee-state" bind:value=state>
+                    <option value="">"everyone"</option>
+                    <option value="active">"active"</option>
+                    <option value="disabled">"disabled in the directory"</option>
+                    <option value="removed">"left the group"</option>
+                    <option value="without_key">"without a key"</option>
+                </select>
                 <button type="submit">"Find"</button>
             </form>
             {move || page.get().map(|p| view! {

@@ -18,6 +18,9 @@ pub fn EmployeePage(username: String) -> impl IntoView {
     let code = RwSignal::new(None::<String>);
     let chosen_key = RwSignal::new(String::new());
     let domain = RwSignal::new("EXAMPLE".to_string());
+    let account_name = RwSignal::new("Domain account".to_string());
+    let login_type = RwSignal::new("domain".to_string());
+    let upn = RwSignal::new(String::new());
     let user = StoredValue::new(username);
     let base = move || format!("/api/admin/employees/{}", user.get_value());
 
@@ -91,6 +94,8 @@ pub fn EmployeePage(username: String) -> impl IntoView {
                         None => view! { <p class="notice">"The directory cannot be asked right now."</p> }.into_any(),
                         Some(f) => view! {
                             <p data-testid="facts">
+                                {f.password_last_set.map(|t| format!("Password set {}. ", latchkey_app::components::format::local_datetime(t)))}
+                                {f.expires_at.map(|t| format!("Expires {}. ", latchkey_app::components::format::local_datetime(t)))}
                                 {if f.locked_out { "Locked out. " } else { "" }}
                                 {if f.must_change { "Must change at next logon. " } else { "" }}
                                 {if f.may_change { "" } else { "May not change the password. " }}
@@ -139,8 +144,17 @@ pub fn EmployeePage(username: String) -> impl IntoView {
                 <p class="notice" role="status">"Activation code, shown only now: " <code class="secret" data-testid="activation-code">{c}</code></p>
             })}
             <form class="inline" on:submit=add_account data-testid="add-account">
-                <label for="account-domain">"Put the domain account on the keys: domain"</label>
-                <input id="account-domain" bind:value=domain />
+                <label for="account-name">"Account on the keys (no password: the employee adds it)"</label>
+                <input id="account-name" bind:value=account_name />
+                <select aria-label="Login type" bind:value=login_type>
+                    <option value="domain">"domain account"</option>
+                    <option value="entra">"Entra account"</option>
+                </select>
+                {move || if login_type.get() == "entra" {
+                    view! { <input aria-label="UPN" placeholder="name@example.com" bind:value=upn /> }.into_any()
+                } else {
+                    view! { <input id="account-domain" aria-label="Domain" bind:value=domain /> }.into_any()
+                }}
                 <button type="submit">"Add account"</button>
             </form>
             <ResetForm username=user.get_value() on_done=load />

@@ -101,35 +101,71 @@ impl Store {
         Ok(report)
     }
 
-    /// A page of employees whose logon or display name contains `query`, by logon name; and the
-    /// total number matching.
+    /// A page of employees whose logon or display name contains `query` and who are in
+    /// `state`, by logon name; and the total number matching.
     pub async fn employees(
         &self,
         query: &str,
+        state: EmployeeState,
         offset: i64,
         limit: i64,
     ) -> Result<(Vec<EmployeeRow>, i64), sqlx::Error> {
         // LIKE with `!` as the escape character: the user's text matches literally.
         let escaped = query.trim().replace('!', "!!").replace('%', "!%").replace('_', "!_");
         let pattern = format!("%{escaped}%");
-        let rows = sqlx::query_as(
+        let matching = format!(
+            "FROM employees e WHERE (lower(e.username) LIKE lower($1) ESCAPE '!' OR lower(e.display_name) LIKE lower($1) ESCAPE '!') AND {}",
+            state.condition()
+        );
+        let rows = sqlx::query_as(&format!(
             "SELECT e.id, e.object_guid, e.username, e.display_name, e.disabled, e.removed_at,
              (SELECT COUNT(*) FROM keys k WHERE k.employee_id = e.id) AS keys
-             FROM employees e
-             WHERE lower(e.username) LIKE lower($1) ESCAPE '!' OR lower(e.display_name) LIKE lower($1) ESCAPE '!'
-             ORDER BY lower(e.username) LIMIT $2 OFFSET $3",
-        )
+             {matching} ORDER BY lower(e.username) LIMIT $2 OFFSET $3"
+        ))
         .bind(&pattern)
         .bind(limit)
         .bind(offset)
         .fetch_all(&self.pool)
         .await?;
-        let total = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM employees e WHERE lower(e.username) LIKE lower($1) ESCAPE '!' OR lower(e.display_name) LIKE lower($1) ESCAPE '!'",
-        )
-        .bind(&pattern)
-        .fetch_one(&self.pool)
-        .await?;
+        let total =
+            sqlx::query_scalar(&format!("SELECT COUNT(*) {matching}")).bind(&pattern).fetch_one(&self.pool).await?;
         Ok((rows, total))
+    }
+}
+
+/// Which employees a list shows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum EmployeeState {
+    #[default]
+    All,
+    /// In the group and enabled.
+    Active,
+    Disabled,
+    /// No longer in the group.
+    Removed,
+    WithoutKey,
+}
+
+impl EmployeeState {
+    pub fn parse(label: &str) -> Option<EmployeeState> {
+        Some(match label {
+            "" | "all" => EmployeeState::All,
+            "active" => EmployeeState::Active,
+            "disabled" => EmployeeState::Disabled,
+            "removed" => EmployeeState::Removed,
+            "without_key" => EmployeeState::WithoutKey,
+            _ => return None,
+        })
+    }
+
+    /// A fixed SQL condition (no user text in it).
+    fn condition(self) -> &'static str {
+        match self {
+            EmployeeState::All => "1 = 1",
+            EmployeeState::Active => "e.removed_at IS NULL AND e.disabled = 0",
+            EmployeeState::Disabled => "e.disabled = 1",
+            EmployeeState::Removed => "e.removed_at IS NOT NULL",
+            EmployeeState::WithoutKey => "NOT EXISTS (SELECT 1 FROM keys k WHERE k.employee_id = e.id)",
+        }
     }
 }

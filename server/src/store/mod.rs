@@ -16,7 +16,7 @@ mod sessions;
 pub use accounts::KeyAccountRow;
 pub use audit::{AuditEntry, ChainBreak};
 pub use deliveries::{DeliveryTarget, PendingDelivery};
-pub use employees::{EmployeeRow, SyncReport, SyncedUser};
+pub use employees::{EmployeeRow, EmployeeState, SyncReport, SyncedUser};
 pub use journal::{OpenChange, Step};
 pub use keys::{Employee, KeyRegistryError, KeyRow, NewEmployee, KEY_SLOTS};
 pub use local::LocalAccount;

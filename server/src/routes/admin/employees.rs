@@ -15,7 +15,7 @@ use crate::error::AppError;
 use crate::routes::{audit, ApiJson};
 use crate::session::ClientAddr;
 use crate::state::AppState;
-use crate::store::KeyRow;
+use crate::store::{EmployeeState, KeyRow};
 
 /// Most employees one page lists.
 const MAX_PAGE: i64 = 200;
@@ -42,6 +42,9 @@ pub struct ListQuery {
     #[serde(default)]
     offset: i64,
     limit: Option<i64>,
+    /// all (default), active, disabled, removed, without_key.
+    #[serde(default)]
+    state: String,
 }
 
 pub async fn list(
@@ -50,7 +53,10 @@ pub async fn list(
     Query(query): Query<ListQuery>,
 ) -> Result<Json<EmployeePage>, AppError> {
     let (offset, limit) = (query.offset.max(0), query.limit.unwrap_or(50).clamp(1, MAX_PAGE));
-    let (rows, total) = state.store.employees(&query.q, offset, limit).await?;
+    let filter = EmployeeState::parse(&query.state).ok_or_else(|| {
+        AppError(ErrorKind::BadRequest { reason: "state is all, active, disabled, removed or without_key".into() })
+    })?;
+    let (rows, total) = state.store.employees(&query.q, filter, offset, limit).await?;
     let employees = rows
         .into_iter()
         .map(|e| EmployeeSummary {
@@ -70,7 +76,7 @@ pub async fn detail(
     Path(username): Path<String>,
 ) -> Result<Json<EmployeeDetail>, AppError> {
     let employee = state.store.employee_by_username(&username).await?.ok_or(AppError(ErrorKind::NotFound))?;
-    let (page, _) = state.store.employees(&employee.username, 0, MAX_PAGE).await?;
+    let (page, _) = state.store.employees(&employee.username, EmployeeState::All, 0, MAX_PAGE).await?;
     let row = page.into_iter().find(|e| e.id == employee.id).ok_or(AppError(ErrorKind::NotFound))?;
     let directory = match state.directory()?.find_user(&employee.username).await {
         Ok(Some(user)) if user.object_guid == employee.object_guid => {
