@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use crate::samba::{Dc, BASE_DN, LDAPS_URL, REALM, SERVICE_ACCOUNT};
+use crate::samba::{Dc, ADMIN_GROUP, BASE_DN, LDAPS_URL, REALM, SERVICE_ACCOUNT};
 use crate::{cmd, paths, spa, tools, Result};
 
 /// Sample users: (logon name, display name, password, what is special about them).
@@ -10,7 +10,11 @@ const USERS: &[(&str, &str, &str, &str)] = &[
     ("alice", "Alice Example", "Harbor-Lights-42", "an ordinary user"),
     ("bob", "Bob Example", "Quiet-Meadow-17", "must change the password at next logon"),
     ("carol", "Carol Example", "Silver-Canyon-88", "may not change the password"),
+    ("dave", "Dave Example", "Granite-Ridge-63", "an administrator; enrols an authenticator app first"),
 ];
+
+/// The demo's employees (imported by the administration's sync) and its administrators.
+const EMPLOYEE_GROUP: &str = "Latchkey Employees";
 
 pub fn run() -> Result {
     tools::ensure_all()?;
@@ -26,6 +30,9 @@ pub fn run() -> Result {
         }
         dc.samba_tool(&args)?;
     }
+    dc.samba_tool(&["group", "add", EMPLOYEE_GROUP])?;
+    dc.samba_tool(&["group", "addmembers", EMPLOYEE_GROUP, "alice,bob,carol"])?;
+    dc.samba_tool(&["group", "addmembers", ADMIN_GROUP, "dave"])?;
     // "Cannot change password" for carol: deny ACEs for SELF and Everyone.
     dc.samba_tool(&[
         "dsacl",
@@ -47,6 +54,8 @@ pub fn run() -> Result {
             .env("LATCHKEY_DIRECTORY__CA_FILE", dc.ca_file())
             .env("LATCHKEY_DIRECTORY__SERVICE_ACCOUNT", format!("{SERVICE_ACCOUNT}@{REALM}"))
             .env("LATCHKEY_DIRECTORY__SERVICE_PASSWORD", &dc.service_password)
+            .env("LATCHKEY_ADMIN_GROUP", format!("CN={ADMIN_GROUP},CN=Users,{BASE_DN}"))
+            .env("LATCHKEY_EMPLOYEE_GROUP", format!("CN={EMPLOYEE_GROUP},CN=Users,{BASE_DN}"))
             .env("RUST_LOG", "warn");
         c
     };
