@@ -51,11 +51,7 @@ pub async fn virtual_key_offered() -> bool {
 pub async fn sign_out() -> ApiResult<()> {
     let response = send(with_csrf(Request::new("DELETE", "/api/session"))).await?;
     CSRF.with(|c| c.borrow_mut().take());
-    if response.ok() {
-        Ok(())
-    } else {
-        Err(error_of(response).await)
-    }
+    nothing(response).await
 }
 
 pub async fn password_status() -> ApiResult<PasswordStatus> {
@@ -83,12 +79,7 @@ pub async fn post_json<B: Serialize, T: DeserializeOwned>(url: &str, body: &B) -
 
 /// A POST of JSON, answered with nothing.
 pub async fn post_unit<B: Serialize>(url: &str, body: &B) -> ApiResult<()> {
-    let response = post(url, body).await?;
-    if response.ok() {
-        Ok(())
-    } else {
-        Err(error_of(response).await)
-    }
+    nothing(post(url, body).await?).await
 }
 
 /// A POST of plain text (a CSV manifest), answered with JSON.
@@ -122,6 +113,15 @@ async fn decode<T: DeserializeOwned>(response: Response) -> ApiResult<T> {
         return Err(error_of(response).await);
     }
     response.json().await.map_err(|_| unreachable_server("unexpected answer"))
+}
+
+/// An answer with no body: success, or the error it carries.
+async fn nothing(response: Response) -> ApiResult<()> {
+    if response.ok() {
+        Ok(())
+    } else {
+        Err(error_of(response).await)
+    }
 }
 
 async fn error_of(response: Response) -> Problem {

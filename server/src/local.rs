@@ -46,11 +46,7 @@ pub fn check(
     current: Option<&str>,
 ) -> Result<(), AppError> {
     let account = Account { sam_account_name: username.to_string(), display_name: display_name.to_string() };
-    let report = latchkey_policy::check(new.expose(), current, &policy(), &account, &state.checker);
-    if report.failures().next().is_some() {
-        return Err(AppError(ErrorKind::PolicyViolation { report }));
-    }
-    Ok(())
+    state.checker.require(new.expose(), current, &policy(), &account).map_err(AppError)
 }
 
 /// On start: while no bootstrap administrator was created, a fresh one-time token is logged.

@@ -116,7 +116,7 @@ async fn key_command(command: KeyCommand, config: Config) -> anyhow::Result<()> 
     match command {
         KeyCommand::Register { serial, public_key, activation_code } => {
             let store = latchkey_server::store::Store::open(&config.database_url).await?;
-            let key = parse_public_key(&public_key)?;
+            let key = latchkey_server::store::parse_public_key(&public_key)?;
             store.register_key(&serial, &key, &activation_code, unix_now()?).await?;
             println!("registered {}", serial.trim());
         }
@@ -147,14 +147,6 @@ async fn key_command(command: KeyCommand, config: Config) -> anyhow::Result<()> 
 
 fn unix_now() -> anyhow::Result<i64> {
     Ok(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs() as i64)
-}
-
-fn parse_public_key(text: &str) -> anyhow::Result<[u8; 32]> {
-    let mut key = [0u8; 32];
-    hex::decode_to_slice(text.trim(), &mut key).map_err(|_| {
-        anyhow::anyhow!("the public key must be 64 hexadecimal digits (32 bytes), as `keysim create` prints it")
-    })?;
-    Ok(key)
 }
 
 async fn shutdown_signal() {

@@ -5,8 +5,8 @@
 use std::collections::HashSet;
 use std::path::Path;
 
-use latchkey_api::Strength;
-use latchkey_policy::Blocklist;
+use latchkey_api::{ErrorKind, Strength};
+use latchkey_policy::{Account, Blocklist, Policy};
 use zxcvbn::matching::patterns::{DictionaryPattern, MatchPattern};
 
 pub struct PasswordChecker {
@@ -25,6 +25,22 @@ impl PasswordChecker {
                 .collect(),
         };
         Ok(PasswordChecker { extra })
+    }
+
+    /// The policy's verdict on a new password, the blocklist included: every failed rule in
+    /// the error.
+    pub fn require(
+        &self,
+        candidate: &str,
+        current: Option<&str>,
+        policy: &Policy,
+        account: &Account,
+    ) -> Result<(), ErrorKind> {
+        let report = latchkey_policy::check(candidate, current, policy, account, self);
+        if report.failures().next().is_some() {
+            return Err(ErrorKind::PolicyViolation { report });
+        }
+        Ok(())
     }
 
     pub fn strength(&self, candidate: &str, user_inputs: &[&str]) -> Strength {

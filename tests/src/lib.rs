@@ -8,4 +8,12 @@ pub mod dc;
 pub mod keys;
 
 pub use app::{spawn_app, AppOptions, TestApp};
+
+/// The current code of an authenticator app holding `secret_base32` (TOTP: SHA-1, 6 digits, 30 s).
+pub fn totp_code(secret_base32: &str) -> String {
+    use totp_rs::{Algorithm, Secret, TOTP};
+    let secret = Secret::Encoded(secret_base32.trim().to_string()).to_bytes().expect("a base32 secret");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    TOTP::new(Algorithm::SHA1, 6, 1, 30, secret).expect("a TOTP").generate(now)
+}
 pub use dc::{TestDc, TestUser, UserOptions};

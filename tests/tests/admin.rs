@@ -4,16 +4,9 @@
 use latchkey_api::relay::RelayEvent;
 use latchkey_api::{AdminState, SessionView};
 use latchkey_tests::keys::{key_password, new_key, password, provision, session_cookie, RelayPage};
-use latchkey_tests::{spawn_app, AppOptions, TestApp, TestDc, TestUser, UserOptions};
+use latchkey_tests::{spawn_app, totp_code, AppOptions, TestApp, TestDc, TestUser, UserOptions};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use totp_rs::{Algorithm, Secret, TOTP};
-
-fn totp_code(secret_base32: &str) -> String {
-    let secret = Secret::Encoded(secret_base32.to_string()).to_bytes().unwrap();
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
-    TOTP::new(Algorithm::SHA1, 6, 1, 30, secret).unwrap().generate(now)
-}
 
 async fn signed_in(app: &TestApp, user: &TestUser) -> (TestApp, SessionView) {
     let mut client = app.another_client();

@@ -4,7 +4,7 @@ use keysim::storage::MemoryFlash;
 use keysim::SimKey;
 use latchkey_tests::bluetooth::{remove_adapter, EmulatedKey};
 use latchkey_tests::browser::{click, eval, type_into, wait_for, wait_until, TestBrowser};
-use latchkey_tests::{keys, spawn_app, AppOptions, TestDc, UserOptions};
+use latchkey_tests::{keys, spawn_app, totp_code, AppOptions, TestDc, UserOptions};
 
 const FAILED_RULES: &str = "Array.from(document.querySelectorAll('li[data-outcome=failed]')).map(e => e.dataset.rule)";
 
@@ -309,12 +309,6 @@ async fn an_administrator_resets_a_password_that_only_the_key_learns(dc: &TestDc
         assert!(!bytes.windows(delivered.len()).any(|w| w == delivered.as_bytes()), "no plaintext in the database");
     }
     page.close().await.expect("close page");
-}
-
-fn totp_code(secret_base32: &str) -> String {
-    let secret = totp_rs::Secret::Encoded(secret_base32.trim().to_string()).to_bytes().unwrap();
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
-    totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, 6, 1, 30, secret).unwrap().generate(now)
 }
 
 async fn key_connection_failures_are_explained(dc: &TestDc, browser: &TestBrowser) {

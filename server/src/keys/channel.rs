@@ -37,6 +37,18 @@ impl Failure {
     }
 }
 
+impl From<crate::error::AppError> for Failure {
+    fn from(e: crate::error::AppError) -> Self {
+        Failure::from_kind(&e.0)
+    }
+}
+
+impl From<crate::directory::DirectoryError> for Failure {
+    fn from(e: crate::directory::DirectoryError) -> Self {
+        Failure::from(crate::error::AppError::from(e))
+    }
+}
+
 impl From<sqlx::Error> for Failure {
     fn from(e: sqlx::Error) -> Self {
         tracing::error!(error = %e, "store error in a key session");
@@ -105,6 +117,11 @@ impl Channel {
         }
     }
 
+    /// Feeds the key's handshake reply to the host session.
+    pub fn on_handshake(&mut self, reply: &[u8]) -> Option<Result<HostEvent, latchkey_protocol::host::HostError>> {
+        self.host.as_mut().map(|h| h.on_frame(reply))
+    }
+
     /// One command whose failure is an error.
     pub async fn call_one(&mut self, command: Command) -> Result<Result<Reply, KeyError>, Failure> {
         self.call(vec![command]).await?.into_iter().next().ok_or_else(|| protocol("the key gave no answer"))
@@ -143,12 +160,5 @@ pub fn key_error_message(e: KeyError) -> String {
         KeyError::Suspended => "The key is suspended.".into(),
         KeyError::TooLarge => "The password is too long for the key (at most 256 characters).".into(),
         other => format!("The key refused: {other}."),
-    }
-}
-
-impl Channel {
-    /// Feeds the key's handshake reply to the host session.
-    pub fn on_handshake(&mut self, reply: &[u8]) -> Option<Result<HostEvent, latchkey_protocol::host::HostError>> {
-        self.host.as_mut().map(|h| h.on_frame(reply))
     }
 }

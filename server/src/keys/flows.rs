@@ -9,7 +9,6 @@ use super::channel::{key_error_message, Channel, Failure};
 use super::connect::{list, refused, views, Connected};
 use super::generate;
 use crate::directory::DirectoryError;
-use crate::error::AppError;
 use crate::routes::audit;
 use crate::routes::password::change_in_directory;
 use crate::session::{self, ClientAddr};
@@ -80,14 +79,6 @@ fn listing(key: &Connected, account: u16) -> Result<&AccountListing, Failure> {
         .ok_or_else(|| Failure::new("no_such_account", "That account is not on the key."))
 }
 
-fn directory_failure(e: DirectoryError) -> Failure {
-    Failure::from_kind(&AppError::from(e).0)
-}
-
-fn app_failure(e: AppError) -> Failure {
-    Failure::from_kind(&e.0)
-}
-
 /// What the directory says of a password.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Verdict {
@@ -105,12 +96,12 @@ async fn verify(
     addr: &ClientAddr,
     password: &Password,
 ) -> Result<Verdict, Failure> {
-    state.limits.attempt(&user.username, addr.0).map_err(app_failure)?;
-    match state.directory().map_err(app_failure)?.authenticate(&user.username, password).await {
+    state.limits.attempt(&user.username, addr.0)?;
+    match state.directory()?.authenticate(&user.username, password).await {
         Ok(signed_in) if signed_in.change_required.is_some() => Ok(Verdict::AcceptedMustChange),
         Ok(_) => Ok(Verdict::Accepted),
         Err(DirectoryError::InvalidCredentials) => Ok(Verdict::Wrong),
-        Err(e) => Err(directory_failure(e)),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -204,23 +195,14 @@ async fn change_everywhere(
     if !listed.has_password {
         return Err(Failure::new("no_password_on_key", key_error_message(KeyError::NoPassword)));
     }
-    state.limits.attempt(&user.username, addr.0).map_err(app_failure)?;
-    let directory = state.directory().map_err(app_failure)?;
-    let facts = directory.account_facts(&user.user_dn).await.map_err(directory_failure)?;
+    state.limits.attempt(&user.username, addr.0)?;
+    let directory = state.directory()?;
+    let facts = directory.account_facts(&user.user_dn).await?;
     if !facts.may_change {
         return Err(Failure::from_kind(&ErrorKind::NotPermitted));
     }
-    let new = match typed {
-        Some(p) => {
-            let report = latchkey_policy::check(p.expose(), None, &facts.policy, &facts.user.account(), &state.checker);
-            if report.failures().next().is_some() {
-                return Err(Failure::from_kind(&ErrorKind::PolicyViolation { report }));
-            }
-            p
-        }
-        None => generate::generate(&facts.policy, &facts.user.account(), None, &state.checker, &mut rand::rng())
-            .map_err(|e| Failure::new("cannot_generate", e.to_string()))?,
-    };
+    let new = generate::typed_or_generated(typed, &facts.policy, &facts.user.account(), &state.checker)
+        .map_err(|e| Failure::from_kind(&e))?;
 
     let journal = state
         .store
@@ -252,7 +234,7 @@ async fn change_everywhere(
     progress(ch, "directory").await?;
     if let Err(e) = change_in_directory(state, &facts, &current, &new, false).await {
         // A refusal, or no answer (the DC may still have applied it): pwdLastSet tells.
-        let failure = app_failure(e);
+        let failure = Failure::from(e);
         let after = directory.account_facts(&user.user_dn).await.map_err(|_| failure.clone())?;
         if after.password_last_set_ticks == facts.password_last_set_ticks {
             state.store.journal_step(journal, Step::Aborted, state.now()).await?;

@@ -1,7 +1,9 @@
 //! "Generate for me": a password made on the server to the account's full policy, handed
 //! straight to the key and the directory. Nobody ever sees it.
 
-use latchkey_api::Password;
+use latchkey_api::{ErrorKind, Password};
+
+use crate::strength::PasswordChecker;
 use latchkey_policy::{Account, Blocklist, Policy};
 use rand::seq::IndexedRandom;
 use rand::Rng;
@@ -16,6 +18,20 @@ const SYMBOLS: &[u8] = b"!#$%&*+-=?@^_~";
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("no password satisfying the policy could be generated")]
 pub struct CannotGenerate;
+
+/// The new password of a change or reset: the one typed, if the policy accepts it, or one
+/// generated to the policy (`typed` is `None`).
+pub fn typed_or_generated(
+    typed: Option<Password>,
+    policy: &Policy,
+    account: &Account,
+    checker: &PasswordChecker,
+) -> Result<Password, ErrorKind> {
+    match typed {
+        Some(p) => checker.require(p.expose(), None, policy, account).map(|()| p),
+        None => generate(policy, account, None, checker, &mut rand::rng()).map_err(|_| ErrorKind::Internal),
+    }
+}
 
 /// A random password from all four character classes that passes every rule of `policy` for
 /// `account` (and differs from `current`).

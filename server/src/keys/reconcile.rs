@@ -17,12 +17,7 @@ pub async fn open_changes(ch: &mut Channel, state: &AppState, key: &KeyRow) -> R
         let directory_changed = if change.step == Step::Started.label() {
             false
         } else {
-            let facts = state
-                .directory()
-                .map_err(|e| Failure::from_kind(&e.0))?
-                .account_facts(&change.user_dn)
-                .await
-                .map_err(|e| Failure::from_kind(&crate::error::AppError::from(e).0))?;
+            let facts = state.directory()?.account_facts(&change.user_dn).await?;
             facts.password_last_set_ticks != change.pwd_last_set_before
         };
         let (command, step, message) = if directory_changed {

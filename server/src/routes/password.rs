@@ -135,16 +135,10 @@ pub async fn change_in_directory(
     if current.is_empty() {
         return Err(AppError(ErrorKind::WrongCurrentPassword));
     }
-    let report = latchkey_policy::check(
-        new.expose(),
-        Some(current.expose()),
-        &facts.policy,
-        &facts.user.account(),
-        &state.checker,
-    );
-    if report.failures().next().is_some() {
-        return Err(AppError(ErrorKind::PolicyViolation { report }));
-    }
+    state
+        .checker
+        .require(new.expose(), Some(current.expose()), &facts.policy, &facts.user.account())
+        .map_err(AppError)?;
     if let Some(allowed_at) = earliest_change(facts, now) {
         return Err(AppError(ErrorKind::TooYoung { allowed_at: Some(allowed_at) }));
     }

@@ -101,6 +101,14 @@ impl Store {
         Ok(report)
     }
 
+    /// One employee as the list shows them.
+    pub async fn employee_row(&self, id: i64) -> Result<Option<EmployeeRow>, sqlx::Error> {
+        sqlx::query_as(&format!("{SELECT_EMPLOYEES} FROM employees e WHERE e.id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+    }
+
     /// A page of employees whose logon or display name contains `query` and who are in
     /// `state`, by logon name; and the total number matching.
     pub async fn employees(
@@ -117,21 +125,21 @@ impl Store {
             "FROM employees e WHERE (lower(e.username) LIKE lower($1) ESCAPE '!' OR lower(e.display_name) LIKE lower($1) ESCAPE '!') AND {}",
             state.condition()
         );
-        let rows = sqlx::query_as(&format!(
-            "SELECT e.id, e.object_guid, e.username, e.display_name, e.disabled, e.removed_at,
-             (SELECT COUNT(*) FROM keys k WHERE k.employee_id = e.id) AS keys
-             {matching} ORDER BY lower(e.username) LIMIT $2 OFFSET $3"
-        ))
-        .bind(&pattern)
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows =
+            sqlx::query_as(&format!("{SELECT_EMPLOYEES} {matching} ORDER BY lower(e.username) LIMIT $2 OFFSET $3"))
+                .bind(&pattern)
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(&self.pool)
+                .await?;
         let total =
             sqlx::query_scalar(&format!("SELECT COUNT(*) {matching}")).bind(&pattern).fetch_one(&self.pool).await?;
         Ok((rows, total))
     }
 }
+
+const SELECT_EMPLOYEES: &str = "SELECT e.id, e.object_guid, e.username, e.display_name, e.disabled, e.removed_at,
+    (SELECT COUNT(*) FROM keys k WHERE k.employee_id = e.id) AS keys";
 
 /// Which employees a list shows.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

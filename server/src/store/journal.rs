@@ -114,13 +114,4 @@ impl Store {
         .fetch_optional(&self.pool)
         .await
     }
-
-    pub async fn key_by_id(&self, id: i64) -> Result<Option<super::KeyRow>, sqlx::Error> {
-        let serial: Option<String> =
-            sqlx::query_scalar("SELECT serial FROM keys WHERE id = $1").bind(id).fetch_optional(&self.pool).await?;
-        match serial {
-            Some(s) => self.key_by_serial(&s).await,
-            None => Ok(None),
-        }
-    }
 }

@@ -28,6 +28,10 @@ pub enum KeyRegistryError {
     Duplicate(String),
     #[error("the serial number is empty")]
     EmptySerial,
+    #[error("the public key must be 64 hexadecimal digits (32 bytes), as `keysim create` prints it")]
+    BadPublicKey,
+    #[error("the activation code is 8 digits")]
+    BadActivationCode,
     #[error("no key with serial {0} is registered")]
     NoSuchKey(String),
     #[error("key {serial} is {status}: only a ready key can be assigned")]
@@ -61,6 +65,13 @@ pub fn transition_allowed(from: &str, to: &str) -> bool {
     )
 }
 
+/// A key's static public key as the vendor's manifest writes it: 64 hexadecimal digits.
+pub fn parse_public_key(text: &str) -> Result<[u8; 32], KeyRegistryError> {
+    let mut key = [0u8; 32];
+    hex::decode_to_slice(text.trim(), &mut key).map_err(|_| KeyRegistryError::BadPublicKey)?;
+    Ok(key)
+}
+
 /// Slots a key offers (the reference key's; real keys report theirs in `Info`).
 pub const KEY_SLOTS: i64 = 16;
 
@@ -77,14 +88,18 @@ impl Store {
         if serial.is_empty() {
             return Err(KeyRegistryError::EmptySerial);
         }
-        let hash = latchkey_protocol::crypto::activation_hash(serial, activation_code.trim());
+        let activation_code = activation_code.trim();
+        if activation_code.len() != 8 || !activation_code.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(KeyRegistryError::BadActivationCode);
+        }
+        let hash = latchkey_protocol::crypto::activation_hash(serial, activation_code);
         let done = sqlx::query(
             "INSERT INTO keys (serial, public_key, activation_code, activation_hash, registered_at)
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT (serial) DO NOTHING",
         )
         .bind(serial)
         .bind(&public_key[..])
-        .bind(activation_code.trim())
+        .bind(activation_code)
         .bind(&hash[..])
         .bind(now)
         .execute(&self.pool)
@@ -179,6 +194,11 @@ impl Store {
     pub async fn key_by_serial(&self, serial: &str) -> Result<Option<KeyRow>, sqlx::Error> {
         let row =
             sqlx::query(&format!("{SELECT_KEYS} WHERE k.serial = $1")).bind(serial).fetch_optional(&self.pool).await?;
+        row.map(|r| key_row(&r)).transpose()
+    }
+
+    pub async fn key_by_id(&self, id: i64) -> Result<Option<KeyRow>, sqlx::Error> {
+        let row = sqlx::query(&format!("{SELECT_KEYS} WHERE k.id = $1")).bind(id).fetch_optional(&self.pool).await?;
         row.map(|r| key_row(&r)).transpose()
     }
 

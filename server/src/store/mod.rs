@@ -18,7 +18,7 @@ pub use audit::{AuditEntry, ChainBreak};
 pub use deliveries::{DeliveryTarget, PendingDelivery};
 pub use employees::{EmployeeRow, EmployeeState, SyncReport, SyncedUser};
 pub use journal::{OpenChange, Step};
-pub use keys::{Employee, KeyRegistryError, KeyRow, NewEmployee, KEY_SLOTS};
+pub use keys::{parse_public_key, Employee, KeyRegistryError, KeyRow, NewEmployee, KEY_SLOTS};
 pub use local::LocalAccount;
 pub use sessions::{NewSession, SessionRow};
 

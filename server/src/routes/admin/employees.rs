@@ -76,8 +76,7 @@ pub async fn detail(
     Path(username): Path<String>,
 ) -> Result<Json<EmployeeDetail>, AppError> {
     let employee = state.store.employee_by_username(&username).await?.ok_or(AppError(ErrorKind::NotFound))?;
-    let (page, _) = state.store.employees(&employee.username, EmployeeState::All, 0, MAX_PAGE).await?;
-    let row = page.into_iter().find(|e| e.id == employee.id).ok_or(AppError(ErrorKind::NotFound))?;
+    let row = state.store.employee_row(employee.id).await?.ok_or(AppError(ErrorKind::NotFound))?;
     let directory = match state.directory()?.find_user(&employee.username).await {
         Ok(Some(user)) if user.object_guid == employee.object_guid => {
             state.directory()?.account_facts(&user.dn).await.ok().map(|f| DirectoryFacts {

@@ -115,14 +115,7 @@ pub async fn status(
 }
 
 async fn register_one(state: &AppState, serial: &str, public_key: &str, code: &str) -> Result<(), AppError> {
-    let mut key = [0u8; 32];
-    hex::decode_to_slice(public_key.trim(), &mut key).map_err(|_| {
-        AppError(ErrorKind::BadRequest { reason: "the public key must be 64 hexadecimal digits".into() })
-    })?;
-    let code = code.trim();
-    if code.len() != 8 || !code.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(AppError(ErrorKind::BadRequest { reason: "the activation code is 8 digits".into() }));
-    }
+    let key = crate::store::parse_public_key(public_key)?;
     state.store.register_key(serial, &key, code, state.now()).await?;
     Ok(())
 }

@@ -31,18 +31,8 @@ pub async fn reset(
         if let Some(allowed_at) = earliest_change(&facts, state.now()) {
             return Err(AppError(ErrorKind::TooYoung { allowed_at: Some(allowed_at) }));
         }
-        let new = match request.password {
-            Some(typed) => {
-                let report =
-                    latchkey_policy::check(typed.expose(), None, &facts.policy, &user.account(), &state.checker);
-                if report.failures().next().is_some() {
-                    return Err(AppError(ErrorKind::PolicyViolation { report }));
-                }
-                typed
-            }
-            None => generate::generate(&facts.policy, &user.account(), None, &state.checker, &mut rand::rng())
-                .map_err(|_| AppError(ErrorKind::Internal))?,
-        };
+        let new = generate::typed_or_generated(request.password, &facts.policy, &user.account(), &state.checker)
+            .map_err(AppError)?;
         directory.reset_password(&user.dn, &new, request.must_change).await?;
 
         let secret = Secret::new(new.expose());
