@@ -86,6 +86,11 @@ pub enum ErrorKind {
     SecondFactorRequired,
     /// The authenticator or recovery code is wrong (or used).
     WrongCode,
+    /// The account left the employees' group, or was disabled there: no session.
+    NotAnEmployee,
+    /// An administrator may not act on this account: another administrator, the portal's
+    /// service account, a protected account, or no employee of the portal.
+    ProtectedAccount,
     Internal,
 }
 
@@ -117,6 +122,8 @@ impl ErrorKind {
             ErrorKind::Forbidden => "forbidden",
             ErrorKind::SecondFactorRequired => "second_factor_required",
             ErrorKind::WrongCode => "wrong_code",
+            ErrorKind::NotAnEmployee => "not_an_employee",
+            ErrorKind::ProtectedAccount => "protected_account",
             ErrorKind::Internal => "internal",
         }
     }
@@ -171,6 +178,14 @@ impl ErrorKind {
             ErrorKind::Forbidden => "Only Latchkey's administrators may do this.".into(),
             ErrorKind::SecondFactorRequired => "Enter the code from your authenticator app first.".into(),
             ErrorKind::WrongCode => "That code is wrong or was used already. Try the current one.".into(),
+            ErrorKind::NotAnEmployee => {
+                "This account is no longer one of the portal's employees. Ask your administrator.".into()
+            }
+            ErrorKind::ProtectedAccount => {
+                "Administrators may not act on this account here: it is not an employee of the portal, or it is \
+                 another administrator, the portal's service account or a protected account."
+                    .into()
+            }
             ErrorKind::Internal => "Something went wrong on the server. Nothing was changed.".into(),
         }
     }
@@ -207,6 +222,8 @@ mod tests {
             ErrorKind::Forbidden,
             ErrorKind::SecondFactorRequired,
             ErrorKind::WrongCode,
+            ErrorKind::NotAnEmployee,
+            ErrorKind::ProtectedAccount,
             ErrorKind::Internal,
         ];
         for kind in all {

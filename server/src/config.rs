@@ -38,6 +38,14 @@ pub struct Config {
     pub employee_group: Option<String>,
     /// How often employees are synced from the group (0 or absent: only on "sync now").
     pub sync_interval_secs: Option<u64>,
+    /// The server's own secret (created, mode 0600, when missing): seals second-factor secrets
+    /// at rest and keys the audit chain. Replicas share it; it never goes into the database.
+    pub secret_key_file: PathBuf,
+    /// Whether administrators may reset, unlock or set flags on fellow administrators.
+    pub admins_may_manage_admins: bool,
+    /// Whether a sign-in with the key (possession and a press) may start an administrator's
+    /// session. Off: administrators sign in with their password and a TOTP code.
+    pub key_sign_in_grants_admin: bool,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -74,6 +82,9 @@ impl Default for Config {
             admin_group: None,
             employee_group: None,
             sync_interval_secs: Some(3600),
+            secret_key_file: PathBuf::from("latchkey-secret.key"),
+            admins_may_manage_admins: false,
+            key_sign_in_grants_admin: false,
         }
     }
 }
@@ -93,6 +104,9 @@ const SECTIONS: &[&str] = &[
     "admin_group",
     "employee_group",
     "sync_interval_secs",
+    "secret_key_file",
+    "admins_may_manage_admins",
+    "key_sign_in_grants_admin",
 ];
 
 impl Config {

@@ -29,7 +29,9 @@ impl AppError {
             | ErrorKind::NotPermitted
             | ErrorKind::CsrfRejected
             | ErrorKind::Forbidden
-            | ErrorKind::SecondFactorRequired => StatusCode::FORBIDDEN,
+            | ErrorKind::SecondFactorRequired
+            | ErrorKind::NotAnEmployee
+            | ErrorKind::ProtectedAccount => StatusCode::FORBIDDEN,
             ErrorKind::WrongCode => StatusCode::UNAUTHORIZED,
             ErrorKind::DirectoryUnavailable | ErrorKind::KeysUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorKind::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,

@@ -4,10 +4,13 @@
 pub mod config;
 pub mod directory;
 pub mod error;
+pub mod identity;
 pub mod keys;
 pub mod local;
 pub mod rate_limit;
 pub mod routes;
+pub mod secrets;
+pub mod service;
 pub mod session;
 pub mod state;
 pub mod store;

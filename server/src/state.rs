@@ -7,6 +7,7 @@ use latchkey_protocol::crypto::KeyPair;
 use crate::config::Config;
 use crate::directory::Directory;
 use crate::rate_limit::Limits;
+use crate::secrets::ServerSecrets;
 use crate::store::Store;
 use crate::strength::PasswordChecker;
 
@@ -21,6 +22,8 @@ pub struct Inner {
     pub directory: Option<Directory>,
     pub limits: Limits,
     pub checker: PasswordChecker,
+    /// The server's own secret: seals second-factor secrets, keys the audit chain.
+    pub secrets: ServerSecrets,
     /// The server's static key pair for the key protocol, when configured.
     pub key_identity: Option<KeyPair>,
     /// The setup token logged at start while no bootstrap administrator exists.
@@ -49,6 +52,8 @@ impl AppState {
         if let Some(path) = &config.demo_virtual_key_file {
             tracing::warn!(path = %path.display(), "DEMO: a virtual key image is served to every visitor");
         }
+        let secrets = ServerSecrets::load_or_create(&config.secret_key_file)?;
+        seal_stored_secrets(&store, &secrets).await?;
         let busy_keys = Mutex::default();
         let bootstrap_token = crate::local::offer_bootstrap(&store).await?;
         Ok(AppState(Arc::new(Inner {
@@ -57,6 +62,7 @@ impl AppState {
             directory,
             limits,
             checker,
+            secrets,
             key_identity,
             bootstrap_token,
             busy_keys,
@@ -100,6 +106,17 @@ impl Drop for KeyLease {
     fn drop(&mut self) {
         self.state.busy_keys.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.serial);
     }
+}
+
+/// Second-factor secrets stored before they were sealed are sealed now, once.
+async fn seal_stored_secrets(store: &Store, secrets: &ServerSecrets) -> anyhow::Result<()> {
+    for (username, plain) in store.unsealed_totp_secrets().await? {
+        let plain = zeroize::Zeroizing::new(plain);
+        let sealed = secrets.seal_totp(&plain).map_err(|e| anyhow::anyhow!("{e}"))?;
+        store.replace_totp_secret(&username, &sealed).await?;
+        tracing::info!(%username, "sealed a stored TOTP secret");
+    }
+    Ok(())
 }
 
 /// The server's static X25519 key: 32 random bytes in a file only the server may read.

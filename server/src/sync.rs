@@ -25,7 +25,21 @@ pub async fn employees(state: &AppState) -> Result<SyncReport, AppError> {
             disabled: m.disabled,
         })
         .collect();
-    Ok(state.store.sync_employees(&users, state.now()).await?)
+    let report = state.store.sync_employees(&users, state.now()).await?;
+    // A departed or disabled employee's keys stop working at once: no key sign-in, no flow.
+    for (serial, reason) in state.store.suspend_keys_of_departed().await? {
+        tracing::info!(%serial, reason, "key suspended: its employee left the group or was disabled");
+        crate::routes::audit::record_result(
+            state,
+            "latchkey",
+            "key_suspended_by_sync",
+            &serial,
+            reason,
+            &crate::session::ClientAddr(None),
+        )
+        .await;
+    }
+    Ok(report)
 }
 
 /// Syncs every `interval`, for as long as the server runs; each run is audited.

@@ -30,6 +30,9 @@ pub struct AppOptions {
     pub database_url: Option<String>,
     /// The scheduled employee sync (off unless set).
     pub sync_interval_secs: Option<u64>,
+    /// The server secret's file (a replica shares another's); a fresh one when `None`.
+    pub secret_key_file: Option<PathBuf>,
+    pub key_sign_in_grants_admin: bool,
 }
 
 impl Default for AppOptions {
@@ -46,6 +49,8 @@ impl Default for AppOptions {
             postgres: std::env::var("LATCHKEY_TEST_STORE").is_ok_and(|s| s == "postgres"),
             database_url: None,
             sync_interval_secs: None,
+            secret_key_file: None,
+            key_sign_in_grants_admin: false,
         }
     }
 }
@@ -93,12 +98,16 @@ pub async fn spawn_app(dc: &TestDc, options: AppOptions) -> TestApp {
             service_account: format!("{}@{}", dc.service_account, dc.realm()),
             service_password: dc.service_password.clone(),
             timeout_secs: 5,
+            allow_plaintext_ldap: false,
         }),
         key_identity_file: Some(data.path().join("key-identity")),
         demo_virtual_key_file: options.demo_virtual_key_file,
         admin_group: Some(dc.admin_group.clone()),
         employee_group: options.employee_group,
         sync_interval_secs: options.sync_interval_secs,
+        secret_key_file: options.secret_key_file.unwrap_or_else(|| data.path().join("secret.key")),
+        admins_may_manage_admins: false,
+        key_sign_in_grants_admin: options.key_sign_in_grants_admin,
     };
     let listener = tokio::net::TcpListener::bind(config.listen).await.expect("bind");
     let addr = listener.local_addr().expect("addr");
@@ -131,6 +140,19 @@ pub async fn fresh_postgres_database() -> String {
 }
 
 impl TestApp {
+    /// Makes `user` one of the portal's employees (as a sync of their group would), by
+    /// objectGUID; the employee's id.
+    pub async fn employ(&self, user: &crate::TestUser) -> i64 {
+        let found =
+            self.state.directory().expect("directory").find_user(&user.sam).await.expect("lookup").expect("user");
+        let employee = latchkey_server::store::NewEmployee {
+            object_guid: &found.object_guid,
+            username: &user.sam,
+            display_name: &user.display_name,
+        };
+        self.state.store.upsert_employee(&employee, 0).await.expect("employee")
+    }
+
     /// The SQLite database file (tests scan it, or tamper with it).
     pub fn database_path(&self) -> PathBuf {
         self.data.path().join("latchkey.sqlite")

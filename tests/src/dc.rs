@@ -34,6 +34,8 @@ pub struct TestUser {
 pub struct UserOptions {
     pub display_name: Option<String>,
     pub disabled: bool,
+    /// How the logon name starts (e.g. mixed case, another script); `t` when `None`.
+    pub name_prefix: Option<String>,
 }
 
 static NEXT_USER: AtomicU32 = AtomicU32::new(0);
@@ -98,7 +100,8 @@ impl TestDc {
     /// A new user with a unique name and a known, valid password.
     pub async fn create_user(&self, options: UserOptions) -> TestUser {
         let n = NEXT_USER.fetch_add(1, Ordering::SeqCst);
-        let sam = format!("t{}u{n}", std::process::id() % 100_000);
+        let prefix = options.name_prefix.as_deref().unwrap_or("t");
+        let sam = format!("{prefix}{}u{n}", std::process::id() % 100_000);
         let display_name = options.display_name.unwrap_or_else(|| format!("Test User{n}"));
         let dn = format!("CN={sam},CN=Users,{}", self.base_dn);
         let password = format!("Start-Pass-{n}x!");

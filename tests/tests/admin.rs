@@ -4,7 +4,7 @@
 use latchkey_api::relay::RelayEvent;
 use latchkey_api::{AdminState, SessionView};
 use latchkey_tests::keys::{key_password, new_key, password, provision, session_cookie, RelayPage};
-use latchkey_tests::{spawn_app, totp_code, AppOptions, TestApp, TestDc, TestUser, UserOptions};
+use latchkey_tests::{spawn_app, totp_code, totp_code_at, AppOptions, TestApp, TestDc, TestUser, UserOptions};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -78,7 +78,9 @@ async fn administration_needs_the_group_and_a_second_factor() {
     let (again, _) = signed_in(&app, &member).await;
     let (status, code) = code_of(again.post("/api/admin/totp/verify", json!({ "code": recovery[0] })).await).await;
     assert_eq!((status, code.as_str()), (StatusCode::UNAUTHORIZED, "wrong_code"), "a recovery code works once");
-    let ok = again.post("/api/admin/totp/verify", json!({ "code": totp_code(&secret) })).await;
+    // The confirmation took this step's code: the next step's is still good.
+    let next = totp_code_at(&secret, latchkey_tests::now() + 30);
+    let ok = again.post("/api/admin/totp/verify", json!({ "code": next })).await;
     assert_eq!(ok.status(), StatusCode::OK);
 }
 
@@ -288,7 +290,9 @@ async fn employees_are_synced_from_the_group_by_object_guid() {
     let app = spawn_app(&dc, AppOptions { employee_group: Some(group.clone()), ..AppOptions::default() }).await;
     let (admin, _, _) = admin(&dc, &app).await;
     let ann = dc.create_user(UserOptions { display_name: Some("Ann Sync".into()), ..Default::default() }).await;
-    let ben = dc.create_user(UserOptions { display_name: Some("Ben Sync".into()), disabled: true }).await;
+    let ben = dc
+        .create_user(UserOptions { display_name: Some("Ben Sync".into()), disabled: true, ..UserOptions::default() })
+        .await;
     for u in [&ann, &ben] {
         dc.add_to_group(&u.dn, &group).await;
     }
@@ -427,6 +431,7 @@ async fn account_flags_unlock_and_the_audit_export() {
     let app = spawn_app(&dc, AppOptions::default()).await;
     let (admin, _, _) = admin(&dc, &app).await;
     let employee = dc.create_user(UserOptions::default()).await;
+    app.employ(&employee).await;
 
     let flags =
         admin.post(&format!("/api/admin/employees/{}/flags", employee.sam), json!({ "must_change": true })).await;
@@ -461,6 +466,7 @@ async fn an_administrator_forbids_and_allows_changing_the_password() {
     let app = spawn_app(&dc, AppOptions::default()).await;
     let (admin, _, _) = admin(&dc, &app).await;
     let employee = dc.create_user(UserOptions::default()).await;
+    app.employ(&employee).await;
     let flags = format!("/api/admin/employees/{}/flags", employee.sam);
 
     assert_eq!(admin.post(&flags, json!({ "may_change": false })).await.status(), StatusCode::OK);
@@ -565,7 +571,10 @@ async fn the_first_administrator_is_bootstrapped_with_the_logged_token() {
     let view: SessionView = admin.sign_in("portal-admin", renewed).await.json().await.unwrap();
     assert_eq!((view.change_required, view.admin), (None, Some(AdminState::VerifyTotp)), "the change cleared the flag");
     assert_eq!(
-        admin.post("/api/admin/totp/verify", json!({ "code": totp_code(&secret) })).await.status(),
+        admin
+            .post("/api/admin/totp/verify", json!({ "code": totp_code_at(&secret, latchkey_tests::now() + 30) }))
+            .await
+            .status(),
         StatusCode::OK
     );
     let flags = |body: Value| admin.post("/api/admin/local/portal-admin/flags", body);
@@ -576,4 +585,240 @@ async fn the_first_administrator_is_bootstrapped_with_the_logged_token() {
         code_of(admin.post("/api/admin/local/nobody/flags", json!({ "may_change": true })).await).await.1,
         "not_found"
     );
+}
+
+/// An administrator whose logon name has capitals and a letter outside ASCII, enrolled; the
+/// code used at confirmation, the time it was made, and the recovery codes.
+async fn mixed_case_admin(dc: &TestDc, app: &TestApp) -> (TestUser, String, u64, Vec<String>) {
+    let options = UserOptions { name_prefix: Some("Ädm".into()), ..UserOptions::default() };
+    let user = dc.create_user(options).await;
+    assert!(user.sam.chars().any(char::is_uppercase) && !user.sam.is_ascii(), "{}", user.sam);
+    dc.add_to_group(&user.dn, &dc.admin_group).await;
+    let (client, view) = signed_in(app, &user).await;
+    assert_eq!(view.admin, Some(AdminState::EnrolTotp));
+    let enrolment: Value = client.post("/api/admin/totp/enrol", json!({})).await.json().await.unwrap();
+    let secret = enrolment["secret_base32"].as_str().unwrap().to_string();
+    let at = latchkey_tests::now();
+    let confirmed = client.post("/api/admin/totp/confirm", json!({ "code": totp_code_at(&secret, at) })).await;
+    assert_eq!(confirmed.status(), StatusCode::OK);
+    let codes: Value = confirmed.json().await.unwrap();
+    (user, secret, at, serde_json::from_value(codes["codes"].clone()).unwrap())
+}
+
+#[tokio::test]
+async fn a_mixed_case_administrators_factor_holds_codes_work_once_and_guessing_locks() {
+    totp_rules(AppOptions::default()).await;
+}
+
+#[tokio::test]
+async fn a_mixed_case_administrators_factor_holds_on_postgresql() {
+    totp_rules(AppOptions { postgres: true, ..AppOptions::default() }).await;
+}
+
+async fn totp_rules(options: AppOptions) {
+    let dc = TestDc::from_env();
+    let on_postgres = options.postgres || app_on_postgres();
+    let app = spawn_app(&dc, options).await;
+    let (user, secret, at, recovery) = mixed_case_admin(&dc, &app).await;
+    let sign_in = |name: String| {
+        let app = &app;
+        let password = user.password.clone();
+        async move {
+            let mut client = app.another_client();
+            let view: SessionView = client.sign_in(&name, &password).await.json().await.unwrap();
+            (client, view)
+        }
+    };
+
+    // Signed in again, in another case: enrolled, so asked for a code, never offered a new factor.
+    let (client, view) = sign_in(user.sam.to_lowercase()).await;
+    assert_eq!(view.admin, Some(AdminState::VerifyTotp));
+    let (status, code) = code_of(client.post("/api/admin/totp/enrol", json!({})).await).await;
+    assert_eq!((status, code.as_str()), (StatusCode::FORBIDDEN, "forbidden"), "no second enrolment");
+
+    // A code is accepted once: the confirmation's is refused now, the next step's is taken once.
+    let (status, code) = code_of(verify(&client, totp_code_at(&secret, at)).await).await;
+    assert_eq!((status, code.as_str()), (StatusCode::UNAUTHORIZED, "wrong_code"), "a replayed code");
+    let next = totp_code_at(&secret, at + 30);
+    assert_eq!(verify(&client, next.clone()).await.status(), StatusCode::OK, "the next step's code");
+    let (other, _) = sign_in(user.sam.to_uppercase()).await;
+    let (status, code) = code_of(verify(&other, next).await).await;
+    assert_eq!((status, code.as_str()), (StatusCode::UNAUTHORIZED, "wrong_code"), "replayed in another session");
+
+    // Wrong codes (the replay above was one): four in a row, then a right one, are fine; five in
+    // a row lock codes for a while.
+    let wrong = || {
+        let valid = [totp_code_at(&secret, at - 30), totp_code_at(&secret, at), totp_code_at(&secret, at + 30)];
+        (0..1_000_000).map(|n| format!("{n:06}")).find(|c| !valid.contains(c)).unwrap()
+    };
+    for _ in 0..3 {
+        assert_eq!(code_of(verify(&other, wrong()).await).await.1, "wrong_code");
+    }
+    assert_eq!(verify(&other, recovery[0].clone()).await.status(), StatusCode::OK, "four wrong codes lock nothing");
+    let (locked, _) = sign_in(user.sam.clone()).await;
+    for _ in 0..5 {
+        assert_eq!(code_of(verify(&locked, wrong()).await).await.1, "wrong_code");
+    }
+    let (status, code) = code_of(verify(&locked, recovery[1].clone()).await).await;
+    assert_eq!((status, code.as_str()), (StatusCode::TOO_MANY_REQUESTS, "rate_limited"), "locked after five");
+
+    // The secret is sealed at rest: its bytes are nowhere in the database, yet the server opens it.
+    let raw = totp_rs::Secret::Encoded(secret.clone()).to_bytes().unwrap();
+    for bytes in database_bytes(&app, on_postgres) {
+        assert!(!contains(&bytes, &raw), "no readable TOTP secret in the database");
+    }
+    let key = latchkey_server::identity::LoginKey::of(&user.sam);
+    let row = app.state.store.totp(&key).await.unwrap().expect("the enrolment");
+    assert_eq!(app.state.secrets.open_totp(&row.secret).unwrap().as_slice(), raw.as_slice());
+    let audit = app.state.store.audit_of(&user.sam).await.unwrap();
+    assert_eq!(audit.iter().filter(|e| e.action == "admin_totp_verify" && e.result == "wrong_code").count(), 10);
+}
+
+/// Keys of a user who signs in with a password first: activated, holding the account.
+async fn activated_key(app: &TestApp, user: &TestUser, serial: &str) -> keysim::SimKey {
+    let (mut key, made) = new_key(serial);
+    let code = provision(app, user, &made).await;
+    let cookie = session_cookie(app, user).await;
+    let mut page = RelayPage::open(app, Some(&cookie)).await;
+    page.connect(&mut key).await;
+    let ready = page.send(&mut key, latchkey_api::relay::RelayRequest::Activate { code }).await;
+    assert!(matches!(ready, RelayEvent::Ready { .. }), "{ready:?}");
+    page.close().await;
+    key
+}
+
+/// A sign-in with the key (its channel and a press): the redeemed ticket's answer, or the
+/// event that refused it.
+async fn sign_in_with_key(app: &TestApp, key: &mut keysim::SimKey) -> Result<(StatusCode, Value), RelayEvent> {
+    let mut page = RelayPage::open(app, None).await;
+    let ready = page.connect(key).await;
+    if !matches!(ready, RelayEvent::Ready { .. }) {
+        page.close().await;
+        return Err(ready);
+    }
+    key.set_presence(keysim::Presence::AlwaysConfirm);
+    let signed = page.send(key, latchkey_api::relay::RelayRequest::SignIn).await;
+    page.close().await;
+    let RelayEvent::SignedIn { ticket } = signed else { return Err(signed) };
+    let response = app.another_client().post("/api/session/key", json!({ "ticket": ticket })).await;
+    let status = response.status();
+    Ok((status, response.json().await.unwrap_or(Value::Null)))
+}
+
+#[tokio::test]
+async fn key_sign_in_refuses_what_a_password_refuses_and_never_grants_administration() {
+    let dc = TestDc::from_env();
+    let app = spawn_app(&dc, AppOptions::default()).await;
+    // An administrator (employees come from the administrators' group here) with a key.
+    let (_, leaver, _) = admin(&dc, &app).await;
+    let mut key = activated_key(&app, &leaver, "LK-LEAVER-1").await;
+    latchkey_server::sync::employees(&app.state).await.unwrap();
+
+    // The key signs them in, as an employee: administration takes the password and a code.
+    let (status, view) = sign_in_with_key(&app, &mut key).await.expect("signed in");
+    assert_eq!((status, view["username"].as_str()), (StatusCode::OK, Some(leaver.sam.as_str())));
+    assert_eq!(view["admin"], Value::Null, "key sign-in grants no administration by default");
+
+    // Disabled, expired, locked: refused with the key as with the password.
+    let refused = |v: Result<(StatusCode, Value), RelayEvent>| match v {
+        Ok((status, body)) => (status, body["code"].as_str().unwrap_or_default().to_string()),
+        Err(event) => panic!("the key session itself was refused: {event:?}"),
+    };
+    dc.replace(&leaver.dn, "userAccountControl", "514").await;
+    let password = code_of(
+        app.another_client().post("/api/session", json!({ "username": leaver.sam, "password": leaver.password })).await,
+    )
+    .await;
+    assert_eq!(password, (StatusCode::FORBIDDEN, "disabled".into()));
+    assert_eq!(refused(sign_in_with_key(&app, &mut key).await), (StatusCode::FORBIDDEN, "disabled".into()));
+    dc.replace(&leaver.dn, "userAccountControl", "512").await;
+    assert_eq!(sign_in_with_key(&app, &mut key).await.expect("signed in").0, StatusCode::OK, "enabled again");
+
+    dc.replace(&leaver.dn, "accountExpires", "129000000000000000").await; // 2009
+    assert_eq!(refused(sign_in_with_key(&app, &mut key).await), (StatusCode::FORBIDDEN, "account_expired".into()));
+    dc.replace(&leaver.dn, "accountExpires", "0").await;
+
+    dc.lock_out(&leaver.dn).await;
+    assert_eq!(refused(sign_in_with_key(&app, &mut key).await), (StatusCode::LOCKED, "locked_out".into()));
+    dc.replace(&leaver.dn, "lockoutTime", "0").await;
+    assert_eq!(sign_in_with_key(&app, &mut key).await.expect("signed in").0, StatusCode::OK, "unlocked again");
+
+    // They leave the group: the sync suspends the key (audited) and no sign-in lets them in.
+    dc.remove_from_group(&leaver.dn, &dc.admin_group).await;
+    latchkey_server::sync::employees(&app.state).await.unwrap();
+    let row = app.state.store.key_by_serial("LK-LEAVER-1").await.unwrap().unwrap();
+    assert_eq!((row.status.as_str(), row.status_reason.as_deref()), ("suspended", Some("employee_left_group")));
+    let audit = app.state.store.audit_of("LK-LEAVER-1").await.unwrap();
+    assert!(audit.iter().any(|e| e.action == "key_suspended_by_sync" && e.result == "employee_left_group"));
+    assert!(sign_in_with_key(&app, &mut key).await.is_err(), "a suspended key opens no session");
+    // Even with the key put back to active by an administrator, its departed owner gets no session.
+    app.state.store.change_key_status("LK-LEAVER-1", "active", None).await.unwrap();
+    assert_eq!(refused(sign_in_with_key(&app, &mut key).await), (StatusCode::FORBIDDEN, "not_an_employee".into()));
+    let password = code_of(
+        app.another_client().post("/api/session", json!({ "username": leaver.sam, "password": leaver.password })).await,
+    )
+    .await;
+    assert_eq!(password, (StatusCode::FORBIDDEN, "not_an_employee".into()), "nor a password");
+}
+
+#[tokio::test]
+async fn key_sign_in_may_grant_administration_only_when_configured() {
+    let dc = TestDc::from_env();
+    let app = spawn_app(&dc, AppOptions { key_sign_in_grants_admin: true, ..AppOptions::default() }).await;
+    let (_, user, _) = admin(&dc, &app).await;
+    let mut key = activated_key(&app, &user, "LK-KEYADMIN-1").await;
+    let (status, view) = sign_in_with_key(&app, &mut key).await.expect("signed in");
+    assert_eq!((status, view["admin"].as_str()), (StatusCode::OK, Some("verify_totp")), "still after a TOTP code");
+}
+
+#[tokio::test]
+async fn administrators_act_only_on_employees_never_on_admins_or_the_service_account() {
+    let dc = TestDc::from_env();
+    let group = dc.create_group().await;
+    let app = spawn_app(&dc, AppOptions { employee_group: Some(group.clone()), ..AppOptions::default() }).await;
+    let (admin, admin_user, _) = admin(&dc, &app).await;
+    let fellow = dc.create_user(UserOptions::default()).await;
+    dc.add_to_group(&fellow.dn, &dc.admin_group).await;
+    let employee = dc.create_user(UserOptions { name_prefix: Some("Émp".into()), ..UserOptions::default() }).await;
+    let stranger = dc.create_user(UserOptions::default()).await;
+    let directory = app.state.directory().unwrap();
+    let service = directory.find_user(&dc.service_account).await.unwrap().expect("the service account");
+    let administrator = directory.find_user("Administrator").await.unwrap().expect("Administrator");
+    for dn in [&fellow.dn, &employee.dn, &service.dn, &administrator.dn] {
+        dc.add_to_group(dn, &group).await;
+    }
+    assert_eq!(admin.post("/api/admin/employees/sync", json!({})).await.status(), StatusCode::OK);
+
+    // Positive control: an employee is unlocked and reset.
+    let unlock = |name: String| {
+        let admin = &admin;
+        async move { admin.post(&format!("/api/admin/employees/{name}/unlock"), json!({})).await }
+    };
+    assert_eq!(unlock(employee.sam.clone()).await.status(), StatusCode::OK);
+    let reset = admin.post(&format!("/api/admin/employees/{}/reset", employee.sam.to_uppercase()), json!({})).await;
+    assert_eq!(reset.status(), StatusCode::OK, "an employee, named in another case");
+    assert!(!dc.binds(&employee.dn, &employee.password).await);
+
+    // A fellow administrator: no reset, no flags; their password still works.
+    let fellow_reset = admin.post(&format!("/api/admin/employees/{}/reset", fellow.sam), json!({})).await;
+    assert_eq!(code_of(fellow_reset).await, (StatusCode::FORBIDDEN, "protected_account".into()));
+    let flags = admin.post(&format!("/api/admin/employees/{}/flags", fellow.sam), json!({ "must_change": true })).await;
+    assert_eq!(code_of(flags).await.1, "protected_account");
+    assert!(dc.binds(&fellow.dn, &fellow.password).await);
+    assert_ne!(dc.read(&fellow.dn, "pwdLastSet").await.as_deref(), Some("0"));
+
+    // The service account and a protected account (adminCount = 1), though in the group.
+    assert_eq!(code_of(unlock(service.sam_account_name.clone()).await).await.1, "protected_account");
+    assert_eq!(code_of(unlock("Administrator".into()).await).await.1, "protected_account");
+    // Someone the sync never imported.
+    assert_eq!(code_of(unlock(stranger.sam.clone()).await).await.1, "protected_account");
+
+    // Every refusal is audited with its reason.
+    let refused = app.state.store.search_audit(&admin_user.sam, "", "", 100).await.unwrap();
+    let count = |action: &str| refused.iter().filter(|e| e.action == action && e.result == "protected_account").count();
+    assert_eq!((count("admin_reset"), count("admin_set_flags"), count("admin_unlock")), (1, 1, 3));
+}
+
+async fn verify(client: &TestApp, code: String) -> reqwest::Response {
+    client.post("/api/admin/totp/verify", json!({ "code": code })).await
 }

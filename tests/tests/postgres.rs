@@ -112,6 +112,7 @@ impl Server {
             .env("LATCHKEY_LISTEN", addr.to_string())
             .env("LATCHKEY_DATABASE_URL", database_url)
             .env("LATCHKEY_KEY_IDENTITY_FILE", identity)
+            .env("LATCHKEY_SECRET_KEY_FILE", identity.with_file_name("secret.key"))
             .env("LATCHKEY_SPA_DIR", latchkey_tests::app::spa_dir())
             .env("LATCHKEY_LIMITS__PER_ACCOUNT", "100")
             .env("LATCHKEY_DIRECTORY__URL", &dc.url)

@@ -50,6 +50,7 @@ pub fn run() -> Result {
             .env("LATCHKEY_SPA_DIR", paths::dist())
             .env("LATCHKEY_DATABASE_URL", format!("sqlite://{}", data.join("latchkey.sqlite").display()))
             .env("LATCHKEY_KEY_IDENTITY_FILE", data.join("key-identity"))
+            .env("LATCHKEY_SECRET_KEY_FILE", data.join("secret.key"))
             .env("LATCHKEY_DIRECTORY__URL", LDAPS_URL)
             .env("LATCHKEY_DIRECTORY__CA_FILE", dc.ca_file())
             .env("LATCHKEY_DIRECTORY__SERVICE_ACCOUNT", format!("{SERVICE_ACCOUNT}@{REALM}"))

@@ -19,6 +19,10 @@ const FACT_ATTRS: &[&str] = &[
     "msDS-User-Account-Control-Computed",
     "msDS-ResultantPSO",
     "nTSecurityDescriptor",
+    "userAccountControl",
+    "accountExpires",
+    "adminCount",
+    "userPrincipalName",
 ];
 const DOMAIN_ATTRS: &[&str] =
     &["minPwdLength", "pwdProperties", "pwdHistoryLength", "minPwdAge", "maxPwdAge", "lockoutThreshold"];
@@ -36,6 +40,7 @@ const PSO_ATTRS: &[&str] = &[
 pub const SD_FLAGS_OID: &str = "1.2.840.113556.1.4.801";
 pub const SD_FLAGS_DACL: [u8; 5] = [0x30, 0x03, 0x02, 0x01, 0x04];
 
+const UF_ACCOUNTDISABLE: i64 = 0x2;
 const UF_LOCKOUT: i64 = 0x10;
 const UF_PASSWORD_EXPIRED: i64 = 0x80_0000;
 const DOMAIN_PASSWORD_COMPLEX: i64 = 0x1;
@@ -79,6 +84,13 @@ pub struct AccountFacts {
     pub change_required: bool,
     pub locked_out: bool,
     pub may_change: bool,
+    /// userAccountControl's ACCOUNTDISABLE.
+    pub disabled: bool,
+    /// accountExpires, Unix seconds; `None` when it never expires.
+    pub account_expires_at: Option<i64>,
+    /// adminCount = 1: a member (now or once) of a protected group (Domain Admins and the like).
+    pub protected: bool,
+    pub user_principal_name: Option<String>,
 }
 
 pub async fn read(ldap: &mut Ldap, base_dn: &str, dn: &str) -> Result<AccountFacts, DirectoryError> {
@@ -125,6 +137,11 @@ pub async fn read(ldap: &mut Ldap, base_dn: &str, dn: &str) -> Result<AccountFac
         change_required: pwd_last_set == 0 || computed & UF_PASSWORD_EXPIRED != 0,
         locked_out: computed & UF_LOCKOUT != 0,
         may_change: !denied.unwrap_or(false),
+        disabled: int(&user, "userAccountControl").unwrap_or(0) & UF_ACCOUNTDISABLE != 0,
+        // 0 and 0x7FFFFFFFFFFFFFFF both mean "never".
+        account_expires_at: int(&user, "accountExpires").filter(|t| *t != i64::MAX).and_then(filetime::to_unix),
+        protected: int(&user, "adminCount").unwrap_or(0) == 1,
+        user_principal_name: first(&user, "userPrincipalName"),
     })
 }
 

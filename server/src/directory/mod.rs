@@ -47,6 +47,10 @@ pub struct DirectoryConfig {
     pub service_password: String,
     #[serde(default = "default_timeout_secs")]
     pub timeout_secs: u64,
+    /// Allow `ldap://` without StartTLS: passwords would cross the network in the clear.
+    /// Refused unless set.
+    #[serde(default)]
+    pub allow_plaintext_ldap: bool,
 }
 
 fn default_timeout_secs() -> u64 {
@@ -92,6 +96,20 @@ pub struct Directory {
 
 impl Directory {
     pub fn new(config: DirectoryConfig) -> anyhow::Result<Self> {
+        let url = config.url.trim().to_ascii_lowercase();
+        if !url.starts_with("ldaps://") && !config.starttls {
+            if !url.starts_with("ldap://") {
+                anyhow::bail!("the directory URL must be ldaps://… or ldap://… with starttls = true");
+            }
+            if !config.allow_plaintext_ldap {
+                anyhow::bail!(
+                    "{} would send passwords in the clear: use ldaps://, or starttls = true, \
+                     or set allow_plaintext_ldap = true for a lab",
+                    config.url
+                );
+            }
+            tracing::warn!(url = %config.url, "directory over plain LDAP: passwords cross the network in the clear");
+        }
         let tls = if config.tls_insecure_skip_verify {
             tracing::warn!(url = %config.url, "directory TLS certificate verification is OFF (tls_insecure_skip_verify)");
             None
@@ -143,6 +161,29 @@ impl Directory {
         let name = ldap3::ldap_escape(username.trim());
         let filter =
             format!("(&(objectCategory=person)(objectClass=user)(|(sAMAccountName={name})(userPrincipalName={name})))");
+        let (entries, _) = ldap
+            .search(&base, Scope::Subtree, &filter, account::USER_ATTRS)
+            .await?
+            .success()
+            .map_err(|e| DirectoryError::Unavailable(e.to_string()))?;
+        let _ = ldap.unbind().await;
+        Ok(match entries.len() {
+            1 => entries.into_iter().next().map(|e| UserRef::from_entry(&SearchEntry::construct(e))),
+            _ => None,
+        })
+    }
+
+    /// The user whose objectGUID is `guid_hex` (as [`UserRef::object_guid`] holds it).
+    pub async fn find_by_guid(&self, guid_hex: &str) -> Result<Option<UserRef>, DirectoryError> {
+        let bytes =
+            hex::decode(guid_hex).map_err(|_| DirectoryError::Unexpected { rc: 0, text: "bad objectGUID".into() })?;
+        if bytes.len() != 16 {
+            return Ok(None);
+        }
+        let mut ldap = self.service_session().await?;
+        let base = self.base_dn(&mut ldap).await?;
+        let escaped: String = bytes.iter().map(|b| format!("\\{b:02x}")).collect();
+        let filter = format!("(&(objectCategory=person)(objectClass=user)(objectGUID={escaped}))");
         let (entries, _) = ldap
             .search(&base, Scope::Subtree, &filter, account::USER_ATTRS)
             .await?
@@ -383,6 +424,30 @@ fn tls_config(ca_file: Option<&PathBuf>) -> anyhow::Result<rustls::ClientConfig>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn config(url: &str, starttls: bool, allow_plaintext_ldap: bool) -> DirectoryConfig {
+        DirectoryConfig {
+            url: url.into(),
+            ca_file: None,
+            starttls,
+            tls_insecure_skip_verify: true,
+            base_dn: None,
+            service_account: "svc".into(),
+            service_password: "x".into(),
+            timeout_secs: 1,
+            allow_plaintext_ldap,
+        }
+    }
+
+    #[test]
+    fn plain_ldap_is_refused_unless_allowed() {
+        let refused = Directory::new(config("ldap://dc.example.test", false, false)).err().map(|e| e.to_string());
+        assert!(refused.is_some_and(|e| e.contains("in the clear")));
+        assert!(Directory::new(config("LDAP://dc.example.test", false, true)).is_ok(), "explicitly allowed");
+        assert!(Directory::new(config("ldap://dc.example.test", true, false)).is_ok(), "StartTLS");
+        assert!(Directory::new(config("ldaps://dc.example.test", false, false)).is_ok());
+        assert!(Directory::new(config("http://dc.example.test", false, true)).is_err());
+    }
 
     #[test]
     fn unicode_pwd_is_quoted_utf16le() {

@@ -230,6 +230,10 @@ mod tests {
             change_required: false,
             locked_out: false,
             may_change: true,
+            disabled: false,
+            account_expires_at: None,
+            protected: false,
+            user_principal_name: None,
         }
     }
 

@@ -10,7 +10,9 @@ use latchkey_api::{
 use super::{audit, ApiJson};
 use crate::directory::UserRef;
 use crate::error::AppError;
+use crate::identity::LoginKey;
 use crate::local;
+use crate::service::access;
 use crate::session::{self, ClientAddr, Session};
 use crate::state::AppState;
 use crate::store::{NewSession, SessionRow};
@@ -34,10 +36,11 @@ pub async fn sign_in(
                 object_guid: String::new(),
             };
             let change = (account.must_change != 0).then_some(ChangeReason::MustChange);
-            return start_session(&state, &user, change, &addr).await;
+            return start_session(&state, &user, change, &addr, AdminEntry::Allowed).await;
         }
         let signed_in = state.directory()?.authenticate(&username, &request.password).await?;
-        start_session(&state, &signed_in.user, signed_in.change_required, &addr).await
+        access::admit(&state, &signed_in.user).await?;
+        start_session(&state, &signed_in.user, signed_in.change_required, &addr, AdminEntry::Allowed).await
     }
     .await;
     audit::record(&state, &username, "sign_in", &username, &outcome, &addr).await;
@@ -104,19 +107,16 @@ pub async fn sign_in_with_key(
         let key = state.store.key_by_id(key_id).await?.ok_or(AppError(ErrorKind::Unauthenticated))?;
         let employee = key.employee.filter(|_| key.status == "active").ok_or(AppError(ErrorKind::Unauthenticated))?;
         owner = employee.username.clone();
-        let directory = state.directory()?;
-        // Found by name, accepted only if it is still the same directory object.
-        let user = directory
-            .find_user(&employee.username)
+        // The key's owner, found again by objectGUID, and asked what a password sign-in asks.
+        let user = state
+            .directory()?
+            .find_by_guid(&employee.object_guid)
             .await?
-            .filter(|u| u.object_guid == employee.object_guid)
             .ok_or(AppError(ErrorKind::InvalidCredentials))?;
-        let facts = directory.account_facts(&user.dn).await?;
-        if facts.locked_out {
-            return Err(AppError(ErrorKind::LockedOut));
-        }
+        let facts = access::admit(&state, &user).await?;
         let change_required = facts.change_required.then_some(ChangeReason::MustChange);
-        start_session(&state, &user, change_required, &addr).await
+        let admin = if state.config.key_sign_in_grants_admin { AdminEntry::Allowed } else { AdminEntry::Never };
+        start_session(&state, &user, change_required, &addr, admin).await
     }
     .await;
     audit::record(&state, &owner, "sign_in_with_key", &owner, &outcome, &addr).await;
@@ -124,16 +124,28 @@ pub async fn sign_in_with_key(
     Ok((cookie_headers(&state, &token)?, Json(view)))
 }
 
+/// Whether a session may carry administration (after its second factor).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum AdminEntry {
+    Allowed,
+    /// A sign-in that does not prove enough for administration (the key, by default).
+    Never,
+}
+
 async fn start_session(
     state: &AppState,
     user: &UserRef,
     change_required: Option<ChangeReason>,
     addr: &ClientAddr,
+    admin_entry: AdminEntry,
 ) -> Result<(String, SessionView), AppError> {
     let token = session::new_token();
     let csrf_token = session::new_token();
     let now = state.now();
-    let admin = admin_state(state, user).await?;
+    let admin = match admin_entry {
+        AdminEntry::Allowed => admin_state(state, user).await?,
+        AdminEntry::Never => None,
+    };
     state
         .store
         .create_session(NewSession {
@@ -172,7 +184,7 @@ async fn admin_state(state: &AppState, user: &UserRef) -> Result<Option<AdminSta
     if !is_admin {
         return Ok(None);
     }
-    let enrolled = state.store.totp(&user.sam_account_name).await?.is_some_and(|(_, confirmed)| confirmed);
+    let enrolled = state.store.totp_enrolled(&LoginKey::of(&user.sam_account_name)).await?;
     Ok(Some(if enrolled { AdminState::VerifyTotp } else { AdminState::EnrolTotp }))
 }
 

@@ -21,15 +21,18 @@ pub struct DeliveryTarget {
 }
 
 impl Store {
-    /// The directory-managed accounts of an employee on their reserved or active keys.
-    pub async fn delivery_targets(&self, username: &str) -> Result<Vec<DeliveryTarget>, sqlx::Error> {
+    /// The directory-managed accounts of an employee (by id: found by objectGUID, never by a
+    /// name that may have been reused) on the reserved or active keys assigned to them now.
+    pub async fn delivery_targets(&self, employee_id: i64) -> Result<Vec<DeliveryTarget>, sqlx::Error> {
         sqlx::query_as(
             "SELECT k.id AS key_id, k.serial, k.public_key, a.slot FROM key_accounts a
-             JOIN keys k ON k.id = a.key_id JOIN employees e ON e.id = a.employee_id
-             WHERE lower(e.username) = lower($1) AND a.directory_managed = 1 AND k.status IN ('reserved', 'active')
+             JOIN keys k ON k.id = a.key_id
+             WHERE a.employee_id = $1 AND k.employee_id = $2 AND a.directory_managed = 1
+             AND k.status IN ('reserved', 'active')
              ORDER BY k.serial, a.slot",
         )
-        .bind(username)
+        .bind(employee_id)
+        .bind(employee_id)
         .fetch_all(&self.pool)
         .await
     }
@@ -89,5 +92,77 @@ impl Store {
     /// The key acknowledged (or refused for good) a delivery.
     pub async fn delete_delivery(&self, id: i64) -> Result<(), sqlx::Error> {
         sqlx::query("DELETE FROM pending_deliveries WHERE id = $1").bind(id).execute(&self.pool).await.map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::store::{NewEmployee, Store, SyncedUser};
+
+    async fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&format!("sqlite://{}", dir.path().join("t.sqlite").display())).await.unwrap();
+        (dir, store)
+    }
+
+    /// A key assigned to `employee`, with their domain account on it; the employee's id.
+    async fn key_for(store: &Store, serial: &str, employee: &NewEmployee<'_>) -> i64 {
+        store.register_key(serial, &[serial.len() as u8; 32], "12345678", 0).await.unwrap();
+        store.assign_key(serial, employee, 0).await.unwrap();
+        assert_eq!(store.add_domain_account(employee.username, "EXAMPLE", "Domain", 0).await.unwrap(), vec![serial]);
+        store.employee_named(employee.username).await.unwrap().unwrap().id
+    }
+
+    #[tokio::test]
+    async fn a_reused_name_never_routes_a_sealed_password_to_the_leavers_key() {
+        let (_dir, store) = store().await;
+        let leaver = NewEmployee { object_guid: "aa", username: "Zoë", display_name: "Zoë Old" };
+        let leaver_id = key_for(&store, "LK-OLD", &leaver).await;
+        // The leaver leaves the group; a newcomer gets the same name in another case.
+        store.sync_employees(&[], 1).await.unwrap();
+        let newcomer = NewEmployee { object_guid: "bb", username: "ZOË", display_name: "Zoë New" };
+        store.upsert_employee(&newcomer, 2).await.unwrap();
+        let newcomer_id = key_for(&store, "LK-NEW", &newcomer).await;
+        assert_ne!(leaver_id, newcomer_id);
+
+        let serials = |targets: Vec<super::DeliveryTarget>| targets.into_iter().map(|t| t.serial).collect::<Vec<_>>();
+        assert_eq!(serials(store.delivery_targets(newcomer_id).await.unwrap()), ["LK-NEW"]);
+        assert_eq!(serials(store.delivery_targets(leaver_id).await.unwrap()), ["LK-OLD"], "positive control");
+        assert_eq!(store.employee_named("zoë").await.unwrap().unwrap().object_guid, "bb", "the one in the group");
+
+        // A key moved to someone else takes none of its former owner's passwords.
+        store.change_key_status("LK-OLD", "deactivated", None).await.unwrap();
+        assert!(store.delivery_targets(leaver_id).await.unwrap().is_empty());
+        let synced = SyncedUser { object_guid: "bb", username: "ZOË", display_name: "Zoë New", disabled: false };
+        store.sync_employees(&[synced], 3).await.unwrap();
+        assert_eq!(serials(store.delivery_targets(newcomer_id).await.unwrap()), ["LK-NEW"]);
+    }
+
+    #[tokio::test]
+    async fn the_sync_suspends_keys_of_departed_and_disabled_employees() {
+        let (_dir, store) = store().await;
+        let stays = NewEmployee { object_guid: "01", username: "stays", display_name: "S" };
+        let leaves = NewEmployee { object_guid: "02", username: "leaves", display_name: "L" };
+        let disabled = NewEmployee { object_guid: "03", username: "Ärger", display_name: "D" };
+        for (serial, e) in [("LK-1", &stays), ("LK-2", &leaves), ("LK-3", &disabled)] {
+            key_for(&store, serial, e).await;
+        }
+        let member = |e: &NewEmployee<'static>, off: bool| SyncedUser {
+            object_guid: e.object_guid,
+            username: e.username,
+            display_name: e.display_name,
+            disabled: off,
+        };
+        store.sync_employees(&[member(&stays, false), member(&disabled, true)], 5).await.unwrap();
+        let suspended = store.suspend_keys_of_departed().await.unwrap();
+        assert_eq!(
+            suspended,
+            vec![
+                ("LK-2".to_string(), super::super::REASON_LEFT_GROUP),
+                ("LK-3".to_string(), super::super::REASON_DISABLED)
+            ]
+        );
+        assert_eq!(store.key_by_serial("LK-1").await.unwrap().unwrap().status, "reserved", "positive control");
+        assert!(store.suspend_keys_of_departed().await.unwrap().is_empty(), "once");
     }
 }

@@ -1,6 +1,7 @@
 //! Employees: imported from a directory group, matched by objectGUID (never by name).
 
 use super::Store;
+use crate::identity::LoginKey;
 
 /// One directory user as a sync sees it.
 pub struct SyncedUser<'a> {
@@ -46,8 +47,8 @@ impl Store {
             match existing {
                 None => {
                     sqlx::query(
-                        "INSERT INTO employees (object_guid, username, display_name, disabled, created_at, synced_at)
-                         VALUES ($1, $2, $3, $4, $5, $6)",
+                        "INSERT INTO employees (object_guid, username, display_name, disabled, created_at, synced_at, login_key)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7)",
                     )
                     .bind(m.object_guid)
                     .bind(m.username)
@@ -55,6 +56,7 @@ impl Store {
                     .bind(i64::from(m.disabled))
                     .bind(now)
                     .bind(now)
+                    .bind(LoginKey::of(m.username).as_str())
                     .execute(&mut *tx)
                     .await?;
                     report.added += 1;
@@ -66,12 +68,13 @@ impl Store {
                         && removed_at.is_none();
                     sqlx::query(
                         "UPDATE employees SET username = $1, display_name = $2, disabled = $3, removed_at = NULL,
-                         synced_at = $4 WHERE object_guid = $5",
+                         synced_at = $4, login_key = $5 WHERE object_guid = $6",
                     )
                     .bind(m.username)
                     .bind(m.display_name)
                     .bind(i64::from(m.disabled))
                     .bind(now)
+                    .bind(LoginKey::of(m.username).as_str())
                     .bind(m.object_guid)
                     .execute(&mut *tx)
                     .await?;
@@ -175,5 +178,58 @@ impl EmployeeState {
             EmployeeState::Removed => "e.removed_at IS NOT NULL",
             EmployeeState::WithoutKey => "NOT EXISTS (SELECT 1 FROM keys k WHERE k.employee_id = e.id)",
         }
+    }
+}
+
+/// Why the sync took a key out of service.
+pub const REASON_LEFT_GROUP: &str = "employee_left_group";
+pub const REASON_DISABLED: &str = "employee_disabled";
+
+impl Store {
+    /// The employee with this objectGUID, as the list shows them.
+    pub async fn employee_by_guid(&self, object_guid: &str) -> Result<Option<EmployeeRow>, sqlx::Error> {
+        sqlx::query_as(&format!("{SELECT_EMPLOYEES} FROM employees e WHERE e.object_guid = $1"))
+            .bind(object_guid)
+            .fetch_optional(&self.pool)
+            .await
+    }
+
+    /// The employee with this logon name (any case): the one still in the group when a name
+    /// was reused.
+    pub async fn employee_named(&self, username: &str) -> Result<Option<EmployeeRow>, sqlx::Error> {
+        sqlx::query_as(&format!(
+            "{SELECT_EMPLOYEES} FROM employees e WHERE e.login_key = $1
+             ORDER BY CASE WHEN e.removed_at IS NULL THEN 0 ELSE 1 END, e.id DESC LIMIT 1"
+        ))
+        .bind(LoginKey::of(username).as_str())
+        .fetch_optional(&self.pool)
+        .await
+    }
+
+    /// Suspends every reserved or active key whose employee left the group or was disabled;
+    /// the serials and why.
+    pub async fn suspend_keys_of_departed(&self) -> Result<Vec<(String, &'static str)>, sqlx::Error> {
+        let rows: Vec<(i64, String, Option<i64>)> = sqlx::query_as(
+            "SELECT k.id, k.serial, e.removed_at FROM keys k JOIN employees e ON e.id = k.employee_id
+             WHERE k.status IN ('reserved', 'active') AND (e.removed_at IS NOT NULL OR e.disabled = 1)
+             ORDER BY k.serial",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut suspended = Vec::new();
+        for (id, serial, removed_at) in rows {
+            let reason = if removed_at.is_some() { REASON_LEFT_GROUP } else { REASON_DISABLED };
+            let done = sqlx::query(
+                "UPDATE keys SET status = 'suspended', status_reason = $1 WHERE id = $2 AND status IN ('reserved', 'active')",
+            )
+            .bind(reason)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+            if done.rows_affected() == 1 {
+                suspended.push((serial, reason));
+            }
+        }
+        Ok(suspended)
     }
 }

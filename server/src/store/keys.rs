@@ -1,6 +1,7 @@
 use sqlx::Row;
 
 use super::Store;
+use crate::identity::LoginKey;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KeyRow {
@@ -218,11 +219,21 @@ impl Store {
 
     pub async fn employee_by_username(&self, username: &str) -> Result<Option<Employee>, sqlx::Error> {
         sqlx::query_as(
-            "SELECT id, object_guid, username, display_name FROM employees WHERE lower(username) = lower($1)",
+            "SELECT id, object_guid, username, display_name FROM employees WHERE login_key = $1
+             ORDER BY CASE WHEN removed_at IS NULL THEN 0 ELSE 1 END, id DESC LIMIT 1",
         )
-        .bind(username)
+        .bind(LoginKey::of(username).as_str())
         .fetch_optional(&self.pool)
         .await
+    }
+}
+
+impl Store {
+    /// Adds (or renames) one employee without a full sync: the `key assign` CLI's way, and the
+    /// test kit's. The row's id.
+    pub async fn upsert_employee(&self, e: &NewEmployee<'_>, now: i64) -> Result<i64, sqlx::Error> {
+        let mut conn = self.pool.acquire().await?;
+        upsert_employee(&mut conn, e, now).await
     }
 }
 
@@ -235,14 +246,16 @@ pub struct NewEmployee<'a> {
 
 async fn upsert_employee(tx: &mut sqlx::AnyConnection, e: &NewEmployee<'_>, now: i64) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
-        "INSERT INTO employees (object_guid, username, display_name, created_at) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (object_guid) DO UPDATE SET username = excluded.username, display_name = excluded.display_name
+        "INSERT INTO employees (object_guid, username, display_name, created_at, login_key) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (object_guid) DO UPDATE SET username = excluded.username, display_name = excluded.display_name,
+         login_key = excluded.login_key
          RETURNING id",
     )
     .bind(e.object_guid)
     .bind(e.username)
     .bind(e.display_name)
     .bind(now)
+    .bind(LoginKey::of(e.username).as_str())
     .fetch_one(tx)
     .await
 }

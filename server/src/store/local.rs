@@ -1,6 +1,7 @@
 //! Portal-local accounts and the one-time bootstrap of the first administrator.
 
 use super::Store;
+use crate::identity::LoginKey;
 
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct LocalAccount {
@@ -16,9 +17,9 @@ impl Store {
     pub async fn local_account(&self, username: &str) -> Result<Option<LocalAccount>, sqlx::Error> {
         sqlx::query_as(
             "SELECT username, display_name, password_hash, is_admin, may_change, must_change
-             FROM local_accounts WHERE lower(username) = lower($1)",
+             FROM local_accounts WHERE login_key = $1",
         )
-        .bind(username.trim())
+        .bind(LoginKey::of(username).as_str())
         .fetch_optional(&self.pool)
         .await
     }
@@ -62,13 +63,14 @@ impl Store {
             return Ok(false);
         }
         sqlx::query(
-            "INSERT INTO local_accounts (username, display_name, password_hash, is_admin, created_at)
-             VALUES ($1, $2, $3, 1, $4)",
+            "INSERT INTO local_accounts (username, display_name, password_hash, is_admin, created_at, login_key)
+             VALUES ($1, $2, $3, 1, $4, $5)",
         )
         .bind(username)
         .bind(display_name)
         .bind(password_hash)
         .bind(now)
+        .bind(LoginKey::of(username).as_str())
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -76,9 +78,9 @@ impl Store {
     }
 
     pub async fn set_local_password(&self, username: &str, password_hash: &str) -> Result<(), sqlx::Error> {
-        sqlx::query("UPDATE local_accounts SET password_hash = $1, must_change = 0 WHERE lower(username) = lower($2)")
+        sqlx::query("UPDATE local_accounts SET password_hash = $1, must_change = 0 WHERE login_key = $2")
             .bind(password_hash)
-            .bind(username)
+            .bind(LoginKey::of(username).as_str())
             .execute(&self.pool)
             .await
             .map(|_| ())
@@ -94,11 +96,11 @@ impl Store {
     ) -> Result<bool, sqlx::Error> {
         let done = sqlx::query(
             "UPDATE local_accounts SET may_change = COALESCE($1, may_change), must_change = COALESCE($2, must_change)
-             WHERE lower(username) = lower($3)",
+             WHERE login_key = $3",
         )
         .bind(may_change.map(i64::from))
         .bind(must_change.map(i64::from))
-        .bind(username)
+        .bind(LoginKey::of(username).as_str())
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)

@@ -14,9 +14,10 @@ mod local;
 mod sessions;
 
 pub use accounts::KeyAccountRow;
+pub use admin::TotpRow;
 pub use audit::{AuditEntry, ChainBreak};
 pub use deliveries::{DeliveryTarget, PendingDelivery};
-pub use employees::{EmployeeRow, EmployeeState, SyncReport, SyncedUser};
+pub use employees::{EmployeeRow, EmployeeState, SyncReport, SyncedUser, REASON_DISABLED, REASON_LEFT_GROUP};
 pub use journal::{OpenChange, Step};
 pub use keys::{parse_public_key, Employee, KeyRegistryError, KeyRow, NewEmployee, KEY_SLOTS};
 pub use local::LocalAccount;
@@ -33,6 +34,24 @@ pub enum Backend {
     Sqlite,
     /// For several replicas: `postgres://…`.
     Postgres,
+}
+
+/// Creates a missing SQLite file readable by the server's user only (0600): it holds session
+/// hashes, the audit log and sealed secrets. SQLite gives its -wal and -shm files the same mode.
+fn create_private(url: &str) -> anyhow::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    let path = path.split('?').next().unwrap_or(path);
+    if path.is_empty() || path.starts_with(':') || std::path::Path::new(path).exists() {
+        return Ok(());
+    }
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map(|_| ())
+        .map_err(|e| anyhow::anyhow!("cannot create the database {path}: {e}"))
 }
 
 #[derive(Clone)]
@@ -57,6 +76,7 @@ impl Store {
         };
         let pool = match backend {
             Backend::Sqlite => {
+                create_private(url)?;
                 let url = if url.contains('?') { url.to_string() } else { format!("{url}?mode=rwc") };
                 let pool = AnyPoolOptions::new()
                     .max_connections(8)
@@ -77,14 +97,60 @@ impl Store {
                 pool
             }
         };
-        Ok(Store { pool, backend, audit_turn: Default::default() })
+        let store = Store { pool, backend, audit_turn: Default::default() };
+        store.complete_login_keys().await?;
+        Ok(store)
+    }
+
+    /// Fills `login_key` where SQL's ASCII-only lower() could not (names in other scripts).
+    async fn complete_login_keys(&self) -> Result<(), sqlx::Error> {
+        for table in ["employees", "local_accounts"] {
+            let rows: Vec<(String, Option<String>)> =
+                sqlx::query_as(&format!("SELECT username, login_key FROM {table}")).fetch_all(&self.pool).await?;
+            for (username, key) in rows {
+                let wanted = crate::identity::LoginKey::of(&username);
+                if key.as_deref() != Some(wanted.as_str()) {
+                    sqlx::query(&format!("UPDATE {table} SET login_key = $1 WHERE username = $2"))
+                        .bind(wanted.as_str())
+                        .bind(&username)
+                        .execute(&self.pool)
+                        .await?;
+                }
+            }
+        }
+        Ok(())
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
     }
 
+    #[cfg(test)]
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
         sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[tokio::test]
+    async fn a_new_sqlite_database_is_private_to_the_server() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("new.sqlite");
+        let store = Store::open(&format!("sqlite://{}", path.display())).await.unwrap();
+        store.ping().await.unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        for extra in ["new.sqlite-wal", "new.sqlite-shm"] {
+            if let Ok(meta) = std::fs::metadata(dir.path().join(extra)) {
+                assert_eq!(meta.permissions().mode() & 0o077, 0, "{extra} is private too");
+            }
+        }
     }
 }

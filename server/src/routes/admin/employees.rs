@@ -13,6 +13,7 @@ use serde::Deserialize;
 use super::Admin;
 use crate::error::AppError;
 use crate::routes::{audit, ApiJson};
+use crate::service::access;
 use crate::session::ClientAddr;
 use crate::state::AppState;
 use crate::store::{EmployeeState, KeyRow};
@@ -164,7 +165,7 @@ pub async fn flags(
     ApiJson(request): ApiJson<FlagsChange>,
 ) -> Result<(), AppError> {
     let outcome = async {
-        let user = state.directory()?.find_user(&username).await?.ok_or(AppError(ErrorKind::NotFound))?;
+        let user = access::administrable(&state, &username).await?.user;
         if let Some(must_change) = request.must_change {
             state.directory()?.set_must_change(&user.dn, must_change).await?;
         }
@@ -185,7 +186,7 @@ pub async fn unlock(
     Path(username): Path<String>,
 ) -> Result<(), AppError> {
     let outcome = async {
-        let user = state.directory()?.find_user(&username).await?.ok_or(AppError(ErrorKind::NotFound))?;
+        let user = access::administrable(&state, &username).await?.user;
         state.directory()?.unlock(&user.dn).await?;
         Ok(())
     }

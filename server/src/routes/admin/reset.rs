@@ -14,6 +14,7 @@ use crate::error::AppError;
 use crate::keys::generate;
 use crate::routes::password::earliest_change;
 use crate::routes::{audit, ApiJson};
+use crate::service::access;
 use crate::session::ClientAddr;
 use crate::state::AppState;
 
@@ -26,8 +27,7 @@ pub async fn reset(
 ) -> Result<Json<AdminResetResponse>, AppError> {
     let outcome = async {
         let directory = state.directory()?;
-        let user = directory.find_user(&username).await?.ok_or(AppError(ErrorKind::NotFound))?;
-        let facts = directory.account_facts(&user.dn).await?;
+        let access::Target { employee, user, facts } = access::administrable(&state, &username).await?;
         if let Some(allowed_at) = earliest_change(&facts, state.now()) {
             return Err(AppError(ErrorKind::TooYoung { allowed_at: Some(allowed_at) }));
         }
@@ -38,7 +38,7 @@ pub async fn reset(
         let secret = Secret::new(new.expose());
         drop(new);
         let mut queued_for = Vec::new();
-        for target in state.store.delivery_targets(&user.sam_account_name).await? {
+        for target in state.store.delivery_targets(employee.id).await? {
             let (Ok(public_key), Ok(slot)) =
                 (<[u8; 32]>::try_from(target.public_key.as_slice()), u16::try_from(target.slot))
             else {

@@ -1,0 +1,139 @@
+//! Who may do what, decided once.
+//! - [`admit`]: whether a directory account may have a session now. Password sign-in and key
+//!   sign-in both ask it, so a key never lets in someone a password would not.
+//! - [`administrable`]: whether an administrator may act on an account (reset, flags, unlock):
+//!   only synced employees, found again by objectGUID; never the portal's service account, a
+//!   protected account (adminCount = 1) or, unless `admins_may_manage_admins`, an administrator.
+
+use latchkey_api::ErrorKind;
+
+use crate::directory::{AccountFacts, UserRef};
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::store::EmployeeRow;
+
+/// What the account's state says about a session, given its facts and its employee record.
+pub fn session_verdict(facts: &AccountFacts, employee: Option<&EmployeeRow>, now: i64) -> Result<(), ErrorKind> {
+    if facts.disabled {
+        return Err(ErrorKind::Disabled);
+    }
+    if facts.account_expires_at.is_some_and(|at| at <= now) {
+        return Err(ErrorKind::AccountExpired);
+    }
+    if facts.locked_out {
+        return Err(ErrorKind::LockedOut);
+    }
+    // A synced employee who left the group, or was disabled there, is no longer the portal's.
+    if employee.is_some_and(|e| e.removed_at.is_some() || e.disabled != 0) {
+        return Err(ErrorKind::NotAnEmployee);
+    }
+    Ok(())
+}
+
+/// Reads the account's state and decides whether `user` may have a session; its facts.
+pub async fn admit(state: &AppState, user: &UserRef) -> Result<AccountFacts, AppError> {
+    let facts = state.directory()?.account_facts(&user.dn).await?;
+    let employee = state.store.employee_by_guid(&user.object_guid).await?;
+    session_verdict(&facts, employee.as_ref(), state.now())?;
+    Ok(facts)
+}
+
+/// An account an administrator may act on.
+pub struct Target {
+    pub employee: EmployeeRow,
+    pub user: UserRef,
+    pub facts: AccountFacts,
+}
+
+/// The employee `username` names, if an administrator may act on them.
+pub async fn administrable(state: &AppState, username: &str) -> Result<Target, AppError> {
+    let employee = state.store.employee_named(username).await?.ok_or(AppError(ErrorKind::ProtectedAccount))?;
+    if employee.removed_at.is_some() {
+        return Err(AppError(ErrorKind::NotAnEmployee));
+    }
+    let directory = state.directory()?;
+    // Found again by objectGUID: a reused name never redirects an action to someone else.
+    let user = directory.find_by_guid(&employee.object_guid).await?.ok_or(AppError(ErrorKind::NotAnEmployee))?;
+    let facts = directory.account_facts(&user.dn).await?;
+    if facts.protected || is_service_account(state, &user, &facts) {
+        return Err(AppError(ErrorKind::ProtectedAccount));
+    }
+    if !state.config.admins_may_manage_admins {
+        if let Some(group) = &state.config.admin_group {
+            if directory.is_member(&user.dn, group).await? {
+                return Err(AppError(ErrorKind::ProtectedAccount));
+            }
+        }
+    }
+    Ok(Target { employee, user, facts })
+}
+
+/// Whether `user` is the account the portal binds as (configured as a UPN, a DN or a name).
+fn is_service_account(state: &AppState, user: &UserRef, facts: &AccountFacts) -> bool {
+    let Some(directory) = &state.config.directory else { return false };
+    let configured = directory.service_account.trim().to_lowercase();
+    let mut names = vec![user.dn.to_lowercase(), user.sam_account_name.to_lowercase()];
+    if let Some(upn) = &facts.user_principal_name {
+        names.push(upn.to_lowercase());
+    }
+    names.iter().any(|n| *n == configured)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use latchkey_api::PolicySource;
+    use latchkey_policy::Policy;
+
+    fn facts() -> AccountFacts {
+        AccountFacts {
+            user: UserRef {
+                dn: "CN=a".into(),
+                sam_account_name: "a".into(),
+                display_name: "A".into(),
+                object_guid: "00".into(),
+            },
+            policy: Policy::nist(),
+            policy_source: PolicySource::Domain,
+            password_last_set: None,
+            password_last_set_ticks: 1,
+            expires_at: None,
+            change_required: false,
+            locked_out: false,
+            may_change: true,
+            disabled: false,
+            account_expires_at: None,
+            protected: false,
+            user_principal_name: None,
+        }
+    }
+
+    fn employee(disabled: bool, removed: bool) -> EmployeeRow {
+        EmployeeRow {
+            id: 1,
+            object_guid: "00".into(),
+            username: "a".into(),
+            display_name: "A".into(),
+            disabled: i64::from(disabled),
+            removed_at: removed.then_some(5),
+            keys: 1,
+        }
+    }
+
+    #[test]
+    fn a_session_is_refused_for_every_state_a_password_bind_refuses() {
+        let now = 1_000;
+        assert_eq!(session_verdict(&facts(), Some(&employee(false, false)), now), Ok(()));
+        assert_eq!(session_verdict(&facts(), None, now), Ok(()), "never synced: the directory decides");
+        let disabled = AccountFacts { disabled: true, ..facts() };
+        assert_eq!(session_verdict(&disabled, None, now), Err(ErrorKind::Disabled));
+        let expired = AccountFacts { account_expires_at: Some(now), ..facts() };
+        assert_eq!(session_verdict(&expired, None, now), Err(ErrorKind::AccountExpired));
+        let later = AccountFacts { account_expires_at: Some(now + 1), ..facts() };
+        assert_eq!(session_verdict(&later, None, now), Ok(()));
+        let locked = AccountFacts { locked_out: true, ..facts() };
+        assert_eq!(session_verdict(&locked, None, now), Err(ErrorKind::LockedOut));
+        assert_eq!(session_verdict(&facts(), Some(&employee(true, false)), now), Err(ErrorKind::NotAnEmployee));
+        assert_eq!(session_verdict(&facts(), Some(&employee(false, true)), now), Err(ErrorKind::NotAnEmployee));
+    }
+}

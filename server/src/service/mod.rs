@@ -1,0 +1,6 @@
+//! The domain layer between the HTTP edge (`routes`) and the parts (directory, store, key
+//! sessions): who may have a session, whom an administrator may act on, and the second factor.
+//! Routes extract, call one function here and map its answer; nothing here knows HTTP.
+
+pub mod access;
+pub mod second_factor;
