@@ -8,6 +8,14 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 pub const MAX_PASSWORD_CHARS: usize = 256;
 /// Longest name, domain or login, in bytes.
 pub const MAX_NAME_BYTES: usize = 64;
+/// A serial number: 1 to 32 characters, ASCII letters, digits, `-`, `_` and `.`.
+pub const MAX_SERIAL_BYTES: usize = 32;
+
+/// Whether `serial` has a serial number's form (checked before it is logged or looked up).
+pub fn valid_serial(serial: &str) -> bool {
+    (1..=MAX_SERIAL_BYTES).contains(&serial.len())
+        && serial.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
 
 /// A password as the key holds and sends it: wiped on drop, never printed.
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
@@ -231,6 +239,14 @@ pub fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, KeyError> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn serials_have_a_bounded_plain_form() {
+        assert!(valid_serial("LK-DEMO-0001") && valid_serial("a.b_c") && valid_serial(&"9".repeat(32)));
+        assert!(!valid_serial("") && !valid_serial(&"9".repeat(33)));
+        assert!(!valid_serial("LK 1") && !valid_serial("LK\n1") && !valid_serial("LK-ü") && !valid_serial("a;b"));
+    }
+
     use super::*;
 
     #[test]

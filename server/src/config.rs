@@ -46,6 +46,9 @@ pub struct Config {
     /// Whether a sign-in with the key (possession and a press) may start an administrator's
     /// session. Off: administrators sign in with their password and a TOTP code.
     pub key_sign_in_grants_admin: bool,
+    /// Addresses or CIDRs of the TLS proxies in front of the portal: only from these are
+    /// `Forwarded` / `X-Forwarded-For` read for the client's address.
+    pub trusted_proxies: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -85,6 +88,7 @@ impl Default for Config {
             secret_key_file: PathBuf::from("latchkey-secret.key"),
             admins_may_manage_admins: false,
             key_sign_in_grants_admin: false,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -107,6 +111,7 @@ const SECTIONS: &[&str] = &[
     "secret_key_file",
     "admins_may_manage_admins",
     "key_sign_in_grants_admin",
+    "trusted_proxies",
 ];
 
 impl Config {

@@ -1,6 +1,7 @@
 //! Latchkey's server: the only crate that speaks HTTP, LDAP and SQL.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+pub mod client_addr;
 pub mod config;
 pub mod directory;
 pub mod error;

@@ -30,6 +30,16 @@ impl Limits {
         }
     }
 
+    /// Counts one attempt from `address` alone (nothing names an account yet).
+    pub fn attempt_from(&self, address: Option<IpAddr>) -> Result<(), AppError> {
+        let Some(address) = address else { return Ok(()) };
+        let now = DefaultClock::default().now();
+        self.per_address.check_key(&address).map_err(|n| {
+            let wait = n.wait_time_from(now);
+            AppError(ErrorKind::RateLimited { retry_after_secs: wait.as_secs() + u64::from(wait.subsec_nanos() > 0) })
+        })
+    }
+
     /// Counts one attempt for `account` (case-insensitive) and `address`.
     pub fn attempt(&self, account: &str, address: Option<IpAddr>) -> Result<(), AppError> {
         let now = DefaultClock::default().now();

@@ -2,9 +2,7 @@
 //! State-changing requests must carry the session's CSRF token in a header (a cross-site page
 //! can neither read it nor set custom headers without a CORS preflight, which is never granted).
 
-use std::net::{IpAddr, SocketAddr};
-
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, Method};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -52,22 +50,7 @@ impl axum::extract::OptionalFromRequestParts<AppState> for Session {
     }
 }
 
-/// The client's address, when the connection is known (not in router unit tests).
-pub struct ClientAddr(pub Option<IpAddr>);
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientAddr(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())))
-    }
-}
-
-impl ClientAddr {
-    pub fn label(&self) -> Option<String> {
-        self.0.map(|a| a.to_string())
-    }
-}
+pub use crate::client_addr::ClientAddr;
 
 /// 32 random bytes, URL-safe base64.
 pub fn new_token() -> String {

@@ -8,7 +8,7 @@ use crate::config::Config;
 use crate::directory::Directory;
 use crate::rate_limit::Limits;
 use crate::secrets::ServerSecrets;
-use crate::store::Store;
+use crate::store::{AuditAnchor, Store};
 use crate::strength::PasswordChecker;
 
 /// What every handler shares.
@@ -22,6 +22,8 @@ pub struct Inner {
     pub directory: Option<Directory>,
     pub limits: Limits,
     pub checker: PasswordChecker,
+    /// Peers whose forwarding headers name the client (`trusted_proxies`).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// The server's own secret: seals second-factor secrets, keys the audit chain.
     pub secrets: ServerSecrets,
     /// The server's static key pair for the key protocol, when configured.
@@ -41,18 +43,21 @@ impl std::ops::Deref for AppState {
 
 impl AppState {
     pub async fn new(config: Config) -> anyhow::Result<AppState> {
-        let store = Store::open(&config.database_url).await?;
+        let secrets = ServerSecrets::load_or_create(&config.secret_key_file)?;
+        let checkpoint = config.secret_key_file.with_extension("audit-head");
+        let store =
+            Store::open(&config.database_url).await?.anchored(AuditAnchor::new(*secrets.audit_key(), checkpoint));
         let directory = config.directory.clone().map(Directory::new).transpose()?;
         if directory.is_none() {
             tracing::warn!("no [directory] configured: sign-in and changes are unavailable");
         }
         let limits = Limits::new(&config.limits);
+        let trusted_proxies = crate::client_addr::parse_trusted(&config.trusted_proxies)?;
         let checker = PasswordChecker::new(config.password.blocklist_file.as_deref())?;
         let key_identity = config.key_identity_file.as_deref().map(load_or_create_identity).transpose()?;
         if let Some(path) = &config.demo_virtual_key_file {
             tracing::warn!(path = %path.display(), "DEMO: a virtual key image is served to every visitor");
         }
-        let secrets = ServerSecrets::load_or_create(&config.secret_key_file)?;
         seal_stored_secrets(&store, &secrets).await?;
         let busy_keys = Mutex::default();
         let bootstrap_token = crate::local::offer_bootstrap(&store).await?;
@@ -62,6 +67,7 @@ impl AppState {
             directory,
             limits,
             checker,
+            trusted_proxies,
             secrets,
             key_identity,
             bootstrap_token,

@@ -33,6 +33,8 @@ pub struct AppOptions {
     /// The server secret's file (a replica shares another's); a fresh one when `None`.
     pub secret_key_file: Option<PathBuf>,
     pub key_sign_in_grants_admin: bool,
+    /// Proxies whose forwarding headers are believed.
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for AppOptions {
@@ -51,6 +53,7 @@ impl Default for AppOptions {
             sync_interval_secs: None,
             secret_key_file: None,
             key_sign_in_grants_admin: false,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -108,6 +111,7 @@ pub async fn spawn_app(dc: &TestDc, options: AppOptions) -> TestApp {
         secret_key_file: options.secret_key_file.unwrap_or_else(|| data.path().join("secret.key")),
         admins_may_manage_admins: false,
         key_sign_in_grants_admin: options.key_sign_in_grants_admin,
+        trusted_proxies: options.trusted_proxies,
     };
     let listener = tokio::net::TcpListener::bind(config.listen).await.expect("bind");
     let addr = listener.local_addr().expect("addr");

@@ -11,6 +11,7 @@ use latchkey_protocol::message::{
 
 use super::channel::{key_error_message, Channel, Failure};
 use super::reconcile;
+use crate::identity::LoginKey;
 use crate::state::{AppState, KeyLease};
 use crate::store::{KeyAccountRow, KeyRow, SessionRow};
 
@@ -31,7 +32,6 @@ pub async fn connect(
 ) -> Result<Connected, Failure> {
     let beacon = receive_beacon(ch).await?;
     *serial_seen = Some(beacon.serial.clone());
-    *lease = Some(KeyLease::take(state, &beacon.serial).await?);
     let key = state.store.key_by_serial(&beacon.serial).await?.ok_or_else(|| {
         Failure::new("unregistered_key", format!("Key {} is not registered with this portal.", beacon.serial))
     })?;
@@ -45,7 +45,7 @@ pub async fn connect(
         ));
     };
     if let Some(user) = user {
-        if !owner.username.eq_ignore_ascii_case(&user.username) {
+        if LoginKey::of(&owner.username) != LoginKey::of(&user.username) {
             return Err(Failure::new("not_your_key", format!("Key {} is assigned to someone else.", key.serial)));
         }
     }
@@ -60,6 +60,8 @@ pub async fn connect(
         Ok(hello) => hello,
         Err(f) => return Err(f),
     };
+    // Only a socket that proved the key holds its session slot: a sniffed beacon cannot.
+    *lease = Some(KeyLease::take(state, &key.serial).await?);
 
     apply_registry_status(ch, state, &key, hello.activated, hello.status).await?;
     if !hello.activated {
@@ -304,10 +306,22 @@ pub fn refused(code: &str, message: &str) -> RelayEvent {
     RelayEvent::Refused { code: code.into(), message: message.into() }
 }
 
+/// Twice the bytes of the largest beacon (serial, public key, status, a short firmware name).
+const MAX_BEACON_HEX: usize = 512;
+
 async fn receive_beacon(ch: &mut Channel) -> Result<Beacon, Failure> {
     let Some(RelayRequest::Beacon { beacon }) = ch.request().await? else {
         return Err(Failure::new("relay_protocol", "The session must start with the key's beacon."));
     };
+    // A beacon is small; its serial is checked before it is logged, audited or looked up.
+    if beacon.len() > MAX_BEACON_HEX {
+        return Err(Failure::new("relay_protocol", "The key's beacon is too long."));
+    }
     let bytes = hex::decode(beacon.trim()).map_err(|_| Failure::new("relay_protocol", "The beacon is not hex."))?;
-    message::decode(&bytes).map_err(|_| Failure::new("relay_protocol", "The key's beacon is unreadable."))
+    let beacon: Beacon =
+        message::decode(&bytes).map_err(|_| Failure::new("relay_protocol", "The key's beacon is unreadable."))?;
+    if !message::valid_serial(&beacon.serial) {
+        return Err(Failure::new("relay_protocol", "The key's beacon carries no valid serial number."));
+    }
+    Ok(beacon)
 }

@@ -24,14 +24,40 @@ pub async fn record<T>(
 pub async fn record_result(state: &AppState, actor: &str, action: &str, target: &str, result: &str, addr: &ClientAddr) {
     let entry = AuditEntry {
         at: state.now(),
-        actor: actor.to_string(),
-        action: action.to_string(),
-        target: target.to_string(),
-        result: result.to_string(),
+        actor: capped(actor),
+        action: capped(action),
+        target: capped(target),
+        result: capped(result),
         client_addr: addr.label(),
     };
-    tracing::info!(actor, action, target, result = %entry.result, client = ?entry.client_addr, "audit");
+    tracing::info!(actor = %entry.actor, action = %entry.action, target = %entry.target, result = %entry.result, client = ?entry.client_addr, "audit");
     if let Err(e) = state.store.audit(&entry).await {
         tracing::error!(error = %e, ?entry, "AUDIT WRITE FAILED");
+    }
+}
+
+/// Longest text an audit field keeps: names and serials are far shorter; whatever a client sent
+/// beyond it is cut (at a character boundary) and marked, so nobody fills the log.
+pub const MAX_FIELD_CHARS: usize = 256;
+
+fn capped(text: &str) -> String {
+    match text.char_indices().nth(MAX_FIELD_CHARS) {
+        None => text.to_string(),
+        Some((end, _)) => format!("{}…", &text[..end]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn audited_text_is_capped_at_a_character_boundary() {
+        assert_eq!(capped("alice"), "alice");
+        let long = "é".repeat(16 * 1024);
+        let cut = capped(&long);
+        assert_eq!(cut.chars().count(), MAX_FIELD_CHARS + 1);
+        assert!(cut.ends_with('…'));
+        assert_eq!(capped(&"x".repeat(MAX_FIELD_CHARS)), "x".repeat(MAX_FIELD_CHARS));
     }
 }

@@ -16,6 +16,8 @@ use crate::keys::{self, Channel, Failure};
 use crate::session::{ClientAddr, Session};
 use crate::state::AppState;
 
+const MAX_MESSAGE: usize = 16 * 1024;
+
 pub async fn relay(
     State(state): State<AppState>,
     session: Option<Session>,
@@ -26,6 +28,12 @@ pub async fn relay(
     refuse_other_origins(&headers)?;
     let identity = state.key_identity.clone().ok_or(AppError(ErrorKind::KeysUnavailable))?;
     let user = session.map(|Session(row)| row);
+    if user.is_none() {
+        // Anonymous sockets (sign-in with the key) are counted per address like sign-ins.
+        state.limits.attempt_from(addr.0)?;
+    }
+    // Frames are at most 4 KiB, requests a few hundred bytes.
+    let upgrade = upgrade.max_message_size(MAX_MESSAGE).max_frame_size(MAX_MESSAGE);
     Ok(upgrade.on_upgrade(move |socket| async move {
         let mut ch = Channel::new(socket);
         let mut serial = None;

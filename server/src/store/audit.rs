@@ -1,6 +1,14 @@
-//! The audit log, as a hash chain: each entry's hash covers its fields and the previous entry's
-//! hash, so an edited or deleted entry is detected by [`Store::verify_audit`].
+//! The audit log, as a hash chain: each entry's link covers its fields and the previous
+//! entry's link, so an edited or deleted entry is detected by [`Store::verify_audit`].
+//!
+//! Anchored ([`Store::anchored`]): links are HMAC-SHA256 under a key kept outside the database,
+//! so whoever can write the database cannot re-chain edited rows; and every append writes the
+//! head (id and link, with its own HMAC) to a checkpoint file, so a deleted tail is detected too.
 
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
 use super::Store;
@@ -16,10 +24,34 @@ pub struct AuditEntry {
     pub client_addr: Option<String>,
 }
 
-/// Where the chain breaks: the first entry whose hash does not follow.
+/// Where the chain breaks: the first entry whose link does not follow, or (`truncated`) the
+/// checkpointed head that is no longer there.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChainBreak {
     pub id: i64,
+    pub truncated: bool,
+}
+
+/// The key of the chain's HMAC and the file the head is checkpointed to.
+pub struct AuditAnchor {
+    pub key: [u8; 32],
+    pub checkpoint: PathBuf,
+    /// The first entry linked with the key (from there on every entry must be).
+    pub first_keyed: std::sync::OnceLock<i64>,
+}
+
+impl AuditAnchor {
+    pub fn new(key: [u8; 32], checkpoint: PathBuf) -> AuditAnchor {
+        AuditAnchor { key, checkpoint, first_keyed: std::sync::OnceLock::new() }
+    }
+}
+
+/// The head as last written: which entry is the first keyed one, the head's id and link.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Checkpoint {
+    first_keyed: i64,
+    id: i64,
+    hash: String,
 }
 
 #[derive(sqlx::FromRow)]
@@ -28,28 +60,68 @@ struct ChainedEntry {
     #[sqlx(flatten)]
     entry: AuditEntry,
     hash: Option<String>,
+    keyed: i64,
 }
 
 const GENESIS: &str = "latchkey-audit-v1";
+/// Rows read at a time when the chain is verified.
+const VERIFY_PAGE: i64 = 1_000;
 
 impl AuditEntry {
+    fn fields<'a>(&'a self, prev: &'a str, at: &'a str) -> [&'a str; 7] {
+        let addr = self.client_addr.as_deref().unwrap_or("");
+        [prev, at, &self.actor, &self.action, &self.target, &self.result, addr]
+    }
+
+    /// The unkeyed link of entries appended before the chain was anchored.
     fn hash(&self, prev: &str) -> String {
+        let at = self.at.to_string();
         let mut h = Sha256::new();
-        for field in [prev, &self.at.to_string(), &self.actor, &self.action, &self.target, &self.result] {
+        for field in self.fields(prev, &at) {
             h.update((field.len() as u64).to_be_bytes());
             h.update(field.as_bytes());
         }
-        let addr = self.client_addr.as_deref().unwrap_or("");
-        h.update((addr.len() as u64).to_be_bytes());
-        h.update(addr.as_bytes());
         hex::encode(h.finalize())
+    }
+
+    fn mac(&self, key: &[u8; 32], prev: &str) -> String {
+        let at = self.at.to_string();
+        let mut m = keyed(key, b"latchkey-audit-hmac-v1");
+        for field in self.fields(prev, &at) {
+            m.update(&(field.len() as u64).to_be_bytes());
+            m.update(field.as_bytes());
+        }
+        hex::encode(m.finalize().into_bytes())
     }
 }
 
+/// An HMAC-SHA256 under `key`, started with a label that keeps its uses apart.
+fn keyed(key: &[u8; 32], label: &[u8]) -> Hmac<Sha256> {
+    // HMAC takes keys of any length: the fallback is never taken.
+    let mut m = <Hmac<Sha256> as Mac>::new_from_slice(key)
+        .unwrap_or_else(|_| <Hmac<Sha256> as hmac::digest::KeyInit>::new(&Default::default()));
+    m.update(label);
+    m
+}
+
+fn checkpoint_mac(key: &[u8; 32], c: &Checkpoint) -> String {
+    let mut m = keyed(key, b"latchkey-audit-checkpoint-v1");
+    m.update(&c.first_keyed.to_be_bytes());
+    m.update(&c.id.to_be_bytes());
+    m.update(c.hash.as_bytes());
+    hex::encode(m.finalize().into_bytes())
+}
+
 impl Store {
+    /// This store with its audit chain anchored to `anchor`.
+    pub fn anchored(mut self, anchor: AuditAnchor) -> Store {
+        self.audit_anchor = Some(Arc::new(anchor));
+        self
+    }
+
     pub async fn audit(&self, e: &AuditEntry) -> Result<(), sqlx::Error> {
         // Entries are chained in order: one writer at a time in this process, and the read of
-        // the previous hash and the insert in one transaction.
+        // the previous link and the insert in one transaction.
         let _turn = self.audit_turn.lock().await;
         let mut tx = self.pool.begin().await?;
         if self.backend == super::Backend::Postgres {
@@ -61,9 +133,13 @@ impl Store {
             .await?
             .flatten();
         let prev = prev.unwrap_or_else(|| GENESIS.to_string());
-        sqlx::query(
-            "INSERT INTO audit (at, actor, action, target, result, client_addr, prev_hash, hash) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        let (link, keyed) = match &self.audit_anchor {
+            Some(anchor) => (e.mac(&anchor.key, &prev), 1),
+            None => (e.hash(&prev), 0),
+        };
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO audit (at, actor, action, target, result, client_addr, prev_hash, hash, keyed) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
         )
         .bind(e.at)
         .bind(&e.actor)
@@ -72,10 +148,25 @@ impl Store {
         .bind(&e.result)
         .bind(&e.client_addr)
         .bind(&prev)
-        .bind(e.hash(&prev))
-        .execute(&mut *tx)
+        .bind(&link)
+        .bind(keyed)
+        .fetch_one(&mut *tx)
         .await?;
-        tx.commit().await
+        tx.commit().await?;
+        if let Some(anchor) = &self.audit_anchor {
+            let first_keyed = match anchor.first_keyed.get() {
+                Some(id) => *id,
+                None => {
+                    let first: Option<i64> =
+                        sqlx::query_scalar("SELECT MIN(id) FROM audit WHERE keyed = 1").fetch_one(&self.pool).await?;
+                    *anchor.first_keyed.get_or_init(|| first.unwrap_or(id))
+                }
+            };
+            if let Err(err) = write_checkpoint(anchor, Checkpoint { first_keyed, id, hash: link }) {
+                tracing::error!(path = %anchor.checkpoint.display(), "cannot write the audit checkpoint: {err}");
+            }
+        }
+        Ok(())
     }
 
     /// Entries about `target`, oldest first.
@@ -87,45 +178,195 @@ impl Store {
     }
 
     /// Entries matching every given filter (substring of actor, exact action, substring of
-    /// target), newest first, at most `limit`.
+    /// target), newest first: `limit` of them after skipping `offset`.
     pub async fn search_audit(
         &self,
         actor: &str,
         action: &str,
         target: &str,
+        offset: i64,
         limit: i64,
     ) -> Result<Vec<AuditEntry>, sqlx::Error> {
         let like = |t: &str| format!("%{}%", t.trim().replace('!', "!!").replace('%', "!%").replace('_', "!_"));
         sqlx::query_as(
             "SELECT at, actor, action, target, result, client_addr FROM audit
              WHERE actor LIKE $1 ESCAPE '!' AND ($2 = '' OR action = $3) AND target LIKE $4 ESCAPE '!'
-             ORDER BY id DESC LIMIT $5",
+             ORDER BY id DESC LIMIT $5 OFFSET $6",
         )
         .bind(like(actor))
         .bind(action.trim())
         .bind(action.trim())
         .bind(like(target))
         .bind(limit)
+        .bind(offset.max(0))
         .fetch_all(&self.pool)
         .await
     }
 
-    /// Walks the whole chain; `Ok(None)` when every entry follows from the one before.
+    /// Walks the whole chain, a page at a time; `Ok(None)` when every entry follows from the
+    /// one before and the checkpointed head is still there.
     pub async fn verify_audit(&self) -> Result<Option<ChainBreak>, sqlx::Error> {
+        let mut prev = GENESIS.to_string();
+        let mut after = i64::MIN;
+        let mut seen_keyed = false;
+        let checkpoint = self.audit_anchor.as_deref().and_then(read_checkpoint);
+        let mut checkpoint_found = false;
+        loop {
+            let rows: Vec<ChainedEntry> = sqlx::query_as(
+                "SELECT id, at, actor, action, target, result, client_addr, hash, keyed FROM audit \
+                 WHERE hash IS NOT NULL AND id > $1 ORDER BY id LIMIT $2",
+            )
+            .bind(after)
+            .bind(VERIFY_PAGE)
+            .fetch_all(&self.pool)
+            .await?;
+            let Some(last) = rows.last() else { break };
+            after = last.id;
+            for row in rows {
+                let must_be_keyed = seen_keyed || checkpoint.as_ref().is_some_and(|c| row.id >= c.first_keyed);
+                let expected = match (row.keyed, &self.audit_anchor) {
+                    (0, _) if !must_be_keyed => Some(row.entry.hash(&prev)),
+                    (1, Some(anchor)) => {
+                        seen_keyed = true;
+                        Some(row.entry.mac(&anchor.key, &prev))
+                    }
+                    // An unkeyed link after a keyed one, or a keyed one without the key.
+                    _ => None,
+                };
+                match expected {
+                    Some(link) if row.hash.as_deref() == Some(link.as_str()) => prev = link,
+                    _ => return Ok(Some(ChainBreak { id: row.id, truncated: false })),
+                }
+                if checkpoint.as_ref().is_some_and(|c| c.id == row.id && c.hash == prev) {
+                    checkpoint_found = true;
+                }
+            }
+        }
+        match checkpoint {
+            Some(c) if !checkpoint_found => Ok(Some(ChainBreak { id: c.id, truncated: true })),
+            _ => Ok(None),
+        }
+    }
+}
+
+/// The head as `first_keyed id hash mac`, written whole (temporary file, then rename), 0600.
+fn write_checkpoint(anchor: &AuditAnchor, c: Checkpoint) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let tmp = anchor.checkpoint.with_extension("tmp");
+    let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
+    writeln!(file, "{} {} {} {}", c.first_keyed, c.id, c.hash, checkpoint_mac(&anchor.key, &c))?;
+    file.sync_all()?;
+    std::fs::rename(tmp, &anchor.checkpoint)
+}
+
+/// The checkpointed head, if the file is there. One whose HMAC does not hold keeps its id
+/// but no link, so verification reports the head missing.
+fn read_checkpoint(anchor: &AuditAnchor) -> Option<Checkpoint> {
+    let text = std::fs::read_to_string(&anchor.checkpoint).ok()?;
+    let mut parts = text.split_whitespace();
+    let mut c = Checkpoint {
+        first_keyed: parts.next()?.parse().ok()?,
+        id: parts.next()?.parse().ok()?,
+        hash: parts.next()?.to_string(),
+    };
+    if checkpoint_mac(&anchor.key, &c) != parts.next()? {
+        tracing::error!(path = %anchor.checkpoint.display(), "the audit checkpoint's HMAC does not hold");
+        c.hash.clear();
+    }
+    Some(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(n: i64) -> AuditEntry {
+        AuditEntry {
+            at: n,
+            actor: "alice".into(),
+            action: "sign_in".into(),
+            target: "alice".into(),
+            result: if n == 2 { "invalid_credentials".into() } else { "success".into() },
+            client_addr: Some("10.0.0.1".into()),
+        }
+    }
+
+    async fn anchored_store(dir: &tempfile::TempDir) -> Store {
+        let url = format!("sqlite://{}", dir.path().join("a.sqlite").display());
+        let anchor = AuditAnchor::new([7; 32], dir.path().join("audit-head"));
+        let store = Store::open(&url).await.unwrap().anchored(anchor);
+        for n in 1..=5 {
+            store.audit(&entry(n)).await.unwrap();
+        }
+        store
+    }
+
+    /// What someone with write access to the database but not the key can do: edit a row and
+    /// recompute every link after it the only way they can.
+    async fn rechain_without_the_key(store: &Store, keyed: i64) {
+        sqlx::query("UPDATE audit SET result = 'success' WHERE at = 2").execute(&store.pool).await.unwrap();
         let rows: Vec<ChainedEntry> = sqlx::query_as(
-            "SELECT id, at, actor, action, target, result, client_addr, hash FROM audit \
-             WHERE hash IS NOT NULL ORDER BY id",
+            "SELECT id, at, actor, action, target, result, client_addr, hash, keyed FROM audit ORDER BY id",
         )
-        .fetch_all(&self.pool)
-        .await?;
+        .fetch_all(&store.pool)
+        .await
+        .unwrap();
         let mut prev = GENESIS.to_string();
         for row in rows {
-            let expected = row.entry.hash(&prev);
-            if row.hash.as_deref() != Some(expected.as_str()) {
-                return Ok(Some(ChainBreak { id: row.id }));
-            }
-            prev = expected;
+            let link = row.entry.hash(&prev);
+            sqlx::query("UPDATE audit SET prev_hash = $1, hash = $2, keyed = $3 WHERE id = $4")
+                .bind(&prev)
+                .bind(&link)
+                .bind(keyed)
+                .bind(row.id)
+                .execute(&store.pool)
+                .await
+                .unwrap();
+            prev = link;
         }
-        Ok(None)
+    }
+
+    #[tokio::test]
+    async fn an_edited_log_rechained_without_the_key_is_detected() {
+        for keyed in [0, 1] {
+            let dir = tempfile::tempdir().unwrap();
+            let store = anchored_store(&dir).await;
+            assert_eq!(store.verify_audit().await.unwrap(), None, "an untouched chain verifies");
+            rechain_without_the_key(&store, keyed).await;
+            let broken = store.verify_audit().await.unwrap();
+            assert_eq!(broken.map(|b| b.id), Some(1), "claimed keyed = {keyed}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_deleted_tail_is_detected_by_the_checkpoint() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = anchored_store(&dir).await;
+        let head: i64 = sqlx::query_scalar("SELECT MAX(id) FROM audit").fetch_one(&store.pool).await.unwrap();
+        sqlx::query("DELETE FROM audit WHERE id >= $1").bind(head - 1).execute(&store.pool).await.unwrap();
+        assert_eq!(store.verify_audit().await.unwrap(), Some(ChainBreak { id: head, truncated: true }));
+        // Appending again moves the checkpoint on: the log is whole from here.
+        store.audit(&entry(6)).await.unwrap();
+        assert_eq!(store.verify_audit().await.unwrap(), None);
+        let text = std::fs::read_to_string(dir.path().join("audit-head")).unwrap();
+        let fields: Vec<&str> = text.split_whitespace().collect();
+        let forged = format!("{} 1 {} {}", fields[0], fields[2], fields[3]);
+        std::fs::write(dir.path().join("audit-head"), forged).unwrap();
+        assert!(store.verify_audit().await.unwrap().is_some_and(|b| b.truncated), "a forged checkpoint");
+    }
+
+    #[tokio::test]
+    async fn entries_from_before_the_anchor_still_verify_but_never_after_a_keyed_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("a.sqlite").display());
+        let plain = Store::open(&url).await.unwrap();
+        plain.audit(&entry(1)).await.unwrap();
+        let anchor = AuditAnchor::new([7; 32], dir.path().join("audit-head"));
+        let store = plain.clone().anchored(anchor);
+        store.audit(&entry(2)).await.unwrap();
+        assert_eq!(store.verify_audit().await.unwrap(), None);
+        plain.audit(&entry(3)).await.unwrap();
+        assert_eq!(store.verify_audit().await.unwrap().map(|b| b.id), Some(3), "unkeyed after keyed");
     }
 }

@@ -29,6 +29,8 @@ pub enum KeyRegistryError {
     Duplicate(String),
     #[error("the serial number is empty")]
     EmptySerial,
+    #[error("a serial number is at most 32 letters, digits, '-', '_' or '.'")]
+    BadSerial,
     #[error("the public key must be 64 hexadecimal digits (32 bytes), as `keysim create` prints it")]
     BadPublicKey,
     #[error("the activation code is 8 digits")]
@@ -88,6 +90,9 @@ impl Store {
         let serial = serial.trim();
         if serial.is_empty() {
             return Err(KeyRegistryError::EmptySerial);
+        }
+        if !latchkey_protocol::message::valid_serial(serial) {
+            return Err(KeyRegistryError::BadSerial);
         }
         let activation_code = activation_code.trim();
         if activation_code.len() != 8 || !activation_code.bytes().all(|b| b.is_ascii_digit()) {

@@ -15,7 +15,7 @@ mod sessions;
 
 pub use accounts::KeyAccountRow;
 pub use admin::TotpRow;
-pub use audit::{AuditEntry, ChainBreak};
+pub use audit::{AuditAnchor, AuditEntry, ChainBreak};
 pub use deliveries::{DeliveryTarget, PendingDelivery};
 pub use employees::{EmployeeRow, EmployeeState, SyncReport, SyncedUser, REASON_DISABLED, REASON_LEFT_GROUP};
 pub use journal::{OpenChange, Step};
@@ -60,6 +60,8 @@ pub struct Store {
     backend: Backend,
     /// Audit entries are chained one at a time (across replicas, PostgreSQL's advisory lock).
     audit_turn: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// The audit chain's HMAC key and head checkpoint, once anchored.
+    audit_anchor: Option<std::sync::Arc<audit::AuditAnchor>>,
 }
 
 impl Store {
@@ -97,7 +99,7 @@ impl Store {
                 pool
             }
         };
-        let store = Store { pool, backend, audit_turn: Default::default() };
+        let store = Store { pool, backend, audit_turn: Default::default(), audit_anchor: None };
         store.complete_login_keys().await?;
         Ok(store)
     }

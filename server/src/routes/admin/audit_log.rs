@@ -11,7 +11,9 @@ use super::Admin;
 use crate::error::AppError;
 use crate::state::AppState;
 
-const MAX_ENTRIES: i64 = 10_000;
+/// Most entries one answer carries: a page of the table, or one CSV export.
+const MAX_PAGE: i64 = 500;
+const MAX_EXPORT: i64 = 10_000;
 
 #[derive(Deserialize)]
 pub struct AuditQuery {
@@ -23,6 +25,9 @@ pub struct AuditQuery {
     target: String,
     #[serde(default)]
     format: String,
+    #[serde(default)]
+    offset: i64,
+    limit: Option<i64>,
 }
 
 pub async fn search(
@@ -30,7 +35,9 @@ pub async fn search(
     Admin(_): Admin,
     Query(q): Query<AuditQuery>,
 ) -> Result<Response, AppError> {
-    let entries = state.store.search_audit(&q.actor, &q.action, &q.target, MAX_ENTRIES).await?;
+    let max = if q.format == "csv" { MAX_EXPORT } else { MAX_PAGE };
+    let limit = q.limit.unwrap_or(max).clamp(1, max);
+    let entries = state.store.search_audit(&q.actor, &q.action, &q.target, q.offset, limit).await?;
     if q.format != "csv" {
         return Ok(Json(entries.into_iter().map(audit_view).collect::<Vec<_>>()).into_response());
     }
@@ -53,12 +60,18 @@ pub async fn search(
 /// `GET /api/admin/audit/verify`: whether the chain is whole, and where it breaks.
 pub async fn verify(State(state): State<AppState>, Admin(_): Admin) -> Result<Json<serde_json::Value>, AppError> {
     let broken = state.store.verify_audit().await?;
-    Ok(Json(serde_json::json!({ "intact": broken.is_none(), "first_broken_id": broken.map(|b| b.id) })))
+    Ok(Json(serde_json::json!({
+        "intact": broken.is_none(),
+        "first_broken_id": broken.as_ref().map(|b| b.id),
+        "truncated": broken.is_some_and(|b| b.truncated),
+    })))
 }
 
-/// RFC 4180 quoting; a leading `= + - @` is neutralised so a spreadsheet does not run it.
+/// RFC 4180 quoting; a leading `= + - @`, tab or carriage return is neutralised so a
+/// spreadsheet does not run it as a formula.
 fn csv_field(value: &str) -> String {
-    let value = if value.starts_with(['=', '+', '-', '@']) { format!("'{value}") } else { value.to_string() };
+    let value =
+        if value.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{value}") } else { value.to_string() };
     if value.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", value.replace('"', "\"\""))
     } else {
@@ -76,5 +89,8 @@ mod tests {
         assert_eq!(csv_field("a,b"), "\"a,b\"");
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(csv_field("=cmd()"), "'=cmd()");
+        assert_eq!(csv_field("\t=cmd()"), "'\t=cmd()");
+        assert_eq!(csv_field("\r=cmd()"), "\"'\r=cmd()\"");
+        assert_eq!(csv_field("a-b"), "a-b", "only a leading sign is a formula");
     }
 }
