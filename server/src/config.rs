@@ -59,14 +59,23 @@ pub struct PasswordConfig {
     pub blocklist_file: Option<PathBuf>,
 }
 
-/// Attempts allowed per window on sign-in and change; every wrong current password costs the
-/// user a badPwdCount in the directory, so these stay well under the lockout threshold.
+/// Limits per window. Every wrong password costs the account a badPwdCount in the directory:
+/// `per_account` wrong passwords per account (clamped below the directory's lockout
+/// threshold), then the portal stops asking until the window has passed. Operations of any
+/// outcome are bounded too, generously: `operations_per_account` per account and
+/// `per_address` per client address.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LimitsConfig {
     pub per_account: u32,
     pub per_address: u32,
     pub window_secs: u64,
+    #[serde(default = "default_operations_per_account")]
+    pub operations_per_account: u32,
+}
+
+fn default_operations_per_account() -> u32 {
+    60
 }
 
 impl Default for Config {
@@ -78,7 +87,7 @@ impl Default for Config {
             database_url: "sqlite://latchkey.sqlite".into(),
             session_ttl_secs: 3600,
             password: PasswordConfig { mode: Mode::ActiveDirectory, blocklist_file: None },
-            limits: LimitsConfig { per_account: 5, per_address: 30, window_secs: 900 },
+            limits: LimitsConfig { per_account: 4, per_address: 60, window_secs: 900, operations_per_account: 60 },
             directory: None,
             key_identity_file: None,
             demo_virtual_key_file: None,

@@ -1,5 +1,6 @@
-//! Attempt limits per account and per client address, so that neither a guesser nor a
-//! reloading user can burn through the directory's lockout threshold.
+//! Operations per account and per client address, of any outcome, in this process: a bound on
+//! how fast anyone can drive the portal. Wrong passwords are counted apart, in the store, by
+//! the lockout guard (`service::lockout`).
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
@@ -25,7 +26,7 @@ impl Limits {
             Quota::with_period(window / n.get()).map(|q| q.allow_burst(n)).unwrap_or_else(|| Quota::per_second(n))
         };
         Limits {
-            per_account: RateLimiter::keyed(quota(config.per_account)),
+            per_account: RateLimiter::keyed(quota(config.operations_per_account)),
             per_address: RateLimiter::keyed(quota(config.per_address)),
         }
     }
@@ -59,7 +60,12 @@ mod tests {
 
     #[test]
     fn refuses_after_the_quota_per_account_whatever_the_case() {
-        let limits = Limits::new(&LimitsConfig { per_account: 2, per_address: 100, window_secs: 600 });
+        let limits = Limits::new(&LimitsConfig {
+            per_account: 1,
+            per_address: 100,
+            window_secs: 600,
+            operations_per_account: 2,
+        });
         assert!(limits.attempt("Alice", None).is_ok());
         assert!(limits.attempt("alice", None).is_ok());
         let err = limits.attempt("ALICE", None).unwrap_err();
@@ -69,7 +75,12 @@ mod tests {
 
     #[test]
     fn refuses_after_the_quota_per_address() {
-        let limits = Limits::new(&LimitsConfig { per_account: 100, per_address: 1, window_secs: 600 });
+        let limits = Limits::new(&LimitsConfig {
+            per_account: 100,
+            per_address: 1,
+            window_secs: 600,
+            operations_per_account: 100,
+        });
         let addr = IpAddr::from([10, 0, 0, 1]);
         assert!(limits.attempt("a", Some(addr)).is_ok());
         assert!(limits.attempt("b", Some(addr)).is_err());

@@ -44,7 +44,7 @@ impl Default for AppOptions {
             directory_url: None,
             starttls: false,
             system_roots_only: false,
-            limits: LimitsConfig { per_account: 50, per_address: 500, window_secs: 60 },
+            limits: LimitsConfig { per_account: 50, per_address: 500, window_secs: 60, operations_per_account: 500 },
             demo_virtual_key_file: None,
             employee_group: None,
             // The test command runs the store-backed suites a second time on PostgreSQL.

@@ -219,7 +219,7 @@ async fn wrong_or_empty_sign_in_is_refused_alike() {
 async fn rate_limit_stops_guessing_before_the_lockout() {
     let dc = dc();
     let user = dc.create_user(UserOptions::default()).await;
-    let limits = LimitsConfig { per_account: 3, per_address: 100, window_secs: 600 };
+    let limits = LimitsConfig { per_account: 3, per_address: 100, window_secs: 600, operations_per_account: 100 };
     let mut app = spawn_app(&dc, AppOptions { limits, ..Default::default() }).await;
     for _ in 0..3 {
         assert_eq!(app.sign_in(&user.sam, "Wrong-Pass-123").await.status(), StatusCode::UNAUTHORIZED);
@@ -314,4 +314,96 @@ async fn a_directory_certificate_nobody_vouches_for_is_refused() {
     let ready: Value = app.get("/readyz").await.json().await.unwrap();
     assert!(ready["directory"].as_str().unwrap().to_lowercase().contains("certificate"), "{ready}");
     assert_eq!(dc.read(&user.dn, "badPwdCount").await.as_deref(), Some("0"), "no password was sent");
+}
+
+#[tokio::test]
+async fn nobody_can_lock_an_account_through_the_portal_by_name_or_upn_or_replica() {
+    let dc = dc();
+    let user = dc.create_user(UserOptions::default()).await;
+    let upn = format!("{}@{}", user.sam, dc.realm());
+    // Configured far above the domain's lockout threshold (5): clamped to 4 wrong passwords.
+    let mut app = spawn_app(&dc, AppOptions::default()).await;
+    assert_eq!(app.state.config.limits.per_account, 50);
+    for name in [&user.sam, &upn, &user.sam.to_uppercase(), &upn] {
+        assert_eq!(app.sign_in(name, "Wrong-Pass-123").await.status(), StatusCode::UNAUTHORIZED);
+    }
+    // Each wrong one reached the directory once (read before any right bind could zero it).
+    assert_eq!(dc.read(&user.dn, "badPwdCount").await.as_deref(), Some("4"));
+    let (status, body) = error_code(app.sign_in(&upn, &user.password).await).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("rate_limited")));
+    // A second server on the same database counts the same guesses.
+    let options = AppOptions { database_url: Some(app.state.config.database_url.clone()), ..AppOptions::default() };
+    let mut replica = spawn_app(&dc, options).await;
+    assert_eq!(replica.sign_in(&user.sam, "Wrong-Pass-123").await.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(dc.read(&user.dn, "badPwdCount").await.as_deref(), Some("4"), "the refused tries never reached the DC");
+    assert!(!dc.is_locked_out(&user.dn).await);
+    // Positive control: another account is not held back.
+    let other = dc.create_user(UserOptions::default()).await;
+    assert_eq!(replica.sign_in(&other.sam, &other.password).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_first_session_with_a_typo_meets_no_limit_under_the_default_limits() {
+    let dc = dc();
+    let user = dc.create_user(UserOptions::default()).await;
+    let limits = latchkey_server::Config::default().limits;
+    let mut app = spawn_app(&dc, AppOptions { limits, ..Default::default() }).await;
+    assert_eq!(app.sign_in(&user.sam, "Start-Pass-typo").await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(app.sign_in(&user.sam, &user.password).await.status(), StatusCode::OK);
+    let mut current = user.password.clone();
+    for (round, new) in ["Meadow-Falcon-3391", "Harbour-Signal-2207", "Copper-Heron-7723"].iter().enumerate() {
+        assert_eq!(app.get("/api/password/status").await.status(), StatusCode::OK);
+        for candidate in ["short", "Meadow-Falcon", new] {
+            let check = app.post("/api/password/check", serde_json::json!({ "candidate": candidate })).await;
+            assert_eq!(check.status(), StatusCode::OK);
+        }
+        assert_eq!(app.change(&current, new).await.status(), StatusCode::OK, "change {round}");
+        current = new.to_string();
+        assert_eq!(app.sign_in(&user.sam, &current).await.status(), StatusCode::OK, "sign-in {round}");
+    }
+}
+
+#[tokio::test]
+async fn the_client_address_comes_from_forwarding_headers_only_behind_a_trusted_proxy() {
+    let dc = dc();
+    let limits = LimitsConfig { per_account: 3, per_address: 3, window_secs: 600, operations_per_account: 100 };
+    let proxied =
+        AppOptions { trusted_proxies: vec!["127.0.0.1/32".into()], limits: limits.clone(), ..Default::default() };
+    let app = spawn_app(&dc, proxied).await;
+    let attempt = |app: &latchkey_tests::TestApp, name: String, from: &'static str| {
+        let request = app
+            .client
+            .post(format!("{}/api/session", app.url))
+            .header("x-forwarded-for", format!("203.0.113.66, {from}"))
+            .json(&serde_json::json!({ "username": name, "password": "Wrong-Pass-123" }));
+        async move { request.send().await.unwrap().status() }
+    };
+    // Three from one client behind the proxy; the fourth is refused, another client is not.
+    for n in 0..3 {
+        assert_eq!(attempt(&app, format!("nobody{n}"), "198.51.100.1").await, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(attempt(&app, "nobody3".into(), "198.51.100.1").await, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(attempt(&app, "nobody4".into(), "198.51.100.2").await, StatusCode::UNAUTHORIZED, "another client");
+    let audit = app.state.store.audit_of("nobody0").await.unwrap();
+    assert_eq!(audit[0].client_addr.as_deref(), Some("198.51.100.1"), "the audit names the client, not the proxy");
+
+    // Without trusted proxies the header is the client's own claim: ignored.
+    let direct = spawn_app(&dc, AppOptions { limits, ..Default::default() }).await;
+    assert_eq!(attempt(&direct, "nobody5".into(), "198.51.100.3").await, StatusCode::UNAUTHORIZED);
+    let audit = direct.state.store.audit_of("nobody5").await.unwrap();
+    assert_eq!(audit[0].client_addr.as_deref(), Some("127.0.0.1"));
+}
+
+#[tokio::test]
+async fn a_huge_user_name_is_refused_and_audited_only_in_part() {
+    let dc = dc();
+    let mut app = spawn_app(&dc, AppOptions::default()).await;
+    let huge = "x".repeat(12 * 1024);
+    assert_eq!(app.sign_in(&huge, "Wrong-Pass-123").await.status(), StatusCode::UNAUTHORIZED);
+    let entries = app.state.store.search_audit("", "sign_in", "xxxx", 0, 10).await.unwrap();
+    let entry = entries.first().expect("the refusal is audited");
+    assert!(entry.target.chars().count() <= 257 && entry.target.ends_with('…'), "{} chars", entry.target.len());
+    // Positive control: an ordinary name is kept whole.
+    assert_eq!(app.sign_in("someone-unknown", "Wrong-Pass-123").await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(app.state.store.audit_of("someone-unknown").await.unwrap().len(), 1);
 }

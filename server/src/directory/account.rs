@@ -145,6 +145,14 @@ pub async fn read(ldap: &mut Ldap, base_dn: &str, dn: &str) -> Result<AccountFac
     })
 }
 
+/// The domain's lockoutThreshold (0: accounts never lock).
+pub async fn domain_lockout_threshold(ldap: &mut Ldap, base_dn: &str) -> Result<u32, DirectoryError> {
+    let domain = search_one(ldap, base_dn, &["lockoutThreshold"])
+        .await?
+        .ok_or_else(|| DirectoryError::Misconfigured(format!("cannot read the domain object {base_dn}")))?;
+    Ok(uint(&domain, "lockoutThreshold"))
+}
+
 fn domain_policy(domain: &SearchEntry) -> Policy {
     Policy {
         mode: Mode::ActiveDirectory,

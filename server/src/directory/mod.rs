@@ -92,6 +92,7 @@ pub struct Directory {
     service_password: Zeroizing<String>,
     configured_base_dn: Option<String>,
     base_dn: OnceCell<String>,
+    lockout_threshold: OnceCell<u32>,
 }
 
 impl Directory {
@@ -125,6 +126,7 @@ impl Directory {
             service_password: Zeroizing::new(config.service_password),
             configured_base_dn: config.base_dn,
             base_dn: OnceCell::new(),
+            lockout_threshold: OnceCell::new(),
         })
     }
 
@@ -138,21 +140,58 @@ impl Directory {
 
     /// Verifies `password` for `username` (sAMAccountName or UPN) by binding as the user.
     pub async fn authenticate(&self, username: &str, password: &Password) -> Result<SignIn, DirectoryError> {
+        if username.trim().is_empty() {
+            return Err(self.refuse_unknown(password).await);
+        }
+        match self.find_user(username).await? {
+            Some(user) => {
+                let change_required = self.bind_user(&user, password).await?;
+                Ok(SignIn { user, change_required })
+            }
+            None => Err(self.refuse_unknown(password).await),
+        }
+    }
+
+    /// One bind as `user` with `password`: what the directory requires of them, or why not.
+    pub async fn bind_user(&self, user: &UserRef, password: &Password) -> Result<Option<ChangeReason>, DirectoryError> {
         // An empty password would make a successful *unauthenticated* bind.
-        if password.is_empty() || username.trim().is_empty() {
+        if password.is_empty() {
             return Err(DirectoryError::InvalidCredentials);
         }
-        let user = self.find_user(username).await?.ok_or(DirectoryError::InvalidCredentials)?;
         let mut ldap = self.connect().await?;
         let bind = ldap.simple_bind(&user.dn, password.expose()).await?;
         let _ = ldap.unbind().await;
-        let change_required = match error::from_bind(&bind) {
-            Ok(()) => None,
-            Err(DirectoryError::MustChange) => Some(ChangeReason::MustChange),
-            Err(DirectoryError::Expired) => Some(ChangeReason::Expired),
-            Err(e) => return Err(e),
-        };
-        Ok(SignIn { user, change_required })
+        match error::from_bind(&bind) {
+            Ok(()) => Ok(None),
+            Err(DirectoryError::MustChange) => Ok(Some(ChangeReason::MustChange)),
+            Err(DirectoryError::Expired) => Ok(Some(ChangeReason::Expired)),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// An unknown logon name costs what a known one does (a connection and a bind, against a
+    /// name no account has), so the answer's timing does not tell which names exist.
+    pub async fn refuse_unknown(&self, password: &Password) -> DirectoryError {
+        if let Ok(mut ldap) = self.connect().await {
+            let nobody = format!("CN=latchkey-no-such-user-{:016x},CN=Users", rand::random::<u64>());
+            let _ = ldap.simple_bind(&nobody, password.expose()).await;
+            let _ = ldap.unbind().await;
+        }
+        DirectoryError::InvalidCredentials
+    }
+
+    /// The domain's lockout threshold (0: no lockout), read once.
+    pub async fn lockout_threshold(&self) -> Result<u32, DirectoryError> {
+        self.lockout_threshold
+            .get_or_try_init(|| async {
+                let mut ldap = self.service_session().await?;
+                let base = self.base_dn(&mut ldap).await?;
+                let threshold = account::domain_lockout_threshold(&mut ldap, &base).await;
+                let _ = ldap.unbind().await;
+                threshold
+            })
+            .await
+            .copied()
     }
 
     pub async fn find_user(&self, username: &str) -> Result<Option<UserRef>, DirectoryError> {

@@ -8,7 +8,6 @@ use latchkey_protocol::message::{AccountListing, Command, KeyError, Reply, Secre
 use super::channel::{key_error_message, Channel, Failure};
 use super::connect::{list, refused, views, Connected};
 use super::generate;
-use crate::directory::DirectoryError;
 use crate::routes::audit;
 use crate::routes::password::change_in_directory;
 use crate::session::{self, ClientAddr};
@@ -97,10 +96,10 @@ async fn verify(
     password: &Password,
 ) -> Result<Verdict, Failure> {
     state.limits.attempt(&user.username, addr.0)?;
-    match state.directory()?.authenticate(&user.username, password).await {
+    match crate::service::lockout::authenticate(state, &user.username, password).await {
         Ok(signed_in) if signed_in.change_required.is_some() => Ok(Verdict::AcceptedMustChange),
         Ok(_) => Ok(Verdict::Accepted),
-        Err(DirectoryError::InvalidCredentials) => Ok(Verdict::Wrong),
+        Err(crate::error::AppError(ErrorKind::InvalidCredentials)) => Ok(Verdict::Wrong),
         Err(e) => Err(e.into()),
     }
 }

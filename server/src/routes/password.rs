@@ -12,6 +12,7 @@ use super::{audit, session::parse_reason, ApiJson};
 use crate::directory::{AccountFacts, BindAs, DirectoryError};
 use crate::error::AppError;
 use crate::local;
+use crate::service::lockout;
 use crate::session::{ClientAddr, Session};
 use crate::state::AppState;
 
@@ -145,18 +146,17 @@ pub async fn change_in_directory(
     // Users who must change cannot bind; the service account's modify still proves the old
     // password.
     let bind_as = if facts.change_required || session_requires_change { BindAs::Service } else { BindAs::User };
-    match directory.change_password(&facts.user, current, new, bind_as).await {
-        Ok(()) => Ok(()),
-        Err(DirectoryError::MustChange | DirectoryError::Expired) => {
-            // The bind proved the password right but refused it for use: change as the service
-            // account (the modify checks the old password once more, correctly).
-            directory
-                .change_password(&facts.user, current, new, BindAs::Service)
-                .await
-                .map_err(|e| refine(e, facts, now, current.expose(), new.expose()))
-        }
-        Err(e) => Err(refine(e, facts, now, current.expose(), new.expose())),
+    // A wrong current password costs a badPwdCount: the lockout guard counts it.
+    let account = lockout::Account::of(&facts.user);
+    lockout::check(state, &account).await?;
+    let mut outcome = directory.change_password(&facts.user, current, new, bind_as).await;
+    if matches!(outcome, Err(DirectoryError::MustChange | DirectoryError::Expired)) {
+        // The bind proved the password right but refused it for use: change as the service
+        // account (the modify checks the old password once more, correctly).
+        outcome = directory.change_password(&facts.user, current, new, BindAs::Service).await;
     }
+    lockout::record(state, &account, &outcome).await?;
+    outcome.map_err(|e| refine(e, facts, now, current.expose(), new.expose()))
 }
 
 pub(crate) fn earliest_change(facts: &AccountFacts, now: i64) -> Option<i64> {

@@ -12,7 +12,7 @@ use crate::directory::UserRef;
 use crate::error::AppError;
 use crate::identity::LoginKey;
 use crate::local;
-use crate::service::access;
+use crate::service::{access, lockout};
 use crate::session::{self, ClientAddr, Session};
 use crate::state::AppState;
 use crate::store::{NewSession, SessionRow};
@@ -38,7 +38,7 @@ pub async fn sign_in(
             let change = (account.must_change != 0).then_some(ChangeReason::MustChange);
             return start_session(&state, &user, change, &addr, AdminEntry::Allowed).await;
         }
-        let signed_in = state.directory()?.authenticate(&username, &request.password).await?;
+        let signed_in = lockout::authenticate(&state, &username, &request.password).await?;
         access::admit(&state, &signed_in.user).await?;
         start_session(&state, &signed_in.user, signed_in.change_required, &addr, AdminEntry::Allowed).await
     }

@@ -3,4 +3,5 @@
 //! Routes extract, call one function here and map its answer; nothing here knows HTTP.
 
 pub mod access;
+pub mod lockout;
 pub mod second_factor;

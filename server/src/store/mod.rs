@@ -8,6 +8,7 @@ mod admin;
 mod audit;
 mod deliveries;
 mod employees;
+mod failures;
 mod journal;
 mod keys;
 mod local;
