@@ -30,6 +30,9 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    if let Err(e) = state.offer_bootstrap().await {
+        tracing::error!("cannot offer the bootstrap: {e}");
+    }
     if let Some(secs) = state.config.sync_interval_secs.filter(|s| *s > 0) {
         if state.config.employee_group.is_some() || state.config.admin_group.is_some() {
             tokio::spawn(sync::every(state.clone(), std::time::Duration::from_secs(secs)));

@@ -48,15 +48,3 @@ pub fn check(
     let account = Account { sam_account_name: username.to_string(), display_name: display_name.to_string() };
     state.checker.require(new.expose(), current, &policy(), &account).map_err(AppError)
 }
-
-/// On start: while no bootstrap administrator was created, a fresh one-time token is logged.
-pub async fn offer_bootstrap(store: &crate::store::Store) -> anyhow::Result<Option<String>> {
-    let token = crate::session::new_token();
-    if !store.offer_bootstrap(&crate::session::hash_token(&token)).await? {
-        return Ok(None);
-    }
-    tracing::warn!(
-        "no bootstrap administrator yet: create one at POST /api/bootstrap with the one-time setup token {token}"
-    );
-    Ok(Some(token))
-}

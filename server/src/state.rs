@@ -28,8 +28,8 @@ pub struct Inner {
     pub secrets: ServerSecrets,
     /// The server's static key pair for the key protocol, when configured.
     pub key_identity: Option<KeyPair>,
-    /// The setup token logged at start while no bootstrap administrator exists.
-    pub bootstrap_token: Option<String>,
+    /// The setup token `serve` logged at start, while nobody could administer the portal.
+    bootstrap_token: Mutex<Option<String>>,
     /// Keys with a session running: one session per key at a time.
     busy_keys: Mutex<HashSet<String>>,
 }
@@ -60,7 +60,6 @@ impl AppState {
         }
         seal_stored_secrets(&store, &secrets).await?;
         let busy_keys = Mutex::default();
-        let bootstrap_token = crate::local::offer_bootstrap(&store).await?;
         Ok(AppState(Arc::new(Inner {
             config,
             store,
@@ -70,9 +69,21 @@ impl AppState {
             trusted_proxies,
             secrets,
             key_identity,
-            bootstrap_token,
+            bootstrap_token: Mutex::default(),
             busy_keys,
         })))
+    }
+
+    /// The setup token this process offered, if it did.
+    pub fn bootstrap_token(&self) -> Option<String> {
+        self.bootstrap_token.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Offers the bootstrap (`serve` does, once per start).
+    pub async fn offer_bootstrap(&self) -> anyhow::Result<()> {
+        let token = crate::service::bootstrap::offer(self).await?;
+        *self.bootstrap_token.lock().unwrap_or_else(|e| e.into_inner()) = token;
+        Ok(())
     }
 
     pub fn directory(&self) -> Result<&Directory, crate::error::AppError> {

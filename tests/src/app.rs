@@ -35,6 +35,8 @@ pub struct AppOptions {
     pub key_sign_in_grants_admin: bool,
     /// Proxies whose forwarding headers are believed.
     pub trusted_proxies: Vec<String>,
+    /// The administrators' group (the test domain's `Latchkey Admins` when `None`).
+    pub admin_group: Option<String>,
 }
 
 impl Default for AppOptions {
@@ -54,6 +56,7 @@ impl Default for AppOptions {
             secret_key_file: None,
             key_sign_in_grants_admin: false,
             trusted_proxies: Vec::new(),
+            admin_group: None,
         }
     }
 }
@@ -105,7 +108,7 @@ pub async fn spawn_app(dc: &TestDc, options: AppOptions) -> TestApp {
         }),
         key_identity_file: Some(data.path().join("key-identity")),
         demo_virtual_key_file: options.demo_virtual_key_file,
-        admin_group: Some(dc.admin_group.clone()),
+        admin_group: Some(options.admin_group.unwrap_or_else(|| dc.admin_group.clone())),
         employee_group: options.employee_group,
         sync_interval_secs: options.sync_interval_secs,
         secret_key_file: options.secret_key_file.unwrap_or_else(|| data.path().join("secret.key")),
@@ -120,6 +123,14 @@ pub async fn spawn_app(dc: &TestDc, options: AppOptions) -> TestApp {
     tokio::spawn(async move {
         let _ = latchkey_server::serve(listener, served, std::future::pending()).await;
     });
+    // The first answer comes once `serve` did what it does at start (the bootstrap offer).
+    let client = new_client();
+    for _ in 0..100 {
+        if client.get(format!("http://{addr}/healthz")).send().await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     TestApp { addr, url: format!("http://{addr}"), client: new_client(), csrf: None, state, data: Arc::new(data) }
 }
 

@@ -517,31 +517,67 @@ async fn employees_are_synced_on_a_schedule() {
     assert!(app.state.store.audit_of("employees").await.unwrap().iter().any(|e| e.action == "scheduled_sync"));
 }
 
+/// The setup token `serve` offered at start.
+async fn offered_token(app: &TestApp) -> Option<String> {
+    app.state.bootstrap_token()
+}
+
+#[tokio::test]
+async fn no_setup_token_is_offered_while_an_administrator_can_sign_in() {
+    let dc = TestDc::from_env();
+    // The test domain's administrators' group has members (every test's administrators).
+    let member = dc.create_user(UserOptions::default()).await;
+    dc.add_to_group(&member.dn, &dc.admin_group).await;
+    let app = spawn_app(&dc, AppOptions::default()).await;
+    assert_eq!(offered_token(&app).await, None);
+    let client = app.another_client();
+    let body = json!({ "token": "", "username": "portal-admin", "password": "Granite-Otter-Lantern-2291" });
+    assert_eq!(code_of(client.post("/api/bootstrap", body).await).await.1, "forbidden");
+}
+
 #[tokio::test]
 async fn the_first_administrator_is_bootstrapped_with_the_logged_token() {
     let dc = TestDc::from_env();
-    let app = spawn_app(&dc, AppOptions::default()).await;
-    let token = app.state.bootstrap_token.clone().expect("a fresh portal offers a bootstrap");
+    let nobody = dc.create_group().await;
+    let app = spawn_app(&dc, AppOptions { admin_group: Some(nobody.clone()), ..AppOptions::default() }).await;
+    let token = offered_token(&app).await.expect("a portal nobody administers offers a bootstrap");
     let client = app.another_client();
     let bootstrap =
         |t: &str, u: &str, p: &str| client.post("/api/bootstrap", json!({ "token": t, "username": u, "password": p }));
     let strong = "Granite-Otter-Lantern-2291";
+
+    // What a CLI command does (`key assign`) opens the store without offering a new token.
+    let cli = latchkey_server::AppState::new(app.state.config.clone()).await.unwrap();
+    assert_eq!(cli.bootstrap_token(), None);
 
     assert_eq!(code_of(bootstrap("not-the-token", "portal-admin", strong).await).await.1, "forbidden");
     let someone = dc.create_user(UserOptions::default()).await;
     let taken = bootstrap(&token, &someone.sam, strong).await;
     assert_eq!(code_of(taken).await.1, "bad_request", "a directory user's name is refused");
     assert_eq!(code_of(bootstrap(&token, "portal-admin", "Short-1").await).await.1, "policy_violation");
+
+    // An hour after the start that offered it, the token is no good.
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&app.state.config.database_url).await.unwrap();
+    let offered: i64 = sqlx::query_scalar("SELECT offered_at FROM bootstrap").fetch_one(&pool).await.unwrap();
+    sqlx::query("UPDATE bootstrap SET offered_at = $1").bind(offered - 3601).execute(&pool).await.unwrap();
+    assert_eq!(code_of(bootstrap(&token, "portal-admin", strong).await).await.1, "forbidden", "expired");
+    sqlx::query("UPDATE bootstrap SET offered_at = $1").bind(offered).execute(&pool).await.unwrap();
+
     assert_eq!(bootstrap(&token, "portal-admin", strong).await.status(), StatusCode::OK);
     assert_eq!(code_of(bootstrap(&token, "second-admin", strong).await).await.1, "forbidden", "the token works once");
 
     // A restart on the same database offers no new token.
     let again = spawn_app(
         &dc,
-        AppOptions { database_url: Some(app.state.config.database_url.clone()), ..AppOptions::default() },
+        AppOptions {
+            database_url: Some(app.state.config.database_url.clone()),
+            admin_group: Some(nobody),
+            ..AppOptions::default()
+        },
     )
     .await;
-    assert_eq!(again.state.bootstrap_token, None);
+    assert_eq!(again.state.bootstrap_token(), None);
 
     // The local administrator signs in, enrols an authenticator and administers.
     let mut admin = app.another_client();

@@ -55,37 +55,13 @@ pub async fn bootstrap(
     addr: ClientAddr,
     ApiJson(request): ApiJson<BootstrapRequest>,
 ) -> Result<(), AppError> {
-    let username = request.username.trim().to_string();
     let outcome = async {
-        state.limits.attempt("bootstrap", addr.0)?;
-        if username.is_empty() || username.len() > 64 || username.contains(char::is_whitespace) {
-            return Err(AppError(ErrorKind::BadRequest {
-                reason: "the logon name is 1 to 64 characters, no spaces".into(),
-            }));
-        }
-        if let Ok(directory) = state.directory() {
-            if directory.find_user(&username).await.ok().flatten().is_some() {
-                return Err(AppError(ErrorKind::BadRequest {
-                    reason: "a directory user has this logon name: choose another for the portal's own administrator"
-                        .into(),
-                }));
-            }
-        }
-        let display_name = if request.display_name.trim().is_empty() {
-            username.clone()
-        } else {
-            request.display_name.trim().to_string()
-        };
-        local::check(&state, &username, &display_name, &request.password, None)?;
-        let hash = local::hash(&request.password)?;
-        let token_hash = session::hash_token(request.token.trim());
-        if !state.store.bootstrap_admin(&token_hash, &username, &display_name, &hash, state.now()).await? {
-            return Err(AppError(ErrorKind::Forbidden));
-        }
-        Ok(())
+        state.limits.attempt_from(addr.0)?;
+        crate::service::bootstrap::create_admin(&state, &request).await
     }
     .await;
-    audit::record(&state, &username, "bootstrap_admin", &username, &outcome, &addr).await;
+    let username = request.username.trim();
+    audit::record(&state, username, "bootstrap_admin", username, &outcome, &addr).await;
     outcome
 }
 

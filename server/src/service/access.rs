@@ -76,7 +76,7 @@ fn is_service_account(state: &AppState, user: &UserRef, facts: &AccountFacts) ->
     if let Some(upn) = &facts.user_principal_name {
         names.push(upn.to_lowercase());
     }
-    names.iter().any(|n| *n == configured)
+    names.contains(&configured)
 }
 
 #[cfg(test)]

@@ -40,7 +40,8 @@ pub fn allowed(configured: u32, threshold: u32) -> u32 {
         return configured;
     }
     let below = threshold.saturating_sub(1).max(1);
-    if configured > below {
+    static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if configured > below && !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
         tracing::warn!(
             configured,
             threshold,

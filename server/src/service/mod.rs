@@ -3,5 +3,6 @@
 //! Routes extract, call one function here and map its answer; nothing here knows HTTP.
 
 pub mod access;
+pub mod bootstrap;
 pub mod lockout;
 pub mod second_factor;

@@ -25,24 +25,25 @@ impl Store {
     }
 
     /// Whether the bootstrap is still open (never used); if so, replaces the token's hash.
-    pub async fn offer_bootstrap(&self, token_hash: &str) -> Result<bool, sqlx::Error> {
+    pub async fn offer_bootstrap(&self, token_hash: &str, now: i64) -> Result<bool, sqlx::Error> {
         let used: Option<Option<i64>> =
             sqlx::query_scalar("SELECT used_at FROM bootstrap WHERE id = 1").fetch_optional(&self.pool).await?;
         if matches!(used, Some(Some(_))) {
             return Ok(false);
         }
         sqlx::query(
-            "INSERT INTO bootstrap (id, token_hash) VALUES (1, $1)
-             ON CONFLICT (id) DO UPDATE SET token_hash = excluded.token_hash",
+            "INSERT INTO bootstrap (id, token_hash, offered_at) VALUES (1, $1, $2)
+             ON CONFLICT (id) DO UPDATE SET token_hash = excluded.token_hash, offered_at = excluded.offered_at",
         )
         .bind(token_hash)
+        .bind(now)
         .execute(&self.pool)
         .await?;
         Ok(true)
     }
 
-    /// Uses the bootstrap token (once) to create the first administrator; false when the token
-    /// is wrong or was used.
+    /// Uses the bootstrap token (once, if offered after `offered_after`) to create the first
+    /// administrator; false when the token is wrong, expired or was used.
     pub async fn bootstrap_admin(
         &self,
         token_hash: &str,
@@ -50,13 +51,16 @@ impl Store {
         display_name: &str,
         password_hash: &str,
         now: i64,
+        offered_after: i64,
     ) -> Result<bool, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
         let taken = sqlx::query(
-            "UPDATE bootstrap SET used_at = $1, token_hash = NULL WHERE id = 1 AND token_hash = $2 AND used_at IS NULL",
+            "UPDATE bootstrap SET used_at = $1, token_hash = NULL
+             WHERE id = 1 AND token_hash = $2 AND used_at IS NULL AND offered_at > $3",
         )
         .bind(now)
         .bind(token_hash)
+        .bind(offered_after)
         .execute(&mut *tx)
         .await?;
         if taken.rows_affected() != 1 {
