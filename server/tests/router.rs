@@ -14,6 +14,7 @@ async fn app() -> (Router, tempfile::TempDir) {
     let config = Config {
         spa_dir: dir.path().to_path_buf(),
         database_url: format!("sqlite://{}", dir.path().join("db.sqlite").display()),
+        secret_key_file: dir.path().join("secret.key"),
         ..Config::default()
     };
     (router(AppState::new(config).await.unwrap()), dir)
