@@ -15,7 +15,16 @@ use crate::error::AppError;
 use crate::state::AppState;
 use crate::store::SessionRow;
 
-pub const COOKIE: &str = "latchkey_session";
+/// The session cookie's name. Over HTTPS it carries the `__Host-` prefix: browsers then accept
+/// it only Secure, for the whole site and this host alone (no Domain), so a sibling subdomain
+/// cannot plant or overwrite it.
+pub fn cookie_name(secure: bool) -> &'static str {
+    if secure {
+        "__Host-latchkey_session"
+    } else {
+        "latchkey_session"
+    }
+}
 
 /// A signed-in user.
 pub struct Session(pub SessionRow);
@@ -24,7 +33,7 @@ impl FromRequestParts<AppState> for Session {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let token = cookie_token(parts).ok_or(AppError(ErrorKind::Unauthenticated))?;
+        let token = cookie_token(parts, state.config.secure_cookies()).ok_or(AppError(ErrorKind::Unauthenticated))?;
         let row =
             state.store.session(&hash_token(&token), state.now()).await?.ok_or(AppError(ErrorKind::Unauthenticated))?;
         if parts.method != Method::GET && parts.method != Method::HEAD {
@@ -63,7 +72,8 @@ pub fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-pub fn cookie_token(parts: &Parts) -> Option<String> {
+pub fn cookie_token(parts: &Parts, secure: bool) -> Option<String> {
+    let name = cookie_name(secure);
     parts
         .headers
         .get_all(header::COOKIE)
@@ -71,13 +81,14 @@ pub fn cookie_token(parts: &Parts) -> Option<String> {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
+        .find(|(n, _)| *n == name)
         .map(|(_, value)| value.to_string())
 }
 
 pub fn set_cookie(token: &str, max_age_secs: u64, secure: bool) -> String {
     let secure = if secure { "; Secure" } else { "" };
-    format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}{secure}")
+    let name = cookie_name(!secure.is_empty());
+    format!("{name}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}{secure}")
 }
 
 pub fn clear_cookie(secure: bool) -> String {
@@ -100,6 +111,8 @@ mod tests {
     fn cookie_has_the_protective_attributes() {
         let c = set_cookie("t", 60, true);
         assert!(c.contains("HttpOnly") && c.contains("SameSite=Strict") && c.ends_with("; Secure"));
+        assert!(c.starts_with("__Host-latchkey_session=t; Path=/;") && !c.contains("Domain"), "{c}");
+        assert!(set_cookie("t", 60, false).starts_with("latchkey_session="), "plain HTTP cannot hold __Host-");
         assert!(!set_cookie("t", 60, false).contains("Secure"));
     }
 }

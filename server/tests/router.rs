@@ -9,12 +9,19 @@ use serde_json::Value;
 use tower::ServiceExt;
 
 async fn app() -> (Router, tempfile::TempDir) {
+    app_at(None).await
+}
+
+/// The router with `public_url` set (HTTPS in production).
+async fn app_at(public_url: Option<&str>) -> (Router, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("index.html"), "<!doctype html><title>spa</title>").unwrap();
+    let loader = "<script type=\"module\">import init from '/a.js'; init();</script>";
+    std::fs::write(dir.path().join("index.html"), format!("<!doctype html><title>spa</title>{loader}")).unwrap();
     let config = Config {
         spa_dir: dir.path().to_path_buf(),
         database_url: format!("sqlite://{}", dir.path().join("db.sqlite").display()),
         secret_key_file: dir.path().join("secret.key"),
+        public_url: public_url.map(String::from),
         ..Config::default()
     };
     (router(AppState::new(config).await.unwrap()), dir)
@@ -107,4 +114,36 @@ async fn unknown_api_paths_are_json_errors() {
     let response = app.oneshot(Request::get("/api/nope").body(Body::empty()).unwrap()).await.unwrap();
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     assert_eq!(json(response).await["code"], "not_found");
+}
+
+#[tokio::test]
+async fn over_https_browsers_are_told_to_stay_on_https_and_scripts_need_their_hash() {
+    let (secure, _dir) = app_at(Some("https://password.example.com")).await;
+    let response = secure.oneshot(Request::get("/").body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(response.headers()[header::STRICT_TRANSPORT_SECURITY], "max-age=31536000; includeSubDomains");
+    let csp = response.headers()[header::CONTENT_SECURITY_POLICY].to_str().unwrap().to_string();
+    let scripts = csp.split(';').find(|d| d.trim().starts_with("script-src")).unwrap();
+    assert!(!scripts.contains("unsafe-inline") && scripts.contains("'sha256-"), "{csp}");
+    // Positive control: plain HTTP (a lab, the demo) sends no HSTS.
+    let (plain, _plain_dir) = app().await;
+    let response = plain.oneshot(Request::get("/").body(Body::empty()).unwrap()).await.unwrap();
+    assert!(response.headers().get(header::STRICT_TRANSPORT_SECURITY).is_none());
+}
+
+#[tokio::test]
+async fn the_origin_is_checked_against_the_public_url_not_the_host_header() {
+    let post = |origin: &str, host: &str| {
+        Request::post("/api/session")
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::ORIGIN, origin)
+            .header(header::HOST, host)
+            .body(Body::from(r#"{"username":"a","password":"b"}"#))
+            .unwrap()
+    };
+    let (app, _dir) = app_at(Some("https://password.example.com")).await;
+    let forged = app.clone().oneshot(post("https://evil.example", "evil.example")).await.unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    assert_eq!(json(forged).await["code"], "csrf_rejected");
+    let own = app.oneshot(post("https://password.example.com", "10.0.0.5:8080")).await.unwrap();
+    assert_eq!(json(own).await["code"], "directory_unavailable", "the portal's own page gets through");
 }

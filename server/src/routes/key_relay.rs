@@ -5,7 +5,7 @@
 
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::State;
-use axum::http::{header, HeaderMap};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use latchkey_api::relay::RelayEvent;
 use latchkey_api::ErrorKind;
@@ -25,7 +25,9 @@ pub async fn relay(
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, AppError> {
-    refuse_other_origins(&headers)?;
+    if !super::origin::same_origin(&headers, state.config.public_url.as_deref()) {
+        return Err(AppError(ErrorKind::CsrfRejected));
+    }
     let identity = state.key_identity.clone().ok_or(AppError(ErrorKind::KeysUnavailable))?;
     let user = session.map(|Session(row)| row);
     if user.is_none() {
@@ -69,16 +71,5 @@ fn actor(user: &Option<crate::store::SessionRow>, serial: &Option<String>) -> St
         (Some(u), _) => u.username.clone(),
         (None, Some(s)) => format!("key {s}"),
         (None, None) => "anonymous".into(),
-    }
-}
-
-/// A page of another site could open this WebSocket with the user's cookie: browsers send
-/// `Origin`, which must name this host.
-fn refuse_other_origins(headers: &HeaderMap) -> Result<(), AppError> {
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
-    match headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
-        None => Ok(()),
-        Some(origin) if host.is_some_and(|h| origin.split("://").nth(1) == Some(h)) => Ok(()),
-        Some(_) => Err(AppError(ErrorKind::CsrfRejected)),
     }
 }

@@ -2,17 +2,19 @@
 
 mod admin;
 pub(crate) mod audit;
+mod csp;
 mod demo;
 mod health;
 mod json;
 mod key_relay;
+pub(crate) mod origin;
 pub(crate) mod password;
 mod session;
 mod spa;
 
 pub use json::ApiJson;
 
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, Method};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -28,10 +30,6 @@ use crate::state::AppState;
 
 /// Request bodies are small JSON documents.
 const MAX_BODY: usize = 16 * 1024;
-
-const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval' 'unsafe-inline'; \
-                   style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; \
-                   base-uri 'none'; form-action 'self'";
 
 /// The whole application; tests drive it with `tower::ServiceExt::oneshot`.
 pub fn router(state: AppState) -> Router {
@@ -62,16 +60,26 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/audit", get(admin::audit_log::search))
         .route("/admin/audit/verify", get(admin::audit_log::verify))
         .fallback(|| async { AppError(ErrorKind::NotFound) })
-        .layer(middleware::from_fn(refuse_cross_site))
+        .layer(middleware::from_fn_with_state(state.clone(), refuse_cross_site))
         .layer(RequestBodyLimitLayer::new(MAX_BODY))
         .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
 
+    let csp = HeaderValue::from_str(&csp::policy(&state.config.spa_dir))
+        .unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'"));
+    // Browsers that once reached the portal over HTTPS never try it in the clear again.
+    let hsts = state.config.secure_cookies().then(|| {
+        SetResponseHeaderLayer::overriding(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        )
+    });
     Router::new()
         .nest("/api", api)
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))
         .fallback_service(spa::service(&state.config.spa_dir))
-        .layer(SetResponseHeaderLayer::if_not_present(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP)))
+        .layer(SetResponseHeaderLayer::if_not_present(header::CONTENT_SECURITY_POLICY, csp))
+        .layer(tower::util::option_layer(hsts))
         .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
@@ -79,10 +87,12 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Browsers label requests another site makes; refuse those before any handler runs.
-async fn refuse_cross_site(request: Request, next: Next) -> Response {
+/// Browsers label requests another site makes, and name their origin; refuse state changes
+/// from anywhere but the portal's own pages before any handler runs.
+async fn refuse_cross_site(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let state_changing = request.method() != Method::GET && request.method() != Method::HEAD;
-    let cross_site = request.headers().get("sec-fetch-site").is_some_and(|v| v == "cross-site");
+    let cross_site = request.headers().get("sec-fetch-site").is_some_and(|v| v == "cross-site")
+        || !origin::same_origin(request.headers(), state.config.public_url.as_deref());
     if state_changing && cross_site {
         return AppError(ErrorKind::CsrfRejected).into_response();
     }
