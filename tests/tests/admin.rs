@@ -858,3 +858,26 @@ async fn administrators_act_only_on_employees_never_on_admins_or_the_service_acc
 async fn verify(client: &TestApp, code: String) -> reqwest::Response {
     client.post("/api/admin/totp/verify", json!({ "code": code })).await
 }
+
+#[tokio::test]
+async fn an_administrator_who_leaves_the_group_or_is_disabled_loses_the_session_at_the_next_write() {
+    let dc = TestDc::from_env();
+    let app = spawn_app(&dc, AppOptions::default()).await;
+    let sync = "/api/admin/employees/sync";
+
+    // Positive control: the write goes through while they are an administrator.
+    let (admin1, user1, _) = admin(&dc, &app).await;
+    assert_eq!(admin1.post(sync, json!({})).await.status(), StatusCode::OK);
+    dc.remove_from_group(&user1.dn, &dc.admin_group).await;
+    let (status, code) = code_of(admin1.post(sync, json!({})).await).await;
+    assert_eq!((status, code.as_str()), (StatusCode::FORBIDDEN, "forbidden"), "no longer in the group");
+    assert_eq!(admin1.get("/api/session").await.status(), StatusCode::UNAUTHORIZED, "the session ended");
+
+    let (admin2, user2, _) = admin(&dc, &app).await;
+    assert_eq!(admin2.post(sync, json!({})).await.status(), StatusCode::OK);
+    dc.replace(&user2.dn, "userAccountControl", "514").await;
+    assert_eq!(code_of(admin2.post(sync, json!({})).await).await.1, "disabled");
+    assert_eq!(admin2.get("/api/session").await.status(), StatusCode::UNAUTHORIZED);
+    let audit = app.state.store.audit_of(&user2.sam).await.unwrap();
+    assert!(audit.iter().any(|e| e.action == "admin_session_ended" && e.result == "disabled"), "{audit:?}");
+}

@@ -10,7 +10,7 @@ use latchkey_api::ErrorKind;
 use crate::directory::{AccountFacts, UserRef};
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::store::EmployeeRow;
+use crate::store::{EmployeeRow, SessionRow};
 
 /// What the account's state says about a session, given its facts and its employee record.
 pub fn session_verdict(facts: &AccountFacts, employee: Option<&EmployeeRow>, now: i64) -> Result<(), ErrorKind> {
@@ -36,6 +36,29 @@ pub async fn admit(state: &AppState, user: &UserRef) -> Result<AccountFacts, App
     let employee = state.store.employee_by_guid(&user.object_guid).await?;
     session_verdict(&facts, employee.as_ref(), state.now())?;
     Ok(facts)
+}
+
+/// How long an administrator's standing is trusted before it is checked again (it is checked
+/// before every administrative write regardless).
+pub const RECHECK_SECS: i64 = 300;
+
+/// Whether the administrator of `session` still is one: still in the group (or a local
+/// administrator), and the account still may have a session.
+pub async fn still_admin(state: &AppState, session: &SessionRow) -> Result<(), AppError> {
+    if let Some(local) = state.store.local_account(&session.username).await? {
+        if crate::local::is_local(&session.user_dn) {
+            return if local.is_admin != 0 { Ok(()) } else { Err(AppError(ErrorKind::Forbidden)) };
+        }
+    }
+    let group = state.config.admin_group.as_deref().ok_or(AppError(ErrorKind::Forbidden))?;
+    let directory = state.directory()?;
+    if !directory.is_member(&session.user_dn, group).await? {
+        return Err(AppError(ErrorKind::Forbidden));
+    }
+    let facts = directory.account_facts(&session.user_dn).await?;
+    let employee = state.store.employee_by_guid(&facts.user.object_guid).await?;
+    session_verdict(&facts, employee.as_ref(), state.now())?;
+    Ok(())
 }
 
 /// An account an administrator may act on.

@@ -23,13 +23,16 @@ pub struct SessionRow {
     pub change_required: Option<String>,
     pub csrf_token: String,
     pub admin_state: Option<String>,
+    /// Unix seconds of the last re-check of an administrator's standing (0: at sign-in).
+    pub checked_at: i64,
 }
 
 impl Store {
     pub async fn create_session(&self, s: NewSession<'_>) -> Result<(), sqlx::Error> {
         sqlx::query(
             "INSERT INTO sessions (token_hash, user_dn, username, display_name, change_required, \
-             csrf_token, client_addr, created_at, expires_at, admin_state) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             csrf_token, client_addr, created_at, expires_at, admin_state, checked_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $8)",
         )
         .bind(s.token_hash)
         .bind(s.user_dn)
@@ -50,8 +53,8 @@ impl Store {
     pub async fn session(&self, token_hash: &str, now: i64) -> Result<Option<SessionRow>, sqlx::Error> {
         sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now).execute(&self.pool).await?;
         sqlx::query_as(
-            "SELECT token_hash, user_dn, username, display_name, change_required, csrf_token, admin_state \
-             FROM sessions WHERE token_hash = $1",
+            "SELECT token_hash, user_dn, username, display_name, change_required, csrf_token, admin_state, \
+             checked_at FROM sessions WHERE token_hash = $1",
         )
         .bind(token_hash)
         .fetch_optional(&self.pool)
@@ -74,6 +77,15 @@ impl Store {
 
     pub async fn clear_change_required(&self, token_hash: &str) -> Result<(), sqlx::Error> {
         sqlx::query("UPDATE sessions SET change_required = NULL WHERE token_hash = $1")
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+    }
+
+    pub async fn set_checked_at(&self, token_hash: &str, now: i64) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE sessions SET checked_at = $1 WHERE token_hash = $2")
+            .bind(now)
             .bind(token_hash)
             .execute(&self.pool)
             .await

@@ -10,10 +10,13 @@ pub mod totp;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
+use axum::http::Method;
 use latchkey_api::{AdminState, ErrorKind};
 
 use crate::error::AppError;
-use crate::session::Session;
+use crate::routes::audit;
+use crate::service::access;
+use crate::session::{ClientAddr, Session};
 use crate::state::AppState;
 use crate::store::SessionRow;
 
@@ -26,9 +29,32 @@ impl FromRequestParts<AppState> for Admin {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         let Session(row) = Session::from_request_parts(parts, state).await?;
         match row.admin_state.as_deref().and_then(AdminState::parse) {
-            Some(AdminState::Active) => Ok(Admin(row)),
-            Some(_) => Err(AppError(ErrorKind::SecondFactorRequired)),
-            None => Err(AppError(ErrorKind::Forbidden)),
+            Some(AdminState::Active) => {}
+            Some(_) => return Err(AppError(ErrorKind::SecondFactorRequired)),
+            None => return Err(AppError(ErrorKind::Forbidden)),
         }
+        // Standing granted at sign-in is checked again: before every write, and every few minutes.
+        let write = parts.method != Method::GET && parts.method != Method::HEAD;
+        let now = state.now();
+        if write || now - row.checked_at >= access::RECHECK_SECS {
+            if let Err(refused) = access::still_admin(state, &row).await {
+                if !matches!(refused.0, ErrorKind::DirectoryUnavailable | ErrorKind::Internal) {
+                    state.store.delete_session(&row.token_hash).await?;
+                    let addr = ClientAddr::from_request_parts(parts, state).await.unwrap_or(ClientAddr(None));
+                    audit::record(
+                        state,
+                        &row.username,
+                        "admin_session_ended",
+                        &row.username,
+                        &Err::<(), _>(AppError(refused.0.clone())),
+                        &addr,
+                    )
+                    .await;
+                }
+                return Err(refused);
+            }
+            state.store.set_checked_at(&row.token_hash, now).await?;
+        }
+        Ok(Admin(row))
     }
 }
