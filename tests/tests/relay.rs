@@ -273,6 +273,39 @@ async fn three_wrong_activation_codes_lock_the_key() {
 }
 
 #[tokio::test]
+async fn a_factory_reset_does_not_give_back_the_activation_tries_the_registry_counted() {
+    let dc = TestDc::from_env();
+    let app = spawn_app(&dc, AppOptions::default()).await;
+    let user = dc.create_user(UserOptions::default()).await;
+    let (mut key, made) = new_key("LK-RESETTRIES");
+    let code = provision(&app, &user, &made).await;
+    let cookie = session_cookie(&app, &user).await;
+    let wrong = || RelayRequest::Activate { code: "00000000".into() };
+    assert_ne!(code, "00000000");
+    let mut page = RelayPage::open(&app, Some(&cookie)).await;
+    assert!(matches!(page.connect(&mut key).await, RelayEvent::NeedsActivation { .. }));
+    assert!(matches!(page.send(&mut key, wrong()).await, RelayEvent::NeedsActivation { remaining: Some(2), .. }));
+    assert!(matches!(page.send(&mut key, wrong()).await, RelayEvent::NeedsActivation { remaining: Some(1), .. }));
+    page.close().await;
+
+    // The same key, reset to factory state: its own count is back to three, the registry's is not.
+    let (mut reset, _) = new_key("LK-RESETTRIES");
+    let mut page = RelayPage::open(&app, Some(&cookie)).await;
+    let asked = page.connect(&mut reset).await;
+    assert!(matches!(asked, RelayEvent::NeedsActivation { .. }), "{asked:?}");
+    let locked = page.send(&mut reset, wrong()).await;
+    assert!(matches!(&locked, RelayEvent::Failed { code, .. } if code == "key_locked"), "{locked:?}");
+    let row = app.state.store.key_by_serial("LK-RESETTRIES").await.unwrap().unwrap();
+    assert_eq!(row.status, "locked");
+    let mut page = RelayPage::open(&app, Some(&cookie)).await;
+    let refused = page.connect(&mut reset).await;
+    assert!(
+        matches!(&refused, RelayEvent::Failed { code, .. } if code == "key_status"),
+        "even the right code: {refused:?}"
+    );
+}
+
+#[tokio::test]
 async fn keys_in_refused_statuses_are_told_and_refused() {
     let dc = TestDc::from_env();
     let app = spawn_app(&dc, AppOptions::default()).await;
@@ -355,4 +388,29 @@ async fn the_relay_refuses_other_origins() {
     request.headers_mut().insert("origin", "https://evil.example".parse().unwrap());
     let err = tokio_tungstenite::connect_async(request).await.map(|_| ()).unwrap_err().to_string();
     assert!(err.contains("403"), "{err}");
+}
+
+#[tokio::test]
+async fn a_sniffed_beacon_does_not_hold_the_keys_session_slot() {
+    use futures::{FutureExt, SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let dc = TestDc::from_env();
+    let app = spawn_app(&dc, AppOptions::default()).await;
+    let (_user, mut key, cookie) = user_with_key(&dc, &app, "LK-SNIFFED").await;
+
+    // A stranger replays the key's beacon and never answers the handshake.
+    let beacon = hex::encode(key.beacon());
+    let (mut squatter, _) = tokio_tungstenite::connect_async(format!("ws://{}/api/key/relay", app.addr)).await.unwrap();
+    let request = serde_json::to_string(&RelayRequest::Beacon { beacon }).unwrap();
+    squatter.send(Message::Text(request.into())).await.unwrap();
+    let first = squatter.next().await.unwrap().unwrap();
+    assert!(matches!(first, Message::Binary(_)), "the server started a handshake: {first:?}");
+
+    // The owner connects at once, while the stranger's handshake is still waiting.
+    let mut page = RelayPage::open(&app, Some(&cookie)).await;
+    let ready = page.connect(&mut key).await;
+    assert!(matches!(ready, RelayEvent::Ready { .. }), "{ready:?}");
+    while let Some(Some(Ok(message))) = squatter.next().now_or_never() {
+        assert!(!matches!(message, Message::Text(_)), "the stranger's attempt had to end first: {message:?}");
+    }
 }

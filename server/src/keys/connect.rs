@@ -162,7 +162,13 @@ fn refused_status(serial: &str, status: &str, reason: Option<&str>) -> Failure {
 }
 
 /// The activation code, asked of the user until it is right or the key locks itself.
+/// Wrong activation codes a key may be given, counted by the key and by the registry.
+const ACTIVATION_TRIES: i64 = 3;
+
 async fn activate(ch: &mut Channel, state: &AppState, key: &KeyRow) -> Result<(), Failure> {
+    if state.store.activation_failures(key.id).await? >= ACTIVATION_TRIES {
+        return Err(lock_for_wrong_codes(state, key).await?);
+    }
     ch.send(&RelayEvent::NeedsActivation { serial: key.serial.clone(), remaining: None }).await?;
     loop {
         let code = match ch.request().await? {
@@ -180,25 +186,31 @@ async fn activate(ch: &mut Channel, state: &AppState, key: &KeyRow) -> Result<()
                 return Ok(());
             }
             Err(KeyError::WrongActivationCode { remaining }) => {
+                // The registry counts too: a key reset to factory state forgot its own count.
+                let failures = state.store.count_activation_failure(key.id).await?;
+                if failures >= ACTIVATION_TRIES {
+                    return Err(lock_for_wrong_codes(state, key).await?);
+                }
+                let remaining = remaining.min(u8::try_from(ACTIVATION_TRIES - failures).unwrap_or(0));
                 let event = RelayEvent::NeedsActivation { serial: key.serial.clone(), remaining: Some(remaining) };
                 ch.send(&event).await?;
             }
-            Err(KeyError::Locked) => {
-                state.store.set_key_status(key.id, "locked", Some("invalid activation code")).await?;
-                return Err(Failure::new(
-                    "key_locked",
-                    format!(
-                        "Key {} locked itself after three wrong activation codes. Ask your administrator.",
-                        key.serial
-                    ),
-                ));
-            }
+            Err(KeyError::Locked) => return Err(lock_for_wrong_codes(state, key).await?),
             Err(e) => {
                 ch.send(&refused("key_error", &key_error_message(e))).await?;
                 ch.send(&RelayEvent::NeedsActivation { serial: key.serial.clone(), remaining: None }).await?;
             }
         }
     }
+}
+
+/// Three wrong activation codes: the registry locks the key (it is told on its next connection).
+async fn lock_for_wrong_codes(state: &AppState, key: &KeyRow) -> Result<Failure, Failure> {
+    state.store.set_key_status(key.id, "locked", Some("invalid activation code")).await?;
+    Ok(Failure::new(
+        "key_locked",
+        format!("Key {} is locked after three wrong activation codes. Ask your administrator.", key.serial),
+    ))
 }
 
 /// Hands the key the sealed passwords waiting for it; whether any was taken. One the key can

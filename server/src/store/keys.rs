@@ -137,7 +137,7 @@ impl Store {
         };
         let employee_id = upsert_employee(&mut tx, employee, now).await?;
         sqlx::query(
-            "UPDATE keys SET status = 'reserved', status_reason = NULL, employee_id = $1, activation_code = NULL
+            "UPDATE keys SET status = 'reserved', status_reason = NULL, employee_id = $1, activation_code = NULL, activation_failures = 0
              WHERE serial = $2",
         )
         .bind(employee_id)
@@ -177,6 +177,23 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    /// Counts a wrong activation code for a key; the count so far.
+    pub async fn count_activation_failure(&self, key_id: i64) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar(
+            "UPDATE keys SET activation_failures = activation_failures + 1 WHERE id = $1 RETURNING activation_failures",
+        )
+        .bind(key_id)
+        .fetch_one(&self.pool)
+        .await
+    }
+
+    pub async fn activation_failures(&self, key_id: i64) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar("SELECT activation_failures FROM keys WHERE id = $1")
+            .bind(key_id)
+            .fetch_one(&self.pool)
+            .await
     }
 
     pub async fn clear_unlock_pending(&self, key_id: i64) -> Result<(), sqlx::Error> {
