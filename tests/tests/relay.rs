@@ -414,3 +414,78 @@ async fn a_sniffed_beacon_does_not_hold_the_keys_session_slot() {
         assert!(!matches!(message, Message::Text(_)), "the stranger's attempt had to end first: {message:?}");
     }
 }
+
+#[tokio::test]
+async fn a_change_everywhere_reaches_the_users_other_keys_sealed_and_only_directory_accounts_change() {
+    let dc = TestDc::from_env();
+    let app = spawn_app(&dc, AppOptions::default()).await;
+    let user = dc.create_user(UserOptions::default()).await;
+    let store = &app.state.store;
+    let found = app.state.directory().unwrap().find_user(&user.sam).await.unwrap().unwrap();
+    let employee = latchkey_server::store::NewEmployee {
+        object_guid: &found.object_guid,
+        username: &user.sam,
+        display_name: &user.display_name,
+    };
+    let mut keys = Vec::new();
+    for serial in ["LK-TWO-A", "LK-TWO-B"] {
+        let (key, made) = new_key(serial);
+        store.register_key(&made.serial, &made.public_key, &made.activation_code, 0).await.unwrap();
+        let code = store.assign_key(serial, &employee, 0).await.unwrap();
+        keys.push((key, code));
+    }
+    assert_eq!(store.add_domain_account(&user.sam, "EXAMPLE", "Domain", 0).await.unwrap(), ["LK-TWO-A", "LK-TWO-B"]);
+    let entra = Some("someone@example.onmicrosoft.com");
+    store.add_account(&user.sam, "entra", "", entra, "Entra ID", 0).await.unwrap();
+    let cookie = session_cookie(&app, &user).await;
+    for (key, code) in keys.iter_mut() {
+        let mut page = RelayPage::open(&app, Some(&cookie)).await;
+        page.connect(key).await;
+        assert!(matches!(
+            page.send(key, RelayRequest::Activate { code: code.clone() }).await,
+            RelayEvent::Ready { .. }
+        ));
+        page.close().await;
+        onboard(&app, &user, key, &cookie).await;
+    }
+    let (mut a, mut b) = {
+        let mut it = keys.into_iter().map(|(k, _)| k);
+        (it.next().unwrap(), it.next().unwrap())
+    };
+
+    // The Entra account is not the directory's: no change everywhere on it.
+    let mut page = RelayPage::open(&app, Some(&cookie)).await;
+    ready(&mut page, &mut a).await;
+    let refused = page.send(&mut a, RelayRequest::ChangeEverywhere { account: 2, password: None }).await;
+    let code = match &refused {
+        RelayEvent::Refused { code, .. } | RelayEvent::Failed { code, .. } => code.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(code, "not_directory_managed");
+    assert!(dc.binds(&user.dn, &user.password).await, "nothing changed");
+
+    // The domain account: changed in the directory and on A; B gets it sealed.
+    let done = page.send(&mut a, RelayRequest::ChangeEverywhere { account: ACCOUNT, password: None }).await;
+    let RelayEvent::Done { message, .. } = &done else { panic!("{done:?}") };
+    assert!(message.contains("LK-TWO-B"), "{message}");
+    page.close().await;
+    let new = key_password(&a, ACCOUNT).unwrap();
+    assert_ne!(key_password(&b, ACCOUNT).unwrap(), new, "B still holds the old one until it connects");
+    let mut page = RelayPage::open(&app, None).await;
+    ready(&mut page, &mut b).await;
+    page.close().await;
+    assert_eq!(key_password(&b, ACCOUNT).unwrap(), new, "B took the sealed password");
+    assert!(dc.binds(&user.dn, &new).await);
+
+    // A change on the password page reaches both keys the same way.
+    let mut client = app.another_client();
+    assert_eq!(client.sign_in(&user.sam, &new).await.status(), 200);
+    let typed = "Quartz-Meadow-8812";
+    assert_eq!(client.change(&new, typed).await.status(), 200);
+    for key in [&mut a, &mut b] {
+        let mut page = RelayPage::open(&app, None).await;
+        ready(&mut page, key).await;
+        page.close().await;
+        assert_eq!(key_password(key, ACCOUNT).as_deref(), Some(typed));
+    }
+}

@@ -8,8 +8,10 @@ use latchkey_protocol::message::{AccountListing, Command, KeyError, Reply, Secre
 use super::channel::{key_error_message, Channel, Failure};
 use super::connect::{list, refused, views, Connected};
 use super::generate;
+use super::reconcile;
 use crate::routes::audit;
 use crate::routes::password::change_in_directory;
+use crate::service::deliveries;
 use crate::session::{self, ClientAddr};
 use crate::state::AppState;
 use crate::store::{SessionRow, Step};
@@ -191,6 +193,13 @@ async fn change_everywhere(
     typed: Option<Password>,
 ) -> Outcome {
     let listed = listing(key, account)?;
+    // Only a directory-managed account holds the password the directory has.
+    if !listed.account.directory_managed {
+        return Err(Failure::new(
+            "not_directory_managed",
+            "This account on the key is not your directory account: change it on the key only.",
+        ));
+    }
     if !listed.has_password {
         return Err(Failure::new("no_password_on_key", key_error_message(KeyError::NoPassword)));
     }
@@ -230,29 +239,77 @@ async fn change_everywhere(
     }
     state.store.journal_step(journal, Step::Staged, state.now()).await?;
 
+    // The press may have taken a while: the baseline is read again right before the write, so
+    // nothing done to the account meanwhile (an administrator's "must change") passes for ours.
+    let facts = match directory.account_facts(&user.user_dn).await {
+        Ok(facts) => facts,
+        Err(e) => return undo(ch, state, journal, account, Failure::from(e)).await,
+    };
+    state.store.journal_rebase(journal, facts.password_last_set_ticks, state.now()).await?;
     progress(ch, "directory").await?;
     if let Err(e) = change_in_directory(state, &facts, &current, &new, false).await {
-        // A refusal, or no answer (the DC may still have applied it): pwdLastSet tells.
+        let no_answer = matches!(e.0, ErrorKind::DirectoryUnavailable | ErrorKind::Internal);
         let failure = Failure::from(e);
+        // A refusal is a refusal: the key drops the new password.
+        if !no_answer {
+            return undo(ch, state, journal, account, failure).await;
+        }
+        // No answer: the DC may still have applied it. pwdLastSet tells, when nothing else can
+        // explain a move; otherwise the change is left to reconciliation on the next connection.
         let after = directory.account_facts(&user.user_dn).await.map_err(|_| failure.clone())?;
-        if after.password_last_set_ticks == facts.password_last_set_ticks {
-            state.store.journal_step(journal, Step::Aborted, state.now()).await?;
-            if let Ok(Err(e)) = ch.call_one(Command::Abort { id: account }).await {
-                tracing::warn!(error = %e, "the key refused to drop the staged password");
-            }
-            return Err(failure);
+        match reconcile::verdict(
+            state,
+            &facts.user.sam_account_name,
+            facts.password_last_set_ticks,
+            &after,
+            journal_since(state),
+        )
+        .await?
+        {
+            reconcile::Verdict::Changed => {}
+            _ => return undo(ch, state, journal, account, failure).await,
         }
     }
     state.store.journal_step(journal, Step::DirectoryChanged, state.now()).await?;
     let _ = state.store.end_other_sessions(&user.user_dn, &user.token_hash).await;
     let _ = state.store.clear_change_required(&user.token_hash).await;
 
+    // The employee's other keys get it sealed, on their next connection.
+    let others = match &key.key.employee {
+        Some(employee) => {
+            deliveries::seal_to_keys(state, employee.id, &Secret::new(new.expose()), Some(key.key.id)).await?
+        }
+        None => Vec::new(),
+    };
+    drop(new);
+
     progress(ch, "committing").await?;
     match ch.call_one(Command::Commit { id: account }).await? {
         Ok(_) => state.store.journal_step(journal, Step::Committed, state.now()).await?,
         Err(e) => return Err(Failure::new("key_error", key_error_message(e))),
     }
-    Ok("Your password was changed in the directory and on the key.".into())
+    Ok(if others.is_empty() {
+        "Your password was changed in the directory and on the key.".into()
+    } else {
+        format!(
+            "Your password was changed in the directory and on the key; {} will take it when connected next.",
+            others.join(", ")
+        )
+    })
+}
+
+/// The baseline was read just now: admin writes since then would show in the audit.
+fn journal_since(state: &AppState) -> i64 {
+    state.now() - 60
+}
+
+/// Drops the staged password on the key and closes the journal entry as aborted.
+async fn undo(ch: &mut Channel, state: &AppState, journal: i64, account: u16, failure: Failure) -> Outcome {
+    state.store.journal_step(journal, Step::Aborted, state.now()).await?;
+    if let Ok(Err(e)) = ch.call_one(Command::Abort { id: account }).await {
+        tracing::warn!(error = %e, "the key refused to drop the staged password");
+    }
+    Err(failure)
 }
 
 async fn abandon(state: &AppState, journal: i64, failure: Failure) -> Outcome {

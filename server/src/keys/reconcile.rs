@@ -1,45 +1,134 @@
 //! Finishing or undoing a change that a lost connection interrupted. The directory's pwdLastSet
-//! decides: if it moved since the change began, the directory took the new password and the
-//! key commits it; otherwise the key drops it. No password is tried against the directory.
+//! decides, when nothing else can explain it: it moved since the change's baseline (read right
+//! before the directory write), it is not 0 ("must change"), and no administrator reset the
+//! password or set its flags since. Then the key commits; otherwise it keeps the old password,
+//! and when a move cannot be explained the user is asked to store their current password again.
+//! No password is tried against the directory. Entries older than a week are settled aborted.
 
 use latchkey_protocol::message::{Command, KeyError};
 
 use super::channel::{key_error_message, Channel, Failure};
+use crate::directory::AccountFacts;
 use crate::state::AppState;
 use crate::store::{KeyRow, Step};
+
+/// An open change older than this is settled as aborted (the key keeps the old password).
+pub const MAX_AGE_SECS: i64 = 7 * 86_400;
+
+/// What the directory says of a change begun at `before` (pwdLastSet then).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Our password went in.
+    Changed,
+    /// Nothing moved: it did not.
+    Unchanged,
+    /// Something moved that we cannot attribute to the change.
+    Ambiguous,
+}
+
+/// The rule, pure: `admin_wrote` tells whether an administrator wrote to the account since.
+pub fn judge(before: i64, after: &AccountFacts, admin_wrote: bool) -> Verdict {
+    if after.password_last_set_ticks == before {
+        Verdict::Unchanged
+    } else if after.password_last_set_ticks <= 0 || admin_wrote {
+        Verdict::Ambiguous
+    } else {
+        Verdict::Changed
+    }
+}
+
+pub async fn verdict(
+    state: &AppState,
+    username: &str,
+    before: i64,
+    after: &AccountFacts,
+    since: i64,
+) -> Result<Verdict, Failure> {
+    let admin_wrote = state.store.admin_wrote_since(username, since).await?;
+    Ok(judge(before, after, admin_wrote))
+}
 
 /// Reconciles every open change of `key`; returns what to tell the user, if anything happened.
 pub async fn open_changes(ch: &mut Channel, state: &AppState, key: &KeyRow) -> Result<Option<String>, Failure> {
     let mut notice = None;
     for change in state.store.open_changes(key.id).await? {
         let slot = u16::try_from(change.slot).map_err(|_| Failure::internal())?;
+        let stale = state.now() - change.started_at > MAX_AGE_SECS;
         // A change whose staging the key never confirmed did not reach the directory.
-        let directory_changed = if change.step == Step::Started.label() {
-            false
+        let verdict = if stale || change.step == Step::Started.label() {
+            Verdict::Unchanged
         } else {
             let facts = state.directory()?.account_facts(&change.user_dn).await?;
-            facts.password_last_set_ticks != change.pwd_last_set_before
+            let username = facts.user.sam_account_name.clone();
+            verdict(state, &username, change.pwd_last_set_before, &facts, change.started_at).await?
         };
-        let (command, step, message) = if directory_changed {
-            (
+        let (command, step, message) = match verdict {
+            Verdict::Changed => (
                 Command::Commit { id: slot },
                 Step::Committed,
                 "Your interrupted password change went through: the key now holds the new password.",
-            )
-        } else {
-            (
+            ),
+            Verdict::Unchanged => (
                 Command::Abort { id: slot },
                 Step::Aborted,
                 "Your interrupted password change was undone: the directory and the key keep the old password.",
-            )
+            ),
+            Verdict::Ambiguous => (
+                Command::Abort { id: slot },
+                Step::Aborted,
+                "Your interrupted password change could not be confirmed: your password was also changed \
+                 another way meanwhile. The key keeps the previous password; if it no longer works, store \
+                 your current password on the key again.",
+            ),
         };
         match ch.call_one(command).await? {
             Ok(_) | Err(KeyError::NoSuchAccount) => {}
             Err(e) => return Err(Failure::new("key_error", key_error_message(e))),
         }
         state.store.journal_step(change.id, step, state.now()).await?;
-        tracing::info!(serial = %key.serial, slot, step = step.label(), "reconciled an interrupted change");
+        tracing::info!(serial = %key.serial, slot, step = step.label(), ?verdict, "reconciled an interrupted change");
         notice = Some(message.to_string());
     }
     Ok(notice)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::directory::UserRef;
+    use latchkey_api::PolicySource;
+    use latchkey_policy::Policy;
+
+    fn after(ticks: i64) -> AccountFacts {
+        AccountFacts {
+            user: UserRef {
+                dn: "CN=a".into(),
+                sam_account_name: "a".into(),
+                display_name: String::new(),
+                object_guid: String::new(),
+            },
+            policy: Policy::nist(),
+            policy_source: PolicySource::Domain,
+            password_last_set: None,
+            password_last_set_ticks: ticks,
+            expires_at: None,
+            change_required: ticks == 0,
+            locked_out: false,
+            may_change: true,
+            disabled: false,
+            account_expires_at: None,
+            protected: false,
+            user_principal_name: None,
+        }
+    }
+
+    #[test]
+    fn only_a_move_nothing_else_explains_commits() {
+        let before = 133_000_000_000_000_000;
+        assert_eq!(judge(before, &after(before), false), Verdict::Unchanged);
+        assert_eq!(judge(before, &after(before + 10), false), Verdict::Changed);
+        assert_eq!(judge(before, &after(0), false), Verdict::Ambiguous, "an administrator's must-change");
+        assert_eq!(judge(before, &after(before + 10), true), Verdict::Ambiguous, "an administrator wrote");
+        assert_eq!(judge(before, &after(before), true), Verdict::Unchanged);
+    }
 }

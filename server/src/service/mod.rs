@@ -4,5 +4,6 @@
 
 pub mod access;
 pub mod bootstrap;
+pub mod deliveries;
 pub mod lockout;
 pub mod second_factor;

@@ -169,6 +169,20 @@ impl Store {
         Ok(())
     }
 
+    /// Whether an administrator wrote to `username`'s password facts (a reset, or the flags)
+    /// since `since`: then a moved pwdLastSet is no proof of the user's own change.
+    pub async fn admin_wrote_since(&self, username: &str, since: i64) -> Result<bool, sqlx::Error> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM audit WHERE target = $1 AND at >= $2 AND result = 'success'
+             AND action IN ('admin_reset', 'admin_set_flags')",
+        )
+        .bind(username)
+        .bind(since)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n > 0)
+    }
+
     /// Entries about `target`, oldest first.
     pub async fn audit_of(&self, target: &str) -> Result<Vec<AuditEntry>, sqlx::Error> {
         sqlx::query_as("SELECT at, actor, action, target, result, client_addr FROM audit WHERE target = $1 ORDER BY id")

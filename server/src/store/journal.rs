@@ -35,6 +35,8 @@ pub struct OpenChange {
     pub user_dn: String,
     pub pwd_last_set_before: i64,
     pub step: String,
+    /// When the directory write was about to happen (the baseline was read).
+    pub started_at: i64,
 }
 
 impl Store {
@@ -60,6 +62,20 @@ impl Store {
         .await
     }
 
+    /// Takes pwdLastSet as read right before the directory write as the change's baseline.
+    pub async fn journal_rebase(&self, id: i64, pwd_last_set_before: i64, now: i64) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE change_journal SET pwd_last_set_before = $1, started_at = $2, updated_at = $3 WHERE id = $4",
+        )
+        .bind(pwd_last_set_before)
+        .bind(now)
+        .bind(now)
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map(|_| ())
+    }
+
     pub async fn journal_step(&self, id: i64, step: Step, now: i64) -> Result<(), sqlx::Error> {
         sqlx::query("UPDATE change_journal SET step = $1, updated_at = $2 WHERE id = $3")
             .bind(step.label())
@@ -73,7 +89,7 @@ impl Store {
     /// Changes on this key that never reached `committed` or `aborted`, oldest first.
     pub async fn open_changes(&self, key_id: i64) -> Result<Vec<OpenChange>, sqlx::Error> {
         sqlx::query_as(
-            "SELECT id, slot, user_dn, pwd_last_set_before, step FROM change_journal
+            "SELECT id, slot, user_dn, pwd_last_set_before, step, started_at FROM change_journal
              WHERE key_id = $1 AND step NOT IN ('committed', 'aborted') ORDER BY id",
         )
         .bind(key_id)

@@ -164,8 +164,11 @@ pub async fn flags(
     Path(username): Path<String>,
     ApiJson(request): ApiJson<FlagsChange>,
 ) -> Result<(), AppError> {
+    let mut audited = username.clone();
     let outcome = async {
-        let user = access::administrable(&state, &username).await?.user;
+        let target = access::administrable(&state, &username).await?;
+        audited = target.employee.username.clone();
+        let user = target.user;
         if let Some(must_change) = request.must_change {
             state.directory()?.set_must_change(&user.dn, must_change).await?;
         }
@@ -175,7 +178,7 @@ pub async fn flags(
         Ok(())
     }
     .await;
-    audit::record(&state, &admin.username, "admin_set_flags", &username, &outcome, &addr).await;
+    audit::record(&state, &admin.username, "admin_set_flags", &audited, &outcome, &addr).await;
     outcome
 }
 

@@ -7,14 +7,13 @@ use axum::extract::{Path, State};
 use axum::Json;
 use latchkey_api::{AdminResetRequest, AdminResetResponse, ErrorKind};
 use latchkey_protocol::message::Secret;
-use rand::RngCore;
 
 use super::Admin;
 use crate::error::AppError;
 use crate::keys::generate;
 use crate::routes::password::earliest_change;
 use crate::routes::{audit, ApiJson};
-use crate::service::access;
+use crate::service::{access, deliveries};
 use crate::session::ClientAddr;
 use crate::state::AppState;
 
@@ -25,9 +24,12 @@ pub async fn reset(
     Path(username): Path<String>,
     ApiJson(request): ApiJson<AdminResetRequest>,
 ) -> Result<Json<AdminResetResponse>, AppError> {
+    // Audited under the employee's own logon name once found, whatever case the path used.
+    let mut audited = username.clone();
     let outcome = async {
         let directory = state.directory()?;
         let access::Target { employee, user, facts } = access::administrable(&state, &username).await?;
+        audited = employee.username.clone();
         if let Some(allowed_at) = earliest_change(&facts, state.now()) {
             return Err(AppError(ErrorKind::TooYoung { allowed_at: Some(allowed_at) }));
         }
@@ -37,33 +39,13 @@ pub async fn reset(
 
         let secret = Secret::new(new.expose());
         drop(new);
-        let mut queued_for = Vec::new();
-        for target in state.store.delivery_targets(employee.id).await? {
-            let (Ok(public_key), Ok(slot)) =
-                (<[u8; 32]>::try_from(target.public_key.as_slice()), u16::try_from(target.slot))
-            else {
-                continue;
-            };
-            let counter = state.store.next_sealed_counter(target.key_id, target.slot).await?;
-            let counter32 = u32::try_from(counter).map_err(|_| AppError(ErrorKind::Internal))?;
-            let mut seed = [0u8; 32];
-            rand::rng().fill_bytes(&mut seed);
-            let sealed = latchkey_protocol::sealed::seal(&public_key, &target.serial, slot, counter32, &secret, seed)
-                .map_err(|_| AppError(ErrorKind::Internal))?;
-            let now = state.now();
-            state
-                .store
-                .queue_delivery(target.key_id, target.slot, counter, &sealed.encapsulated_key, &sealed.ciphertext, now)
-                .await?;
-            queued_for.push(target.serial);
-        }
+        let queued_for = deliveries::seal_to_keys(&state, employee.id, &secret, None).await?;
         drop(secret);
         // The old password is gone: so are the user's sessions.
         state.store.end_other_sessions(&user.dn, "").await?;
-        queued_for.dedup();
         Ok(AdminResetResponse { queued_for })
     }
     .await;
-    audit::record(&state, &admin.username, "admin_reset", &username, &outcome, &addr).await;
+    audit::record(&state, &admin.username, "admin_reset", &audited, &outcome, &addr).await;
     outcome.map(Json)
 }
