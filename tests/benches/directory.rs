@@ -1,5 +1,7 @@
 //! A password change through the portal's API against the same change done directly with
-//! ldap3 (connect, bind as the user, delete old + add new), on the same DC in the same run.
+//! ldap3 (connect, bind as the user, delete old + add new), on the same DC in the same run; and
+//! a refused sign-in for a name nobody has against one for a real name with a wrong password
+//! (their ratio near 1 means the answer's timing does not tell which names exist).
 //! Run by `cargo xtask bench`, which starts the DC. Kept small: a test DC manages only a few
 //! dozen writes per second, so this measures overhead, not capacity.
 
@@ -36,6 +38,31 @@ async fn main() {
     println!("  raw ldap3  {raw_tput:>6.1} changes/s");
     println!("  portal API {portal_tput:>6.1} changes/s");
     println!("  ratio portal/raw: {:.2}", portal_tput / raw_tput);
+
+    let (known, unknown) = refused_sign_ins(&dc, SEQUENTIAL).await;
+    let ((kp50, _), (up50, _)) = (percentiles(known), percentiles(unknown));
+    println!("refused sign-in, {SEQUENTIAL} each:");
+    println!("  real name, wrong password p50 {:>6.1} ms", ms(kp50));
+    println!("  unknown name              p50 {:>6.1} ms", ms(up50));
+    println!("  ratio unknown/known: {:.2}", ms(up50) / ms(kp50));
+}
+
+/// Latencies of refused sign-ins: real names with a wrong password (one try each, so no
+/// account nears its lockout), and names no account has, interleaved.
+async fn refused_sign_ins(dc: &TestDc, n: usize) -> (Vec<Duration>, Vec<Duration>) {
+    let app = spawn_app(dc, AppOptions::default()).await;
+    let (mut known, mut unknown) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    for i in 0..n {
+        let user = dc.create_user(UserOptions::default()).await;
+        for (name, samples) in [(user.sam.clone(), &mut known), (format!("nobody-{i}-{}", user.sam), &mut unknown)] {
+            let mut client = app.another_client();
+            let start = Instant::now();
+            let status = client.sign_in(&name, "Wrong-Pass-123").await.status();
+            samples.push(start.elapsed());
+            assert_eq!(status, reqwest::StatusCode::UNAUTHORIZED);
+        }
+    }
+    (known, unknown)
 }
 
 fn ms(d: Duration) -> f64 {
