@@ -91,6 +91,8 @@ pub enum ErrorKind {
     /// An administrator may not act on this account: another administrator, the portal's
     /// service account, a protected account, or no employee of the portal.
     ProtectedAccount,
+    /// A generated password would reach nobody: the employee has no active key.
+    NoActiveKey,
     Internal,
 }
 
@@ -124,6 +126,7 @@ impl ErrorKind {
             ErrorKind::WrongCode => "wrong_code",
             ErrorKind::NotAnEmployee => "not_an_employee",
             ErrorKind::ProtectedAccount => "protected_account",
+            ErrorKind::NoActiveKey => "no_active_key",
             ErrorKind::Internal => "internal",
         }
     }
@@ -186,6 +189,11 @@ impl ErrorKind {
                  another administrator, the portal's service account or a protected account."
                     .into()
             }
+            ErrorKind::NoActiveKey => {
+                "A generated password would reach nobody: this employee has no active key yet. Type a password \
+                 to tell them instead, or wait until they activate their key."
+                    .into()
+            }
             ErrorKind::Internal => "Something went wrong on the server. Nothing was changed.".into(),
         }
     }
@@ -224,6 +232,7 @@ mod tests {
             ErrorKind::WrongCode,
             ErrorKind::NotAnEmployee,
             ErrorKind::ProtectedAccount,
+            ErrorKind::NoActiveKey,
             ErrorKind::Internal,
         ];
         for kind in all {

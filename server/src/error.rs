@@ -35,6 +35,7 @@ impl AppError {
             ErrorKind::WrongCode => StatusCode::UNAUTHORIZED,
             ErrorKind::DirectoryUnavailable | ErrorKind::KeysUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorKind::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ErrorKind::NoActiveKey => StatusCode::CONFLICT,
             ErrorKind::NotFound => StatusCode::NOT_FOUND,
             ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -831,7 +831,12 @@ async fn administrators_act_only_on_employees_never_on_admins_or_the_service_acc
         async move { admin.post(&format!("/api/admin/employees/{name}/unlock"), json!({})).await }
     };
     assert_eq!(unlock(employee.sam.clone()).await.status(), StatusCode::OK);
-    let reset = admin.post(&format!("/api/admin/employees/{}/reset", employee.sam.to_uppercase()), json!({})).await;
+    let reset_path = format!("/api/admin/employees/{}/reset", employee.sam.to_uppercase());
+    // A generated password would reach nobody (no active key): refused, nothing written.
+    let nowhere = admin.post(&reset_path, json!({})).await;
+    assert_eq!(code_of(nowhere).await, (StatusCode::CONFLICT, "no_active_key".into()));
+    assert!(dc.binds(&employee.dn, &employee.password).await, "the password is unchanged");
+    let reset = admin.post(&reset_path, json!({ "password": "Harbour-Signal-2207" })).await;
     assert_eq!(reset.status(), StatusCode::OK, "an employee, named in another case");
     assert!(!dc.binds(&employee.dn, &employee.password).await);
 
@@ -842,6 +847,22 @@ async fn administrators_act_only_on_employees_never_on_admins_or_the_service_acc
     assert_eq!(code_of(flags).await.1, "protected_account");
     assert!(dc.binds(&fellow.dn, &fellow.password).await);
     assert_ne!(dc.read(&fellow.dn, "pwdLastSet").await.as_deref(), Some("0"));
+    // Nor a key of the administrator's making, nor an account on their keys: a key they hold
+    // would receive the fellow's next password.
+    let (_, made) = new_key("LK-ROGUE-1");
+    let public_key = hex::encode(made.public_key);
+    let registered = admin
+        .post(
+            "/api/admin/keys",
+            json!({ "serial": made.serial, "public_key": public_key, "activation_code": made.activation_code }),
+        )
+        .await;
+    assert_eq!(registered.status(), StatusCode::OK);
+    let assign = admin.post("/api/admin/keys/LK-ROGUE-1/assign", json!({ "username": fellow.sam })).await;
+    assert_eq!(code_of(assign).await.1, "protected_account");
+    let account = json!({ "name": "Domain", "login_type": "domain", "domain": "EXAMPLE" });
+    let added = admin.post(&format!("/api/admin/employees/{}/accounts", fellow.sam), account).await;
+    assert_eq!(code_of(added).await.1, "protected_account");
 
     // The service account and a protected account (adminCount = 1), though in the group.
     assert_eq!(code_of(unlock(service.sam_account_name.clone()).await).await.1, "protected_account");
@@ -853,6 +874,7 @@ async fn administrators_act_only_on_employees_never_on_admins_or_the_service_acc
     let refused = app.state.store.search_audit(&admin_user.sam, "", "", 0, 100).await.unwrap();
     let count = |action: &str| refused.iter().filter(|e| e.action == action && e.result == "protected_account").count();
     assert_eq!((count("admin_reset"), count("admin_set_flags"), count("admin_unlock")), (1, 1, 3));
+    assert_eq!((count("admin_assign_key"), count("admin_add_account")), (1, 1));
 }
 
 async fn verify(client: &TestApp, code: String) -> reqwest::Response {
@@ -880,4 +902,37 @@ async fn an_administrator_who_leaves_the_group_or_is_disabled_loses_the_session_
     assert_eq!(admin2.get("/api/session").await.status(), StatusCode::UNAUTHORIZED);
     let audit = app.state.store.audit_of(&user2.sam).await.unwrap();
     assert!(audit.iter().any(|e| e.action == "admin_session_ended" && e.result == "disabled"), "{audit:?}");
+}
+
+#[tokio::test]
+async fn a_reserved_key_is_activated_only_by_its_owner_and_is_sealed_nothing() {
+    let dc = TestDc::from_env();
+    let app = spawn_app(&dc, AppOptions::default()).await;
+    let (admin, _, _) = admin(&dc, &app).await;
+    let employee = dc.create_user(UserOptions::default()).await;
+    let (mut key, made) = new_key("LK-RESERVED-1");
+    let code = provision(&app, &employee, &made).await;
+
+    // Whoever holds the code but not the owner's session cannot activate it.
+    let mut page = RelayPage::open(&app, None).await;
+    let refused = page.connect(&mut key).await;
+    assert!(matches!(&refused, RelayEvent::Failed { code, .. } if code == "sign_in_first"), "{refused:?}");
+    page.close().await;
+
+    // A reset sends a reserved key nothing: generated is refused, typed goes to the directory only.
+    let path = format!("/api/admin/employees/{}/reset", employee.sam);
+    assert_eq!(code_of(admin.post(&path, json!({})).await).await.1, "no_active_key");
+    let typed = admin.post(&path, json!({ "password": "Harbour-Signal-2207" })).await;
+    let answer: Value = typed.json().await.unwrap();
+    assert_eq!(answer["queued_for"], json!([]), "{answer}");
+    let row = app.state.store.key_by_serial("LK-RESERVED-1").await.unwrap().unwrap();
+    assert!(app.state.store.pending_deliveries(row.id).await.unwrap().is_empty());
+
+    // Positive control: the owner, signed in, activates it.
+    let owner = TestUser { password: "Harbour-Signal-2207".into(), ..employee.clone() };
+    let cookie = session_cookie(&app, &owner).await;
+    let mut page = RelayPage::open(&app, Some(&cookie)).await;
+    assert!(matches!(page.connect(&mut key).await, RelayEvent::NeedsActivation { .. }));
+    let ready = page.send(&mut key, latchkey_api::relay::RelayRequest::Activate { code }).await;
+    assert!(matches!(ready, RelayEvent::Ready { .. }), "{ready:?}");
 }

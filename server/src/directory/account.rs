@@ -24,8 +24,15 @@ const FACT_ATTRS: &[&str] = &[
     "adminCount",
     "userPrincipalName",
 ];
-const DOMAIN_ATTRS: &[&str] =
-    &["minPwdLength", "pwdProperties", "pwdHistoryLength", "minPwdAge", "maxPwdAge", "lockoutThreshold"];
+const DOMAIN_ATTRS: &[&str] = &[
+    "minPwdLength",
+    "pwdProperties",
+    "pwdHistoryLength",
+    "minPwdAge",
+    "maxPwdAge",
+    "lockoutThreshold",
+    "lockOutObservationWindow",
+];
 const PSO_ATTRS: &[&str] = &[
     "cn",
     "msDS-MinimumPasswordLength",
@@ -34,6 +41,7 @@ const PSO_ATTRS: &[&str] = &[
     "msDS-MinimumPasswordAge",
     "msDS-MaximumPasswordAge",
     "msDS-LockoutThreshold",
+    "msDS-LockoutObservationWindow",
 ];
 
 /// LDAP_SERVER_SD_FLAGS_OID asking for the DACL only (a plain account may read that part).
@@ -91,7 +99,15 @@ pub struct AccountFacts {
     /// adminCount = 1: a member (now or once) of a protected group (Domain Admins and the like).
     pub protected: bool,
     pub user_principal_name: Option<String>,
+    /// How long the directory remembers wrong passwords (the effective policy's
+    /// lockout observation window).
+    pub lockout_window_secs: u64,
 }
+
+/// When no window can be read: Windows' default observation window.
+pub const DEFAULT_LOCKOUT_WINDOW_SECS: u64 = 30 * 60;
+
+/// The domain's lockout rule: threshold (0: accounts never lock) and observation window.
 
 pub async fn read(ldap: &mut Ldap, base_dn: &str, dn: &str) -> Result<AccountFacts, DirectoryError> {
     let sd_flags = RawControl { ctype: SD_FLAGS_OID.into(), crit: false, val: Some(SD_FLAGS_DACL.to_vec()) };
@@ -102,15 +118,16 @@ pub async fn read(ldap: &mut Ldap, base_dn: &str, dn: &str) -> Result<AccountFac
         .await?
         .ok_or_else(|| DirectoryError::Misconfigured(format!("cannot read the domain object {base_dn}")))?;
 
-    let (policy, policy_source) = match first(&user, "msDS-ResultantPSO") {
-        None => (domain_policy(&domain), PolicySource::Domain),
+    let domain_window = int(&domain, "lockOutObservationWindow");
+    let (policy, policy_source, window) = match first(&user, "msDS-ResultantPSO") {
+        None => (domain_policy(&domain), PolicySource::Domain, domain_window),
         Some(pso_dn) => {
             let name = rdn_value(&pso_dn);
             match search_one(ldap, &pso_dn, PSO_ATTRS).await? {
                 Some(pso) if pso.attrs.contains_key("msDS-MinimumPasswordLength") => {
-                    (pso_policy(&pso), PolicySource::FineGrained { name })
+                    (pso_policy(&pso), PolicySource::FineGrained { name }, int(&pso, "msDS-LockoutObservationWindow"))
                 }
-                _ => (domain_policy(&domain), PolicySource::FineGrainedUnreadable { name }),
+                _ => (domain_policy(&domain), PolicySource::FineGrainedUnreadable { name }, domain_window),
             }
         }
     };
@@ -142,15 +159,18 @@ pub async fn read(ldap: &mut Ldap, base_dn: &str, dn: &str) -> Result<AccountFac
         account_expires_at: int(&user, "accountExpires").filter(|t| *t != i64::MAX).and_then(filetime::to_unix),
         protected: int(&user, "adminCount").unwrap_or(0) == 1,
         user_principal_name: first(&user, "userPrincipalName"),
+        lockout_window_secs: window.and_then(filetime::duration_secs).unwrap_or(DEFAULT_LOCKOUT_WINDOW_SECS),
     })
 }
 
-/// The domain's lockoutThreshold (0: accounts never lock).
-pub async fn domain_lockout_threshold(ldap: &mut Ldap, base_dn: &str) -> Result<u32, DirectoryError> {
-    let domain = search_one(ldap, base_dn, &["lockoutThreshold"])
+pub async fn domain_lockout(ldap: &mut Ldap, base_dn: &str) -> Result<(u32, u64), DirectoryError> {
+    let domain = search_one(ldap, base_dn, &["lockoutThreshold", "lockOutObservationWindow"])
         .await?
         .ok_or_else(|| DirectoryError::Misconfigured(format!("cannot read the domain object {base_dn}")))?;
-    Ok(uint(&domain, "lockoutThreshold"))
+    let window = int(&domain, "lockOutObservationWindow")
+        .and_then(filetime::duration_secs)
+        .unwrap_or(DEFAULT_LOCKOUT_WINDOW_SECS);
+    Ok((uint(&domain, "lockoutThreshold"), window))
 }
 
 fn domain_policy(domain: &SearchEntry) -> Policy {

@@ -14,7 +14,7 @@ mod error;
 mod filetime;
 mod security_descriptor;
 
-pub use account::{AccountFacts, UserRef};
+pub use account::{AccountFacts, UserRef, DEFAULT_LOCKOUT_WINDOW_SECS};
 pub use error::DirectoryError;
 
 use std::collections::HashSet;
@@ -92,7 +92,7 @@ pub struct Directory {
     service_password: Zeroizing<String>,
     configured_base_dn: Option<String>,
     base_dn: OnceCell<String>,
-    lockout_threshold: OnceCell<u32>,
+    domain_lockout: OnceCell<(u32, u64)>,
 }
 
 impl Directory {
@@ -126,7 +126,7 @@ impl Directory {
             service_password: Zeroizing::new(config.service_password),
             configured_base_dn: config.base_dn,
             base_dn: OnceCell::new(),
-            lockout_threshold: OnceCell::new(),
+            domain_lockout: OnceCell::new(),
         })
     }
 
@@ -138,21 +138,9 @@ impl Directory {
         Ok(())
     }
 
-    /// Verifies `password` for `username` (sAMAccountName or UPN) by binding as the user.
-    pub async fn authenticate(&self, username: &str, password: &Password) -> Result<SignIn, DirectoryError> {
-        if username.trim().is_empty() {
-            return Err(self.refuse_unknown(password).await);
-        }
-        match self.find_user(username).await? {
-            Some(user) => {
-                let change_required = self.bind_user(&user, password).await?;
-                Ok(SignIn { user, change_required })
-            }
-            None => Err(self.refuse_unknown(password).await),
-        }
-    }
-
     /// One bind as `user` with `password`: what the directory requires of them, or why not.
+    /// Callers go through the lockout guard (`service::lockout`): every wrong one costs a
+    /// badPwdCount.
     pub async fn bind_user(&self, user: &UserRef, password: &Password) -> Result<Option<ChangeReason>, DirectoryError> {
         // An empty password would make a successful *unauthenticated* bind.
         if password.is_empty() {
@@ -180,15 +168,16 @@ impl Directory {
         DirectoryError::InvalidCredentials
     }
 
-    /// The domain's lockout threshold (0: no lockout), read once.
-    pub async fn lockout_threshold(&self) -> Result<u32, DirectoryError> {
-        self.lockout_threshold
+    /// The domain's lockout threshold (0: no lockout) and observation window in seconds, read
+    /// once (for names no account has; an account's own come with its facts).
+    pub async fn domain_lockout(&self) -> Result<(u32, u64), DirectoryError> {
+        self.domain_lockout
             .get_or_try_init(|| async {
                 let mut ldap = self.service_session().await?;
                 let base = self.base_dn(&mut ldap).await?;
-                let threshold = account::domain_lockout_threshold(&mut ldap, &base).await;
+                let rule = account::domain_lockout(&mut ldap, &base).await;
                 let _ = ldap.unbind().await;
-                threshold
+                rule
             })
             .await
             .copied()

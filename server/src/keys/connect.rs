@@ -70,6 +70,16 @@ pub async fn connect(
                 state.store.set_key_status(key.id, "locked", Some("invalid activation code")).await?;
                 return Err(refused_status(&key.serial, "locked", Some("invalid activation code")));
             }
+            // Only the owner activates: the code passed through an administrator's hands.
+            (_, "reserved") if user.is_none() => {
+                return Err(Failure::new(
+                    "sign_in_first",
+                    format!(
+                        "Key {} is not activated yet: sign in with your password first, then connect it.",
+                        key.serial
+                    ),
+                ))
+            }
             (_, "reserved") => activate(ch, state, &key).await?,
             _ => {
                 return Err(Failure::new(

@@ -99,7 +99,7 @@ async fn verify(
 ) -> Result<Verdict, Failure> {
     state.limits.attempt(&user.username, addr.0)?;
     match crate::service::lockout::authenticate(state, &user.username, password).await {
-        Ok(signed_in) if signed_in.change_required.is_some() => Ok(Verdict::AcceptedMustChange),
+        Ok((signed_in, _)) if signed_in.change_required.is_some() => Ok(Verdict::AcceptedMustChange),
         Ok(_) => Ok(Verdict::Accepted),
         Err(crate::error::AppError(ErrorKind::InvalidCredentials)) => Ok(Verdict::Wrong),
         Err(e) => Err(e.into()),

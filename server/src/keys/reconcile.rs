@@ -119,6 +119,7 @@ mod tests {
             account_expires_at: None,
             protected: false,
             user_principal_name: None,
+            lockout_window_secs: 1800,
         }
     }
 

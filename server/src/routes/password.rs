@@ -112,7 +112,10 @@ async fn change_local(
     if account.may_change == 0 {
         return Err(AppError(ErrorKind::NotPermitted));
     }
-    if !local::verify(&account.password_hash, current) {
+    let attempt = lockout::reserve(state, &lockout::Account::local(&row.username), lockout::Rule::LOCAL).await?;
+    let right = local::verify(&account.password_hash, current);
+    lockout::settle(state, attempt, Some(right)).await?;
+    if !right {
         return Err(AppError(ErrorKind::WrongCurrentPassword));
     }
     local::check(state, &account.username, &account.display_name, new, Some(current.expose()))?;
@@ -152,15 +155,14 @@ pub async fn change_in_directory(
     // password.
     let bind_as = if facts.change_required || session_requires_change { BindAs::Service } else { BindAs::User };
     // A wrong current password costs a badPwdCount: the lockout guard counts it.
-    let account = lockout::Account::of(&facts.user);
-    lockout::check(state, &account).await?;
+    let attempt = lockout::reserve(state, &lockout::Account::of(&facts.user), lockout::Rule::of(facts)).await?;
     let mut outcome = directory.change_password(&facts.user, current, new, bind_as).await;
     if matches!(outcome, Err(DirectoryError::MustChange | DirectoryError::Expired)) {
         // The bind proved the password right but refused it for use: change as the service
         // account (the modify checks the old password once more, correctly).
         outcome = directory.change_password(&facts.user, current, new, BindAs::Service).await;
     }
-    lockout::record(state, &account, &outcome).await?;
+    lockout::settle(state, attempt, lockout::judged(&outcome)).await?;
     outcome.map_err(|e| refine(e, facts, now, current.expose(), new.expose()))
 }
 
@@ -239,6 +241,7 @@ mod tests {
             account_expires_at: None,
             protected: false,
             user_principal_name: None,
+            lockout_window_secs: 1800,
         }
     }
 

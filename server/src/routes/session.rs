@@ -26,7 +26,10 @@ pub async fn sign_in(
     let outcome = async {
         state.limits.attempt(&username, addr.0)?;
         if let Some(account) = state.store.local_account(&username).await? {
-            if !local::verify(&account.password_hash, &request.password) {
+            let attempt = lockout::reserve(&state, &lockout::Account::local(&username), lockout::Rule::LOCAL).await?;
+            let right = local::verify(&account.password_hash, &request.password);
+            lockout::settle(&state, attempt, Some(right)).await?;
+            if !right {
                 return Err(AppError(ErrorKind::InvalidCredentials));
             }
             let user = UserRef {
@@ -38,8 +41,8 @@ pub async fn sign_in(
             let change = (account.must_change != 0).then_some(ChangeReason::MustChange);
             return start_session(&state, &user, change, &addr, AdminEntry::Allowed).await;
         }
-        let signed_in = lockout::authenticate(&state, &username, &request.password).await?;
-        access::admit(&state, &signed_in.user).await?;
+        let (signed_in, facts) = lockout::authenticate(&state, &username, &request.password).await?;
+        access::admit_with(&state, &signed_in.user, &facts).await?;
         start_session(&state, &signed_in.user, signed_in.change_required, &addr, AdminEntry::Allowed).await
     }
     .await;

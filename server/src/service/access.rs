@@ -33,9 +33,14 @@ pub fn session_verdict(facts: &AccountFacts, employee: Option<&EmployeeRow>, now
 /// Reads the account's state and decides whether `user` may have a session; its facts.
 pub async fn admit(state: &AppState, user: &UserRef) -> Result<AccountFacts, AppError> {
     let facts = state.directory()?.account_facts(&user.dn).await?;
-    let employee = state.store.employee_by_guid(&user.object_guid).await?;
-    session_verdict(&facts, employee.as_ref(), state.now())?;
+    admit_with(state, user, &facts).await?;
     Ok(facts)
+}
+
+/// [`admit`], with the account's facts read already.
+pub async fn admit_with(state: &AppState, user: &UserRef, facts: &AccountFacts) -> Result<(), AppError> {
+    let employee = state.store.employee_by_guid(&user.object_guid).await?;
+    session_verdict(facts, employee.as_ref(), state.now()).map_err(AppError)
 }
 
 /// How long an administrator's standing is trusted before it is checked again (it is checked
@@ -128,6 +133,7 @@ mod tests {
             account_expires_at: None,
             protected: false,
             user_principal_name: None,
+            lockout_window_secs: 1800,
         }
     }
 

@@ -1,16 +1,19 @@
 //! The lockout guard: the portal never lets anyone lock an account through it.
 //!
 //! Every wrong password the portal sends to the directory costs the account a badPwdCount; at
-//! the directory's lockoutThreshold the account locks. So wrong passwords are counted per
-//! account (its objectGUID: the logon name and the UPN are one account) in the store, shared by
-//! replicas, and once an account has had `allowed` of them within the window the portal stops
-//! asking the directory until the window has passed. `allowed` is the configured
-//! `limits.per_account`, clamped below the threshold. A right password clears the count, as
-//! the directory clears badPwdCount. Successful operations are bounded elsewhere, generously.
+//! the lockout threshold of the account's effective policy (a fine-grained one's when it
+//! applies) the account locks. So each try is reserved in the store before the password goes
+//! to the directory — one statement, so concurrent guesses on any replica are each counted —
+//! per account (its objectGUID: the logon name and the UPN are one account), within the longer
+//! of `limits.window_secs` and the directory's observation window. Once an account has used
+//! `allowed` tries the portal stops asking the directory. `allowed` is `limits.per_account`,
+//! clamped below the threshold. A right password clears the count, as the directory clears
+//! badPwdCount; a try the directory never judged is given back. When the rule cannot be read,
+//! nothing is sent. Portal-local accounts are counted the same way (no directory threshold).
 
-use latchkey_api::{ChangeReason, ErrorKind, Password};
+use latchkey_api::{ErrorKind, Password};
 
-use crate::directory::{DirectoryError, SignIn, UserRef};
+use crate::directory::{AccountFacts, DirectoryError, SignIn, UserRef};
 use crate::error::AppError;
 use crate::identity::LoginKey;
 use crate::state::AppState;
@@ -27,10 +30,35 @@ impl Account {
         Account(format!("guid:{}", user.object_guid))
     }
 
-    /// A name no directory account has (still counted, so guessing costs the same).
+    /// A name no directory account has: `name` and `name@anything` are one bucket, as they
+    /// would be for a real account, so the guard does not tell which names exist.
     pub fn unknown(name: &str) -> Account {
-        Account(format!("name:{}", LoginKey::of(name)))
+        let key = LoginKey::of(name);
+        let local_part = key.as_str().split('@').next().unwrap_or_default();
+        Account(format!("name:{local_part}"))
     }
+
+    /// A portal-local account.
+    pub fn local(name: &str) -> Account {
+        Account(format!("local:{}", LoginKey::of(name)))
+    }
+}
+
+/// The directory's lockout rule for an account.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rule {
+    /// Wrong passwords that lock the account (0: it never locks).
+    pub threshold: u32,
+    pub window_secs: u64,
+}
+
+impl Rule {
+    pub fn of(facts: &AccountFacts) -> Rule {
+        Rule { threshold: facts.policy.lockout_threshold, window_secs: facts.lockout_window_secs }
+    }
+
+    /// Portal-local accounts: only the configured limit.
+    pub const LOCAL: Rule = Rule { threshold: 0, window_secs: 0 };
 }
 
 /// Wrong passwords allowed per window: the configured number, below the lockout threshold.
@@ -51,58 +79,73 @@ pub fn allowed(configured: u32, threshold: u32) -> u32 {
     configured.min(below)
 }
 
-fn window(state: &AppState) -> i64 {
-    state.config.limits.window_secs.max(1) as i64
+/// A try reserved for a password about to be sent; [`settle`] it with the directory's answer.
+#[must_use]
+pub struct Try {
+    account: Account,
 }
 
-/// Refuses before asking the directory when the account has had its wrong passwords.
-pub async fn check(state: &AppState, account: &Account) -> Result<(), AppError> {
-    let threshold = state.directory()?.lockout_threshold().await.unwrap_or(0);
-    let allowed = i64::from(allowed(state.config.limits.per_account, threshold));
+/// Reserves a try, or refuses when the account has used its tries within the window.
+pub async fn reserve(state: &AppState, account: &Account, rule: Rule) -> Result<Try, AppError> {
+    let limits = &state.config.limits;
+    let window = limits.window_secs.max(rule.window_secs).max(1) as i64;
+    let allowed = i64::from(allowed(limits.per_account, rule.threshold));
     let now = state.now();
-    let (failures, first_at) = state.store.password_failures(&account.0, now - window(state)).await?;
-    if failures >= allowed {
-        let retry_after_secs = (first_at + window(state) - now).max(1) as u64;
-        return Err(AppError(ErrorKind::RateLimited { retry_after_secs }));
+    let (tries, first_at) = state.store.reserve_password_try(&account.0, now - window, now).await?;
+    if tries > allowed {
+        state.store.release_password_try(&account.0).await?;
+        return Err(AppError(ErrorKind::RateLimited { retry_after_secs: (first_at + window - now).max(1) as u64 }));
+    }
+    Ok(Try { account: account.clone() })
+}
+
+/// A right password clears the count; a wrong one keeps its try; anything else gives it back.
+pub async fn settle(state: &AppState, attempt: Try, right: Option<bool>) -> Result<(), AppError> {
+    match right {
+        Some(true) => state.store.clear_password_failures(&attempt.account.0).await?,
+        Some(false) => {}
+        None => state.store.release_password_try(&attempt.account.0).await?,
     }
     Ok(())
 }
 
-/// Counts the outcome of one bind with a password the user gave.
-pub async fn record<T>(
-    state: &AppState,
-    account: &Account,
-    outcome: &Result<T, DirectoryError>,
-) -> Result<(), AppError> {
+/// What a directory answer says of the password: right, wrong, or not judged.
+pub fn judged<T>(outcome: &Result<T, DirectoryError>) -> Option<bool> {
     match outcome {
-        Ok(_) => state.store.clear_password_failures(&account.0).await?,
-        Err(DirectoryError::InvalidCredentials | DirectoryError::WrongCurrentPassword) => {
-            let now = state.now();
-            state.store.count_password_failure(&account.0, now - window(state), now).await?
-        }
-        Err(_) => {}
+        Ok(_) | Err(DirectoryError::MustChange | DirectoryError::Expired) => Some(true),
+        Err(DirectoryError::InvalidCredentials | DirectoryError::WrongCurrentPassword) => Some(false),
+        // Disabled, locked, expired account: the DC refused before judging the password.
+        Err(_) => None,
     }
-    Ok(())
 }
 
-/// A sign-in's bind, guarded: found by name, checked against the guard, bound, counted.
-pub async fn authenticate(state: &AppState, username: &str, password: &Password) -> Result<SignIn, AppError> {
+/// A sign-in's bind, guarded: the account found by name, its facts read (the rule comes with
+/// them, and they decide the session), a try reserved, one bind, the try settled.
+pub async fn authenticate(
+    state: &AppState,
+    username: &str,
+    password: &Password,
+) -> Result<(SignIn, AccountFacts), AppError> {
     let directory = state.directory()?;
+    // An empty password would be an anonymous bind: refused alike for every name, unsent.
+    if password.is_empty() {
+        return Err(AppError(ErrorKind::InvalidCredentials));
+    }
     // No logon name is that long (sAMAccountName 20, a UPN 1024 bytes at most).
     let plausible = !username.trim().is_empty() && username.len() <= 1024;
     let found = if plausible { directory.find_user(username).await? } else { None };
     let Some(user) = found else {
-        let account = Account::unknown(username);
-        check(state, &account).await?;
-        let refused: Result<(), DirectoryError> = Err(directory.refuse_unknown(password).await);
-        record(state, &account, &refused).await?;
+        let (threshold, window_secs) = directory.domain_lockout().await?;
+        let attempt = reserve(state, &Account::unknown(username), Rule { threshold, window_secs }).await?;
+        let _ = directory.refuse_unknown(password).await;
+        settle(state, attempt, Some(false)).await?;
         return Err(AppError(ErrorKind::InvalidCredentials));
     };
-    let account = Account::of(&user);
-    check(state, &account).await?;
-    let bound: Result<Option<ChangeReason>, DirectoryError> = directory.bind_user(&user, password).await;
-    record(state, &account, &bound).await?;
-    Ok(SignIn { user, change_required: bound? })
+    let facts = directory.account_facts(&user.dn).await?;
+    let attempt = reserve(state, &Account::of(&user), Rule::of(&facts)).await?;
+    let bound = directory.bind_user(&user, password).await;
+    settle(state, attempt, judged(&bound)).await?;
+    Ok((SignIn { user, change_required: bound? }, facts))
 }
 
 #[cfg(test)]
@@ -128,7 +171,18 @@ mod tests {
             object_guid: "0011".into(),
         };
         assert_eq!(Account::of(&user("alice")), Account::of(&user("alice@example.test")));
-        assert_eq!(Account::unknown("Zoë"), Account::unknown("ZOË"));
+        assert_eq!(Account::unknown("Zoë"), Account::unknown("ZOË@example.test"), "unknown names alike");
         assert_ne!(Account::unknown("0011"), Account::of(&user("x")));
+        assert_ne!(Account::local("admin"), Account::unknown("admin"));
+    }
+
+    #[test]
+    fn only_the_directorys_verdict_on_the_password_counts() {
+        assert_eq!(judged::<()>(&Ok(())), Some(true));
+        assert_eq!(judged::<()>(&Err(DirectoryError::MustChange)), Some(true));
+        assert_eq!(judged::<()>(&Err(DirectoryError::InvalidCredentials)), Some(false));
+        assert_eq!(judged::<()>(&Err(DirectoryError::WrongCurrentPassword)), Some(false));
+        assert_eq!(judged::<()>(&Err(DirectoryError::Unavailable("down".into()))), None);
+        assert_eq!(judged::<()>(&Err(DirectoryError::LockedOut)), None);
     }
 }

@@ -22,13 +22,14 @@ pub struct DeliveryTarget {
 
 impl Store {
     /// The directory-managed accounts of an employee (by id: found by objectGUID, never by a
-    /// name that may have been reused) on the reserved or active keys assigned to them now.
+    /// name that may have been reused) on the keys assigned to them now that they activated
+    /// themselves (a reserved key's activation code went through an administrator's hands).
     pub async fn delivery_targets(&self, employee_id: i64) -> Result<Vec<DeliveryTarget>, sqlx::Error> {
         sqlx::query_as(
             "SELECT k.id AS key_id, k.serial, k.public_key, a.slot FROM key_accounts a
              JOIN keys k ON k.id = a.key_id
              WHERE a.employee_id = $1 AND k.employee_id = $2 AND a.directory_managed = 1
-             AND k.status IN ('reserved', 'active')
+             AND k.status = 'active'
              ORDER BY k.serial, a.slot",
         )
         .bind(employee_id)

@@ -144,6 +144,7 @@ pub async fn add_account(
                 }))
             }
         };
+        access::administrable(&state, &username).await?;
         let name = request.name.trim();
         if name.is_empty() || name.len() > latchkey_protocol::message::MAX_NAME_BYTES {
             return Err(AppError(ErrorKind::BadRequest { reason: "the account's name is 1 to 64 bytes".into() }));

@@ -11,6 +11,7 @@ use super::employees::key_view;
 use super::Admin;
 use crate::error::AppError;
 use crate::routes::{audit, ApiJson};
+use crate::service::access;
 use crate::session::ClientAddr;
 use crate::state::AppState;
 use crate::store::NewEmployee;
@@ -82,8 +83,7 @@ pub async fn assign(
     ApiJson(request): ApiJson<AssignKey>,
 ) -> Result<Json<AssignedKey>, AppError> {
     let outcome = async {
-        let employee =
-            state.store.employee_by_username(&request.username).await?.ok_or(AppError(ErrorKind::NotFound))?;
+        let employee = access::administrable(&state, &request.username).await?.employee;
         let new = NewEmployee {
             object_guid: &employee.object_guid,
             username: &employee.username,
@@ -104,13 +104,30 @@ pub async fn status(
     Path(serial): Path<String>,
     ApiJson(request): ApiJson<KeyStatusChange>,
 ) -> Result<(), AppError> {
+    // The action is named from a fixed list, never from what the client sent.
+    let action = match request.status.trim() {
+        "ready" => "admin_key_ready",
+        "active" => "admin_key_active",
+        "locked" => "admin_key_locked",
+        "suspended" => "admin_key_suspended",
+        "deactivated" => "admin_key_deactivated",
+        "compromised" => "admin_key_compromised",
+        _ => "admin_key_status",
+    };
     let outcome = async {
+        let key = state.store.key_by_serial(&serial).await?.ok_or(AppError(ErrorKind::NotFound))?;
+        // Taking a key out of service is always allowed; putting it (back) in service is acting
+        // on its owner.
+        if request.status.trim() == "active" {
+            if let Some(owner) = &key.employee {
+                access::administrable(&state, &owner.username).await?;
+            }
+        }
         state.store.change_key_status(&serial, request.status.trim(), request.reason.as_deref()).await?;
         Ok(())
     }
     .await;
-    audit::record(&state, &admin.username, &format!("admin_key_{}", request.status.trim()), &serial, &outcome, &addr)
-        .await;
+    audit::record(&state, &admin.username, action, &serial, &outcome, &addr).await;
     outcome
 }
 

@@ -33,6 +33,10 @@ pub async fn reset(
         if let Some(allowed_at) = earliest_change(&facts, state.now()) {
             return Err(AppError(ErrorKind::TooYoung { allowed_at: Some(allowed_at) }));
         }
+        // A generated password nobody sees must reach a key, or nobody could sign in.
+        if request.password.is_none() && state.store.delivery_targets(employee.id).await?.is_empty() {
+            return Err(AppError(ErrorKind::NoActiveKey));
+        }
         let new = generate::typed_or_generated(request.password, &facts.policy, &user.account(), &state.checker)
             .map_err(AppError)?;
         directory.reset_password(&user.dn, &new, request.must_change).await?;
