@@ -1,7 +1,9 @@
 //! The client's address, as rate limits and the audit log see it. Behind a TLS proxy every
-//! connection comes from the proxy: only from a configured `trusted_proxies` peer are the
-//! forwarding headers read, and then the right-most address that is not itself a trusted proxy
-//! is the client (the left part of the list is whatever the client chose to send).
+//! connection comes from the proxy: only from a configured `trusted_proxies` peer is the one
+//! forwarding header the proxies write (`forwarded_header`) read, and then the right-most
+//! address that is not itself a trusted proxy is the client (the left part of the list is
+//! whatever the client chose to send). The other header is ignored: a proxy that appends to one
+//! passes the client's own copy of the other through.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -20,7 +22,8 @@ impl FromRequestParts<AppState> for ClientAddr {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
-        Ok(ClientAddr(peer.map(|peer| client_address(peer, &parts.headers, &state.trusted_proxies))))
+        let header = state.config.forwarded_header;
+        Ok(ClientAddr(peer.map(|peer| client_address(peer, &parts.headers, &state.trusted_proxies, header))))
     }
 }
 
@@ -43,13 +46,24 @@ pub fn parse_trusted(entries: &[String]) -> anyhow::Result<Vec<IpNet>> {
         .collect()
 }
 
+/// Which header the trusted proxies write.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ForwardedHeader {
+    #[default]
+    XForwardedFor,
+    Forwarded,
+}
+
 /// The client behind `peer`: `peer` itself unless it is a trusted proxy.
-pub fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
-    let is_trusted = |a: &IpAddr| trusted.iter().any(|net| net.contains(a));
+pub fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet], header: ForwardedHeader) -> IpAddr {
+    // A dual-stack listener sees IPv4 peers as ::ffff:a.b.c.d.
+    let peer = peer.to_canonical();
+    let is_trusted = |a: &IpAddr| trusted.iter().any(|net| net.contains(&a.to_canonical()));
     if !is_trusted(&peer) {
         return peer;
     }
-    let hops = forwarded_for(headers);
+    let hops = forwarded_for(headers, header);
     // Right to left: each hop was added by the proxy in front of it; stop at the first one
     // no trusted proxy vouches for.
     for hop in hops.iter().rev() {
@@ -63,14 +77,14 @@ pub fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> I
     hops.first().copied().flatten().unwrap_or(peer)
 }
 
-/// The hops of `Forwarded` (RFC 7239 `for=`) when present, else of `X-Forwarded-For`, in order.
-fn forwarded_for(headers: &HeaderMap) -> Vec<Option<IpAddr>> {
+/// The hops of the configured header, in order: `Forwarded` (RFC 7239 `for=`) or
+/// `X-Forwarded-For`.
+fn forwarded_for(headers: &HeaderMap, header: ForwardedHeader) -> Vec<Option<IpAddr>> {
     let values = |name: &str| -> Vec<String> {
         headers.get_all(name).iter().filter_map(|v| v.to_str().ok()).map(str::to_string).collect()
     };
-    let forwarded = values("forwarded");
-    if !forwarded.is_empty() {
-        return forwarded
+    if header == ForwardedHeader::Forwarded {
+        return values("forwarded")
             .iter()
             .flat_map(|v| v.split(','))
             .map(|element| {
@@ -79,10 +93,15 @@ fn forwarded_for(headers: &HeaderMap) -> Vec<Option<IpAddr>> {
                     .filter_map(|pair| pair.trim().split_once('='))
                     .find(|(k, _)| k.eq_ignore_ascii_case("for"))
                     .and_then(|(_, v)| parse_node(v))
+                    .map(|a| a.to_canonical())
             })
             .collect();
     }
-    values("x-forwarded-for").iter().flat_map(|v| v.split(',')).map(parse_node).collect()
+    values("x-forwarded-for")
+        .iter()
+        .flat_map(|v| v.split(','))
+        .map(|n| parse_node(n).map(|a| a.to_canonical()))
+        .collect()
 }
 
 /// `192.0.2.1`, `"[2001:db8::1]:4711"`, `192.0.2.1:80`.
@@ -109,6 +128,9 @@ mod tests {
         h
     }
 
+    const XFF: ForwardedHeader = ForwardedHeader::XForwardedFor;
+    const FWD: ForwardedHeader = ForwardedHeader::Forwarded;
+
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
     }
@@ -117,9 +139,9 @@ mod tests {
     fn headers_are_read_only_from_trusted_proxies() {
         let trusted = parse_trusted(&["10.0.0.0/8".into(), "192.0.2.7".into()]).unwrap();
         let h = headers(&[("x-forwarded-for", "198.51.100.9")]);
-        assert_eq!(client_address(ip("203.0.113.5"), &h, &trusted), ip("203.0.113.5"), "untrusted peer");
-        assert_eq!(client_address(ip("10.1.2.3"), &h, &trusted), ip("198.51.100.9"), "trusted proxy");
-        assert_eq!(client_address(ip("10.1.2.3"), &h, &[]), ip("10.1.2.3"), "nothing trusted");
+        assert_eq!(client_address(ip("203.0.113.5"), &h, &trusted, XFF), ip("203.0.113.5"), "untrusted peer");
+        assert_eq!(client_address(ip("10.1.2.3"), &h, &trusted, XFF), ip("198.51.100.9"), "trusted proxy");
+        assert_eq!(client_address(ip("10.1.2.3"), &h, &[], XFF), ip("10.1.2.3"), "nothing trusted");
     }
 
     #[test]
@@ -127,24 +149,31 @@ mod tests {
         let trusted = parse_trusted(&["10.0.0.0/8".into()]).unwrap();
         // The client claims to be 1.1.1.1; the outer proxy saw 198.51.100.9; an inner one 10.0.0.2.
         let h = headers(&[("x-forwarded-for", "1.1.1.1, 198.51.100.9"), ("x-forwarded-for", "10.0.0.2")]);
-        assert_eq!(client_address(ip("10.0.0.3"), &h, &trusted), ip("198.51.100.9"));
+        assert_eq!(client_address(ip("10.0.0.3"), &h, &trusted, XFF), ip("198.51.100.9"));
         let all_trusted = headers(&[("x-forwarded-for", "10.0.0.9, 10.0.0.2")]);
-        assert_eq!(client_address(ip("10.0.0.3"), &all_trusted, &trusted), ip("10.0.0.9"));
+        assert_eq!(client_address(ip("10.0.0.3"), &all_trusted, &trusted, XFF), ip("10.0.0.9"));
         let garbage = headers(&[("x-forwarded-for", "1.1.1.1, not-an-ip")]);
-        assert_eq!(client_address(ip("10.0.0.3"), &garbage, &trusted), ip("10.0.0.3"));
-        assert_eq!(client_address(ip("10.0.0.3"), &HeaderMap::new(), &trusted), ip("10.0.0.3"));
+        assert_eq!(client_address(ip("10.0.0.3"), &garbage, &trusted, XFF), ip("10.0.0.3"));
+        assert_eq!(client_address(ip("10.0.0.3"), &HeaderMap::new(), &trusted, XFF), ip("10.0.0.3"));
     }
 
     #[test]
-    fn forwarded_takes_precedence_and_its_forms_are_read() {
+    fn only_the_configured_header_is_read_and_its_forms_are_understood() {
         let trusted = parse_trusted(&["10.0.0.0/8".into()]).unwrap();
         let h = headers(&[
             ("forwarded", "for=1.1.1.1, for=\"[2001:db8::1]:4711\";proto=https"),
             ("x-forwarded-for", "198.51.100.9"),
         ]);
-        assert_eq!(client_address(ip("10.0.0.3"), &h, &trusted), ip("2001:db8::1"));
+        assert_eq!(client_address(ip("10.0.0.3"), &h, &trusted, FWD), ip("2001:db8::1"));
+        assert_eq!(
+            client_address(ip("10.0.0.3"), &h, &trusted, XFF),
+            ip("198.51.100.9"),
+            "the client's Forwarded ignored"
+        );
         let with_port = headers(&[("forwarded", "for=192.0.2.60:8080;by=10.0.0.1")]);
-        assert_eq!(client_address(ip("10.0.0.3"), &with_port, &trusted), ip("192.0.2.60"));
+        assert_eq!(client_address(ip("10.0.0.3"), &with_port, &trusted, FWD), ip("192.0.2.60"));
+        let mapped = headers(&[("x-forwarded-for", "198.51.100.9")]);
+        assert_eq!(client_address(ip("::ffff:10.0.0.3"), &mapped, &trusted, XFF), ip("198.51.100.9"), "v4-mapped peer");
         assert!(parse_trusted(&["nonsense".into()]).is_err());
     }
 }

@@ -49,6 +49,8 @@ pub struct Config {
     /// Addresses or CIDRs of the TLS proxies in front of the portal: only from these are
     /// `Forwarded` / `X-Forwarded-For` read for the client's address.
     pub trusted_proxies: Vec<String>,
+    /// The header those proxies write: `x-forwarded-for` (the default) or `forwarded`.
+    pub forwarded_header: crate::client_addr::ForwardedHeader,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -98,6 +100,7 @@ impl Default for Config {
             admins_may_manage_admins: false,
             key_sign_in_grants_admin: false,
             trusted_proxies: Vec::new(),
+            forwarded_header: crate::client_addr::ForwardedHeader::XForwardedFor,
         }
     }
 }
@@ -121,6 +124,7 @@ const SECTIONS: &[&str] = &[
     "admins_may_manage_admins",
     "key_sign_in_grants_admin",
     "trusted_proxies",
+    "forwarded_header",
 ];
 
 impl Config {

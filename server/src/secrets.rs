@@ -20,6 +20,7 @@ const NONCE_LEN: usize = 12;
 pub struct ServerSecrets {
     totp: Aes256Gcm,
     audit_key: Zeroizing<[u8; 32]>,
+    check: [u8; 32],
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -45,7 +46,9 @@ impl ServerSecrets {
         // Both lengths are valid for HKDF-SHA256: expand cannot fail.
         let _ = hk.expand(b"latchkey totp secrets v1", totp_key.as_mut());
         let _ = hk.expand(b"latchkey audit chain v1", audit_key.as_mut());
-        ServerSecrets { totp: Aes256Gcm::new((&*totp_key).into()), audit_key }
+        let mut check = [0u8; 32];
+        let _ = hk.expand(b"latchkey secret check v1", &mut check);
+        ServerSecrets { totp: Aes256Gcm::new((&*totp_key).into()), audit_key, check }
     }
 
     /// A second-factor secret as stored: marker, nonce, ciphertext.
@@ -68,6 +71,11 @@ impl ServerSecrets {
     /// Whether a stored value is sealed (rows written before secrets were sealed are not).
     pub fn is_sealed(stored: &[u8]) -> bool {
         stored.starts_with(SEALED_V1)
+    }
+
+    /// A value that tells this secret from another without revealing anything of it.
+    pub fn check_value(&self) -> String {
+        hex::encode(self.check)
     }
 
     /// The audit chain's HMAC key.

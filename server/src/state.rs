@@ -58,6 +58,13 @@ impl AppState {
         if let Some(path) = &config.demo_virtual_key_file {
             tracing::warn!(path = %path.display(), "DEMO: a virtual key image is served to every visitor");
         }
+        if !store.matches_server_secret(&secrets.check_value()).await? {
+            anyhow::bail!(
+                "{} is not the server secret this database was set up with: every replica (and every \
+                 command) must use the same secret_key_file",
+                config.secret_key_file.display()
+            );
+        }
         seal_stored_secrets(&store, &secrets).await?;
         let busy_keys = Mutex::default();
         Ok(AppState(Arc::new(Inner {

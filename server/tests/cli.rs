@@ -9,6 +9,7 @@ fn run(db: &std::path::Path, args: &[&str]) -> Output {
     Command::new(BIN)
         .args(args)
         .env("LATCHKEY_DATABASE_URL", format!("sqlite://{}", db.display()))
+        .env("LATCHKEY_SECRET_KEY_FILE", db.with_file_name("secret.key"))
         .env("RUST_LOG", "error")
         .output()
         .unwrap()

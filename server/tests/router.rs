@@ -147,3 +147,18 @@ async fn the_origin_is_checked_against_the_public_url_not_the_host_header() {
     let own = app.oneshot(post("https://password.example.com", "10.0.0.5:8080")).await.unwrap();
     assert_eq!(json(own).await["code"], "directory_unavailable", "the portal's own page gets through");
 }
+
+#[tokio::test]
+async fn a_server_with_another_secret_file_refuses_to_start_on_the_same_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = |secret: &str| Config {
+        spa_dir: dir.path().to_path_buf(),
+        database_url: format!("sqlite://{}", dir.path().join("db.sqlite").display()),
+        secret_key_file: dir.path().join(secret),
+        ..Config::default()
+    };
+    AppState::new(config("one.key")).await.expect("the first start sets it up");
+    AppState::new(config("one.key")).await.expect("the same secret starts again");
+    let refused = AppState::new(config("other.key")).await.err().expect("another secret is refused").to_string();
+    assert!(refused.contains("secret_key_file"), "{refused}");
+}

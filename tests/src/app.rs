@@ -115,6 +115,7 @@ pub async fn spawn_app(dc: &TestDc, options: AppOptions) -> TestApp {
         admins_may_manage_admins: false,
         key_sign_in_grants_admin: options.key_sign_in_grants_admin,
         trusted_proxies: options.trusted_proxies,
+        forwarded_header: Default::default(),
     };
     let listener = tokio::net::TcpListener::bind(config.listen).await.expect("bind");
     let addr = listener.local_addr().expect("addr");

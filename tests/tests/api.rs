@@ -332,7 +332,11 @@ async fn nobody_can_lock_an_account_through_the_portal_by_name_or_upn_or_replica
     let (status, body) = error_code(app.sign_in(&upn, &user.password).await).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("rate_limited")));
     // A second server on the same database counts the same guesses.
-    let options = AppOptions { database_url: Some(app.state.config.database_url.clone()), ..AppOptions::default() };
+    let options = AppOptions {
+        database_url: Some(app.state.config.database_url.clone()),
+        secret_key_file: Some(app.state.config.secret_key_file.clone()),
+        ..AppOptions::default()
+    };
     let mut replica = spawn_app(&dc, options).await;
     assert_eq!(replica.sign_in(&user.sam, "Wrong-Pass-123").await.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(dc.read(&user.dn, "badPwdCount").await.as_deref(), Some("4"), "the refused tries never reached the DC");
@@ -406,4 +410,43 @@ async fn a_huge_user_name_is_refused_and_audited_only_in_part() {
     // Positive control: an ordinary name is kept whole.
     assert_eq!(app.sign_in("someone-unknown", "Wrong-Pass-123").await.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(app.state.store.audit_of("someone-unknown").await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn concurrent_guesses_and_the_directorys_longer_window_still_lock_no_one() {
+    let dc = dc();
+    let user = dc.create_user(UserOptions::default()).await;
+    // The portal's window is a minute here; the test domain remembers wrong passwords 30 minutes.
+    let app = spawn_app(&dc, AppOptions::default()).await;
+    assert_eq!(app.state.config.limits.window_secs, 60);
+    let upn = format!("{}@{}", user.sam, dc.realm());
+    let guesses = (0..12).map(|i| {
+        let client = app.another_client();
+        let name = if i % 2 == 0 { user.sam.clone() } else { upn.clone() };
+        async move {
+            client
+                .post("/api/session", serde_json::json!({ "username": name, "password": "Wrong-Pass-123" }))
+                .await
+                .status()
+        }
+    });
+    let statuses = futures::future::join_all(guesses).await;
+    let sent = statuses.iter().filter(|s| **s == StatusCode::UNAUTHORIZED).count();
+    let held = statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count();
+    assert_eq!((sent, held), (4, 8), "{statuses:?}");
+    assert_eq!(dc.read(&user.dn, "badPwdCount").await.as_deref(), Some("4"), "at once, still below the threshold");
+
+    // Two minutes on, the portal's own window has passed but the directory's has not.
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&app.state.config.database_url).await.unwrap();
+    let rewind =
+        |secs: i64| sqlx::query("UPDATE password_failures SET first_at = first_at - $1").bind(secs).execute(&pool);
+    rewind(120).await.unwrap();
+    let mut client = app.another_client();
+    assert_eq!(client.sign_in(&user.sam, "Wrong-Pass-123").await.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(dc.read(&user.dn, "badPwdCount").await.as_deref(), Some("4"));
+    assert!(!dc.is_locked_out(&user.dn).await);
+    // Positive control: once the directory's window has passed too, the right password works.
+    rewind(31 * 60).await.unwrap();
+    assert_eq!(client.sign_in(&user.sam, &user.password).await.status(), StatusCode::OK);
 }

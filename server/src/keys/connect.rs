@@ -193,6 +193,7 @@ async fn activate(ch: &mut Channel, state: &AppState, key: &KeyRow) -> Result<()
         match ch.call_one(Command::Activate { code: code.trim().to_string() }).await? {
             Ok(_) => {
                 state.store.set_key_status(key.id, "active", None).await?;
+                state.store.clear_activation_failures(key.id).await?;
                 return Ok(());
             }
             Err(KeyError::WrongActivationCode { remaining }) => {

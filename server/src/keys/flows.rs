@@ -276,9 +276,12 @@ async fn change_everywhere(
 
     // The employee's other keys get it sealed, on their next connection.
     let others = match &key.key.employee {
-        Some(employee) => {
-            deliveries::seal_to_keys(state, employee.id, &Secret::new(new.expose()), Some(key.key.id)).await?
-        }
+        Some(employee) => deliveries::seal_to_keys(state, employee.id, &Secret::new(new.expose()), Some(key.key.id))
+            .await
+            .unwrap_or_else(|e| {
+                tracing::error!(code = e.code(), "the new password could not be sealed to the user's other keys");
+                Vec::new()
+            }),
         None => Vec::new(),
     };
     drop(new);

@@ -3,7 +3,8 @@
 //! before the directory write), it is not 0 ("must change"), and no administrator reset the
 //! password or set its flags since. Then the key commits; otherwise it keeps the old password,
 //! and when a move cannot be explained the user is asked to store their current password again.
-//! No password is tried against the directory. Entries older than a week are settled aborted.
+//! No password is tried against the directory. A change journaled as written to the directory
+//! always commits; one never written and older than a week settles aborted.
 
 use latchkey_protocol::message::{Command, KeyError};
 
@@ -54,8 +55,11 @@ pub async fn open_changes(ch: &mut Channel, state: &AppState, key: &KeyRow) -> R
     for change in state.store.open_changes(key.id).await? {
         let slot = u16::try_from(change.slot).map_err(|_| Failure::internal())?;
         let stale = state.now() - change.started_at > MAX_AGE_SECS;
-        // A change whose staging the key never confirmed did not reach the directory.
-        let verdict = if stale || change.step == Step::Started.label() {
+        // Written to the directory for sure: the key commits, however old the entry.
+        let verdict = if change.step == Step::DirectoryChanged.label() {
+            Verdict::Changed
+        // Never staged, or staged and left a week: the key keeps the old password.
+        } else if stale || change.step == Step::Started.label() {
             Verdict::Unchanged
         } else {
             let facts = state.directory()?.account_facts(&change.user_dn).await?;

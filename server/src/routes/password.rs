@@ -86,13 +86,14 @@ pub async fn change(
         let facts = state.directory()?.account_facts(&row.user_dn).await?;
         let must_change = row.change_required.is_some();
         change_in_directory(&state, &facts, &request.current, &request.new, must_change).await?;
+        // The change is done: what follows must not report it failed.
+        let sessions_ended = state.store.end_other_sessions(&row.user_dn, &row.token_hash).await.unwrap_or(0);
+        let _ = state.store.clear_change_required(&row.token_hash).await;
         // The user's keys would hold the old password: each gets the new one, sealed.
-        if let Some(employee) = state.store.employee_by_guid(&facts.user.object_guid).await? {
-            let secret = latchkey_protocol::message::Secret::new(request.new.expose());
-            crate::service::deliveries::seal_to_keys(&state, employee.id, &secret, None).await?;
+        let secret = latchkey_protocol::message::Secret::new(request.new.expose());
+        if let Err(e) = crate::service::deliveries::seal_to_employee(&state, &facts.user.object_guid, &secret).await {
+            tracing::error!(user = %row.username, code = e.code(), "the new password could not be sealed to the user's keys");
         }
-        let sessions_ended = state.store.end_other_sessions(&row.user_dn, &row.token_hash).await?;
-        state.store.clear_change_required(&row.token_hash).await?;
         Ok(ChangePasswordResponse { sessions_ended })
     }
     .await;

@@ -36,6 +36,12 @@ pub async fn offer(state: &AppState) -> anyhow::Result<Option<String>> {
 
 /// Creates the portal-local administrator with the token.
 pub async fn create_admin(state: &AppState, request: &BootstrapRequest) -> Result<(), AppError> {
+    // The token first: without it, nothing is looked up (no probing which names exist).
+    let token_hash = session::hash_token(request.token.trim());
+    let now = state.now();
+    if !state.store.bootstrap_open(&token_hash, now - TOKEN_LIFETIME_SECS).await? {
+        return Err(AppError(ErrorKind::Forbidden));
+    }
     let username = request.username.trim();
     if username.is_empty() || username.chars().count() > 64 || username.contains(char::is_whitespace) {
         return Err(AppError(ErrorKind::BadRequest {
@@ -57,8 +63,6 @@ pub async fn create_admin(state: &AppState, request: &BootstrapRequest) -> Resul
     };
     local::check(state, username, display_name, &request.password, None)?;
     let hash = local::hash(&request.password)?;
-    let token_hash = session::hash_token(request.token.trim());
-    let now = state.now();
     if !state.store.bootstrap_admin(&token_hash, username, display_name, &hash, now, now - TOKEN_LIFETIME_SECS).await? {
         return Err(AppError(ErrorKind::Forbidden));
     }

@@ -64,8 +64,22 @@ pub async fn verify(state: &AppState, username: &str, code: &str) -> Result<(), 
 async fn check_code(state: &AppState, who: &LoginKey, code: &str, recovery: bool) -> Result<(), AppError> {
     let row = state.store.totp(who).await?.ok_or(AppError(ErrorKind::Forbidden))?;
     let now = state.now();
-    if row.locked_until > now {
-        return Err(AppError(ErrorKind::RateLimited { retry_after_secs: (row.locked_until - now) as u64 }));
+    // Counted before it is checked: concurrent guesses cannot all slip under the lock.
+    if !state.store.reserve_totp_try(who, MAX_FAILURES, now, LOCK_SECS).await? {
+        return Err(AppError(ErrorKind::RateLimited { retry_after_secs: (row.locked_until - now).max(1) as u64 }));
+    }
+    let code = code.trim();
+    // A recovery code needs no secret: it works even if the secret cannot be opened.
+    let is_totp_code = code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit());
+    if !is_totp_code {
+        if recovery
+            && row.confirmed != 0
+            && state.store.use_recovery_code(who, &session::hash_token(&code.to_lowercase()), now).await?
+        {
+            state.store.clear_totp_failures(who).await?;
+            return Ok(());
+        }
+        return Err(AppError(ErrorKind::WrongCode));
     }
     let secret = state.secrets.open_totp(&row.secret).map_err(|e| {
         tracing::error!(user = %who, "{e}");
@@ -73,21 +87,11 @@ async fn check_code(state: &AppState, who: &LoginKey, code: &str, recovery: bool
     })?;
     let totp = TOTP::new(Algorithm::SHA1, 6, 1, STEP_SECS as u64, secret.to_vec())
         .map_err(|_| AppError(ErrorKind::Internal))?;
-    let code = code.trim();
-    if let Some(step) = matching_step(&totp, code, now) {
-        // A code of a step at or before the last accepted one was used already.
-        if step > row.last_step && state.store.accept_totp_step(who, step).await? {
-            return Ok(());
-        }
-    } else if recovery
-        && row.confirmed != 0
-        && state.store.use_recovery_code(who, &session::hash_token(&code.to_lowercase()), now).await?
-    {
-        state.store.clear_totp_failures(who).await?;
-        return Ok(());
+    // A code of a step at or before the last accepted one was used already.
+    match matching_step(&totp, code, now) {
+        Some(step) if step > row.last_step && state.store.accept_totp_step(who, step).await? => Ok(()),
+        _ => Err(AppError(ErrorKind::WrongCode)),
     }
-    state.store.count_totp_failure(who, MAX_FAILURES, now, LOCK_SECS).await?;
-    Err(AppError(ErrorKind::WrongCode))
 }
 
 /// The time step whose code `code` is, within one step of `now` either way.

@@ -89,24 +89,28 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Counts a wrong code; the `max`-th in a row locks codes until `now + lock_secs`.
-    pub async fn count_totp_failure(
+    /// Reserves a try (counted as wrong until a right code clears it), in one statement so that
+    /// concurrent guesses are each counted; the `max`-th in a row locks codes until
+    /// `now + lock_secs`. False when codes are locked now.
+    pub async fn reserve_totp_try(
         &self,
         who: &LoginKey,
         max: i64,
         now: i64,
         lock_secs: i64,
-    ) -> Result<(), sqlx::Error> {
-        sqlx::query(
+    ) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query(
             "UPDATE admin_totp SET failures = failures + 1,
-             locked_until = CASE WHEN failures + 1 >= $1 THEN $2 ELSE locked_until END WHERE username = $3",
+             locked_until = CASE WHEN failures + 1 >= $1 THEN $2 ELSE locked_until END
+             WHERE username = $3 AND locked_until <= $4",
         )
         .bind(max)
         .bind(now + lock_secs)
         .bind(who.as_str())
+        .bind(now)
         .execute(&self.pool)
-        .await
-        .map(|_| ())
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     /// A right recovery code ends a run of wrong codes as a right TOTP code does.
@@ -129,6 +133,18 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    /// Records `check` on first use; whether the database was set up with this server secret.
+    pub async fn matches_server_secret(&self, check: &str) -> Result<bool, sqlx::Error> {
+        sqlx::query("INSERT INTO server_secret_check (id, check_value) VALUES (1, $1) ON CONFLICT (id) DO NOTHING")
+            .bind(check)
+            .execute(&self.pool)
+            .await?;
+        let stored: String = sqlx::query_scalar("SELECT check_value FROM server_secret_check WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(stored == check)
     }
 
     /// Secrets stored before sealing: (name, raw secret).

@@ -46,12 +46,14 @@ impl AuditAnchor {
     }
 }
 
-/// The head as last written: which entry is the first keyed one, the head's id and link.
+/// The head as last written: which entry is the first keyed one, the head's id and link, and
+/// (for good, once seen) the checkpointed head an append found missing: a deleted tail.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Checkpoint {
     first_keyed: i64,
     id: i64,
     hash: String,
+    missing: Option<i64>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -109,6 +111,7 @@ fn checkpoint_mac(key: &[u8; 32], c: &Checkpoint) -> String {
     m.update(&c.first_keyed.to_be_bytes());
     m.update(&c.id.to_be_bytes());
     m.update(c.hash.as_bytes());
+    m.update(&c.missing.unwrap_or(-1).to_be_bytes());
     hex::encode(m.finalize().into_bytes())
 }
 
@@ -133,6 +136,22 @@ impl Store {
             .await?
             .flatten();
         let prev = prev.unwrap_or_else(|| GENESIS.to_string());
+        // The head this process checkpointed must still be there: if not, the tail was deleted,
+        // and the checkpoint says so from now on (the next append would otherwise hide it).
+        let mut missing = None;
+        if let Some(c) = self.audit_anchor.as_deref().and_then(read_checkpoint) {
+            missing = c.missing;
+            if missing.is_none() {
+                let there: Option<Option<String>> = sqlx::query_scalar("SELECT hash FROM audit WHERE id = $1")
+                    .bind(c.id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if there.flatten().as_deref() != Some(c.hash.as_str()) || c.hash.is_empty() {
+                    tracing::error!(id = c.id, "the audit log's checkpointed head is gone: its tail was deleted");
+                    missing = Some(c.id);
+                }
+            }
+        }
         let (link, keyed) = match &self.audit_anchor {
             Some(anchor) => (e.mac(&anchor.key, &prev), 1),
             None => (e.hash(&prev), 0),
@@ -162,7 +181,7 @@ impl Store {
                     *anchor.first_keyed.get_or_init(|| first.unwrap_or(id))
                 }
             };
-            if let Err(err) = write_checkpoint(anchor, Checkpoint { first_keyed, id, hash: link }) {
+            if let Err(err) = write_checkpoint(anchor, Checkpoint { first_keyed, id, hash: link, missing }) {
                 tracing::error!(path = %anchor.checkpoint.display(), "cannot write the audit checkpoint: {err}");
             }
         }
@@ -228,7 +247,7 @@ impl Store {
         loop {
             let rows: Vec<ChainedEntry> = sqlx::query_as(
                 "SELECT id, at, actor, action, target, result, client_addr, hash, keyed FROM audit \
-                 WHERE hash IS NOT NULL AND id > $1 ORDER BY id LIMIT $2",
+                 WHERE id > $1 ORDER BY id LIMIT $2",
             )
             .bind(after)
             .bind(VERIFY_PAGE)
@@ -237,6 +256,13 @@ impl Store {
             let Some(last) = rows.last() else { break };
             after = last.id;
             for row in rows {
+                // Rows from before the chain began carry no link; none may come after it began.
+                if row.hash.is_none() {
+                    if prev == GENESIS {
+                        continue;
+                    }
+                    return Ok(Some(ChainBreak { id: row.id, truncated: false }));
+                }
                 let must_be_keyed = seen_keyed || checkpoint.as_ref().is_some_and(|c| row.id >= c.first_keyed);
                 let expected = match (row.keyed, &self.audit_anchor) {
                     (0, _) if !must_be_keyed => Some(row.entry.hash(&prev)),
@@ -257,19 +283,25 @@ impl Store {
             }
         }
         match checkpoint {
+            Some(Checkpoint { missing: Some(id), .. }) => Ok(Some(ChainBreak { id, truncated: true })),
             Some(c) if !checkpoint_found => Ok(Some(ChainBreak { id: c.id, truncated: true })),
             _ => Ok(None),
         }
     }
 }
 
-/// The head as `first_keyed id hash mac`, written whole (temporary file, then rename), 0600.
+/// The head as `first_keyed id hash missing mac`, written whole (a temporary file of this
+/// process, then rename), 0600; never behind what another replica on this host wrote.
 fn write_checkpoint(anchor: &AuditAnchor, c: Checkpoint) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let tmp = anchor.checkpoint.with_extension("tmp");
+    if read_checkpoint(anchor).is_some_and(|old| old.id > c.id && old.missing.is_none()) {
+        return Ok(());
+    }
+    let tmp = anchor.checkpoint.with_extension(format!("tmp{}", std::process::id()));
     let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
-    writeln!(file, "{} {} {} {}", c.first_keyed, c.id, c.hash, checkpoint_mac(&anchor.key, &c))?;
+    let missing = c.missing.unwrap_or(-1);
+    writeln!(file, "{} {} {} {missing} {}", c.first_keyed, c.id, c.hash, checkpoint_mac(&anchor.key, &c))?;
     file.sync_all()?;
     std::fs::rename(tmp, &anchor.checkpoint)
 }
@@ -283,6 +315,7 @@ fn read_checkpoint(anchor: &AuditAnchor) -> Option<Checkpoint> {
         first_keyed: parts.next()?.parse().ok()?,
         id: parts.next()?.parse().ok()?,
         hash: parts.next()?.to_string(),
+        missing: parts.next()?.parse::<i64>().ok().filter(|m| *m >= 0),
     };
     if checkpoint_mac(&anchor.key, &c) != parts.next()? {
         tracing::error!(path = %anchor.checkpoint.display(), "the audit checkpoint's HMAC does not hold");
@@ -360,14 +393,32 @@ mod tests {
         let head: i64 = sqlx::query_scalar("SELECT MAX(id) FROM audit").fetch_one(&store.pool).await.unwrap();
         sqlx::query("DELETE FROM audit WHERE id >= $1").bind(head - 1).execute(&store.pool).await.unwrap();
         assert_eq!(store.verify_audit().await.unwrap(), Some(ChainBreak { id: head, truncated: true }));
-        // Appending again moves the checkpoint on: the log is whole from here.
+        // Appending again does not hide it: the checkpoint remembers the missing head.
         store.audit(&entry(6)).await.unwrap();
-        assert_eq!(store.verify_audit().await.unwrap(), None);
+        assert_eq!(store.verify_audit().await.unwrap(), Some(ChainBreak { id: head, truncated: true }));
+        assert_eq!(store.verify_audit().await.unwrap(), Some(ChainBreak { id: head, truncated: true }));
         let text = std::fs::read_to_string(dir.path().join("audit-head")).unwrap();
         let fields: Vec<&str> = text.split_whitespace().collect();
-        let forged = format!("{} 1 {} {}", fields[0], fields[2], fields[3]);
+        let forged = format!("{} {} {} -1 {}", fields[0], fields[1], fields[2], fields[4]);
         std::fs::write(dir.path().join("audit-head"), forged).unwrap();
         assert!(store.verify_audit().await.unwrap().is_some_and(|b| b.truncated), "a forged checkpoint");
+    }
+
+    #[tokio::test]
+    async fn appends_to_an_untouched_log_keep_it_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = anchored_store(&dir).await;
+        store.audit(&entry(6)).await.unwrap();
+        assert_eq!(store.verify_audit().await.unwrap(), None, "positive control");
+        // A forged row without a link after the chain began is a break too.
+        sqlx::query(
+            "INSERT INTO audit (at, actor, action, target, result) VALUES (7, 'x', 'admin_reset', 'y', 'success')",
+        )
+        .execute(&store.pool)
+        .await
+        .unwrap();
+        let last: i64 = sqlx::query_scalar("SELECT MAX(id) FROM audit").fetch_one(&store.pool).await.unwrap();
+        assert_eq!(store.verify_audit().await.unwrap(), Some(ChainBreak { id: last, truncated: false }));
     }
 
     #[tokio::test]

@@ -111,7 +111,11 @@ mod tests {
         store.register_key(serial, &[serial.len() as u8; 32], "12345678", 0).await.unwrap();
         store.assign_key(serial, employee, 0).await.unwrap();
         assert_eq!(store.add_domain_account(employee.username, "EXAMPLE", "Domain", 0).await.unwrap(), vec![serial]);
-        store.employee_named(employee.username).await.unwrap().unwrap().id
+        let id = store.employee_named(employee.username).await.unwrap().unwrap().id;
+        assert!(store.delivery_targets(id).await.unwrap().iter().all(|t| t.serial != serial), "reserved: nothing");
+        let key = store.key_by_serial(serial).await.unwrap().unwrap();
+        store.set_key_status(key.id, "active", None).await.unwrap();
+        id
     }
 
     #[tokio::test]
@@ -163,7 +167,7 @@ mod tests {
                 ("LK-3".to_string(), super::super::REASON_DISABLED)
             ]
         );
-        assert_eq!(store.key_by_serial("LK-1").await.unwrap().unwrap().status, "reserved", "positive control");
+        assert_eq!(store.key_by_serial("LK-1").await.unwrap().unwrap().status, "active", "positive control");
         assert!(store.suspend_keys_of_departed().await.unwrap().is_empty(), "once");
     }
 }

@@ -165,8 +165,10 @@ impl Store {
             return Err(KeyRegistryError::InvalidTransition { from: key.status, to: to.into() });
         }
         let unlock = to == "active";
+        // An administrator's unlock (or unassignment) gives the activation tries back.
         sqlx::query(
             "UPDATE keys SET status = $1, status_reason = $2, unlock_pending = $3,
+             activation_failures = CASE WHEN $3 = 1 OR $4 = 'ready' THEN 0 ELSE activation_failures END,
              employee_id = CASE WHEN $4 = 'ready' THEN NULL ELSE employee_id END WHERE id = $5",
         )
         .bind(to)
@@ -187,6 +189,14 @@ impl Store {
         .bind(key_id)
         .fetch_one(&self.pool)
         .await
+    }
+
+    pub async fn clear_activation_failures(&self, key_id: i64) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE keys SET activation_failures = 0 WHERE id = $1")
+            .bind(key_id)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
     }
 
     pub async fn activation_failures(&self, key_id: i64) -> Result<i64, sqlx::Error> {

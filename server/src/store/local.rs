@@ -42,6 +42,18 @@ impl Store {
         Ok(true)
     }
 
+    /// Whether `token_hash` is the open bootstrap's token, offered after `offered_after`.
+    pub async fn bootstrap_open(&self, token_hash: &str, offered_after: i64) -> Result<bool, sqlx::Error> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM bootstrap WHERE id = 1 AND token_hash = $1 AND used_at IS NULL AND offered_at > $2",
+        )
+        .bind(token_hash)
+        .bind(offered_after)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n == 1)
+    }
+
     /// Uses the bootstrap token (once, if offered after `offered_after`) to create the first
     /// administrator; false when the token is wrong, expired or was used.
     pub async fn bootstrap_admin(

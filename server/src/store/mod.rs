@@ -43,8 +43,14 @@ fn create_private(url: &str) -> anyhow::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
     let path = url.trim_start_matches("sqlite:").trim_start_matches("//");
     let path = path.split('?').next().unwrap_or(path);
-    if path.is_empty() || path.starts_with(':') || std::path::Path::new(path).exists() {
+    if path.is_empty() || path.starts_with(':') {
         return Ok(());
+    }
+    if std::path::Path::new(path).exists() {
+        // A database made before (or by hand) is made private too.
+        use std::os::unix::fs::PermissionsExt;
+        return std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| anyhow::anyhow!("cannot make the database {path} private: {e}"));
     }
     std::fs::OpenOptions::new()
         .write(true)
