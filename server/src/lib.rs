@@ -33,6 +33,7 @@ pub async fn serve(
     if let Err(e) = state.offer_bootstrap().await {
         tracing::error!("cannot offer the bootstrap: {e}");
     }
+    tokio::spawn(sync::housekeeping(state.clone()));
     if let Some(secs) = state.config.sync_interval_secs.filter(|s| *s > 0) {
         if state.config.employee_group.is_some() || state.config.admin_group.is_some() {
             tokio::spawn(sync::every(state.clone(), std::time::Duration::from_secs(secs)));

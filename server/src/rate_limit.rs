@@ -31,6 +31,12 @@ impl Limits {
         }
     }
 
+    /// Forgets buckets that are full again (one per address or account ever seen otherwise).
+    pub fn prune(&self) {
+        self.per_account.retain_recent();
+        self.per_address.retain_recent();
+    }
+
     /// Counts one attempt from `address` alone (nothing names an account yet).
     pub fn attempt_from(&self, address: Option<IpAddr>) -> Result<(), AppError> {
         let Some(address) = address else { return Ok(()) };

@@ -15,6 +15,12 @@ pub async fn employees(state: &AppState) -> Result<SyncReport, AppError> {
         AppError(ErrorKind::BadRequest { reason: "no employee group is configured (employee_group)".into() })
     })?;
     let members = state.directory()?.group_members(group).await?;
+    // A group read as empty while employees are present is more likely unreadable than
+    // emptied: taking everyone's keys out of service on that word would be a worse mistake.
+    if members.is_empty() && state.store.employees("", crate::store::EmployeeState::Active, 0, 1).await?.1 > 0 {
+        tracing::error!(%group, "the employee group reads as empty: the sync changes nothing (check the service account's rights)");
+        return Err(AppError(ErrorKind::DirectoryUnavailable));
+    }
     let users: Vec<SyncedUser> = members
         .iter()
         .filter(|m| !m.user.object_guid.is_empty())
@@ -40,6 +46,19 @@ pub async fn employees(state: &AppState) -> Result<SyncReport, AppError> {
         .await;
     }
     Ok(report)
+}
+
+/// Forgets what limits no longer need, every ten minutes: full in-process buckets and
+/// wrong-password counts whose window ended a day ago.
+pub async fn housekeeping(state: AppState) {
+    let mut ticks = tokio::time::interval(Duration::from_secs(600));
+    loop {
+        ticks.tick().await;
+        state.limits.prune();
+        if let Err(e) = state.store.prune_password_failures(state.now() - 86_400).await {
+            tracing::warn!(error = %e, "cannot prune the wrong-password counts");
+        }
+    }
 }
 
 /// Syncs every `interval`, for as long as the server runs; each run is audited.

@@ -944,3 +944,22 @@ async fn a_reserved_key_is_activated_only_by_its_owner_and_is_sealed_nothing() {
     let ready = page.send(&mut key, latchkey_api::relay::RelayRequest::Activate { code }).await;
     assert!(matches!(ready, RelayEvent::Ready { .. }), "{ready:?}");
 }
+
+#[tokio::test]
+async fn a_group_that_reads_as_empty_takes_nobodys_keys() {
+    let dc = TestDc::from_env();
+    let group = dc.create_group().await;
+    let app = spawn_app(&dc, AppOptions { employee_group: Some(group.clone()), ..AppOptions::default() }).await;
+    let (admin, _, _) = admin(&dc, &app).await;
+    let employee = dc.create_user(UserOptions::default()).await;
+    dc.add_to_group(&employee.dn, &group).await;
+    assert_eq!(admin.post("/api/admin/employees/sync", json!({})).await.status(), StatusCode::OK);
+    let mut key = activated_key(&app, &employee, "LK-EMPTYGROUP").await;
+
+    dc.remove_from_group(&employee.dn, &group).await;
+    let (status, code) = code_of(admin.post("/api/admin/employees/sync", json!({})).await).await;
+    assert_eq!((status, code.as_str()), (StatusCode::SERVICE_UNAVAILABLE, "directory_unavailable"));
+    let row = app.state.store.key_by_serial("LK-EMPTYGROUP").await.unwrap().unwrap();
+    assert_eq!(row.status, "active", "nobody was taken out of service");
+    assert_eq!(sign_in_with_key(&app, &mut key).await.expect("signed in").0, StatusCode::OK);
+}

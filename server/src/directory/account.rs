@@ -107,8 +107,6 @@ pub struct AccountFacts {
 /// When no window can be read: Windows' default observation window.
 pub const DEFAULT_LOCKOUT_WINDOW_SECS: u64 = 30 * 60;
 
-/// The domain's lockout rule: threshold (0: accounts never lock) and observation window.
-
 pub async fn read(ldap: &mut Ldap, base_dn: &str, dn: &str) -> Result<AccountFacts, DirectoryError> {
     let sd_flags = RawControl { ctype: SD_FLAGS_OID.into(), crit: false, val: Some(SD_FLAGS_DACL.to_vec()) };
     let user = search_one(ldap.with_controls(sd_flags), dn, FACT_ATTRS)
@@ -163,6 +161,7 @@ pub async fn read(ldap: &mut Ldap, base_dn: &str, dn: &str) -> Result<AccountFac
     })
 }
 
+/// The domain's lockout rule: threshold (0: accounts never lock) and observation window.
 pub async fn domain_lockout(ldap: &mut Ldap, base_dn: &str) -> Result<(u32, u64), DirectoryError> {
     let domain = search_one(ldap, base_dn, &["lockoutThreshold", "lockOutObservationWindow"])
         .await?
