@@ -15,10 +15,14 @@ pub async fn employees(state: &AppState) -> Result<SyncReport, AppError> {
         AppError(ErrorKind::BadRequest { reason: "no employee group is configured (employee_group)".into() })
     })?;
     let members = state.directory()?.group_members(group).await?;
-    // A group read as empty while employees are present is more likely unreadable than
-    // emptied: taking everyone's keys out of service on that word would be a worse mistake.
-    if members.is_empty() && state.store.employees("", crate::store::EmployeeState::Active, 0, 1).await?.1 > 0 {
-        tracing::error!(%group, "the employee group reads as empty: the sync changes nothing (check the service account's rights)");
+    // A group read as empty while employees are present may be one the service account cannot
+    // read (or that is gone): taking everyone's keys out of service on that word would be a worse
+    // mistake. Only a group that can be read, and is empty, empties the list.
+    if members.is_empty()
+        && state.store.employees("", crate::store::EmployeeState::Active, 0, 1).await?.1 > 0
+        && !state.directory()?.entry_exists(group).await?
+    {
+        tracing::error!(%group, "the employee group cannot be read: the sync changes nothing (check the DN and the service account's rights)");
         return Err(AppError(ErrorKind::DirectoryUnavailable));
     }
     let users: Vec<SyncedUser> = members

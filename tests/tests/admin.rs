@@ -946,20 +946,36 @@ async fn a_reserved_key_is_activated_only_by_its_owner_and_is_sealed_nothing() {
 }
 
 #[tokio::test]
-async fn a_group_that_reads_as_empty_takes_nobodys_keys() {
+async fn a_group_that_cannot_be_read_takes_nobodys_keys_an_emptied_one_does() {
     let dc = TestDc::from_env();
     let group = dc.create_group().await;
     let app = spawn_app(&dc, AppOptions { employee_group: Some(group.clone()), ..AppOptions::default() }).await;
-    let (admin, _, _) = admin(&dc, &app).await;
     let employee = dc.create_user(UserOptions::default()).await;
     dc.add_to_group(&employee.dn, &group).await;
-    assert_eq!(admin.post("/api/admin/employees/sync", json!({})).await.status(), StatusCode::OK);
+    latchkey_server::sync::employees(&app.state).await.unwrap();
     let mut key = activated_key(&app, &employee, "LK-EMPTYGROUP").await;
 
-    dc.remove_from_group(&employee.dn, &group).await;
-    let (status, code) = code_of(admin.post("/api/admin/employees/sync", json!({})).await).await;
-    assert_eq!((status, code.as_str()), (StatusCode::SERVICE_UNAVAILABLE, "directory_unavailable"));
+    // A replica configured with a group the service account cannot read (here: a wrong DN).
+    let wrong = format!("CN=no-such-group,CN=Users,{}", dc.base_dn);
+    let replica = spawn_app(
+        &dc,
+        AppOptions {
+            employee_group: Some(wrong),
+            database_url: Some(app.state.config.database_url.clone()),
+            secret_key_file: Some(app.state.config.secret_key_file.clone()),
+            ..AppOptions::default()
+        },
+    )
+    .await;
+    let refused = latchkey_server::sync::employees(&replica.state).await.err().expect("refused");
+    assert_eq!(refused.0.code(), "directory_unavailable");
     let row = app.state.store.key_by_serial("LK-EMPTYGROUP").await.unwrap().unwrap();
     assert_eq!(row.status, "active", "nobody was taken out of service");
     assert_eq!(sign_in_with_key(&app, &mut key).await.expect("signed in").0, StatusCode::OK);
+
+    // The real group, emptied: the last employee leaves and their key is suspended.
+    dc.remove_from_group(&employee.dn, &group).await;
+    latchkey_server::sync::employees(&app.state).await.unwrap();
+    let row = app.state.store.key_by_serial("LK-EMPTYGROUP").await.unwrap().unwrap();
+    assert_eq!((row.status.as_str(), row.status_reason.as_deref()), ("suspended", Some("employee_left_group")));
 }

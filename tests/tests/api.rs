@@ -439,14 +439,43 @@ async fn concurrent_guesses_and_the_directorys_longer_window_still_lock_no_one()
     // Two minutes on, the portal's own window has passed but the directory's has not.
     sqlx::any::install_default_drivers();
     let pool = sqlx::AnyPool::connect(&app.state.config.database_url).await.unwrap();
-    let rewind =
-        |secs: i64| sqlx::query("UPDATE password_failures SET first_at = first_at - $1").bind(secs).execute(&pool);
+    let rewind = |secs: i64| {
+        sqlx::query("UPDATE password_failures SET first_at = first_at - $1, last_at = last_at - $2")
+            .bind(secs)
+            .bind(secs)
+            .execute(&pool)
+    };
     rewind(120).await.unwrap();
     let mut client = app.another_client();
     assert_eq!(client.sign_in(&user.sam, "Wrong-Pass-123").await.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(dc.read(&user.dn, "badPwdCount").await.as_deref(), Some("4"));
     assert!(!dc.is_locked_out(&user.dn).await);
-    // Positive control: once the directory's window has passed too, the right password works.
+    // Positive control: the account is not locked (the right password binds, which zeroes the
+    // directory's count); once the portal's window has passed too, the portal lets it in.
+    assert!(dc.binds(&user.dn, &user.password).await);
     rewind(31 * 60).await.unwrap();
     assert_eq!(client.sign_in(&user.sam, &user.password).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_directorys_own_count_stops_the_portal_when_its_own_has_lapsed() {
+    let dc = dc();
+    let user = dc.create_user(UserOptions::default()).await;
+    let mut app = spawn_app(&dc, AppOptions::default()).await;
+    assert_eq!(app.sign_in(&user.sam, "Wrong-Pass-123").await.status(), StatusCode::UNAUTHORIZED);
+    // The portal's count lapses (its row rewound past any window); the directory's has not.
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&app.state.config.database_url).await.unwrap();
+    sqlx::query("UPDATE password_failures SET first_at = first_at - 7200, last_at = last_at - 7200")
+        .execute(&pool)
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        assert_eq!(app.sign_in(&user.sam, "Wrong-Pass-123").await.status(), StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(dc.read(&user.dn, "badPwdCount").await.as_deref(), Some("4"));
+    // The portal counted 3 now, the directory 4: one more would lock, so it is not sent.
+    assert_eq!(app.sign_in(&user.sam, "Wrong-Pass-123").await.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(dc.read(&user.dn, "badPwdCount").await.as_deref(), Some("4"));
+    assert!(!dc.is_locked_out(&user.dn).await);
 }

@@ -23,6 +23,8 @@ const FACT_ATTRS: &[&str] = &[
     "accountExpires",
     "adminCount",
     "userPrincipalName",
+    "badPwdCount",
+    "badPasswordTime",
 ];
 const DOMAIN_ATTRS: &[&str] = &[
     "minPwdLength",
@@ -102,6 +104,10 @@ pub struct AccountFacts {
     /// How long the directory remembers wrong passwords (the effective policy's
     /// lockout observation window).
     pub lockout_window_secs: u64,
+    /// Wrong passwords the directory counted (badPwdCount), and when the last was (Unix
+    /// seconds): the count is current only within the observation window after it.
+    pub bad_password_count: u32,
+    pub bad_password_at: Option<i64>,
 }
 
 /// When no window can be read: Windows' default observation window.
@@ -158,6 +164,8 @@ pub async fn read(ldap: &mut Ldap, base_dn: &str, dn: &str) -> Result<AccountFac
         protected: int(&user, "adminCount").unwrap_or(0) == 1,
         user_principal_name: first(&user, "userPrincipalName"),
         lockout_window_secs: window.and_then(filetime::duration_secs).unwrap_or(DEFAULT_LOCKOUT_WINDOW_SECS),
+        bad_password_count: uint(&user, "badPwdCount"),
+        bad_password_at: int(&user, "badPasswordTime").and_then(filetime::to_unix),
     })
 }
 

@@ -92,7 +92,6 @@ pub struct Directory {
     service_password: Zeroizing<String>,
     configured_base_dn: Option<String>,
     base_dn: OnceCell<String>,
-    domain_lockout: OnceCell<(u32, u64)>,
 }
 
 impl Directory {
@@ -126,7 +125,6 @@ impl Directory {
             service_password: Zeroizing::new(config.service_password),
             configured_base_dn: config.base_dn,
             base_dn: OnceCell::new(),
-            domain_lockout: OnceCell::new(),
         })
     }
 
@@ -168,19 +166,15 @@ impl Directory {
         DirectoryError::InvalidCredentials
     }
 
-    /// The domain's lockout threshold (0: no lockout) and observation window in seconds, read
-    /// once (for names no account has; an account's own come with its facts).
+    /// The domain's lockout threshold (0: no lockout) and observation window in seconds, for
+    /// names no account has (an account's own come with its facts). Read each time, like an
+    /// account's facts, so an unknown name costs what a known one does.
     pub async fn domain_lockout(&self) -> Result<(u32, u64), DirectoryError> {
-        self.domain_lockout
-            .get_or_try_init(|| async {
-                let mut ldap = self.service_session().await?;
-                let base = self.base_dn(&mut ldap).await?;
-                let rule = account::domain_lockout(&mut ldap, &base).await;
-                let _ = ldap.unbind().await;
-                rule
-            })
-            .await
-            .copied()
+        let mut ldap = self.service_session().await?;
+        let base = self.base_dn(&mut ldap).await?;
+        let rule = account::domain_lockout(&mut ldap, &base).await;
+        let _ = ldap.unbind().await;
+        rule
     }
 
     pub async fn find_user(&self, username: &str) -> Result<Option<UserRef>, DirectoryError> {
@@ -262,6 +256,14 @@ impl Directory {
         let result = ldap.modify(&user.dn, mods).await;
         let _ = ldap.unbind().await;
         error::from_change(&result?)
+    }
+
+    /// Whether the service account can read the entry `dn` (a group the sync relies on).
+    pub async fn entry_exists(&self, dn: &str) -> Result<bool, DirectoryError> {
+        let mut ldap = self.service_session().await?;
+        let result = ldap.search(dn, Scope::Base, "(objectClass=*)", vec!["1.1"]).await?;
+        let _ = ldap.unbind().await;
+        Ok(result.1.rc == 0 && !result.0.is_empty())
     }
 
     /// Whether `user_dn` is a member of `group_dn`, directly or through nested groups.

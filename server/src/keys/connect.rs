@@ -90,7 +90,7 @@ pub async fn connect(
         }
     } else if key.status == "reserved" {
         // Activated, but the registry missed it (the session dropped right after).
-        state.store.set_key_status(key.id, "active", None).await?;
+        state.store.mark_activated(key.id, state.now()).await?;
     }
 
     let mut notice = reconcile::open_changes(ch, state, &key).await?;
@@ -192,8 +192,7 @@ async fn activate(ch: &mut Channel, state: &AppState, key: &KeyRow) -> Result<()
         ch.send(&RelayEvent::Progress { step: "confirm_on_key".into() }).await?;
         match ch.call_one(Command::Activate { code: code.trim().to_string() }).await? {
             Ok(_) => {
-                state.store.set_key_status(key.id, "active", None).await?;
-                state.store.clear_activation_failures(key.id).await?;
+                state.store.mark_activated(key.id, state.now()).await?;
                 return Ok(());
             }
             Err(KeyError::WrongActivationCode { remaining }) => {

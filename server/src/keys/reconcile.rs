@@ -124,6 +124,8 @@ mod tests {
             protected: false,
             user_principal_name: None,
             lockout_window_secs: 1800,
+            bad_password_count: 0,
+            bad_password_at: None,
         }
     }
 

@@ -113,7 +113,7 @@ async fn change_local(
     if account.may_change == 0 {
         return Err(AppError(ErrorKind::NotPermitted));
     }
-    let attempt = lockout::reserve(state, &lockout::Account::local(&row.username), lockout::Rule::LOCAL).await?;
+    let attempt = lockout::reserve(state, &[lockout::Account::local(&row.username)], lockout::Rule::LOCAL).await?;
     let right = local::verify(&account.password_hash, current);
     lockout::settle(state, attempt, Some(right)).await?;
     if !right {
@@ -156,7 +156,8 @@ pub async fn change_in_directory(
     // password.
     let bind_as = if facts.change_required || session_requires_change { BindAs::Service } else { BindAs::User };
     // A wrong current password costs a badPwdCount: the lockout guard counts it.
-    let attempt = lockout::reserve(state, &lockout::Account::of(&facts.user), lockout::Rule::of(facts)).await?;
+    let attempt =
+        lockout::reserve(state, &[lockout::Account::of(&facts.user)], lockout::Rule::of(facts, state.now())).await?;
     let mut outcome = directory.change_password(&facts.user, current, new, bind_as).await;
     if matches!(outcome, Err(DirectoryError::MustChange | DirectoryError::Expired)) {
         // The bind proved the password right but refused it for use: change as the service
@@ -243,6 +244,8 @@ mod tests {
             protected: false,
             user_principal_name: None,
             lockout_window_secs: 1800,
+            bad_password_count: 0,
+            bad_password_at: None,
         }
     }
 

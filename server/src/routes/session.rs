@@ -26,7 +26,7 @@ pub async fn sign_in(
     let outcome = async {
         state.limits.attempt(&username, addr.0)?;
         if let Some(account) = state.store.local_account(&username).await? {
-            let attempt = lockout::reserve(&state, &lockout::Account::local(&username), lockout::Rule::LOCAL).await?;
+            let attempt = lockout::reserve(&state, &[lockout::Account::local(&username)], lockout::Rule::LOCAL).await?;
             let right = local::verify(&account.password_hash, &request.password);
             lockout::settle(&state, attempt, Some(right)).await?;
             if !right {

@@ -44,21 +44,42 @@ impl Account {
     }
 }
 
-/// The directory's lockout rule for an account.
+/// The directory's lockout rule for an account, and what it counted already.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Rule {
     /// Wrong passwords that lock the account (0: it never locks).
     pub threshold: u32,
     pub window_secs: u64,
+    /// Wrong passwords the directory counted within its window (badPwdCount).
+    pub counted: u32,
 }
 
+/// When the account's fine-grained policy cannot be read, its threshold is unknown: allow this
+/// many tries at most, over at least the default window.
+const UNREADABLE_POLICY_THRESHOLD: u32 = 3;
+
 impl Rule {
-    pub fn of(facts: &AccountFacts) -> Rule {
-        Rule { threshold: facts.policy.lockout_threshold, window_secs: facts.lockout_window_secs }
+    pub fn of(facts: &AccountFacts, now: i64) -> Rule {
+        let window_secs = facts.lockout_window_secs;
+        let recent = facts.bad_password_at.is_some_and(|at| now - at < window_secs as i64);
+        let counted = if recent { facts.bad_password_count } else { 0 };
+        let mut rule = Rule { threshold: facts.policy.lockout_threshold, window_secs, counted };
+        if matches!(facts.policy_source, latchkey_api::PolicySource::FineGrainedUnreadable { .. }) {
+            let threshold = match rule.threshold {
+                0 => UNREADABLE_POLICY_THRESHOLD,
+                t => t.min(UNREADABLE_POLICY_THRESHOLD),
+            };
+            rule = Rule {
+                threshold,
+                window_secs: window_secs.max(crate::directory::DEFAULT_LOCKOUT_WINDOW_SECS),
+                counted,
+            };
+        }
+        rule
     }
 
     /// Portal-local accounts: only the configured limit.
-    pub const LOCAL: Rule = Rule { threshold: 0, window_secs: 0 };
+    pub const LOCAL: Rule = Rule { threshold: 0, window_secs: 0, counted: 0 };
 }
 
 /// Wrong passwords allowed per window: the configured number, below the lockout threshold.
@@ -79,42 +100,66 @@ pub fn allowed(configured: u32, threshold: u32) -> u32 {
     configured.min(below)
 }
 
-/// A try reserved for a password about to be sent; [`settle`] it with the directory's answer.
+/// Tries reserved for a password about to be sent; [`settle`] them with the directory's answer.
 #[must_use]
 pub struct Try {
-    account: Account,
+    accounts: Vec<Account>,
 }
 
-/// Reserves a try, or refuses when the account has used its tries within the window.
-pub async fn reserve(state: &AppState, account: &Account, rule: Rule) -> Result<Try, AppError> {
+/// Reserves a try on each of `accounts` (a real account is counted under its objectGUID and
+/// under the name as typed, as an unknown name would be, so the two cannot be told apart), or
+/// refuses when any has used its tries, or when the directory itself counted as many.
+pub async fn reserve(state: &AppState, accounts: &[Account], rule: Rule) -> Result<Try, AppError> {
     let limits = &state.config.limits;
     let window = limits.window_secs.max(rule.window_secs).max(1) as i64;
     let allowed = i64::from(allowed(limits.per_account, rule.threshold));
     let now = state.now();
-    let (tries, first_at) = state.store.reserve_password_try(&account.0, now - window, now).await?;
-    if tries > allowed {
-        state.store.release_password_try(&account.0).await?;
-        return Err(AppError(ErrorKind::RateLimited { retry_after_secs: (first_at + window - now).max(1) as u64 }));
+    let mut reserved = Try { accounts: Vec::new() };
+    let mut refused = None;
+    for account in accounts {
+        let (tries, last_at) = state.store.reserve_password_try(&account.0, now - window, now, allowed).await?;
+        reserved.accounts.push(account.clone());
+        if tries > allowed {
+            refused = Some((last_at + window - now).max(1));
+        }
     }
-    Ok(Try { account: account.clone() })
+    // The directory's own count (another application's wrong passwords count too).
+    if rule.threshold > 0 && i64::from(rule.counted) >= allowed.min(i64::from(rule.threshold) - 1).max(1) {
+        refused = Some(refused.unwrap_or(window));
+    }
+    if let Some(retry_after) = refused {
+        settle(state, reserved, None).await?;
+        return Err(AppError(ErrorKind::RateLimited { retry_after_secs: retry_after as u64 }));
+    }
+    Ok(reserved)
 }
 
-/// A right password clears the count; a wrong one keeps its try; anything else gives it back.
+/// A right password clears the counts; a wrong one keeps its tries; a refusal that did not
+/// judge the password gives them back.
 pub async fn settle(state: &AppState, attempt: Try, right: Option<bool>) -> Result<(), AppError> {
-    match right {
-        Some(true) => state.store.clear_password_failures(&attempt.account.0).await?,
-        Some(false) => {}
-        None => state.store.release_password_try(&attempt.account.0).await?,
+    for account in &attempt.accounts {
+        match right {
+            Some(true) => state.store.clear_password_failures(&account.0).await?,
+            Some(false) => {}
+            None => state.store.release_password_try(&account.0).await?,
+        }
     }
     Ok(())
 }
 
-/// What a directory answer says of the password: right, wrong, or not judged.
+/// What a directory answer says of the password: right, wrong (or maybe wrong: no answer is
+/// counted as wrong, the DC may have counted it), or not judged.
 pub fn judged<T>(outcome: &Result<T, DirectoryError>) -> Option<bool> {
     match outcome {
         Ok(_) | Err(DirectoryError::MustChange | DirectoryError::Expired) => Some(true),
-        Err(DirectoryError::InvalidCredentials | DirectoryError::WrongCurrentPassword) => Some(false),
-        // Disabled, locked, expired account: the DC refused before judging the password.
+        Err(
+            DirectoryError::InvalidCredentials
+            | DirectoryError::WrongCurrentPassword
+            | DirectoryError::Unavailable(_)
+            | DirectoryError::Unexpected { .. },
+        ) => Some(false),
+        // Disabled, locked, expired account, a refused new password: the password was not
+        // what the DC refused.
         Err(_) => None,
     }
 }
@@ -136,13 +181,19 @@ pub async fn authenticate(
     let found = if plausible { directory.find_user(username).await? } else { None };
     let Some(user) = found else {
         let (threshold, window_secs) = directory.domain_lockout().await?;
-        let attempt = reserve(state, &Account::unknown(username), Rule { threshold, window_secs }).await?;
+        let rule = Rule { threshold, window_secs, counted: 0 };
+        let attempt = reserve(state, &[Account::unknown(username)], rule).await?;
         let _ = directory.refuse_unknown(password).await;
         settle(state, attempt, Some(false)).await?;
         return Err(AppError(ErrorKind::InvalidCredentials));
     };
     let facts = directory.account_facts(&user.dn).await?;
-    let attempt = reserve(state, &Account::of(&user), Rule::of(&facts)).await?;
+    // Locked already: said so, and no password is sent (it could only be refused).
+    if facts.locked_out {
+        return Err(AppError(ErrorKind::LockedOut));
+    }
+    let accounts = [Account::of(&user), Account::unknown(username)];
+    let attempt = reserve(state, &accounts, Rule::of(&facts, state.now())).await?;
     let bound = directory.bind_user(&user, password).await;
     settle(state, attempt, judged(&bound)).await?;
     Ok((SignIn { user, change_required: bound? }, facts))
@@ -182,7 +233,8 @@ mod tests {
         assert_eq!(judged::<()>(&Err(DirectoryError::MustChange)), Some(true));
         assert_eq!(judged::<()>(&Err(DirectoryError::InvalidCredentials)), Some(false));
         assert_eq!(judged::<()>(&Err(DirectoryError::WrongCurrentPassword)), Some(false));
-        assert_eq!(judged::<()>(&Err(DirectoryError::Unavailable("down".into()))), None);
+        assert_eq!(judged::<()>(&Err(DirectoryError::Unavailable("down".into()))), Some(false), "maybe counted");
         assert_eq!(judged::<()>(&Err(DirectoryError::LockedOut)), None);
+        assert_eq!(judged::<()>(&Err(DirectoryError::PolicyRefused)), None);
     }
 }

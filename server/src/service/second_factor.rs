@@ -66,7 +66,8 @@ async fn check_code(state: &AppState, who: &LoginKey, code: &str, recovery: bool
     let now = state.now();
     // Counted before it is checked: concurrent guesses cannot all slip under the lock.
     if !state.store.reserve_totp_try(who, MAX_FAILURES, now, LOCK_SECS).await? {
-        return Err(AppError(ErrorKind::RateLimited { retry_after_secs: (row.locked_until - now).max(1) as u64 }));
+        let locked_until = state.store.totp(who).await?.map_or(now + LOCK_SECS, |r| r.locked_until);
+        return Err(AppError(ErrorKind::RateLimited { retry_after_secs: (locked_until - now).max(1) as u64 }));
     }
     let code = code.trim();
     // A recovery code needs no secret: it works even if the secret cannot be opened.

@@ -295,8 +295,14 @@ impl Store {
 fn write_checkpoint(anchor: &AuditAnchor, c: Checkpoint) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    if read_checkpoint(anchor).is_some_and(|old| old.id > c.id && old.missing.is_none()) {
-        return Ok(());
+    let mut c = c;
+    if let Some(old) = read_checkpoint(anchor) {
+        // Never backwards (another process on this host wrote a later head), and a missing head
+        // once recorded stays recorded.
+        if old.id > c.id && old.missing.is_none() {
+            return Ok(());
+        }
+        c.missing = c.missing.or(old.missing);
     }
     let tmp = anchor.checkpoint.with_extension(format!("tmp{}", std::process::id()));
     let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;

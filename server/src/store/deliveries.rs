@@ -29,7 +29,7 @@ impl Store {
             "SELECT k.id AS key_id, k.serial, k.public_key, a.slot FROM key_accounts a
              JOIN keys k ON k.id = a.key_id
              WHERE a.employee_id = $1 AND k.employee_id = $2 AND a.directory_managed = 1
-             AND k.status = 'active'
+             AND k.status = 'active' AND k.activated_at IS NOT NULL
              ORDER BY k.serial, a.slot",
         )
         .bind(employee_id)
@@ -114,7 +114,7 @@ mod tests {
         let id = store.employee_named(employee.username).await.unwrap().unwrap().id;
         assert!(store.delivery_targets(id).await.unwrap().iter().all(|t| t.serial != serial), "reserved: nothing");
         let key = store.key_by_serial(serial).await.unwrap().unwrap();
-        store.set_key_status(key.id, "active", None).await.unwrap();
+        store.mark_activated(key.id, 1).await.unwrap();
         id
     }
 

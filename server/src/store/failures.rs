@@ -6,21 +6,29 @@
 use super::Store;
 
 impl Store {
-    /// Counts one more try for `account` (a count from before `since` starts again at one);
-    /// the count now and when its window began.
-    pub async fn reserve_password_try(&self, account: &str, since: i64, now: i64) -> Result<(i64, i64), sqlx::Error> {
+    /// Counts one more try for `account` (a count whose last try is before `since` starts again
+    /// at one, as the directory's does); the count now and its last counted try. A try over
+    /// `allowed` does not move the last try: refused tries do not extend the window.
+    pub async fn reserve_password_try(
+        &self,
+        account: &str,
+        since: i64,
+        now: i64,
+        allowed: i64,
+    ) -> Result<(i64, i64), sqlx::Error> {
         sqlx::query_as(
-            "INSERT INTO password_failures (account, failures, first_at) VALUES ($1, 1, $2)
+            "INSERT INTO password_failures (account, failures, first_at, last_at) VALUES ($1, 1, $2, $2)
              ON CONFLICT (account) DO UPDATE SET
-             failures = CASE WHEN password_failures.first_at <= $3 THEN 1 ELSE password_failures.failures + 1 END,
-             first_at = CASE WHEN password_failures.first_at <= $4 THEN $5 ELSE password_failures.first_at END
-             RETURNING failures, first_at",
+             failures = CASE WHEN password_failures.last_at <= $3 THEN 1 ELSE password_failures.failures + 1 END,
+             first_at = CASE WHEN password_failures.last_at <= $3 THEN $2 ELSE password_failures.first_at END,
+             last_at = CASE WHEN password_failures.last_at <= $3 OR password_failures.failures + 1 <= $4 THEN $2
+                       ELSE password_failures.last_at END
+             RETURNING failures, last_at",
         )
         .bind(account)
         .bind(now)
         .bind(since)
-        .bind(since)
-        .bind(now)
+        .bind(allowed)
         .fetch_one(&self.pool)
         .await
     }
@@ -43,10 +51,10 @@ impl Store {
             .map(|_| ())
     }
 
-    /// Forgets counts whose window ended before `since` (one row per name ever tried).
+    /// Forgets counts whose last try was before `since` (one row per name ever tried).
     pub async fn prune_password_failures(&self, since: i64) -> Result<u64, sqlx::Error> {
         let done =
-            sqlx::query("DELETE FROM password_failures WHERE first_at <= $1").bind(since).execute(&self.pool).await?;
+            sqlx::query("DELETE FROM password_failures WHERE last_at <= $1").bind(since).execute(&self.pool).await?;
         Ok(done.rows_affected())
     }
 }
@@ -55,46 +63,44 @@ impl Store {
 mod tests {
     use crate::store::Store;
 
+    async fn store(dir: &tempfile::TempDir) -> Store {
+        Store::open(&format!("sqlite://{}", dir.path().join("f.sqlite").display())).await.unwrap()
+    }
+
     #[tokio::test]
-    async fn tries_count_within_the_window_and_start_again_after_it() {
+    async fn the_window_runs_from_the_last_try_as_the_directorys_does() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&format!("sqlite://{}", dir.path().join("f.sqlite").display())).await.unwrap();
-        let window = 900;
-        for (now, expected) in [(1000, 1), (1001, 2), (1002, 3)] {
-            assert_eq!(store.reserve_password_try("guid-a", now - window, now).await.unwrap(), (expected, 1000));
+        let store = store(&dir).await;
+        let (window, allowed) = (900, 4);
+        let reserve = |now: i64| store.reserve_password_try("guid-a", now - window, now, allowed);
+        assert_eq!(reserve(1000).await.unwrap(), (1, 1000));
+        // Three more just before the first's window ends, one just after: still counted.
+        for (now, n) in [(1890, 2), (1895, 3), (1899, 4)] {
+            assert_eq!(reserve(now).await.unwrap(), (n, now));
         }
-        assert_eq!(store.reserve_password_try("guid-b", 1003 - window, 1003).await.unwrap(), (1, 1003), "per account");
+        assert_eq!(reserve(1901).await.unwrap(), (5, 1899), "over the allowance: the last try stays");
         store.release_password_try("guid-a").await.unwrap();
-        assert_eq!(store.reserve_password_try("guid-a", 1004 - window, 1004).await.unwrap(), (3, 1000), "given back");
-        let later = 1000 + window;
-        assert_eq!(store.reserve_password_try("guid-a", later - window, later).await.unwrap(), (1, later), "afresh");
+        assert_eq!(reserve(1899 + window + 1).await.unwrap(), (1, 1899 + window + 1), "a window after the last");
+        assert_eq!(store.reserve_password_try("guid-b", 0, 5, allowed).await.unwrap(), (1, 5), "per account");
         store.clear_password_failures("guid-a").await.unwrap();
-        assert_eq!(store.reserve_password_try("guid-a", 0, 5000).await.unwrap(), (1, 5000));
-        assert_eq!(store.prune_password_failures(4000).await.unwrap(), 1, "guid-b's window ended");
+        assert_eq!(store.prune_password_failures(100).await.unwrap(), 1, "guid-b's last try is old");
     }
 
     #[tokio::test]
     async fn concurrent_tries_are_each_counted() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&format!("sqlite://{}", dir.path().join("f.sqlite").display())).await.unwrap();
-        let tries = (0..20).map(|_| {
-            let store = store.clone();
-            async move { store.reserve_password_try("guid-a", 0, 100).await }
-        });
-        let mut counts: Vec<i64> = futures_counts(tries).await;
-        counts.sort_unstable();
-        assert_eq!(counts, (1..=20).collect::<Vec<_>>(), "every concurrent try got its own count");
-    }
-
-    async fn futures_counts<F>(tries: impl Iterator<Item = F>) -> Vec<i64>
-    where
-        F: std::future::Future<Output = Result<(i64, i64), sqlx::Error>> + Send + 'static,
-    {
-        let handles: Vec<_> = tries.map(tokio::spawn).collect();
+        let store = store(&dir).await;
+        let handles: Vec<_> = (0..20)
+            .map(|_| {
+                let store = store.clone();
+                tokio::spawn(async move { store.reserve_password_try("guid-a", 0, 100, 4).await })
+            })
+            .collect();
         let mut counts = Vec::new();
         for h in handles {
             counts.push(h.await.unwrap().unwrap().0);
         }
-        counts
+        counts.sort_unstable();
+        assert_eq!(counts, (1..=20).collect::<Vec<_>>(), "every concurrent try got its own count");
     }
 }

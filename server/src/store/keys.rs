@@ -13,6 +13,8 @@ pub struct KeyRow {
     pub employee: Option<Employee>,
     /// An administrator unlocked the key; the key is told on its next connection.
     pub unlock_pending: bool,
+    /// When its owner activated it (Unix seconds).
+    pub activated_at: Option<i64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
@@ -164,6 +166,8 @@ impl Store {
         if !transition_allowed(&key.status, to) {
             return Err(KeyRegistryError::InvalidTransition { from: key.status, to: to.into() });
         }
+        // A key never activated goes back to waiting for its owner's activation, not to active.
+        let to = if to == "active" && key.activated_at.is_none() { "reserved" } else { to };
         let unlock = to == "active";
         // An administrator's unlock (or unassignment) gives the activation tries back.
         sqlx::query(
@@ -191,12 +195,17 @@ impl Store {
         .await
     }
 
-    pub async fn clear_activation_failures(&self, key_id: i64) -> Result<(), sqlx::Error> {
-        sqlx::query("UPDATE keys SET activation_failures = 0 WHERE id = $1")
-            .bind(key_id)
-            .execute(&self.pool)
-            .await
-            .map(|_| ())
+    /// The owner activated the key: it may receive sealed passwords from now on.
+    pub async fn mark_activated(&self, key_id: i64, now: i64) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE keys SET status = 'active', status_reason = NULL, activation_failures = 0,
+             activated_at = COALESCE(activated_at, $1) WHERE id = $2",
+        )
+        .bind(now)
+        .bind(key_id)
+        .execute(&self.pool)
+        .await
+        .map(|_| ())
     }
 
     pub async fn activation_failures(&self, key_id: i64) -> Result<i64, sqlx::Error> {
@@ -293,7 +302,7 @@ async fn upsert_employee(tx: &mut sqlx::AnyConnection, e: &NewEmployee<'_>, now:
 }
 
 const SELECT_KEYS: &str = "SELECT k.id, k.serial, k.public_key, k.status, k.status_reason,
-    e.id, e.object_guid, e.username, e.display_name, k.unlock_pending
+    e.id, e.object_guid, e.username, e.display_name, k.unlock_pending, k.activated_at
     FROM keys k LEFT JOIN employees e ON e.id = k.employee_id";
 
 fn key_row(r: &sqlx::any::AnyRow) -> Result<KeyRow, sqlx::Error> {
@@ -313,5 +322,6 @@ fn key_row(r: &sqlx::any::AnyRow) -> Result<KeyRow, sqlx::Error> {
         status_reason: r.try_get(4)?,
         employee,
         unlock_pending: r.try_get::<i64, _>(9)? != 0,
+        activated_at: r.try_get(10)?,
     })
 }
