@@ -967,7 +967,7 @@ async fn a_group_that_cannot_be_read_takes_nobodys_keys_an_emptied_one_does() {
         },
     )
     .await;
-    let refused = latchkey_server::sync::employees(&replica.state).await.err().expect("refused");
+    let refused = latchkey_server::sync::employees(&replica.state).await.expect_err("refused");
     assert_eq!(refused.0.code(), "directory_unavailable");
     let row = app.state.store.key_by_serial("LK-EMPTYGROUP").await.unwrap().unwrap();
     assert_eq!(row.status, "active", "nobody was taken out of service");
