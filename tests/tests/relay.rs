@@ -489,3 +489,50 @@ async fn a_change_everywhere_reaches_the_users_other_keys_sealed_and_only_direct
         assert_eq!(key_password(key, ACCOUNT).as_deref(), Some(typed));
     }
 }
+
+#[tokio::test]
+async fn a_beacon_with_a_forged_serial_or_an_oversized_message_writes_nothing() {
+    use futures::{SinkExt, StreamExt};
+    use latchkey_protocol::message::{self, Beacon};
+    use tokio_tungstenite::tungstenite::Message;
+    let dc = TestDc::from_env();
+    let app = spawn_app(&dc, AppOptions::default()).await;
+    let (mut key, _) = new_key("LK-FORGED");
+    let mut beacon: Beacon = message::decode(&key.beacon()).unwrap();
+    let forged = format!("LK-{}\n<script>", "X".repeat(4096));
+    beacon.serial = forged.clone();
+    let url = format!("ws://{}/api/key/relay", app.addr);
+
+    let (mut socket, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+    let request = RelayRequest::Beacon { beacon: hex::encode(message::encode(&beacon)) };
+    socket.send(Message::Text(serde_json::to_string(&request).unwrap().into())).await.unwrap();
+    let answer = socket.next().await.unwrap().unwrap();
+    let event: RelayEvent = serde_json::from_str(answer.to_text().unwrap()).unwrap();
+    assert!(matches!(&event, RelayEvent::Failed { code, .. } if code == "relay_protocol"), "{event:?}");
+    let audit = app.state.store.search_audit("", "", "LK-", 0, 100).await.unwrap();
+    assert!(audit.iter().all(|e| !e.target.contains("<script>") && e.target.len() <= 257), "{audit:?}");
+
+    // A message over the relay's size limit is never read: the session just ends. One under the
+    // limit but too long for a beacon is read, and refused for its length.
+    let failure_for = |hex_len: usize| {
+        let url = url.clone();
+        async move {
+            let (mut socket, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+            let request = RelayRequest::Beacon { beacon: "ab".repeat(hex_len / 2) };
+            let _ = socket.send(Message::Text(serde_json::to_string(&request).unwrap().into())).await;
+            match socket.next().await {
+                Some(Ok(Message::Text(text))) => text.to_string(),
+                other => format!("{other:?}"),
+            }
+        }
+    };
+    let oversized = failure_for(1 << 20).await;
+    assert!(!oversized.contains("too long"), "a 1 MiB message was read: {oversized}");
+    let long = failure_for(8 * 1024).await;
+    assert!(long.contains("too long"), "{long}");
+
+    // Positive control: the same key's own beacon is read (and refused only as unregistered).
+    let mut page = RelayPage::open(&app, None).await;
+    let unregistered = page.connect(&mut key).await;
+    assert!(matches!(&unregistered, RelayEvent::Failed { code, .. } if code == "unregistered_key"), "{unregistered:?}");
+}
