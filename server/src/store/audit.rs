@@ -345,14 +345,18 @@ mod tests {
         }
     }
 
-    async fn anchored_store(dir: &tempfile::TempDir) -> Store {
-        let url = format!("sqlite://{}", dir.path().join("a.sqlite").display());
-        let anchor = AuditAnchor::new([7; 32], dir.path().join("audit-head"));
-        let store = Store::open(&url).await.unwrap().anchored(anchor);
-        for n in 1..=5 {
-            store.audit(&entry(n)).await.unwrap();
+    /// Each engine's store, anchored (its checkpoint in `dir`), with five entries.
+    async fn anchored_stores(dir: &tempfile::TempDir) -> Vec<(crate::store::testing::TestStore, Store)> {
+        let mut all = Vec::new();
+        for t in crate::store::testing::stores().await {
+            let anchor = AuditAnchor::new([7; 32], dir.path().join(format!("audit-head-{}", t.engine)));
+            let store = t.store.clone().anchored(anchor);
+            for n in 1..=5 {
+                store.audit(&entry(n)).await.unwrap();
+            }
+            all.push((t, store));
         }
-        store
+        all
     }
 
     /// What someone with write access to the database but not the key can do: edit a row and
@@ -384,18 +388,24 @@ mod tests {
     async fn an_edited_log_rechained_without_the_key_is_detected() {
         for keyed in [0, 1] {
             let dir = tempfile::tempdir().unwrap();
-            let store = anchored_store(&dir).await;
-            assert_eq!(store.verify_audit().await.unwrap(), None, "an untouched chain verifies");
-            rechain_without_the_key(&store, keyed).await;
-            let broken = store.verify_audit().await.unwrap();
-            assert_eq!(broken.map(|b| b.id), Some(1), "claimed keyed = {keyed}");
+            for (t, store) in anchored_stores(&dir).await {
+                assert_eq!(store.verify_audit().await.unwrap(), None, "an untouched chain verifies");
+                rechain_without_the_key(&store, keyed).await;
+                let broken = store.verify_audit().await.unwrap();
+                assert_eq!(broken.map(|b| b.id), Some(1), "claimed keyed = {keyed} on {}", t.engine);
+            }
         }
     }
 
     #[tokio::test]
     async fn a_deleted_tail_is_detected_by_the_checkpoint() {
         let dir = tempfile::tempdir().unwrap();
-        let store = anchored_store(&dir).await;
+        for (t, store) in anchored_stores(&dir).await {
+            deleted_tail(&store, &dir.path().join(format!("audit-head-{}", t.engine))).await;
+        }
+    }
+
+    async fn deleted_tail(store: &Store, checkpoint: &std::path::Path) {
         let head: i64 = sqlx::query_scalar("SELECT MAX(id) FROM audit").fetch_one(&store.pool).await.unwrap();
         sqlx::query("DELETE FROM audit WHERE id >= $1").bind(head - 1).execute(&store.pool).await.unwrap();
         assert_eq!(store.verify_audit().await.unwrap(), Some(ChainBreak { id: head, truncated: true }));
@@ -403,17 +413,22 @@ mod tests {
         store.audit(&entry(6)).await.unwrap();
         assert_eq!(store.verify_audit().await.unwrap(), Some(ChainBreak { id: head, truncated: true }));
         assert_eq!(store.verify_audit().await.unwrap(), Some(ChainBreak { id: head, truncated: true }));
-        let text = std::fs::read_to_string(dir.path().join("audit-head")).unwrap();
+        let text = std::fs::read_to_string(checkpoint).unwrap();
         let fields: Vec<&str> = text.split_whitespace().collect();
         let forged = format!("{} {} {} -1 {}", fields[0], fields[1], fields[2], fields[4]);
-        std::fs::write(dir.path().join("audit-head"), forged).unwrap();
+        std::fs::write(checkpoint, forged).unwrap();
         assert!(store.verify_audit().await.unwrap().is_some_and(|b| b.truncated), "a forged checkpoint");
     }
 
     #[tokio::test]
     async fn appends_to_an_untouched_log_keep_it_whole() {
         let dir = tempfile::tempdir().unwrap();
-        let store = anchored_store(&dir).await;
+        for (_, store) in anchored_stores(&dir).await {
+            untouched(&store).await;
+        }
+    }
+
+    async fn untouched(store: &Store) {
         store.audit(&entry(6)).await.unwrap();
         assert_eq!(store.verify_audit().await.unwrap(), None, "positive control");
         // A forged row without a link after the chain began is a break too.
@@ -430,14 +445,16 @@ mod tests {
     #[tokio::test]
     async fn entries_from_before_the_anchor_still_verify_but_never_after_a_keyed_one() {
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("a.sqlite").display());
-        let plain = Store::open(&url).await.unwrap();
-        plain.audit(&entry(1)).await.unwrap();
-        let anchor = AuditAnchor::new([7; 32], dir.path().join("audit-head"));
-        let store = plain.clone().anchored(anchor);
-        store.audit(&entry(2)).await.unwrap();
-        assert_eq!(store.verify_audit().await.unwrap(), None);
-        plain.audit(&entry(3)).await.unwrap();
-        assert_eq!(store.verify_audit().await.unwrap().map(|b| b.id), Some(3), "unkeyed after keyed");
+        for t in crate::store::testing::stores().await {
+            let plain = t.store.clone();
+            plain.audit(&entry(1)).await.unwrap();
+            let anchor = AuditAnchor::new([7; 32], dir.path().join(format!("audit-head-{}", t.engine)));
+            let store = plain.clone().anchored(anchor);
+            store.audit(&entry(2)).await.unwrap();
+            assert_eq!(store.verify_audit().await.unwrap(), None);
+            plain.audit(&entry(3)).await.unwrap();
+            let third: i64 = sqlx::query_scalar("SELECT MAX(id) FROM audit").fetch_one(&store.pool).await.unwrap();
+            assert_eq!(store.verify_audit().await.unwrap().map(|b| b.id), Some(third), "unkeyed after keyed");
+        }
     }
 }

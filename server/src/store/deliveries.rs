@@ -100,12 +100,6 @@ impl Store {
 mod tests {
     use crate::store::{NewEmployee, Store, SyncedUser};
 
-    async fn store() -> (tempfile::TempDir, Store) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&format!("sqlite://{}", dir.path().join("t.sqlite").display())).await.unwrap();
-        (dir, store)
-    }
-
     /// A key assigned to `employee`, with their domain account on it; the employee's id.
     async fn key_for(store: &Store, serial: &str, employee: &NewEmployee<'_>) -> i64 {
         store.register_key(serial, &[serial.len() as u8; 32], "12345678", 0).await.unwrap();
@@ -120,14 +114,19 @@ mod tests {
 
     #[tokio::test]
     async fn a_reused_name_never_routes_a_sealed_password_to_the_leavers_key() {
-        let (_dir, store) = store().await;
+        for t in crate::store::testing::stores().await {
+            reused_name(&t.store).await;
+        }
+    }
+
+    async fn reused_name(store: &Store) {
         let leaver = NewEmployee { object_guid: "aa", username: "Zoë", display_name: "Zoë Old" };
-        let leaver_id = key_for(&store, "LK-OLD", &leaver).await;
+        let leaver_id = key_for(store, "LK-OLD", &leaver).await;
         // The leaver leaves the group; a newcomer gets the same name in another case.
         store.sync_employees(&[], 1).await.unwrap();
         let newcomer = NewEmployee { object_guid: "bb", username: "ZOË", display_name: "Zoë New" };
         store.upsert_employee(&newcomer, 2).await.unwrap();
-        let newcomer_id = key_for(&store, "LK-NEW", &newcomer).await;
+        let newcomer_id = key_for(store, "LK-NEW", &newcomer).await;
         assert_ne!(leaver_id, newcomer_id);
 
         let serials = |targets: Vec<super::DeliveryTarget>| targets.into_iter().map(|t| t.serial).collect::<Vec<_>>();
@@ -145,12 +144,17 @@ mod tests {
 
     #[tokio::test]
     async fn the_sync_suspends_keys_of_departed_and_disabled_employees() {
-        let (_dir, store) = store().await;
+        for t in crate::store::testing::stores().await {
+            departed(&t.store).await;
+        }
+    }
+
+    async fn departed(store: &Store) {
         let stays = NewEmployee { object_guid: "01", username: "stays", display_name: "S" };
         let leaves = NewEmployee { object_guid: "02", username: "leaves", display_name: "L" };
         let disabled = NewEmployee { object_guid: "03", username: "Ärger", display_name: "D" };
         for (serial, e) in [("LK-1", &stays), ("LK-2", &leaves), ("LK-3", &disabled)] {
-            key_for(&store, serial, e).await;
+            key_for(store, serial, e).await;
         }
         let member = |e: &NewEmployee<'static>, off: bool| SyncedUser {
             object_guid: e.object_guid,

@@ -63,14 +63,14 @@ impl Store {
 mod tests {
     use crate::store::Store;
 
-    async fn store(dir: &tempfile::TempDir) -> Store {
-        Store::open(&format!("sqlite://{}", dir.path().join("f.sqlite").display())).await.unwrap()
-    }
-
     #[tokio::test]
     async fn the_window_runs_from_the_last_try_as_the_directorys_does() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = store(&dir).await;
+        for t in crate::store::testing::stores().await {
+            window(&t.store).await;
+        }
+    }
+
+    async fn window(store: &Store) {
         let (window, allowed) = (900, 4);
         let reserve = |now: i64| store.reserve_password_try("guid-a", now - window, now, allowed);
         assert_eq!(reserve(1000).await.unwrap(), (1, 1000));
@@ -88,8 +88,12 @@ mod tests {
 
     #[tokio::test]
     async fn concurrent_tries_are_each_counted() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = store(&dir).await;
+        for t in crate::store::testing::stores().await {
+            concurrent(&t.store).await;
+        }
+    }
+
+    async fn concurrent(store: &Store) {
         let handles: Vec<_> = (0..20)
             .map(|_| {
                 let store = store.clone();

@@ -144,6 +144,41 @@ impl Store {
     }
 }
 
+/// Stores for the fast tier's tests: a temporary SQLite always, and a fresh database on the
+/// PostgreSQL the test command starts when `LATCHKEY_TEST_PG_URL` names it.
+#[cfg(test)]
+pub mod testing {
+    use super::Store;
+
+    pub struct TestStore {
+        pub store: Store,
+        pub engine: &'static str,
+        _dir: tempfile::TempDir,
+    }
+
+    pub async fn stores() -> Vec<TestStore> {
+        let dir = tempfile::tempdir().unwrap();
+        let sqlite = Store::open(&format!("sqlite://{}", dir.path().join("t.sqlite").display())).await.unwrap();
+        let mut all = vec![TestStore { store: sqlite, engine: "sqlite", _dir: dir }];
+        if let Ok(admin) = std::env::var("LATCHKEY_TEST_PG_URL") {
+            use sqlx::Connection;
+            static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+            let name = format!("u{}_{}", std::process::id(), NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst));
+            sqlx::any::install_default_drivers();
+            let mut conn = sqlx::AnyConnection::connect(&admin).await.unwrap();
+            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.unwrap();
+            let _ = conn.close().await;
+            let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
+            all.push(TestStore {
+                store: Store::open(&url).await.unwrap(),
+                engine: "postgres",
+                _dir: tempfile::tempdir().unwrap(),
+            });
+        }
+        all
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
