@@ -12,6 +12,7 @@ use axum::http::request::Parts;
 use axum::http::HeaderMap;
 use ipnet::IpNet;
 
+use crate::config::ForwardedHeader;
 use crate::state::AppState;
 
 /// The client's address, when the connection is known (not in router unit tests).
@@ -31,28 +32,6 @@ impl ClientAddr {
     pub fn label(&self) -> Option<String> {
         self.0.map(|a| a.to_string())
     }
-}
-
-/// Parses `trusted_proxies` (CIDRs or single addresses).
-pub fn parse_trusted(entries: &[String]) -> anyhow::Result<Vec<IpNet>> {
-    entries
-        .iter()
-        .map(|e| {
-            let e = e.trim();
-            e.parse::<IpNet>()
-                .or_else(|_| e.parse::<IpAddr>().map(IpNet::from))
-                .map_err(|_| anyhow::anyhow!("trusted_proxies: {e:?} is not an address or a CIDR"))
-        })
-        .collect()
-}
-
-/// Which header the trusted proxies write.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ForwardedHeader {
-    #[default]
-    XForwardedFor,
-    Forwarded,
 }
 
 /// The client behind `peer`: `peer` itself unless it is a trusted proxy.
@@ -119,6 +98,7 @@ fn parse_node(text: &str) -> Option<IpAddr> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::parse_trusted;
 
     fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
         let mut h = HeaderMap::new();

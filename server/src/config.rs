@@ -50,7 +50,7 @@ pub struct Config {
     /// `Forwarded` / `X-Forwarded-For` read for the client's address.
     pub trusted_proxies: Vec<String>,
     /// The header those proxies write: `x-forwarded-for` (the default) or `forwarded`.
-    pub forwarded_header: crate::client_addr::ForwardedHeader,
+    pub forwarded_header: ForwardedHeader,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -100,7 +100,7 @@ impl Default for Config {
             admins_may_manage_admins: false,
             key_sign_in_grants_admin: false,
             trusted_proxies: Vec::new(),
-            forwarded_header: crate::client_addr::ForwardedHeader::XForwardedFor,
+            forwarded_header: ForwardedHeader::XForwardedFor,
         }
     }
 }
@@ -126,6 +126,28 @@ const SECTIONS: &[&str] = &[
     "trusted_proxies",
     "forwarded_header",
 ];
+
+/// Parses `trusted_proxies` (CIDRs or single addresses).
+pub fn parse_trusted(entries: &[String]) -> anyhow::Result<Vec<ipnet::IpNet>> {
+    entries
+        .iter()
+        .map(|e| {
+            let e = e.trim();
+            e.parse::<ipnet::IpNet>()
+                .or_else(|_| e.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| anyhow::anyhow!("trusted_proxies: {e:?} is not an address or a CIDR"))
+        })
+        .collect()
+}
+
+/// Which header the trusted proxies write.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ForwardedHeader {
+    #[default]
+    XForwardedFor,
+    Forwarded,
+}
 
 impl Config {
     pub fn load(file: Option<&Path>) -> anyhow::Result<Config> {

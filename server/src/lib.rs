@@ -30,8 +30,9 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    if let Err(e) = state.offer_bootstrap().await {
-        tracing::error!("cannot offer the bootstrap: {e}");
+    match service::bootstrap::offer(&state).await {
+        Ok(token) => state.set_bootstrap_token(token),
+        Err(e) => tracing::error!("cannot offer the bootstrap: {e}"),
     }
     tokio::spawn(sync::housekeeping(state.clone()));
     if let Some(secs) = state.config.sync_interval_secs.filter(|s| *s > 0) {

@@ -30,8 +30,8 @@ pub struct Inner {
     pub key_identity: Option<KeyPair>,
     /// The setup token `serve` logged at start, while nobody could administer the portal.
     bootstrap_token: Mutex<Option<String>>,
-    /// Keys with a session running: one session per key at a time.
-    busy_keys: Mutex<HashSet<String>>,
+    /// Keys with a session running: one session per key at a time (`keys::KeyLease`).
+    pub(crate) busy_keys: Mutex<HashSet<String>>,
 }
 
 impl std::ops::Deref for AppState {
@@ -52,7 +52,7 @@ impl AppState {
             tracing::warn!("no [directory] configured: sign-in and changes are unavailable");
         }
         let limits = Limits::new(&config.limits);
-        let trusted_proxies = crate::client_addr::parse_trusted(&config.trusted_proxies)?;
+        let trusted_proxies = crate::config::parse_trusted(&config.trusted_proxies)?;
         let checker = PasswordChecker::new(config.password.blocklist_file.as_deref())?;
         let key_identity = config.key_identity_file.as_deref().map(load_or_create_identity).transpose()?;
         if let Some(path) = &config.demo_virtual_key_file {
@@ -86,11 +86,9 @@ impl AppState {
         self.bootstrap_token.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    /// Offers the bootstrap (`serve` does, once per start).
-    pub async fn offer_bootstrap(&self) -> anyhow::Result<()> {
-        let token = crate::service::bootstrap::offer(self).await?;
+    /// Keeps the token `serve` offered (`service::bootstrap::offer`).
+    pub fn set_bootstrap_token(&self, token: Option<String>) {
         *self.bootstrap_token.lock().unwrap_or_else(|e| e.into_inner()) = token;
-        Ok(())
     }
 
     pub fn directory(&self) -> Result<&Directory, crate::error::AppError> {
@@ -100,35 +98,6 @@ impl AppState {
     /// The server's clock, in Unix seconds (the pure crates take time as a parameter).
     pub fn now(&self) -> i64 {
         SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
-    }
-}
-
-/// A key's session slot, held for the session's length.
-pub struct KeyLease {
-    state: AppState,
-    serial: String,
-}
-
-impl KeyLease {
-    /// Waits a little for a session that is ending (a reconnect after a lost link comes
-    /// while the old session is still finishing its step).
-    pub async fn take(state: &AppState, serial: &str) -> Result<KeyLease, crate::keys::Failure> {
-        for _ in 0..200 {
-            if state.busy_keys.lock().unwrap_or_else(|e| e.into_inner()).insert(serial.to_string()) {
-                return Ok(KeyLease { state: state.clone(), serial: serial.to_string() });
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-        Err(crate::keys::Failure::new(
-            "key_busy",
-            format!("Key {serial} is already in a session (another tab or device?). Close it and try again."),
-        ))
-    }
-}
-
-impl Drop for KeyLease {
-    fn drop(&mut self) {
-        self.state.busy_keys.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.serial);
     }
 }
 

@@ -39,7 +39,7 @@ pub async fn employees(state: &AppState) -> Result<SyncReport, AppError> {
     // A departed or disabled employee's keys stop working at once: no key sign-in, no flow.
     for (serial, reason) in state.store.suspend_keys_of_departed().await? {
         tracing::info!(%serial, reason, "key suspended: its employee left the group or was disabled");
-        crate::routes::audit::record_result(
+        crate::service::audit::record_result(
             state,
             "latchkey",
             "key_suspended_by_sync",
@@ -75,7 +75,7 @@ pub async fn every(state: AppState, interval: Duration) {
         if let Err(e) = &outcome {
             tracing::warn!(error = %e.0.message(), "the scheduled employee sync failed; next try in {interval:?}");
         }
-        crate::routes::audit::record(
+        crate::service::audit::record(
             &state,
             "latchkey",
             "scheduled_sync",

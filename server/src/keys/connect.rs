@@ -10,9 +10,10 @@ use latchkey_protocol::message::{
 };
 
 use super::channel::{key_error_message, Channel, Failure};
+use super::lease::KeyLease;
 use super::reconcile;
 use crate::identity::LoginKey;
-use crate::state::{AppState, KeyLease};
+use crate::state::AppState;
 use crate::store::{KeyAccountRow, KeyRow, SessionRow};
 
 /// A key the server talks to end to end, ready for the flows.

@@ -15,6 +15,7 @@ mod channel;
 mod connect;
 mod flows;
 pub mod generate;
+mod lease;
 mod reconcile;
 
 pub use channel::{Channel, Failure};

@@ -10,9 +10,9 @@ use axum::response::Response;
 use latchkey_api::relay::RelayEvent;
 use latchkey_api::ErrorKind;
 
-use super::audit;
 use crate::error::AppError;
 use crate::keys::{self, Channel, Failure};
+use crate::service::audit;
 use crate::session::{ClientAddr, Session};
 use crate::state::AppState;
 

@@ -1,14 +1,13 @@
 //! The HTTP surface: `/api/*` (JSON), `/healthz`, `/readyz`, and the SPA for everything else.
 
 mod admin;
-pub(crate) mod audit;
 mod csp;
 mod demo;
 mod health;
 mod json;
 mod key_relay;
 pub(crate) mod origin;
-pub(crate) mod password;
+mod password;
 mod session;
 mod spa;
 

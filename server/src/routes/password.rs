@@ -3,16 +3,15 @@
 use axum::extract::State;
 use axum::Json;
 use latchkey_api::{
-    ChangePasswordRequest, ChangePasswordResponse, CheckPasswordRequest, CheckPasswordResponse, ErrorKind, Password,
+    ChangePasswordRequest, ChangePasswordResponse, CheckPasswordRequest, CheckPasswordResponse, ErrorKind,
     PasswordStatus, PolicySource,
 };
-use latchkey_policy::{timing, CategorySet, Mode, Policy};
 
-use super::{audit, session::parse_reason, ApiJson};
-use crate::directory::{AccountFacts, BindAs, DirectoryError};
+use super::{session::parse_reason, ApiJson};
 use crate::error::AppError;
 use crate::local;
-use crate::service::lockout;
+use crate::service::audit;
+use crate::service::password::{change_in_directory, change_local, earliest_change};
 use crate::session::{ClientAddr, Session};
 use crate::state::AppState;
 
@@ -99,169 +98,4 @@ pub async fn change(
     .await;
     audit::record(&state, &row.username, "change_password", &row.username, &outcome, &addr).await;
     outcome.map(Json)
-}
-
-/// A portal-local account's own change: the current password proves it, the account's flag
-/// may forbid it, Latchkey's policy judges the new one.
-async fn change_local(
-    state: &AppState,
-    row: &crate::store::SessionRow,
-    current: &Password,
-    new: &Password,
-) -> Result<(), AppError> {
-    let account = state.store.local_account(&row.username).await?.ok_or(AppError(ErrorKind::Unauthenticated))?;
-    if account.may_change == 0 {
-        return Err(AppError(ErrorKind::NotPermitted));
-    }
-    let attempt = lockout::reserve(state, &[lockout::Account::local(&row.username)], lockout::Rule::LOCAL).await?;
-    let right = local::verify(&account.password_hash, current);
-    lockout::settle(state, attempt, Some(right)).await?;
-    if !right {
-        return Err(AppError(ErrorKind::WrongCurrentPassword));
-    }
-    local::check(state, &account.username, &account.display_name, new, Some(current.expose()))?;
-    state.store.set_local_password(&account.username, &local::hash(new)?).await?;
-    Ok(())
-}
-
-/// Checks `new` against the policy and the minimum age, then changes the password in the
-/// directory with the user's own rights (delete old + add new: the DC checks the old password,
-/// history and minimum age). Shared by the password page and the key flows.
-pub async fn change_in_directory(
-    state: &AppState,
-    facts: &AccountFacts,
-    current: &Password,
-    new: &Password,
-    session_requires_change: bool,
-) -> Result<(), AppError> {
-    let directory = state.directory()?;
-    let now = state.now();
-    if !facts.may_change {
-        return Err(AppError(ErrorKind::NotPermitted));
-    }
-    if facts.locked_out {
-        return Err(AppError(ErrorKind::LockedOut));
-    }
-    if current.is_empty() {
-        return Err(AppError(ErrorKind::WrongCurrentPassword));
-    }
-    state
-        .checker
-        .require(new.expose(), Some(current.expose()), &facts.policy, &facts.user.account())
-        .map_err(AppError)?;
-    if let Some(allowed_at) = earliest_change(facts, now) {
-        return Err(AppError(ErrorKind::TooYoung { allowed_at: Some(allowed_at) }));
-    }
-    // Users who must change cannot bind; the service account's modify still proves the old
-    // password.
-    let bind_as = if facts.change_required || session_requires_change { BindAs::Service } else { BindAs::User };
-    // A wrong current password costs a badPwdCount: the lockout guard counts it.
-    let attempt =
-        lockout::reserve(state, &[lockout::Account::of(&facts.user)], lockout::Rule::of(facts, state.now())).await?;
-    let mut outcome = directory.change_password(&facts.user, current, new, bind_as).await;
-    if matches!(outcome, Err(DirectoryError::MustChange | DirectoryError::Expired)) {
-        // The bind proved the password right but refused it for use: change as the service
-        // account (the modify checks the old password once more, correctly).
-        outcome = directory.change_password(&facts.user, current, new, BindAs::Service).await;
-    }
-    lockout::settle(state, attempt, lockout::judged(&outcome)).await?;
-    outcome.map_err(|e| refine(e, facts, now, current.expose(), new.expose()))
-}
-
-pub(crate) fn earliest_change(facts: &AccountFacts, now: i64) -> Option<i64> {
-    if facts.change_required {
-        return None;
-    }
-    timing::earliest_change(&facts.policy, facts.password_last_set, now)
-}
-
-fn refine(e: DirectoryError, facts: &AccountFacts, now: i64, current: &str, new: &str) -> AppError {
-    match e {
-        DirectoryError::PolicyRefused => AppError(classify_refusal(facts, now, current, new)),
-        other => AppError::from(other),
-    }
-}
-
-/// The DC refused the new password for a policy reason (`0000052D`) and names it only in
-/// English prose. Work out which rule from what is known, in the DC's own order of checks:
-/// minimum age, length, complexity, history.
-pub fn classify_refusal(facts: &AccountFacts, now: i64, current: &str, new: &str) -> ErrorKind {
-    let policy: &Policy = &facts.policy;
-    let known = !matches!(facts.policy_source, PolicySource::FineGrainedUnreadable { .. });
-    if !known {
-        return ErrorKind::RejectedByDirectory;
-    }
-    if let Some(allowed_at) = earliest_change(facts, now) {
-        return ErrorKind::TooYoung { allowed_at: Some(allowed_at) };
-    }
-    if (new.chars().count() as u32) < policy.min_length {
-        return ErrorKind::TooShort { min_length: policy.min_length };
-    }
-    if policy.mode == Mode::ActiveDirectory && policy.complexity && CategorySet::of(new).len() < 3 {
-        return ErrorKind::NotComplex;
-    }
-    if new == current {
-        return ErrorKind::SameAsCurrent;
-    }
-    if policy.history_length > 0 {
-        ErrorKind::InHistory
-    } else {
-        ErrorKind::RejectedByDirectory
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::directory::UserRef;
-
-    fn facts(source: PolicySource, last_set: Option<i64>) -> AccountFacts {
-        AccountFacts {
-            user: UserRef {
-                dn: "CN=x".into(),
-                sam_account_name: "x".into(),
-                display_name: String::new(),
-                object_guid: String::new(),
-            },
-            policy: Policy {
-                mode: Mode::ActiveDirectory,
-                min_length: 10,
-                complexity: true,
-                history_length: 5,
-                min_age_secs: 3600,
-                max_age_secs: None,
-                lockout_threshold: 5,
-            },
-            policy_source: source,
-            password_last_set: last_set,
-            password_last_set_ticks: 0,
-            expires_at: None,
-            change_required: false,
-            locked_out: false,
-            may_change: true,
-            disabled: false,
-            account_expires_at: None,
-            protected: false,
-            user_principal_name: None,
-            lockout_window_secs: 1800,
-            bad_password_count: 0,
-            bad_password_at: None,
-        }
-    }
-
-    #[test]
-    fn classifies_in_the_dcs_order() {
-        let f = facts(PolicySource::Domain, Some(1000));
-        assert_eq!(classify_refusal(&f, 2000, "a", "short"), ErrorKind::TooYoung { allowed_at: Some(4600) });
-        assert_eq!(classify_refusal(&f, 9000, "a", "short"), ErrorKind::TooShort { min_length: 10 });
-        assert_eq!(classify_refusal(&f, 9000, "a", "alllowercase"), ErrorKind::NotComplex);
-        assert_eq!(classify_refusal(&f, 9000, "Same-Pass-1", "Same-Pass-1"), ErrorKind::SameAsCurrent);
-        assert_eq!(classify_refusal(&f, 9000, "a", "Fresh-Pass-1"), ErrorKind::InHistory);
-    }
-
-    #[test]
-    fn unreadable_policy_is_not_guessed() {
-        let f = facts(PolicySource::FineGrainedUnreadable { name: "p".into() }, Some(1000));
-        assert_eq!(classify_refusal(&f, 9000, "a", "Fresh-Pass-1"), ErrorKind::RejectedByDirectory);
-    }
 }

@@ -7,11 +7,12 @@ use latchkey_api::{
     AdminState, BootstrapRequest, ChangeReason, ErrorKind, KeySignInRequest, SessionView, SignInRequest,
 };
 
-use super::{audit, ApiJson};
+use super::ApiJson;
 use crate::directory::UserRef;
 use crate::error::AppError;
 use crate::identity::LoginKey;
 use crate::local;
+use crate::service::audit;
 use crate::service::{access, lockout};
 use crate::session::{self, ClientAddr, Session};
 use crate::state::AppState;

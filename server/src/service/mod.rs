@@ -3,7 +3,9 @@
 //! Routes extract, call one function here and map its answer; nothing here knows HTTP.
 
 pub mod access;
+pub mod audit;
 pub mod bootstrap;
 pub mod deliveries;
 pub mod lockout;
+pub mod password;
 pub mod second_factor;

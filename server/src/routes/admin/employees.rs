@@ -12,8 +12,9 @@ use serde::Deserialize;
 
 use super::Admin;
 use crate::error::AppError;
-use crate::routes::{audit, ApiJson};
+use crate::routes::ApiJson;
 use crate::service::access;
+use crate::service::audit;
 use crate::session::ClientAddr;
 use crate::state::AppState;
 use crate::store::{EmployeeState, KeyRow};

@@ -14,8 +14,8 @@ use axum::http::Method;
 use latchkey_api::{AdminState, ErrorKind};
 
 use crate::error::AppError;
-use crate::routes::audit;
 use crate::service::access;
+use crate::service::audit;
 use crate::session::{ClientAddr, Session};
 use crate::state::AppState;
 use crate::store::SessionRow;

@@ -7,7 +7,8 @@ use axum::Json;
 use latchkey_api::{AdminState, ErrorKind, RecoveryCodes, TotpCode, TotpEnrolment};
 
 use crate::error::AppError;
-use crate::routes::{audit, ApiJson};
+use crate::routes::ApiJson;
+use crate::service::audit;
 use crate::service::second_factor;
 use crate::session::{ClientAddr, Session};
 use crate::state::AppState;

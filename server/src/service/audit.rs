@@ -1,3 +1,6 @@
+//! The audit log as the domain writes it: what happened, by whom, to whom, with which outcome
+//! (\"success\" or the error's stable code). Actions are the constants in [`action`].
+
 use crate::error::AppError;
 use crate::session::ClientAddr;
 use crate::state::AppState;
