@@ -12,13 +12,6 @@ use rand::RngCore;
 use crate::error::AppError;
 use crate::state::AppState;
 
-/// Session DNs of local accounts start with this (no directory DN does).
-pub const DN_PREFIX: &str = "local:";
-
-pub fn is_local(dn: &str) -> bool {
-    dn.starts_with(DN_PREFIX)
-}
-
 pub fn policy() -> Policy {
     Policy::nist()
 }

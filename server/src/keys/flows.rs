@@ -271,7 +271,7 @@ async fn change_everywhere(
         }
     }
     state.store.journal_step(journal, Step::DirectoryChanged, state.now()).await?;
-    let _ = state.store.end_other_sessions(&user.user_dn, &user.token_hash).await;
+    let _ = state.store.end_other_sessions(&user.principal(), &user.token_hash).await;
     let _ = state.store.clear_change_required(&user.token_hash).await;
 
     // The employee's other keys get it sealed, on their next connection.

@@ -16,7 +16,7 @@ use crate::session::{ClientAddr, Session};
 use crate::state::AppState;
 
 pub async fn status(State(state): State<AppState>, Session(row): Session) -> Result<Json<PasswordStatus>, AppError> {
-    if local::is_local(&row.user_dn) {
+    if row.principal().is_local() {
         let account = state.store.local_account(&row.username).await?.ok_or(AppError(ErrorKind::Unauthenticated))?;
         return Ok(Json(PasswordStatus {
             account: latchkey_policy::Account {
@@ -54,7 +54,7 @@ pub async fn check(
     Session(row): Session,
     ApiJson(request): ApiJson<CheckPasswordRequest>,
 ) -> Result<Json<CheckPasswordResponse>, AppError> {
-    let (policy, account) = if local::is_local(&row.user_dn) {
+    let (policy, account) = if row.principal().is_local() {
         let account =
             latchkey_policy::Account { sam_account_name: row.username.clone(), display_name: row.display_name.clone() };
         (local::policy(), account)
@@ -76,9 +76,9 @@ pub async fn change(
 ) -> Result<Json<ChangePasswordResponse>, AppError> {
     let outcome = async {
         state.limits.attempt(&row.username, addr.0)?;
-        if local::is_local(&row.user_dn) {
+        if row.principal().is_local() {
             change_local(&state, &row, &request.current, &request.new).await?;
-            let sessions_ended = state.store.end_other_sessions(&row.user_dn, &row.token_hash).await?;
+            let sessions_ended = state.store.end_other_sessions(&row.principal(), &row.token_hash).await?;
             state.store.clear_change_required(&row.token_hash).await?;
             return Ok(ChangePasswordResponse { sessions_ended });
         }
@@ -86,7 +86,7 @@ pub async fn change(
         let must_change = row.change_required.is_some();
         change_in_directory(&state, &facts, &request.current, &request.new, must_change).await?;
         // The change is done: what follows must not report it failed.
-        let sessions_ended = state.store.end_other_sessions(&row.user_dn, &row.token_hash).await.unwrap_or(0);
+        let sessions_ended = state.store.end_other_sessions(&row.principal(), &row.token_hash).await.unwrap_or(0);
         let _ = state.store.clear_change_required(&row.token_hash).await;
         // The user's keys would hold the old password: each gets the new one, sealed.
         let secret = latchkey_protocol::message::Secret::new(request.new.expose());

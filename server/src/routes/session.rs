@@ -16,7 +16,7 @@ use crate::service::audit;
 use crate::service::{access, lockout};
 use crate::session::{self, ClientAddr, Session};
 use crate::state::AppState;
-use crate::store::{NewSession, SessionRow};
+use crate::store::{NewSession, Principal, SessionRow};
 
 pub async fn sign_in(
     State(state): State<AppState>,
@@ -33,18 +33,20 @@ pub async fn sign_in(
             if !right {
                 return Err(AppError(ErrorKind::InvalidCredentials));
             }
+            let principal = Principal::Local { username: account.username.clone() };
             let user = UserRef {
-                dn: format!("{}{}", local::DN_PREFIX, account.username),
+                dn: String::new(),
                 sam_account_name: account.username,
                 display_name: account.display_name,
                 object_guid: String::new(),
             };
             let change = (account.must_change != 0).then_some(ChangeReason::MustChange);
-            return start_session(&state, &user, change, &addr, AdminEntry::Allowed).await;
+            return start_session(&state, &user, principal, change, &addr, AdminEntry::Allowed).await;
         }
         let (signed_in, facts) = lockout::authenticate(&state, &username, &request.password).await?;
         access::admit_with(&state, &signed_in.user, &facts).await?;
-        start_session(&state, &signed_in.user, signed_in.change_required, &addr, AdminEntry::Allowed).await
+        let principal = Principal::Directory { dn: signed_in.user.dn.clone() };
+        start_session(&state, &signed_in.user, principal, signed_in.change_required, &addr, AdminEntry::Allowed).await
     }
     .await;
     audit::record(&state, &username, "sign_in", &username, &outcome, &addr).await;
@@ -96,7 +98,8 @@ pub async fn sign_in_with_key(
         let facts = access::admit(&state, &user).await?;
         let change_required = facts.change_required.then_some(ChangeReason::MustChange);
         let admin = if state.config.key_sign_in_grants_admin { AdminEntry::Allowed } else { AdminEntry::Never };
-        start_session(&state, &user, change_required, &addr, admin).await
+        let principal = Principal::Directory { dn: user.dn.clone() };
+        start_session(&state, &user, principal, change_required, &addr, admin).await
     }
     .await;
     audit::record(&state, &owner, "sign_in_with_key", &owner, &outcome, &addr).await;
@@ -115,6 +118,7 @@ enum AdminEntry {
 async fn start_session(
     state: &AppState,
     user: &UserRef,
+    principal: Principal,
     change_required: Option<ChangeReason>,
     addr: &ClientAddr,
     admin_entry: AdminEntry,
@@ -123,14 +127,14 @@ async fn start_session(
     let csrf_token = session::new_token();
     let now = state.now();
     let admin = match admin_entry {
-        AdminEntry::Allowed => admin_state(state, user).await?,
+        AdminEntry::Allowed => admin_state(state, user, &principal).await?,
         AdminEntry::Never => None,
     };
     state
         .store
         .create_session(NewSession {
             token_hash: &session::hash_token(&token),
-            user_dn: &user.dn,
+            principal: &principal,
             username: &user.sam_account_name,
             display_name: &user.display_name,
             change_required: change_required.map(reason_label),
@@ -152,8 +156,8 @@ async fn start_session(
 }
 
 /// Members of the administrators' group start with their second factor to give (or enrol).
-async fn admin_state(state: &AppState, user: &UserRef) -> Result<Option<AdminState>, AppError> {
-    let is_admin = if local::is_local(&user.dn) {
+async fn admin_state(state: &AppState, user: &UserRef, principal: &Principal) -> Result<Option<AdminState>, AppError> {
+    let is_admin = if principal.is_local() {
         state.store.local_account(&user.sam_account_name).await?.is_some_and(|a| a.is_admin != 0)
     } else {
         match &state.config.admin_group {

@@ -10,7 +10,7 @@ use latchkey_api::ErrorKind;
 use crate::directory::{AccountFacts, UserRef};
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::store::{EmployeeRow, SessionRow};
+use crate::store::{EmployeeRow, Principal, SessionRow};
 
 /// What the account's state says about a session, given its facts and its employee record.
 pub fn session_verdict(facts: &AccountFacts, employee: Option<&EmployeeRow>, now: i64) -> Result<(), ErrorKind> {
@@ -50,10 +50,9 @@ pub const RECHECK_SECS: i64 = 300;
 /// Whether the administrator of `session` still is one: still in the group (or a local
 /// administrator), and the account still may have a session.
 pub async fn still_admin(state: &AppState, session: &SessionRow) -> Result<(), AppError> {
-    if let Some(local) = state.store.local_account(&session.username).await? {
-        if crate::local::is_local(&session.user_dn) {
-            return if local.is_admin != 0 { Ok(()) } else { Err(AppError(ErrorKind::Forbidden)) };
-        }
+    if let Principal::Local { username } = session.principal() {
+        let local = state.store.local_account(&username).await?;
+        return if local.is_some_and(|a| a.is_admin != 0) { Ok(()) } else { Err(AppError(ErrorKind::Forbidden)) };
     }
     let group = state.config.admin_group.as_deref().ok_or(AppError(ErrorKind::Forbidden))?;
     let directory = state.directory()?;

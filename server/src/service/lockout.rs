@@ -40,7 +40,7 @@ impl Account {
 
     /// A portal-local account.
     pub fn local(name: &str) -> Account {
-        Account(format!("local:{}", LoginKey::of(name)))
+        Account(format!("portal:{}", LoginKey::of(name)))
     }
 }
 

@@ -22,7 +22,7 @@ pub use employees::{EmployeeRow, EmployeeState, SyncReport, SyncedUser, REASON_D
 pub use journal::{OpenChange, Step};
 pub use keys::{parse_public_key, Employee, KeyRegistryError, KeyRow, NewEmployee, KEY_SLOTS};
 pub use local::LocalAccount;
-pub use sessions::{NewSession, SessionRow};
+pub use sessions::{NewSession, Principal, SessionRow};
 
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Executor};

@@ -1,8 +1,44 @@
 use super::Store;
 
+/// Whose session it is: a directory account (by DN) or a portal-local account (by name).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Principal {
+    Directory { dn: String },
+    Local { username: String },
+}
+
+/// How a portal-local principal is stored in `sessions.user_dn` (no directory DN starts so).
+const LOCAL_PREFIX: &str = "local:";
+
+impl Principal {
+    fn stored(&self) -> String {
+        match self {
+            Principal::Directory { dn } => dn.clone(),
+            Principal::Local { username } => format!("{LOCAL_PREFIX}{username}"),
+        }
+    }
+
+    fn from_stored(stored: &str) -> Principal {
+        match stored.strip_prefix(LOCAL_PREFIX) {
+            Some(username) => Principal::Local { username: username.to_string() },
+            None => Principal::Directory { dn: stored.to_string() },
+        }
+    }
+
+    pub fn is_local(&self) -> bool {
+        matches!(self, Principal::Local { .. })
+    }
+}
+
+impl SessionRow {
+    pub fn principal(&self) -> Principal {
+        Principal::from_stored(&self.user_dn)
+    }
+}
+
 pub struct NewSession<'a> {
     pub token_hash: &'a str,
-    pub user_dn: &'a str,
+    pub principal: &'a Principal,
     pub username: &'a str,
     pub display_name: &'a str,
     pub change_required: Option<&'a str>,
@@ -35,7 +71,7 @@ impl Store {
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $8)",
         )
         .bind(s.token_hash)
-        .bind(s.user_dn)
+        .bind(s.principal.stored())
         .bind(s.username)
         .bind(s.display_name)
         .bind(s.change_required)
@@ -65,10 +101,10 @@ impl Store {
         sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&self.pool).await.map(|_| ())
     }
 
-    /// Ends every session of `user_dn` but `keep`; returns how many ended.
-    pub async fn end_other_sessions(&self, user_dn: &str, keep: &str) -> Result<u64, sqlx::Error> {
+    /// Ends every session of `principal` but `keep`; returns how many ended.
+    pub async fn end_other_sessions(&self, principal: &Principal, keep: &str) -> Result<u64, sqlx::Error> {
         let done = sqlx::query("DELETE FROM sessions WHERE user_dn = $1 AND token_hash <> $2")
-            .bind(user_dn)
+            .bind(principal.stored())
             .bind(keep)
             .execute(&self.pool)
             .await?;
@@ -99,5 +135,22 @@ impl Store {
             .execute(&self.pool)
             .await
             .map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Principal;
+
+    #[test]
+    fn principals_round_trip_through_their_stored_form() {
+        for p in [
+            Principal::Directory { dn: "CN=Zoë,CN=Users,DC=example,DC=test".into() },
+            Principal::Local { username: "portal-admin".into() },
+        ] {
+            assert_eq!(Principal::from_stored(&p.stored()), p);
+        }
+        assert!(Principal::Local { username: "a".into() }.is_local());
+        assert!(!Principal::from_stored("CN=local,DC=x").is_local());
     }
 }

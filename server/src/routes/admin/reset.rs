@@ -51,7 +51,7 @@ pub async fn reset(
         });
         drop(secret);
         // The old password is gone: so are the user's sessions.
-        state.store.end_other_sessions(&user.dn, "").await?;
+        state.store.end_other_sessions(&crate::store::Principal::Directory { dn: user.dn.clone() }, "").await?;
         Ok(AdminResetResponse { queued_for })
     }
     .await;
