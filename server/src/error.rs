@@ -36,6 +36,24 @@ impl AppError {
             ErrorKind::DirectoryUnavailable | ErrorKind::KeysUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorKind::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ErrorKind::NoActiveKey => StatusCode::CONFLICT,
+            ErrorKind::UnknownListFilter
+            | ErrorKind::InvalidLoginType
+            | ErrorKind::EntraNeedsUpn
+            | ErrorKind::InvalidAccountName
+            | ErrorKind::InvalidLogonName
+            | ErrorKind::InvalidManifestLine
+            | ErrorKind::InvalidSerial
+            | ErrorKind::InvalidPublicKey
+            | ErrorKind::InvalidActivationCode
+            | ErrorKind::UnknownReason
+            | ErrorKind::ManifestTooLong { .. } => StatusCode::BAD_REQUEST,
+            ErrorKind::LogonNameTaken
+            | ErrorKind::DuplicateKey
+            | ErrorKind::NoKeyForAccount
+            | ErrorKind::NoFreeSlot
+            | ErrorKind::KeyNotReady { .. }
+            | ErrorKind::InvalidTransition { .. } => StatusCode::CONFLICT,
+            ErrorKind::Misconfigured => StatusCode::INTERNAL_SERVER_ERROR,
             ErrorKind::NotFound => StatusCode::NOT_FOUND,
             ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -93,7 +111,15 @@ impl From<crate::store::KeyRegistryError> for AppError {
         match e {
             K::Database(e) => AppError::from(e),
             K::NoSuchKey(_) => AppError(ErrorKind::NotFound),
-            other => AppError(ErrorKind::BadRequest { reason: other.to_string() }),
+            K::Duplicate(_) => AppError(ErrorKind::DuplicateKey),
+            K::EmptySerial | K::BadSerial => AppError(ErrorKind::InvalidSerial),
+            K::BadPublicKey => AppError(ErrorKind::InvalidPublicKey),
+            K::BadActivationCode => AppError(ErrorKind::InvalidActivationCode),
+            K::NotReady { status, .. } => AppError(ErrorKind::KeyNotReady { status }),
+            K::NoKey(_) => AppError(ErrorKind::NoKeyForAccount),
+            K::NoFreeSlot => AppError(ErrorKind::NoFreeSlot),
+            K::InvalidTransition { from, to } => AppError(ErrorKind::InvalidTransition { from, to }),
+            K::UnknownReason(_) => AppError(ErrorKind::UnknownReason),
         }
     }
 }

@@ -12,7 +12,8 @@ use crate::store::{SyncReport, SyncedUser};
 /// One sync: the group's members (nested groups included), matched by objectGUID.
 pub async fn employees(state: &AppState) -> Result<SyncReport, AppError> {
     let group = state.config.employee_group.as_ref().or(state.config.admin_group.as_ref()).ok_or_else(|| {
-        AppError(ErrorKind::BadRequest { reason: "no employee group is configured (employee_group)".into() })
+        tracing::error!("no employee group is configured: set employee_group (or admin_group) to a group's DN");
+        AppError(ErrorKind::Misconfigured)
     })?;
     let members = state.directory()?.group_members(group).await?;
     // A group read as empty while employees are present may be one the service account cannot

@@ -44,17 +44,12 @@ pub async fn create_admin(state: &AppState, request: &BootstrapRequest) -> Resul
     }
     let username = request.username.trim();
     if username.is_empty() || username.chars().count() > 64 || username.contains(char::is_whitespace) {
-        return Err(AppError(ErrorKind::BadRequest {
-            reason: "the logon name is 1 to 64 characters, no spaces".into(),
-        }));
+        return Err(AppError(ErrorKind::InvalidLogonName));
     }
     // The name must not be a directory user's: refused when the directory cannot tell.
     if let Ok(directory) = state.directory() {
         if directory.find_user(username).await?.is_some() {
-            return Err(AppError(ErrorKind::BadRequest {
-                reason: "a directory user has this logon name: choose another for the portal's own administrator"
-                    .into(),
-            }));
+            return Err(AppError(ErrorKind::LogonNameTaken));
         }
     }
     let display_name = match request.display_name.trim() {

@@ -323,7 +323,7 @@ async fn employees_are_synced_from_the_group_by_object_guid() {
     let active: Value = admin.get("/api/admin/employees?state=active").await.json().await.unwrap();
     assert_eq!(active["employees"][0]["username"], ann.sam.as_str());
     let bad = admin.get("/api/admin/employees?state=sideways").await;
-    assert_eq!(code_of(bad).await.1, "bad_request");
+    assert_eq!(code_of(bad).await.1, "unknown_list_filter");
 
     // Paging.
     let first: Value = admin.get("/api/admin/employees?limit=1").await.json().await.unwrap();
@@ -345,7 +345,8 @@ async fn keys_are_registered_assigned_and_moved_along_allowed_transitions() {
     let (_, spare) = new_key("LK-ADMIN-2");
     let one = json!({ "serial": made.serial, "public_key": hex::encode(made.public_key), "activation_code": made.activation_code });
     assert_eq!(admin.post("/api/admin/keys", one.clone()).await.status(), StatusCode::OK);
-    assert_eq!(code_of(admin.post("/api/admin/keys", one).await).await.0, StatusCode::BAD_REQUEST, "registered once");
+    let again = code_of(admin.post("/api/admin/keys", one).await).await;
+    assert_eq!(again, (StatusCode::CONFLICT, "duplicate_key".into()), "registered once");
     let csv = format!(
         "serial,public_key,activation_code\n{},{},{}\nLK-BAD,zz,1\n",
         spare.serial,
@@ -375,7 +376,7 @@ async fn keys_are_registered_assigned_and_moved_along_allowed_transitions() {
         .unwrap();
     assert_eq!(assigned["activation_code"], made.activation_code.as_str());
     let again = admin.post("/api/admin/keys/LK-ADMIN-1/assign", json!({ "username": employee.sam })).await;
-    assert_eq!(code_of(again).await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(code_of(again).await, (StatusCode::CONFLICT, "key_not_ready".into()));
     let accounts = admin
         .post(
             &format!("/api/admin/employees/{}/accounts", employee.sam),
@@ -387,7 +388,7 @@ async fn keys_are_registered_assigned_and_moved_along_allowed_transitions() {
     // Reserved cannot be locked; the key activates through self-service, then can be.
     let invalid =
         admin.post("/api/admin/keys/LK-ADMIN-1/status", json!({ "status": "locked", "reason": "lost" })).await;
-    assert_eq!(code_of(invalid).await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(code_of(invalid).await, (StatusCode::CONFLICT, "invalid_transition".into()));
     let cookie = session_cookie(&app, &employee).await;
     let mut page = RelayPage::open(&app, Some(&cookie)).await;
     page.connect(&mut key).await;
@@ -560,7 +561,7 @@ async fn the_first_administrator_is_bootstrapped_with_the_logged_token() {
     // Without the token nothing is looked up: a directory user's name is not told apart.
     assert_eq!(code_of(bootstrap("not-the-token", &someone.sam, strong).await).await.1, "forbidden");
     let taken = bootstrap(&token, &someone.sam, strong).await;
-    assert_eq!(code_of(taken).await.1, "bad_request", "a directory user's name is refused");
+    assert_eq!(code_of(taken).await.1, "logon_name_taken", "a directory user's name is refused");
     assert_eq!(code_of(bootstrap(&token, "portal-admin", "Short-1").await).await.1, "policy_violation");
 
     // An hour after the start that offered it, the token is no good.

@@ -55,9 +55,7 @@ pub async fn list(
     Query(query): Query<ListQuery>,
 ) -> Result<Json<EmployeePage>, AppError> {
     let (offset, limit) = (query.offset.max(0), query.limit.unwrap_or(50).clamp(1, MAX_PAGE));
-    let filter = EmployeeState::parse(&query.state).ok_or_else(|| {
-        AppError(ErrorKind::BadRequest { reason: "state is all, active, disabled, removed or without_key".into() })
-    })?;
+    let filter = EmployeeState::parse(&query.state).ok_or(AppError(ErrorKind::UnknownListFilter))?;
     let (rows, total) = state.store.employees(&query.q, filter, offset, limit).await?;
     let employees = rows
         .into_iter()
@@ -131,24 +129,25 @@ pub async fn add_account(
     ApiJson(request): ApiJson<NewAccount>,
 ) -> Result<Json<Vec<String>>, AppError> {
     let outcome = async {
+        access::administrable(&state, &username).await?;
         let (login_type, login) = match request.login_type.as_str() {
             "domain" if !request.domain.trim().is_empty() => ("domain", None),
             "entra" => (
                 "entra",
-                Some(request.login.as_deref().map(str::trim).filter(|l| l.contains('@')).ok_or(AppError(
-                    ErrorKind::BadRequest { reason: "an Entra account needs its UPN (name@domain)".into() },
-                ))?),
+                Some(
+                    request
+                        .login
+                        .as_deref()
+                        .map(str::trim)
+                        .filter(|l| l.contains('@'))
+                        .ok_or(AppError(ErrorKind::EntraNeedsUpn))?,
+                ),
             ),
-            _ => {
-                return Err(AppError(ErrorKind::BadRequest {
-                    reason: "the login type is `domain` (with its domain) or `entra` (with the UPN)".into(),
-                }))
-            }
+            _ => return Err(AppError(ErrorKind::InvalidLoginType)),
         };
-        access::administrable(&state, &username).await?;
         let name = request.name.trim();
         if name.is_empty() || name.len() > latchkey_protocol::message::MAX_NAME_BYTES {
-            return Err(AppError(ErrorKind::BadRequest { reason: "the account's name is 1 to 64 bytes".into() }));
+            return Err(AppError(ErrorKind::InvalidAccountName));
         }
         let serials =
             state.store.add_account(&username, login_type, request.domain.trim(), login, name, state.now()).await?;

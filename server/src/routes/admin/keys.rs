@@ -45,7 +45,7 @@ pub async fn manifest(
 ) -> Result<Json<ManifestReport>, AppError> {
     let lines: Vec<&str> = body.lines().collect();
     if lines.len() > MAX_MANIFEST_LINES {
-        return Err(AppError(ErrorKind::BadRequest { reason: format!("at most {MAX_MANIFEST_LINES} lines at once") }));
+        return Err(AppError(ErrorKind::ManifestTooLong { max_lines: MAX_MANIFEST_LINES as u32 }));
     }
     let mut report = ManifestReport { registered: 0, errors: Vec::new() };
     for (n, line) in lines.iter().enumerate() {
@@ -56,11 +56,11 @@ pub async fn manifest(
         let fields: Vec<&str> = line.split(',').map(str::trim).collect();
         let outcome = match fields.as_slice() {
             [serial, public_key, code] => register_one(&state, serial, public_key, code).await,
-            _ => Err(AppError(ErrorKind::BadRequest { reason: "expected serial,public_key,activation_code".into() })),
+            _ => Err(AppError(ErrorKind::InvalidManifestLine)),
         };
         match outcome {
             Ok(()) => report.registered += 1,
-            Err(AppError(e)) => report.errors.push(format!("line {}: {}", n + 1, reason(&e))),
+            Err(AppError(e)) => report.errors.push(format!("line {}: {}", n + 1, e.message())),
         }
     }
     let summary = Ok::<_, AppError>(());
@@ -136,11 +136,4 @@ async fn register_one(state: &AppState, serial: &str, public_key: &str, code: &s
     let key = crate::store::parse_public_key(public_key)?;
     state.store.register_key(serial, &key, code, state.now()).await?;
     Ok(())
-}
-
-fn reason(e: &ErrorKind) -> String {
-    match e {
-        ErrorKind::BadRequest { reason } => reason.clone(),
-        other => other.message(),
-    }
 }
