@@ -122,10 +122,12 @@ impl Store {
         limit: i64,
     ) -> Result<(Vec<EmployeeRow>, i64), sqlx::Error> {
         // LIKE with `!` as the escape character: the user's text matches literally.
-        let escaped = query.trim().replace('!', "!!").replace('%', "!%").replace('_', "!_");
+        // Logon names match through their normalised key (any script, any case); display
+        // names through SQL's lower(), which folds ASCII letters only.
+        let escaped = LoginKey::of(query).as_str().replace('!', "!!").replace('%', "!%").replace('_', "!_");
         let pattern = format!("%{escaped}%");
         let matching = format!(
-            "FROM employees e WHERE (lower(e.username) LIKE lower($1) ESCAPE '!' OR lower(e.display_name) LIKE lower($1) ESCAPE '!') AND {}",
+            "FROM employees e WHERE (e.login_key LIKE $1 ESCAPE '!' OR lower(e.display_name) LIKE lower($1) ESCAPE '!') AND {}",
             state.condition()
         );
         let rows =
@@ -231,5 +233,44 @@ impl Store {
             }
         }
         Ok(suspended)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member<'a>(guid: &'a str, name: &'a str, disabled: bool) -> SyncedUser<'a> {
+        SyncedUser { object_guid: guid, username: name, display_name: name, disabled }
+    }
+
+    #[tokio::test]
+    async fn a_sync_adds_renames_disables_and_removes_by_object_guid() {
+        for t in crate::store::testing::stores().await {
+            let store = &t.store;
+            let first =
+                store.sync_employees(&[member("01", "ann", false), member("02", "Ben", false)], 1).await.unwrap();
+            assert_eq!(first, SyncReport { added: 2, updated: 0, removed: 0, unchanged: 0 }, "{}", t.engine);
+            // Ann renamed (same objectGUID), Ben disabled, Cleo new, nobody else.
+            let second = store
+                .sync_employees(
+                    &[member("01", "anna", false), member("02", "Ben", true), member("03", "Ćleo", false)],
+                    2,
+                )
+                .await
+                .unwrap();
+            assert_eq!(second, SyncReport { added: 1, updated: 2, removed: 0, unchanged: 0 });
+            assert_eq!(store.employee_named("ANNA").await.unwrap().unwrap().object_guid, "01");
+            assert!(store.employee_named("ann").await.unwrap().is_none(), "the old name is gone");
+            // Ben leaves the group.
+            let third =
+                store.sync_employees(&[member("01", "anna", false), member("03", "Ćleo", false)], 3).await.unwrap();
+            assert_eq!(third, SyncReport { added: 0, updated: 0, removed: 1, unchanged: 2 });
+            let ben = store.employee_by_guid("02").await.unwrap().unwrap();
+            assert_eq!((ben.disabled, ben.removed_at), (1, Some(3)));
+            let (active, total) = store.employees("", EmployeeState::Active, 0, 10).await.unwrap();
+            assert_eq!((active.len(), total), (2, 2));
+            assert_eq!(store.employees("ćle", EmployeeState::All, 0, 10).await.unwrap().1, 1, "searched");
+        }
     }
 }

@@ -325,3 +325,61 @@ fn key_row(r: &sqlx::any::AnyRow) -> Result<KeyRow, sqlx::Error> {
         activated_at: r.try_get(10)?,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STATUSES: [&str; 7] = ["ready", "reserved", "active", "locked", "suspended", "deactivated", "compromised"];
+
+    #[test]
+    fn every_status_change_is_allowed_or_refused_as_the_registry_says() {
+        let allowed = [
+            ("ready", "deactivated"),
+            ("reserved", "ready"),
+            ("reserved", "deactivated"),
+            ("reserved", "compromised"),
+            ("active", "locked"),
+            ("active", "suspended"),
+            ("active", "deactivated"),
+            ("active", "compromised"),
+            ("locked", "active"),
+            ("locked", "suspended"),
+            ("locked", "deactivated"),
+            ("locked", "compromised"),
+            ("suspended", "active"),
+            ("suspended", "locked"),
+            ("suspended", "deactivated"),
+            ("suspended", "compromised"),
+        ];
+        for from in STATUSES {
+            for to in STATUSES {
+                assert_eq!(transition_allowed(from, to), allowed.contains(&(from, to)), "{from} -> {to}");
+            }
+        }
+        assert!(!transition_allowed("active", "nonsense") && !transition_allowed("nonsense", "active"));
+    }
+
+    #[tokio::test]
+    async fn a_status_change_follows_the_rules_on_both_engines() {
+        for t in crate::store::testing::stores().await {
+            let store = &t.store;
+            store.register_key("LK-T", &[1; 32], "12345678", 0).await.unwrap();
+            let refused = store.change_key_status("LK-T", "locked", None).await;
+            assert!(matches!(refused, Err(KeyRegistryError::InvalidTransition { .. })), "{}", t.engine);
+            let employee = NewEmployee { object_guid: "01", username: "Zoë", display_name: "Z" };
+            store.assign_key("LK-T", &employee, 0).await.unwrap();
+            assert!(matches!(store.assign_key("LK-T", &employee, 0).await, Err(KeyRegistryError::NotReady { .. })));
+            let key = store.key_by_serial("LK-T").await.unwrap().unwrap();
+            store.mark_activated(key.id, 5).await.unwrap();
+            store.change_key_status("LK-T", "locked", Some("lost")).await.unwrap();
+            assert!(matches!(
+                store.change_key_status("LK-T", "locked", Some("misplaced")).await,
+                Err(KeyRegistryError::UnknownReason(_))
+            ));
+            store.change_key_status("LK-T", "active", None).await.unwrap();
+            let key = store.key_by_serial("LK-T").await.unwrap().unwrap();
+            assert_eq!((key.status.as_str(), key.unlock_pending), ("active", true), "unlocked on the next connection");
+        }
+    }
+}

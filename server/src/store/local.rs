@@ -122,3 +122,23 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[tokio::test]
+    async fn the_bootstrap_token_works_once_within_its_hour() {
+        for t in crate::store::testing::stores().await {
+            let store = &t.store;
+            assert!(store.offer_bootstrap("hash-1", 1000).await.unwrap(), "{}", t.engine);
+            assert!(store.offer_bootstrap("hash-2", 1100).await.unwrap(), "a new start replaces the token");
+            assert!(!store.bootstrap_open("hash-1", 0).await.unwrap(), "the replaced token");
+            assert!(store.bootstrap_open("hash-2", 1000).await.unwrap());
+            assert!(!store.bootstrap_open("hash-2", 1100).await.unwrap(), "expired");
+            assert!(!store.bootstrap_admin("hash-2", "Admin", "A", "argon", 5000, 4900).await.unwrap(), "expired");
+            assert!(store.bootstrap_admin("hash-2", "Admin", "A", "argon", 1200, 1000).await.unwrap());
+            assert!(!store.bootstrap_admin("hash-2", "Other", "O", "argon", 1201, 1000).await.unwrap(), "once");
+            assert!(!store.offer_bootstrap("hash-3", 1300).await.unwrap(), "never offered again");
+            assert_eq!(store.local_account("ADMIN").await.unwrap().map(|a| a.is_admin), Some(1));
+        }
+    }
+}
