@@ -6,6 +6,7 @@ use std::time::Duration;
 use latchkey_api::ErrorKind;
 
 use crate::error::AppError;
+use crate::service::audit;
 use crate::state::AppState;
 use crate::store::{SyncReport, SyncedUser};
 
@@ -43,7 +44,7 @@ pub async fn employees(state: &AppState) -> Result<SyncReport, AppError> {
         crate::service::audit::record_result(
             state,
             "latchkey",
-            "key_suspended_by_sync",
+            audit::action::KEY_SUSPENDED_BY_SYNC,
             &serial,
             reason,
             &crate::session::ClientAddr(None),
@@ -79,7 +80,7 @@ pub async fn every(state: AppState, interval: Duration) {
         crate::service::audit::record(
             &state,
             "latchkey",
-            "scheduled_sync",
+            audit::action::SCHEDULED_SYNC,
             "employees",
             &outcome,
             &crate::session::ClientAddr(None),

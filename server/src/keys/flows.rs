@@ -33,26 +33,28 @@ pub async fn serve(
     while let Some(request) = ch.request().await? {
         let actor = user.map(|u| u.username.clone()).unwrap_or_else(|| key.key.serial.clone());
         let (action, outcome) = match (request, user) {
-            (RelayRequest::SignIn, _) => ("key_sign_in", sign_in(ch, state, &key).await),
-            (_, None) => ("key_operation", Err(Failure::from_kind(&ErrorKind::Unauthenticated))),
+            (RelayRequest::SignIn, _) => (audit::action::KEY_SIGN_IN, sign_in(ch, state, &key).await),
+            (_, None) => (audit::action::KEY_OPERATION, Err(Failure::from_kind(&ErrorKind::Unauthenticated))),
             (RelayRequest::Onboard { account, password }, Some(user)) => {
-                ("key_onboard", onboard(ch, state, &key, user, addr, account, password).await)
+                (audit::action::KEY_ONBOARD, onboard(ch, state, &key, user, addr, account, password).await)
             }
             (RelayRequest::ChangeOnKey { account, password, confirm_unverified }, Some(user)) => (
-                "key_change_on_key",
+                audit::action::KEY_CHANGE_ON_KEY,
                 change_on_key(ch, state, &key, user, addr, account, password, confirm_unverified).await,
             ),
-            (RelayRequest::ChangeEverywhere { account, password }, Some(user)) => {
-                ("key_change_everywhere", change_everywhere(ch, state, &key, user, addr, account, password).await)
-            }
-            (RelayRequest::Beacon { .. } | RelayRequest::Activate { .. }, _) => {
-                ("key_operation", Err(Failure::new("relay_protocol", "The key is already connected and active.")))
-            }
+            (RelayRequest::ChangeEverywhere { account, password }, Some(user)) => (
+                audit::action::KEY_CHANGE_EVERYWHERE,
+                change_everywhere(ch, state, &key, user, addr, account, password).await,
+            ),
+            (RelayRequest::Beacon { .. } | RelayRequest::Activate { .. }, _) => (
+                audit::action::KEY_OPERATION,
+                Err(Failure::new("relay_protocol", "The key is already connected and active.")),
+            ),
         };
         let result = outcome.as_ref().map(|_| "success").unwrap_or_else(|f| f.code);
         audit::record_result(state, &actor, action, &key.key.serial, result, addr).await;
         match outcome {
-            Ok(ticket) if action == "key_sign_in" => ch.send(&RelayEvent::SignedIn { ticket }).await?,
+            Ok(ticket) if action == audit::action::KEY_SIGN_IN => ch.send(&RelayEvent::SignedIn { ticket }).await?,
             Ok(message) => {
                 key.accounts = list(ch).await?;
                 ch.send(&RelayEvent::Done { message, accounts: views(&key.accounts) }).await?;

@@ -45,7 +45,7 @@ pub async fn relay(
             audit::record_result(
                 &state,
                 &actor(&user, &serial),
-                "key_connect",
+                audit::action::KEY_CONNECT,
                 &connected.key.serial,
                 "success",
                 &addr,
@@ -60,7 +60,8 @@ pub async fn relay(
             if code != "relay_closed" {
                 let _ = ch.send(&RelayEvent::Failed { code: code.to_string(), message }).await;
             }
-            audit::record_result(&state, &actor(&user, &serial), "key_session", &target, code, &addr).await;
+            audit::record_result(&state, &actor(&user, &serial), audit::action::KEY_SESSION, &target, code, &addr)
+                .await;
         }
         ch.close().await;
     }))

@@ -74,7 +74,7 @@ pub async fn change(
     Session(row): Session,
     ApiJson(request): ApiJson<ChangePasswordRequest>,
 ) -> Result<Json<ChangePasswordResponse>, AppError> {
-    let outcome = async {
+    audit::audited(&state, &row.username, audit::action::CHANGE_PASSWORD, &row.username, &addr, async {
         state.limits.attempt(&row.username, addr.0)?;
         if row.principal().is_local() {
             change_local(&state, &row, &request.current, &request.new).await?;
@@ -94,8 +94,6 @@ pub async fn change(
             tracing::error!(user = %row.username, code = e.code(), "the new password could not be sealed to the user's keys");
         }
         Ok(ChangePasswordResponse { sessions_ended })
-    }
-    .await;
-    audit::record(&state, &row.username, "change_password", &row.username, &outcome, &addr).await;
-    outcome.map(Json)
+    })
+    .await.map(Json)
 }

@@ -49,7 +49,7 @@ pub async fn sign_in(
         start_session(&state, &signed_in.user, principal, signed_in.change_required, &addr, AdminEntry::Allowed).await
     }
     .await;
-    audit::record(&state, &username, "sign_in", &username, &outcome, &addr).await;
+    audit::record(&state, &username, audit::action::SIGN_IN, &username, &outcome, &addr).await;
     let (token, view) = outcome?;
     Ok((cookie_headers(&state, &token)?, Json(view)))
 }
@@ -67,7 +67,7 @@ pub async fn bootstrap(
     }
     .await;
     let username = request.username.trim();
-    audit::record(&state, username, "bootstrap_admin", username, &outcome, &addr).await;
+    audit::record(&state, username, audit::action::BOOTSTRAP_ADMIN, username, &outcome, &addr).await;
     outcome
 }
 
@@ -102,7 +102,7 @@ pub async fn sign_in_with_key(
         start_session(&state, &user, principal, change_required, &addr, admin).await
     }
     .await;
-    audit::record(&state, &owner, "sign_in_with_key", &owner, &outcome, &addr).await;
+    audit::record(&state, &owner, audit::action::SIGN_IN_WITH_KEY, &owner, &outcome, &addr).await;
     let (token, view) = outcome?;
     Ok((cookie_headers(&state, &token)?, Json(view)))
 }
@@ -189,7 +189,7 @@ pub async fn sign_out(
     Session(row): Session,
 ) -> Result<HeaderMap, AppError> {
     state.store.delete_session(&row.token_hash).await?;
-    audit::record(&state, &row.username, "sign_out", &row.username, &Ok::<(), AppError>(()), &addr).await;
+    audit::record(&state, &row.username, audit::action::SIGN_OUT, &row.username, &Ok::<(), AppError>(()), &addr).await;
     let mut headers = HeaderMap::new();
     if let Ok(v) = HeaderValue::from_str(&session::clear_cookie(state.config.secure_cookies())) {
         headers.insert(header::SET_COOKIE, v);

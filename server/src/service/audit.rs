@@ -6,6 +6,21 @@ use crate::session::ClientAddr;
 use crate::state::AppState;
 use crate::store::AuditEntry;
 
+/// Does `work`, records its outcome under `action`, and hands it back: a handler that goes
+/// through here cannot forget the audit entry.
+pub async fn audited<T>(
+    state: &AppState,
+    actor: &str,
+    action: &'static str,
+    target: &str,
+    addr: &ClientAddr,
+    work: impl std::future::Future<Output = Result<T, AppError>>,
+) -> Result<T, AppError> {
+    let outcome = work.await;
+    record(state, actor, action, target, &outcome, addr).await;
+    outcome
+}
+
 /// Records what happened. A failing audit write is logged, never hidden, but does not undo a
 /// directory change that already happened.
 pub async fn record<T>(
@@ -37,6 +52,44 @@ pub async fn record_result(state: &AppState, actor: &str, action: &str, target: 
     if let Err(e) = state.store.audit(&entry).await {
         tracing::error!(error = %e, ?entry, "AUDIT WRITE FAILED");
     }
+}
+
+/// Every action the audit log records: its stable names.
+pub mod action {
+    pub const ADMIN_ADD_ACCOUNT: &str = "admin_add_account";
+    pub const ADMIN_ASSIGN_KEY: &str = "admin_assign_key";
+    pub const ADMIN_REGISTER_KEY: &str = "admin_register_key";
+    pub const ADMIN_REGISTER_KEYS: &str = "admin_register_keys";
+    pub const ADMIN_RESET: &str = "admin_reset";
+    pub const ADMIN_SESSION_ENDED: &str = "admin_session_ended";
+    pub const ADMIN_SET_FLAGS: &str = "admin_set_flags";
+    pub const ADMIN_SET_LOCAL_FLAGS: &str = "admin_set_local_flags";
+    pub const ADMIN_SYNC_EMPLOYEES: &str = "admin_sync_employees";
+    pub const ADMIN_TOTP_ENROL: &str = "admin_totp_enrol";
+    pub const ADMIN_TOTP_VERIFY: &str = "admin_totp_verify";
+    pub const ADMIN_UNLOCK: &str = "admin_unlock";
+    pub const BOOTSTRAP_ADMIN: &str = "bootstrap_admin";
+    pub const CHANGE_PASSWORD: &str = "change_password";
+    pub const KEY_CONNECT: &str = "key_connect";
+    pub const KEY_SESSION: &str = "key_session";
+    pub const KEY_SUSPENDED_BY_SYNC: &str = "key_suspended_by_sync";
+    pub const SCHEDULED_SYNC: &str = "scheduled_sync";
+    pub const SIGN_IN: &str = "sign_in";
+    pub const SIGN_IN_WITH_KEY: &str = "sign_in_with_key";
+    pub const SIGN_OUT: &str = "sign_out";
+    pub const ADMIN_REGISTER_MANIFEST: &str = "admin_register_manifest";
+    pub const ADMIN_KEY_READY: &str = "admin_key_ready";
+    pub const ADMIN_KEY_ACTIVE: &str = "admin_key_active";
+    pub const ADMIN_KEY_LOCKED: &str = "admin_key_locked";
+    pub const ADMIN_KEY_SUSPENDED: &str = "admin_key_suspended";
+    pub const ADMIN_KEY_DEACTIVATED: &str = "admin_key_deactivated";
+    pub const ADMIN_KEY_COMPROMISED: &str = "admin_key_compromised";
+    pub const ADMIN_KEY_STATUS: &str = "admin_key_status";
+    pub const KEY_SIGN_IN: &str = "key_sign_in";
+    pub const KEY_ONBOARD: &str = "key_onboard";
+    pub const KEY_CHANGE_ON_KEY: &str = "key_change_on_key";
+    pub const KEY_CHANGE_EVERYWHERE: &str = "key_change_everywhere";
+    pub const KEY_OPERATION: &str = "key_operation";
 }
 
 /// Longest text an audit field keeps: names and serials are far shorter; whatever a client sent

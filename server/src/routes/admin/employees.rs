@@ -33,7 +33,7 @@ pub async fn sync(
         removed: r.removed,
         unchanged: r.unchanged,
     });
-    audit::record(&state, &admin.username, "admin_sync_employees", "employees", &outcome, &addr).await;
+    audit::record(&state, &admin.username, audit::action::ADMIN_SYNC_EMPLOYEES, "employees", &outcome, &addr).await;
     outcome.map(Json)
 }
 
@@ -128,7 +128,7 @@ pub async fn add_account(
     Path(username): Path<String>,
     ApiJson(request): ApiJson<NewAccount>,
 ) -> Result<Json<Vec<String>>, AppError> {
-    let outcome = async {
+    audit::audited(&state, &admin.username, audit::action::ADMIN_ADD_ACCOUNT, &username, &addr, async {
         access::administrable(&state, &username).await?;
         let (login_type, login) = match request.login_type.as_str() {
             "domain" if !request.domain.trim().is_empty() => ("domain", None),
@@ -152,10 +152,9 @@ pub async fn add_account(
         let serials =
             state.store.add_account(&username, login_type, request.domain.trim(), login, name, state.now()).await?;
         Ok(serials)
-    }
-    .await;
-    audit::record(&state, &admin.username, "admin_add_account", &username, &outcome, &addr).await;
-    outcome.map(Json)
+    })
+    .await
+    .map(Json)
 }
 
 pub async fn flags(
@@ -179,7 +178,7 @@ pub async fn flags(
         Ok(())
     }
     .await;
-    audit::record(&state, &admin.username, "admin_set_flags", &audited, &outcome, &addr).await;
+    audit::record(&state, &admin.username, audit::action::ADMIN_SET_FLAGS, &audited, &outcome, &addr).await;
     outcome
 }
 
@@ -189,14 +188,12 @@ pub async fn unlock(
     Admin(admin): Admin,
     Path(username): Path<String>,
 ) -> Result<(), AppError> {
-    let outcome = async {
+    audit::audited(&state, &admin.username, audit::action::ADMIN_UNLOCK, &username, &addr, async {
         let user = access::administrable(&state, &username).await?.user;
         state.directory()?.unlock(&user.dn).await?;
         Ok(())
-    }
-    .await;
-    audit::record(&state, &admin.username, "admin_unlock", &username, &outcome, &addr).await;
-    outcome
+    })
+    .await
 }
 
 pub fn key_view(k: &KeyRow) -> KeyView {
@@ -227,13 +224,11 @@ pub async fn local_flags(
     Path(username): Path<String>,
     ApiJson(request): ApiJson<latchkey_api::admin::LocalFlags>,
 ) -> Result<(), AppError> {
-    let outcome = async {
+    audit::audited(&state, &admin.username, audit::action::ADMIN_SET_LOCAL_FLAGS, &username, &addr, async {
         if !state.store.set_local_flags(&username, request.may_change, request.must_change).await? {
             return Err(AppError(ErrorKind::NotFound));
         }
         Ok(())
-    }
-    .await;
-    audit::record(&state, &admin.username, "admin_set_local_flags", &username, &outcome, &addr).await;
-    outcome
+    })
+    .await
 }

@@ -31,7 +31,8 @@ pub async fn register(
     ApiJson(request): ApiJson<RegisterKey>,
 ) -> Result<(), AppError> {
     let outcome = register_one(&state, &request.serial, &request.public_key, &request.activation_code).await;
-    audit::record(&state, &admin.username, "admin_register_key", request.serial.trim(), &outcome, &addr).await;
+    audit::record(&state, &admin.username, audit::action::ADMIN_REGISTER_KEY, request.serial.trim(), &outcome, &addr)
+        .await;
     outcome
 }
 
@@ -67,7 +68,7 @@ pub async fn manifest(
     audit::record(
         &state,
         &admin.username,
-        "admin_register_manifest",
+        audit::action::ADMIN_REGISTER_MANIFEST,
         &format!("{} keys", report.registered),
         &summary,
         &addr,
@@ -83,7 +84,7 @@ pub async fn assign(
     Path(serial): Path<String>,
     ApiJson(request): ApiJson<AssignKey>,
 ) -> Result<Json<AssignedKey>, AppError> {
-    let outcome = async {
+    audit::audited(&state, &admin.username, audit::action::ADMIN_ASSIGN_KEY, &serial, &addr, async {
         let employee = access::administrable(&state, &request.username).await?.employee;
         let new = NewEmployee {
             object_guid: &employee.object_guid,
@@ -92,10 +93,9 @@ pub async fn assign(
         };
         let activation_code = state.store.assign_key(&serial, &new, state.now()).await?;
         Ok(AssignedKey { activation_code })
-    }
-    .await;
-    audit::record(&state, &admin.username, "admin_assign_key", &serial, &outcome, &addr).await;
-    outcome.map(Json)
+    })
+    .await
+    .map(Json)
 }
 
 pub async fn status(
@@ -107,15 +107,15 @@ pub async fn status(
 ) -> Result<(), AppError> {
     // The action is named from a fixed list, never from what the client sent.
     let action = match request.status.trim() {
-        "ready" => "admin_key_ready",
-        "active" => "admin_key_active",
-        "locked" => "admin_key_locked",
-        "suspended" => "admin_key_suspended",
-        "deactivated" => "admin_key_deactivated",
-        "compromised" => "admin_key_compromised",
-        _ => "admin_key_status",
+        "ready" => audit::action::ADMIN_KEY_READY,
+        "active" => audit::action::ADMIN_KEY_ACTIVE,
+        "locked" => audit::action::ADMIN_KEY_LOCKED,
+        "suspended" => audit::action::ADMIN_KEY_SUSPENDED,
+        "deactivated" => audit::action::ADMIN_KEY_DEACTIVATED,
+        "compromised" => audit::action::ADMIN_KEY_COMPROMISED,
+        _ => audit::action::ADMIN_KEY_STATUS,
     };
-    let outcome = async {
+    audit::audited(&state, &admin.username, action, &serial, &addr, async {
         let key = state.store.key_by_serial(&serial).await?.ok_or(AppError(ErrorKind::NotFound))?;
         // Taking a key out of service is always allowed; putting it (back) in service is acting
         // on its owner.
@@ -126,10 +126,8 @@ pub async fn status(
         }
         state.store.change_key_status(&serial, request.status.trim(), request.reason.as_deref()).await?;
         Ok(())
-    }
-    .await;
-    audit::record(&state, &admin.username, action, &serial, &outcome, &addr).await;
-    outcome
+    })
+    .await
 }
 
 async fn register_one(state: &AppState, serial: &str, public_key: &str, code: &str) -> Result<(), AppError> {

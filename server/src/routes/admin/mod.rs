@@ -44,7 +44,7 @@ impl FromRequestParts<AppState> for Admin {
                     audit::record(
                         state,
                         &row.username,
-                        "admin_session_ended",
+                        audit::action::ADMIN_SESSION_ENDED,
                         &row.username,
                         &Err::<(), _>(AppError(refused.0.clone())),
                         &addr,

@@ -55,6 +55,6 @@ pub async fn reset(
         Ok(AdminResetResponse { queued_for })
     }
     .await;
-    audit::record(&state, &admin.username, "admin_reset", &audited, &outcome, &addr).await;
+    audit::record(&state, &admin.username, audit::action::ADMIN_RESET, &audited, &outcome, &addr).await;
     outcome.map(Json)
 }

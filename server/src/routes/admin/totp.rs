@@ -31,7 +31,7 @@ pub async fn confirm(
     Session(row): Session,
     ApiJson(request): ApiJson<TotpCode>,
 ) -> Result<Json<RecoveryCodes>, AppError> {
-    let outcome = async {
+    audit::audited(&state, &row.username, audit::action::ADMIN_TOTP_ENROL, &row.username, &addr, async {
         if state_of(&row) != Some(AdminState::EnrolTotp) {
             return Err(AppError(ErrorKind::Forbidden));
         }
@@ -39,10 +39,9 @@ pub async fn confirm(
         let codes = second_factor::confirm(&state, &row.username, &request.code).await?;
         state.store.set_admin_state(&row.token_hash, AdminState::Active.label()).await?;
         Ok(codes)
-    }
-    .await;
-    audit::record(&state, &row.username, "admin_totp_enrol", &row.username, &outcome, &addr).await;
-    outcome.map(Json)
+    })
+    .await
+    .map(Json)
 }
 
 pub async fn verify(
@@ -51,7 +50,7 @@ pub async fn verify(
     Session(row): Session,
     ApiJson(request): ApiJson<TotpCode>,
 ) -> Result<(), AppError> {
-    let outcome = async {
+    audit::audited(&state, &row.username, audit::action::ADMIN_TOTP_VERIFY, &row.username, &addr, async {
         if state_of(&row) != Some(AdminState::VerifyTotp) {
             return Err(AppError(ErrorKind::Forbidden));
         }
@@ -59,8 +58,6 @@ pub async fn verify(
         second_factor::verify(&state, &row.username, &request.code).await?;
         state.store.set_admin_state(&row.token_hash, AdminState::Active.label()).await?;
         Ok(())
-    }
-    .await;
-    audit::record(&state, &row.username, "admin_totp_verify", &row.username, &outcome, &addr).await;
-    outcome
+    })
+    .await
 }
