@@ -4,6 +4,7 @@
 
 pub mod admin;
 mod error;
+pub mod key_refusal;
 mod password;
 pub mod relay;
 

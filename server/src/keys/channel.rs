@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use axum::extract::ws::{Message, WebSocket};
+use latchkey_api::key_refusal::{KeyRefusal, RelayProblem};
 use latchkey_api::relay::{RelayEvent, RelayRequest};
 use latchkey_api::ErrorKind;
 use latchkey_protocol::host::{HostEvent, HostSession};
@@ -16,24 +17,41 @@ const PRESENCE_TIMEOUT: Duration = Duration::from_secs(35);
 /// How long a session may sit idle between operations.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 
-/// Why a session ended; `code` is stable and goes to the audit log.
+/// Why a session or an operation was refused: a refusal of the API's one vocabulary, whose
+/// stable code goes to the page and the audit log.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Failure {
-    pub code: &'static str,
-    pub message: String,
-}
+pub struct Failure(pub KeyRefusal);
 
 impl Failure {
-    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
-        Failure { code, message: message.into() }
+    pub fn code(&self) -> &'static str {
+        self.0.code()
+    }
+
+    pub fn message(&self) -> String {
+        self.0.message()
     }
 
     pub fn from_kind(kind: &ErrorKind) -> Self {
-        Failure { code: kind.code(), message: kind.message() }
+        Failure(KeyRefusal::Api(kind.clone()))
     }
 
     pub fn internal() -> Self {
-        Failure::new("internal", "The server could not complete this; nothing further was changed.")
+        Failure(KeyRefusal::Internal)
+    }
+
+    pub fn relay(problem: RelayProblem) -> Self {
+        Failure(KeyRefusal::RelayProtocol(problem))
+    }
+
+    /// The key refused a command.
+    pub fn key(e: KeyError) -> Self {
+        Failure(KeyRefusal::KeyError { said: key_error_message(e) })
+    }
+}
+
+impl From<KeyRefusal> for Failure {
+    fn from(refusal: KeyRefusal) -> Self {
+        Failure(refusal)
     }
 }
 
@@ -82,11 +100,11 @@ impl Channel {
     /// The page's next request; `None` when the page ended the session.
     pub async fn request(&mut self) -> Result<Option<RelayRequest>, Failure> {
         match self.next(IDLE_TIMEOUT).await {
-            Ok(Message::Text(text)) => serde_json::from_str(&text)
-                .map(Some)
-                .map_err(|_| Failure::new("relay_protocol", "The page sent an unreadable request.")),
-            Ok(_) => Err(Failure::new("relay_protocol", "Expected a request from the page.")),
-            Err(f) if f.code == "relay_closed" => Ok(None),
+            Ok(Message::Text(text)) => {
+                serde_json::from_str(&text).map(Some).map_err(|_| Failure::relay(RelayProblem::UnreadableRequest))
+            }
+            Ok(_) => Err(Failure::relay(RelayProblem::ExpectedRequest)),
+            Err(Failure(KeyRefusal::RelayClosed)) => Ok(None),
             Err(f) => Err(f),
         }
     }
@@ -96,22 +114,22 @@ impl Channel {
         self.socket.send(Message::Binary(frame.into())).await.map_err(|_| closed())?;
         match self.next(timeout).await? {
             Message::Binary(b) => Ok(b.to_vec()),
-            _ => Err(Failure::new("relay_protocol", "Expected a frame from the key.")),
+            _ => Err(Failure::relay(RelayProblem::ExpectedFrame)),
         }
     }
 
     /// One encrypted request to the key: one result per executed command.
     pub async fn call(&mut self, commands: Vec<Command>) -> Result<Vec<Result<Reply, KeyError>>, Failure> {
         let timeout = if commands.iter().any(Command::needs_presence) { PRESENCE_TIMEOUT } else { FRAME_TIMEOUT };
-        let host = self.host.as_mut().ok_or_else(|| Failure::new("key_protocol", "No session with the key."))?;
+        let host = self.host.as_mut().ok_or_else(|| protocol("no session with the key"))?;
         let frame = host.request(&Request { commands }).map_err(|e| protocol(&format!("{e:?}")))?;
         let reply = self.exchange(frame, timeout).await?;
-        let host = self.host.as_mut().ok_or_else(|| Failure::new("key_protocol", "No session with the key."))?;
+        let host = self.host.as_mut().ok_or_else(|| protocol("no session with the key"))?;
         match host.on_frame(&reply) {
             Ok(HostEvent::Response(r)) => Ok(r.results),
             Ok(HostEvent::Established(_)) => Err(protocol("the key answered out of turn")),
             Err(latchkey_protocol::host::HostError::Refused(e)) => {
-                Err(Failure::new("key_refused", format!("The key ended the session: {e}.")))
+                Err(Failure(KeyRefusal::KeyRefused { detail: e.to_string() }))
             }
             Err(e) => Err(protocol(&format!("{e:?}"))),
         }
@@ -130,9 +148,7 @@ impl Channel {
     async fn next(&mut self, timeout: Duration) -> Result<Message, Failure> {
         loop {
             return match tokio::time::timeout(timeout, self.socket.recv()).await {
-                Err(_) => {
-                    Err(Failure::new("key_timeout", "The key did not answer in time. Bring it closer and try again."))
-                }
+                Err(_) => Err(Failure(KeyRefusal::KeyTimeout)),
                 Ok(None) | Ok(Some(Err(_))) | Ok(Some(Ok(Message::Close(_)))) => Err(closed()),
                 Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
                 Ok(Some(Ok(m))) => Ok(m),
@@ -142,11 +158,11 @@ impl Channel {
 }
 
 fn closed() -> Failure {
-    Failure::new("relay_closed", "The connection to the key was lost.")
+    Failure(KeyRefusal::RelayClosed)
 }
 
 fn protocol(detail: &str) -> Failure {
-    Failure::new("key_protocol", format!("The key's answer could not be used ({detail})."))
+    Failure(KeyRefusal::KeyProtocol { detail: detail.to_string() })
 }
 
 /// What a key's refusal means to the user.

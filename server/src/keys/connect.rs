@@ -9,12 +9,13 @@ use latchkey_protocol::message::{
     self, Account, AccountListing, Beacon, Command, KeyError, KeyStatus, LoginType, Reply, Sealed, StatusChange,
 };
 
-use super::channel::{key_error_message, Channel, Failure};
+use super::channel::{Channel, Failure};
 use super::lease::KeyLease;
 use super::reconcile;
 use crate::identity::LoginKey;
 use crate::state::AppState;
 use crate::store::{KeyAccountRow, KeyRow, SessionRow};
+use latchkey_api::key_refusal::{KeyRefusal, RelayProblem};
 
 /// A key the server talks to end to end, ready for the flows.
 pub struct Connected {
@@ -33,28 +34,27 @@ pub async fn connect(
 ) -> Result<Connected, Failure> {
     let beacon = receive_beacon(ch).await?;
     *serial_seen = Some(beacon.serial.clone());
-    let key = state.store.key_by_serial(&beacon.serial).await?.ok_or_else(|| {
-        Failure::new("unregistered_key", format!("Key {} is not registered with this portal.", beacon.serial))
-    })?;
+    let key = state
+        .store
+        .key_by_serial(&beacon.serial)
+        .await?
+        .ok_or_else(|| Failure(KeyRefusal::UnregisteredKey { serial: beacon.serial.clone() }))?;
     if key.public_key != beacon.public_key {
-        return Err(Failure::new("key_mismatch", format!("Key {} does not match its registration.", key.serial)));
+        return Err(Failure(KeyRefusal::KeyMismatch { serial: key.serial.clone() }));
     }
     let Some(owner) = &key.employee else {
-        return Err(Failure::new(
-            "key_unassigned",
-            format!("Key {} is {}: it is not assigned to anyone yet. Ask your administrator.", key.serial, key.status),
-        ));
+        return Err(Failure(KeyRefusal::KeyUnassigned { serial: key.serial.clone(), status: key.status.clone() }));
     };
     if let Some(user) = user {
         if LoginKey::of(&owner.username) != LoginKey::of(&user.username) {
-            return Err(Failure::new("not_your_key", format!("Key {} is assigned to someone else.", key.serial)));
+            return Err(Failure(KeyRefusal::NotYourKey { serial: key.serial.clone() }));
         }
     }
 
     let mut seed = [0u8; 32];
     rand::RngCore::fill_bytes(&mut rand::rng(), &mut seed);
     let (host, first) = HostSession::start(identity, &key.public_key, &key.serial, seed)
-        .map_err(|e| Failure::new("key_protocol", format!("The session could not start: {e:?}")))?;
+        .map_err(|e| Failure(KeyRefusal::KeyProtocol { detail: format!("the session could not start: {e:?}") }))?;
     ch.set_host(host);
     let reply = ch.exchange(first, std::time::Duration::from_secs(5)).await?;
     let hello = match ch_host_established(ch, &reply) {
@@ -73,21 +73,10 @@ pub async fn connect(
             }
             // Only the owner activates: the code passed through an administrator's hands.
             (_, "reserved") if user.is_none() => {
-                return Err(Failure::new(
-                    "sign_in_first",
-                    format!(
-                        "Key {} is not activated yet: sign in with your password first, then connect it.",
-                        key.serial
-                    ),
-                ))
+                return Err(Failure(KeyRefusal::SignInFirst { serial: key.serial.clone() }))
             }
             (_, "reserved") => activate(ch, state, &key).await?,
-            _ => {
-                return Err(Failure::new(
-                    "key_reset",
-                    format!("Key {} was reset and no longer holds its activation. Ask your administrator.", key.serial),
-                ))
-            }
+            _ => return Err(Failure(KeyRefusal::KeyReset { serial: key.serial.clone() })),
         }
     } else if key.status == "reserved" {
         // Activated, but the registry missed it (the session dropped right after).
@@ -114,10 +103,10 @@ fn ch_host_established(ch: &mut Channel, reply: &[u8]) -> Result<message::Hello,
     match ch.on_handshake(reply) {
         Some(Ok(HostEvent::Established(hello))) => Ok(hello),
         Some(Err(latchkey_protocol::host::HostError::Refused(KeyError::WrongServer))) => {
-            Err(Failure::new("wrong_server", "This key is bound to another Latchkey server."))
+            Err(Failure(KeyRefusal::WrongServer))
         }
-        Some(Err(e)) => Err(Failure::new("key_refused", format!("The key refused the session: {e:?}"))),
-        _ => Err(Failure::new("key_protocol", "The key answered out of turn.")),
+        Some(Err(e)) => Err(Failure(KeyRefusal::KeyRefused { detail: format!("{e:?}") })),
+        _ => Err(Failure(KeyRefusal::KeyProtocol { detail: "it answered out of turn".into() })),
     }
 }
 
@@ -141,7 +130,7 @@ async fn apply_registry_status(
             // An administrator unlocked the key: the key hears it now.
             match ch.call_one(Command::ApplyStatus { change: StatusChange::Unlock }).await? {
                 Ok(_) => state.store.clear_unlock_pending(key.id).await?,
-                Err(e) => return Err(Failure::new("key_error", key_error_message(e))),
+                Err(e) => return Err(Failure::key(e)),
             }
             return Ok(());
         }
@@ -168,8 +157,7 @@ async fn apply_registry_status(
 }
 
 fn refused_status(serial: &str, status: &str, reason: Option<&str>) -> Failure {
-    let reason = reason.map(|r| format!(" ({r})")).unwrap_or_default();
-    Failure::new("key_status", format!("Key {serial} is {status}{reason}: it cannot be used. Ask your administrator."))
+    Failure(KeyRefusal::KeyStatus { serial: serial.into(), status: status.into(), reason: reason.map(String::from) })
 }
 
 /// The activation code, asked of the user until it is right or the key locks itself.
@@ -185,10 +173,10 @@ async fn activate(ch: &mut Channel, state: &AppState, key: &KeyRow) -> Result<()
         let code = match ch.request().await? {
             Some(RelayRequest::Activate { code }) => code,
             Some(_) => {
-                ch.send(&refused("activation_needed", "Enter the key's activation code first.")).await?;
+                ch.send(&refused(&Failure(KeyRefusal::ActivationNeeded))).await?;
                 continue;
             }
-            None => return Err(Failure::new("relay_closed", "The page left before the key was activated.")),
+            None => return Err(Failure(KeyRefusal::RelayClosed)),
         };
         ch.send(&RelayEvent::Progress { step: "confirm_on_key".into() }).await?;
         match ch.call_one(Command::Activate { code: code.trim().to_string() }).await? {
@@ -208,7 +196,7 @@ async fn activate(ch: &mut Channel, state: &AppState, key: &KeyRow) -> Result<()
             }
             Err(KeyError::Locked) => return Err(lock_for_wrong_codes(state, key).await?),
             Err(e) => {
-                ch.send(&refused("key_error", &key_error_message(e))).await?;
+                ch.send(&refused(&Failure::key(e))).await?;
                 ch.send(&RelayEvent::NeedsActivation { serial: key.serial.clone(), remaining: None }).await?;
             }
         }
@@ -218,10 +206,7 @@ async fn activate(ch: &mut Channel, state: &AppState, key: &KeyRow) -> Result<()
 /// Three wrong activation codes: the registry locks the key (it is told on its next connection).
 async fn lock_for_wrong_codes(state: &AppState, key: &KeyRow) -> Result<Failure, Failure> {
     state.store.set_key_status(key.id, "locked", Some("invalid activation code")).await?;
-    Ok(Failure::new(
-        "key_locked",
-        format!("Key {} is locked after three wrong activation codes. Ask your administrator.", key.serial),
-    ))
+    Ok(Failure(KeyRefusal::KeyLocked { serial: key.serial.clone() }))
 }
 
 /// Hands the key the sealed passwords waiting for it; whether any was taken. One the key can
@@ -279,7 +264,7 @@ async fn sync_accounts(ch: &mut Channel, state: &AppState, key: &KeyRow) -> Resu
     }
     for result in ch.call(missing).await? {
         if let Err(e) = result {
-            return Err(Failure::new("key_error", key_error_message(e)));
+            return Err(Failure::key(e));
         }
     }
     list(ch).await
@@ -288,8 +273,10 @@ async fn sync_accounts(ch: &mut Channel, state: &AppState, key: &KeyRow) -> Resu
 pub async fn list(ch: &mut Channel) -> Result<Vec<AccountListing>, Failure> {
     match ch.call_one(Command::ListAccounts).await? {
         Ok(Reply::Accounts(a)) => Ok(a),
-        Ok(_) => Err(Failure::new("key_protocol", "The key answered the account list with something else.")),
-        Err(e) => Err(Failure::new("key_error", key_error_message(e))),
+        Ok(_) => {
+            Err(Failure(KeyRefusal::KeyProtocol { detail: "it answered the account list with something else".into() }))
+        }
+        Err(e) => Err(Failure::key(e)),
     }
 }
 
@@ -325,8 +312,8 @@ pub fn views(accounts: &[AccountListing]) -> Vec<KeyAccount> {
         .collect()
 }
 
-pub fn refused(code: &str, message: &str) -> RelayEvent {
-    RelayEvent::Refused { code: code.into(), message: message.into() }
+pub fn refused(failure: &Failure) -> RelayEvent {
+    RelayEvent::Refused { code: failure.code().into(), message: failure.message() }
 }
 
 /// Twice the bytes of the largest beacon (serial, public key, status, a short firmware name).
@@ -334,17 +321,16 @@ const MAX_BEACON_HEX: usize = 512;
 
 async fn receive_beacon(ch: &mut Channel) -> Result<Beacon, Failure> {
     let Some(RelayRequest::Beacon { beacon }) = ch.request().await? else {
-        return Err(Failure::new("relay_protocol", "The session must start with the key's beacon."));
+        return Err(Failure::relay(RelayProblem::BeaconFirst));
     };
     // A beacon is small; its serial is checked before it is logged, audited or looked up.
     if beacon.len() > MAX_BEACON_HEX {
-        return Err(Failure::new("relay_protocol", "The key's beacon is too long."));
+        return Err(Failure::relay(RelayProblem::BeaconTooLong));
     }
-    let bytes = hex::decode(beacon.trim()).map_err(|_| Failure::new("relay_protocol", "The beacon is not hex."))?;
-    let beacon: Beacon =
-        message::decode(&bytes).map_err(|_| Failure::new("relay_protocol", "The key's beacon is unreadable."))?;
+    let bytes = hex::decode(beacon.trim()).map_err(|_| Failure::relay(RelayProblem::BeaconNotHex))?;
+    let beacon: Beacon = message::decode(&bytes).map_err(|_| Failure::relay(RelayProblem::BeaconUnreadable))?;
     if !message::valid_serial(&beacon.serial) {
-        return Err(Failure::new("relay_protocol", "The key's beacon carries no valid serial number."));
+        return Err(Failure::relay(RelayProblem::BeaconSerial));
     }
     Ok(beacon)
 }

@@ -15,6 +15,7 @@ use crate::service::password::change_in_directory;
 use crate::session::{self, ClientAddr};
 use crate::state::AppState;
 use crate::store::{SessionRow, Step};
+use latchkey_api::key_refusal::{KeyRefusal, RelayProblem};
 
 /// How long a sign-in ticket may wait to be redeemed.
 const TICKET_TTL_SECS: i64 = 60;
@@ -46,12 +47,11 @@ pub async fn serve(
                 audit::action::KEY_CHANGE_EVERYWHERE,
                 change_everywhere(ch, state, &key, user, addr, account, password).await,
             ),
-            (RelayRequest::Beacon { .. } | RelayRequest::Activate { .. }, _) => (
-                audit::action::KEY_OPERATION,
-                Err(Failure::new("relay_protocol", "The key is already connected and active.")),
-            ),
+            (RelayRequest::Beacon { .. } | RelayRequest::Activate { .. }, _) => {
+                (audit::action::KEY_OPERATION, Err(Failure::relay(RelayProblem::AlreadyConnected)))
+            }
         };
-        let result = outcome.as_ref().map(|_| "success").unwrap_or_else(|f| f.code);
+        let result = outcome.as_ref().map(|_| "success").unwrap_or_else(|f| f.code());
         audit::record_result(state, &actor, action, &key.key.serial, result, addr).await;
         match outcome {
             Ok(ticket) if action == audit::action::KEY_SIGN_IN => ch.send(&RelayEvent::SignedIn { ticket }).await?,
@@ -61,14 +61,14 @@ pub async fn serve(
             }
             // Lost links and broken frames end the session; anything else is the operation's.
             Err(f) if ends_session(&f) => return Err(f),
-            Err(f) => ch.send(&refused(f.code, &f.message)).await?,
+            Err(f) => ch.send(&refused(&f)).await?,
         }
     }
     Ok(())
 }
 
 fn ends_session(f: &Failure) -> bool {
-    matches!(f.code, "relay_closed" | "relay_protocol" | "key_timeout" | "key_protocol" | "key_refused" | "internal")
+    f.0.ends_session() || f.0 == KeyRefusal::Api(ErrorKind::Internal)
 }
 
 async fn progress(ch: &mut Channel, step: &str) -> Result<(), Failure> {
@@ -76,10 +76,7 @@ async fn progress(ch: &mut Channel, step: &str) -> Result<(), Failure> {
 }
 
 fn listing(key: &Connected, account: u16) -> Result<&AccountListing, Failure> {
-    key.accounts
-        .iter()
-        .find(|l| l.account.id == account)
-        .ok_or_else(|| Failure::new("no_such_account", "That account is not on the key."))
+    key.accounts.iter().find(|l| l.account.id == account).ok_or(Failure(KeyRefusal::NoSuchAccount))
 }
 
 /// What the directory says of a password.
@@ -112,7 +109,7 @@ async fn set_on_key(ch: &mut Channel, account: u16, password: &Password) -> Resu
     let command = Command::SetPassword { id: account, password: Secret::new(password.expose()) };
     match ch.call_one(command).await? {
         Ok(_) => Ok(()),
-        Err(e) => Err(Failure::new("key_error", key_error_message(e))),
+        Err(e) => Err(Failure::key(e)),
     }
 }
 
@@ -128,15 +125,12 @@ async fn onboard(
 ) -> Outcome {
     listing(key, account)?;
     if password.is_empty() {
-        return Err(Failure::new("empty_password", "Type your current password."));
+        return Err(Failure(KeyRefusal::EmptyPassword));
     }
     progress(ch, "verifying").await?;
     let verdict = verify(state, user, addr, &password).await?;
     if verdict == Verdict::Wrong {
-        return Err(Failure::new(
-            "wrong_password",
-            "The directory does not accept this password: nothing was stored on the key. Type your current password.",
-        ));
+        return Err(Failure(KeyRefusal::WrongPassword));
     }
     progress(ch, "storing").await?;
     set_on_key(ch, account, &password).await?;
@@ -163,15 +157,12 @@ async fn change_on_key(
 ) -> Outcome {
     listing(key, account)?;
     if password.is_empty() {
-        return Err(Failure::new("empty_password", "Type the password to store on the key."));
+        return Err(Failure(KeyRefusal::EmptyKeyPassword));
     }
     if !confirm_unverified {
         progress(ch, "verifying").await?;
         if verify(state, user, addr, &password).await? == Verdict::Wrong {
-            return Err(Failure::new(
-                "unverified",
-                "The directory does not accept this password. Store it on the key anyway?",
-            ));
+            return Err(Failure(KeyRefusal::Unverified));
         }
     }
     progress(ch, "storing").await?;
@@ -197,13 +188,10 @@ async fn change_everywhere(
     let listed = listing(key, account)?;
     // Only a directory-managed account holds the password the directory has.
     if !listed.account.directory_managed {
-        return Err(Failure::new(
-            "not_directory_managed",
-            "This account on the key is not your directory account: change it on the key only.",
-        ));
+        return Err(Failure(KeyRefusal::NotDirectoryManaged));
     }
     if !listed.has_password {
-        return Err(Failure::new("no_password_on_key", key_error_message(KeyError::NoPassword)));
+        return Err(Failure(KeyRefusal::NoPasswordOnKey { said: key_error_message(KeyError::NoPassword) }));
     }
     state.limits.attempt(&user.username, addr.0)?;
     let directory = state.directory()?;
@@ -228,16 +216,23 @@ async fn change_everywhere(
     let mut results = results.into_iter();
     let current = match results.next() {
         Some(Ok(Reply::Passwords { current: Some(current), .. })) => Password::new(current.expose()),
-        Some(Err(e)) => return abandon(state, journal, Failure::new("key_error", key_error_message(e))).await,
+        Some(Err(e)) => return abandon(state, journal, Failure::key(e)).await,
         _ => {
-            return abandon(state, journal, Failure::new("no_password_on_key", key_error_message(KeyError::NoPassword)))
-                .await
+            return abandon(
+                state,
+                journal,
+                Failure(KeyRefusal::NoPasswordOnKey { said: key_error_message(KeyError::NoPassword) }),
+            )
+            .await
         }
     };
     match results.next() {
         Some(Ok(_)) => {}
-        Some(Err(e)) => return abandon(state, journal, Failure::new("key_error", key_error_message(e))).await,
-        None => return abandon(state, journal, Failure::new("key_protocol", "The key did not stage.")).await,
+        Some(Err(e)) => return abandon(state, journal, Failure::key(e)).await,
+        None => {
+            return abandon(state, journal, Failure(KeyRefusal::KeyProtocol { detail: "it did not stage".into() }))
+                .await
+        }
     }
     state.store.journal_step(journal, Step::Staged, state.now()).await?;
 
@@ -291,7 +286,7 @@ async fn change_everywhere(
     progress(ch, "committing").await?;
     match ch.call_one(Command::Commit { id: account }).await? {
         Ok(_) => state.store.journal_step(journal, Step::Committed, state.now()).await?,
-        Err(e) => return Err(Failure::new("key_error", key_error_message(e))),
+        Err(e) => return Err(Failure::key(e)),
     }
     Ok(if others.is_empty() {
         "Your password was changed in the directory and on the key.".into()
@@ -326,7 +321,7 @@ async fn abandon(state: &AppState, journal: i64, failure: Failure) -> Outcome {
 async fn sign_in(ch: &mut Channel, state: &AppState, key: &Connected) -> Outcome {
     progress(ch, "confirm_on_key").await?;
     if let Err(e) = ch.call_one(Command::ConfirmPresence).await? {
-        return Err(Failure::new("key_error", key_error_message(e)));
+        return Err(Failure::key(e));
     }
     let ticket = session::new_token();
     let expires_at = state.now() + TICKET_TTL_SECS;

@@ -3,6 +3,7 @@
 use crate::state::AppState;
 
 use super::channel::Failure;
+use latchkey_api::key_refusal::KeyRefusal;
 
 /// A key's session slot, held for the session's length.
 pub struct KeyLease {
@@ -20,10 +21,7 @@ impl KeyLease {
             }
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
-        Err(Failure::new(
-            "key_busy",
-            format!("Key {serial} is already in a session (another tab or device?). Close it and try again."),
-        ))
+        Err(Failure(KeyRefusal::KeyBusy { serial: serial.to_string() }))
     }
 }
 

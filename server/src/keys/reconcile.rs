@@ -8,7 +8,7 @@
 
 use latchkey_protocol::message::{Command, KeyError};
 
-use super::channel::{key_error_message, Channel, Failure};
+use super::channel::{Channel, Failure};
 use crate::directory::AccountFacts;
 use crate::state::AppState;
 use crate::store::{KeyRow, Step};
@@ -87,7 +87,7 @@ pub async fn open_changes(ch: &mut Channel, state: &AppState, key: &KeyRow) -> R
         };
         match ch.call_one(command).await? {
             Ok(_) | Err(KeyError::NoSuchAccount) => {}
-            Err(e) => return Err(Failure::new("key_error", key_error_message(e))),
+            Err(e) => return Err(Failure::key(e)),
         }
         state.store.journal_step(change.id, step, state.now()).await?;
         tracing::info!(serial = %key.serial, slot, step = step.label(), ?verdict, "reconciled an interrupted change");

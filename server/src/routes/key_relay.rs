@@ -7,11 +7,12 @@ use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
+use latchkey_api::key_refusal::KeyRefusal;
 use latchkey_api::relay::RelayEvent;
 use latchkey_api::ErrorKind;
 
 use crate::error::AppError;
-use crate::keys::{self, Channel, Failure};
+use crate::keys::{self, Channel};
 use crate::service::audit;
 use crate::session::{ClientAddr, Session};
 use crate::state::AppState;
@@ -55,11 +56,13 @@ pub async fn relay(
         }
         .await;
         drop(lease);
-        if let Err(Failure { code, message }) = outcome {
+        if let Err(failure) = outcome {
             let target = serial.clone().unwrap_or_else(|| "unknown key".into());
-            if code != "relay_closed" {
-                let _ = ch.send(&RelayEvent::Failed { code: code.to_string(), message }).await;
+            if failure.0 != KeyRefusal::RelayClosed {
+                let event = RelayEvent::Failed { code: failure.code().to_string(), message: failure.message() };
+                let _ = ch.send(&event).await;
             }
+            let code = failure.code();
             audit::record_result(&state, &actor(&user, &serial), audit::action::KEY_SESSION, &target, code, &addr)
                 .await;
         }
