@@ -6,6 +6,7 @@ pub mod admin;
 mod error;
 pub mod key_refusal;
 mod password;
+pub mod registry;
 pub mod relay;
 
 pub use error::{ApiError, ErrorKind, Problem};

@@ -1,4 +1,5 @@
 use latchkey_api::admin::{KeyStatusChange, KeyView, ManifestReport, RegisterKey};
+use latchkey_api::registry::{KeyStatus, StatusReason};
 use latchkey_api::Problem;
 use latchkey_app::api;
 use latchkey_app::components::alert::Alert;
@@ -94,7 +95,7 @@ pub fn KeysPage() -> impl IntoView {
             <label for="status-reason">"Reason for the next status change"</label>
             <select id="status-reason" bind:value=reason>
                 <option value="">"—"</option>
-                {["lost", "stolen", "broken", "invalid_activation_code", "locked_by_pin", "withdrawal"].into_iter()
+                {StatusReason::ALL.into_iter().map(|r| r.label())
                     .map(|r| view! { <option value=r>{r.replace('_', " ")}</option> }).collect_view()}
             </select>
             <table data-testid="key-list">
@@ -107,7 +108,7 @@ pub fn KeysPage() -> impl IntoView {
                             <td>
                                 <select on:change=move |ev| set_status(serial.clone(), event_target_value(&ev))>
                                     <option value="">"—"</option>
-                                    {["active", "locked", "suspended", "deactivated", "compromised", "ready"].into_iter()
+                                    {KeyStatus::ALL.into_iter().filter(|s| *s != KeyStatus::Reserved).map(|s| s.label())
                                         .map(|s| view! { <option value=s>{s}</option> }).collect_view()}
                                 </select>
                             </td>

@@ -1,5 +1,7 @@
 use sqlx::Row;
 
+use latchkey_api::registry::{KeyStatus, StatusReason};
+
 use super::Store;
 use crate::identity::LoginKey;
 
@@ -53,21 +55,10 @@ pub enum KeyRegistryError {
     Database(#[from] sqlx::Error),
 }
 
-/// Why a key left service.
-pub const REASONS: &[&str] = &["lost", "stolen", "broken", "invalid_activation_code", "locked_by_pin", "withdrawal"];
-
-/// The status changes an administrator may make (Reserved → Active happens only by activation,
-/// Ready → Reserved only by assignment; Deactivated and Compromised are final).
+/// The status changes an administrator may make, by their stored names (see
+/// [`KeyStatus::can_move_to`]).
 pub fn transition_allowed(from: &str, to: &str) -> bool {
-    matches!(
-        (from, to),
-        ("ready", "deactivated")
-            | ("reserved", "ready" | "deactivated" | "compromised")
-            | ("active", "locked" | "suspended" | "deactivated" | "compromised")
-            | ("locked" | "suspended", "active" | "deactivated" | "compromised")
-            | ("locked", "suspended")
-            | ("suspended", "locked")
-    )
+    matches!((KeyStatus::parse(from), KeyStatus::parse(to)), (Some(from), Some(to)) if from.can_move_to(to))
 }
 
 /// A key's static public key as the vendor's manifest writes it: 64 hexadecimal digits.
@@ -159,7 +150,7 @@ impl Store {
         to: &str,
         reason: Option<&str>,
     ) -> Result<(), KeyRegistryError> {
-        if let Some(r) = reason.filter(|r| !REASONS.contains(r)) {
+        if let Some(r) = reason.filter(|r| StatusReason::parse(r).is_none()) {
             return Err(KeyRegistryError::UnknownReason(r.to_string()));
         }
         let key = self.key_by_serial(serial).await?.ok_or_else(|| KeyRegistryError::NoSuchKey(serial.into()))?;

@@ -7,6 +7,7 @@ use latchkey_api::admin::{
     AccountView, AuditView, DirectoryFacts, EmployeeDetail, EmployeePage, EmployeeSummary, FlagsChange, KeyView,
     NewAccount, SyncReport,
 };
+use latchkey_api::registry::LoginType;
 use latchkey_api::ErrorKind;
 use serde::Deserialize;
 
@@ -130,10 +131,10 @@ pub async fn add_account(
 ) -> Result<Json<Vec<String>>, AppError> {
     audit::audited(&state, &admin.username, audit::action::ADMIN_ADD_ACCOUNT, &username, &addr, async {
         access::administrable(&state, &username).await?;
-        let (login_type, login) = match request.login_type.as_str() {
-            "domain" if !request.domain.trim().is_empty() => ("domain", None),
-            "entra" => (
-                "entra",
+        let (login_type, login) = match LoginType::parse(&request.login_type) {
+            Some(LoginType::Domain) if !request.domain.trim().is_empty() => (LoginType::Domain.label(), None),
+            Some(LoginType::Entra) => (
+                LoginType::Entra.label(),
                 Some(
                     request
                         .login

@@ -5,6 +5,7 @@
 use axum::extract::{Path, State};
 use axum::Json;
 use latchkey_api::admin::{AssignKey, AssignedKey, KeyStatusChange, KeyView, ManifestReport, RegisterKey};
+use latchkey_api::registry::KeyStatus;
 use latchkey_api::ErrorKind;
 
 use super::employees::key_view;
@@ -106,14 +107,14 @@ pub async fn status(
     ApiJson(request): ApiJson<KeyStatusChange>,
 ) -> Result<(), AppError> {
     // The action is named from a fixed list, never from what the client sent.
-    let action = match request.status.trim() {
-        "ready" => audit::action::ADMIN_KEY_READY,
-        "active" => audit::action::ADMIN_KEY_ACTIVE,
-        "locked" => audit::action::ADMIN_KEY_LOCKED,
-        "suspended" => audit::action::ADMIN_KEY_SUSPENDED,
-        "deactivated" => audit::action::ADMIN_KEY_DEACTIVATED,
-        "compromised" => audit::action::ADMIN_KEY_COMPROMISED,
-        _ => audit::action::ADMIN_KEY_STATUS,
+    let action = match KeyStatus::parse(request.status.trim()) {
+        Some(KeyStatus::Ready) => audit::action::ADMIN_KEY_READY,
+        Some(KeyStatus::Active) => audit::action::ADMIN_KEY_ACTIVE,
+        Some(KeyStatus::Locked) => audit::action::ADMIN_KEY_LOCKED,
+        Some(KeyStatus::Suspended) => audit::action::ADMIN_KEY_SUSPENDED,
+        Some(KeyStatus::Deactivated) => audit::action::ADMIN_KEY_DEACTIVATED,
+        Some(KeyStatus::Compromised) => audit::action::ADMIN_KEY_COMPROMISED,
+        Some(KeyStatus::Reserved) | None => audit::action::ADMIN_KEY_STATUS,
     };
     audit::audited(&state, &admin.username, action, &serial, &addr, async {
         let key = state.store.key_by_serial(&serial).await?.ok_or(AppError(ErrorKind::NotFound))?;
