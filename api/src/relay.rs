@@ -40,6 +40,46 @@ pub struct KeyAccount {
     pub has_password: bool,
 }
 
+/// The steps an operation on a key goes through, as the page shows them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProgressStep {
+    /// The directory is asked whether a password is right.
+    Verifying,
+    /// The key stores a password.
+    Storing,
+    /// The key waits for its button.
+    ConfirmOnKey,
+    /// The directory changes the password.
+    Directory,
+    /// The key makes the staged password its current one.
+    Committing,
+}
+
+impl ProgressStep {
+    pub const ALL: [ProgressStep; 5] = [
+        ProgressStep::Verifying,
+        ProgressStep::Storing,
+        ProgressStep::ConfirmOnKey,
+        ProgressStep::Directory,
+        ProgressStep::Committing,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ProgressStep::Verifying => "verifying",
+            ProgressStep::Storing => "storing",
+            ProgressStep::ConfirmOnKey => "confirm_on_key",
+            ProgressStep::Directory => "directory",
+            ProgressStep::Committing => "committing",
+        }
+    }
+
+    pub fn parse(label: &str) -> Option<ProgressStep> {
+        ProgressStep::ALL.into_iter().find(|s| s.label() == label)
+    }
+}
+
 /// Server → page.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -50,9 +90,8 @@ pub enum RelayEvent {
     /// The key is reachable end to end; `notice` reports a change finished or undone on
     /// connecting (an earlier session was interrupted).
     Ready { serial: String, status: String, accounts: Vec<KeyAccount>, notice: Option<String> },
-    /// A step of the running operation (`reading_key`, `staging`, `directory`, `committing`,
-    /// `verifying`, `storing`, `confirm_on_key`).
-    Progress { step: String },
+    /// A step of the running operation.
+    Progress { step: ProgressStep },
     /// The operation succeeded; the key's accounts as they are now.
     Done { message: String, accounts: Vec<KeyAccount> },
     /// Signed in with the key: redeem `ticket` at `POST /api/session/key` within a minute.

@@ -2,7 +2,7 @@
 //! events turned into state, the user's requests sent on. Shared by the key panel and the
 //! sign-in with the key.
 
-use latchkey_api::relay::{KeyAccount, RelayEvent, RelayRequest};
+use latchkey_api::relay::{KeyAccount, ProgressStep, RelayEvent, RelayRequest};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use web_sys::BluetoothDevice;
@@ -161,7 +161,7 @@ impl KeySession {
                 self.notice.set(notice);
                 self.state.set(KeyState::Ready { serial, accounts });
             }
-            Ok(RelayEvent::Progress { step }) => self.step.set(Some(step)),
+            Ok(RelayEvent::Progress { step }) => self.step.set(Some(step.label().to_string())),
             Ok(RelayEvent::Done { message, accounts }) => {
                 self.state.update(|s| {
                     if let KeyState::Ready { accounts: a, .. } = s {
@@ -185,12 +185,12 @@ impl KeySession {
 
 /// What a step means to the user.
 pub fn step_text(step: &str) -> &'static str {
-    match step {
-        "verifying" => "Checking the password with the directory…",
-        "storing" => "Saving on the key…",
-        "confirm_on_key" => "Press the button on your key…",
-        "directory" => "Changing the password in the directory…",
-        "committing" => "Finishing on the key…",
-        _ => "Working…",
+    match ProgressStep::parse(step) {
+        Some(ProgressStep::Verifying) => "Checking the password with the directory…",
+        Some(ProgressStep::Storing) => "Saving on the key…",
+        Some(ProgressStep::ConfirmOnKey) => "Press the button on your key…",
+        Some(ProgressStep::Directory) => "Changing the password in the directory…",
+        Some(ProgressStep::Committing) => "Finishing on the key…",
+        None => "Working…",
     }
 }

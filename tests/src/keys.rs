@@ -51,7 +51,7 @@ pub struct RelayPage {
     pub drop_at: Option<Drop>,
     pub dropped: bool,
     /// Progress steps heard since the last request.
-    pub steps: Vec<String>,
+    pub steps: Vec<latchkey_api::relay::ProgressStep>,
 }
 
 impl RelayPage {

@@ -2,7 +2,7 @@
 //! a reserved key's first connection, the registry's status applied on the key, an
 //! interrupted change reconciled, and the accounts the key should hold put on it.
 
-use latchkey_api::relay::{KeyAccount, RelayEvent, RelayRequest};
+use latchkey_api::relay::{KeyAccount, ProgressStep, RelayEvent, RelayRequest};
 use latchkey_protocol::crypto::KeyPair;
 use latchkey_protocol::host::{HostEvent, HostSession};
 use latchkey_protocol::message::{
@@ -178,7 +178,7 @@ async fn activate(ch: &mut Channel, state: &AppState, key: &KeyRow) -> Result<()
             }
             None => return Err(Failure(KeyRefusal::RelayClosed)),
         };
-        ch.send(&RelayEvent::Progress { step: "confirm_on_key".into() }).await?;
+        ch.send(&RelayEvent::Progress { step: ProgressStep::ConfirmOnKey }).await?;
         match ch.call_one(Command::Activate { code: code.trim().to_string() }).await? {
             Ok(_) => {
                 state.store.mark_activated(key.id, state.now()).await?;

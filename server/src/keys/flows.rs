@@ -1,7 +1,7 @@
 //! The operations a connected key offers, one request at a time: onboarding, a change on the
 //! key only, a change in the directory and on the key, and signing in with the key.
 
-use latchkey_api::relay::{RelayEvent, RelayRequest};
+use latchkey_api::relay::{ProgressStep, RelayEvent, RelayRequest};
 use latchkey_api::{ErrorKind, Password};
 use latchkey_protocol::message::{AccountListing, Command, KeyError, Reply, Secret};
 
@@ -71,8 +71,8 @@ fn ends_session(f: &Failure) -> bool {
     f.0.ends_session() || f.0 == KeyRefusal::Api(ErrorKind::Internal)
 }
 
-async fn progress(ch: &mut Channel, step: &str) -> Result<(), Failure> {
-    ch.send(&RelayEvent::Progress { step: step.into() }).await
+async fn progress(ch: &mut Channel, step: ProgressStep) -> Result<(), Failure> {
+    ch.send(&RelayEvent::Progress { step }).await
 }
 
 fn listing(key: &Connected, account: u16) -> Result<&AccountListing, Failure> {
@@ -127,12 +127,12 @@ async fn onboard(
     if password.is_empty() {
         return Err(Failure(KeyRefusal::EmptyPassword));
     }
-    progress(ch, "verifying").await?;
+    progress(ch, ProgressStep::Verifying).await?;
     let verdict = verify(state, user, addr, &password).await?;
     if verdict == Verdict::Wrong {
         return Err(Failure(KeyRefusal::WrongPassword));
     }
-    progress(ch, "storing").await?;
+    progress(ch, ProgressStep::Storing).await?;
     set_on_key(ch, account, &password).await?;
     Ok(if verdict == Verdict::AcceptedMustChange {
         "The key now holds your current password. The directory requires a new one before it can be used: \
@@ -160,12 +160,12 @@ async fn change_on_key(
         return Err(Failure(KeyRefusal::EmptyKeyPassword));
     }
     if !confirm_unverified {
-        progress(ch, "verifying").await?;
+        progress(ch, ProgressStep::Verifying).await?;
         if verify(state, user, addr, &password).await? == Verdict::Wrong {
             return Err(Failure(KeyRefusal::Unverified));
         }
     }
-    progress(ch, "storing").await?;
+    progress(ch, ProgressStep::Storing).await?;
     set_on_key(ch, account, &password).await?;
     Ok(if confirm_unverified {
         "The key holds the password you typed; the directory was not changed.".into()
@@ -206,7 +206,7 @@ async fn change_everywhere(
         .store
         .journal_start(key.key.id, account, &user.user_dn, facts.password_last_set_ticks, state.now())
         .await?;
-    progress(ch, "confirm_on_key").await?;
+    progress(ch, ProgressStep::ConfirmOnKey).await?;
     let results = ch
         .call(vec![
             Command::ReadPassword { id: account },
@@ -243,7 +243,7 @@ async fn change_everywhere(
         Err(e) => return undo(ch, state, journal, account, Failure::from(e)).await,
     };
     state.store.journal_rebase(journal, facts.password_last_set_ticks, state.now()).await?;
-    progress(ch, "directory").await?;
+    progress(ch, ProgressStep::Directory).await?;
     if let Err(e) = change_in_directory(state, &facts, &current, &new, false).await {
         let no_answer = matches!(e.0, ErrorKind::DirectoryUnavailable | ErrorKind::Internal);
         let failure = Failure::from(e);
@@ -283,7 +283,7 @@ async fn change_everywhere(
     };
     drop(new);
 
-    progress(ch, "committing").await?;
+    progress(ch, ProgressStep::Committing).await?;
     match ch.call_one(Command::Commit { id: account }).await? {
         Ok(_) => state.store.journal_step(journal, Step::Committed, state.now()).await?,
         Err(e) => return Err(Failure::key(e)),
@@ -319,7 +319,7 @@ async fn abandon(state: &AppState, journal: i64, failure: Failure) -> Outcome {
 
 /// Sign-in with the key: its authenticated channel plus a press on its button.
 async fn sign_in(ch: &mut Channel, state: &AppState, key: &Connected) -> Outcome {
-    progress(ch, "confirm_on_key").await?;
+    progress(ch, ProgressStep::ConfirmOnKey).await?;
     if let Err(e) = ch.call_one(Command::ConfirmPresence).await? {
         return Err(Failure::key(e));
     }

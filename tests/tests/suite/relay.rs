@@ -2,7 +2,7 @@
 //! WebSocket) and the key (the reference key); the server speaks the protocol end to end with
 //! the key and changes passwords in the real directory.
 
-use latchkey_api::relay::{RelayEvent, RelayRequest};
+use latchkey_api::relay::{ProgressStep, RelayEvent, RelayRequest};
 use latchkey_protocol::message::KeyStatus;
 use latchkey_tests::keys::{
     self, key_password, lockout_facts, new_key, password, provision, session_cookie, RelayPage,
@@ -62,7 +62,7 @@ async fn onboarding_verifies_the_password_before_the_key_stores_it() {
         page.send(&mut key, RelayRequest::Onboard { account: ACCOUNT, password: password(&user.password) }).await;
     let RelayEvent::Done { accounts, .. } = done else { panic!("{done:?}") };
     assert!(accounts[0].has_password);
-    assert_eq!(page.steps, ["verifying", "storing"]);
+    assert_eq!(page.steps, [ProgressStep::Verifying, ProgressStep::Storing]);
     let held = key_password(&key, ACCOUNT).unwrap();
     assert!(dc.binds(&user.dn, &held).await, "the key's password binds");
 }
@@ -113,7 +113,7 @@ async fn a_change_in_the_directory_and_on_the_key_typed_then_generated() {
     let done =
         page.send(&mut key, RelayRequest::ChangeEverywhere { account: ACCOUNT, password: Some(password(typed)) }).await;
     assert!(matches!(done, RelayEvent::Done { .. }), "{done:?}");
-    assert_eq!(page.steps, ["confirm_on_key", "directory", "committing"]);
+    assert_eq!(page.steps, [ProgressStep::ConfirmOnKey, ProgressStep::Directory, ProgressStep::Committing]);
     assert_eq!(key_password(&key, ACCOUNT).as_deref(), Some(typed));
     assert!(dc.binds(&user.dn, typed).await);
 
