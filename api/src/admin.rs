@@ -41,7 +41,7 @@ pub struct DirectoryFacts {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyView {
     pub serial: String,
-    pub status: String,
+    pub status: crate::registry::KeyStatus,
     pub status_reason: Option<String>,
     pub employee: Option<String>,
 }

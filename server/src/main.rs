@@ -138,7 +138,7 @@ async fn key_command(command: KeyCommand, config: Config) -> anyhow::Result<()> 
             let store = latchkey_server::store::Store::open(&config.database_url).await?;
             for k in store.keys().await? {
                 let owner = k.employee.as_ref().map(|e| e.username.as_str()).unwrap_or("-");
-                println!("{}\t{}\t{}\t{}", k.serial, k.status, owner, hex::encode(k.public_key));
+                println!("{}\t{}\t{}\t{}", k.serial, k.status.label(), owner, hex::encode(k.public_key));
             }
         }
     }

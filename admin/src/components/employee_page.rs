@@ -31,7 +31,8 @@ pub fn EmployeePage(username: String) -> impl IntoView {
                 Err(e) => error.set(Some(e)),
             }
             if let Ok(keys) = api::get::<Vec<KeyView>>("/api/admin/keys").await {
-                ready_keys.set(keys.into_iter().filter(|k| k.status == "ready").collect());
+                ready_keys
+                    .set(keys.into_iter().filter(|k| k.status == latchkey_api::registry::KeyStatus::Ready).collect());
             }
         });
     };
@@ -114,7 +115,7 @@ pub fn EmployeePage(username: String) -> impl IntoView {
                     <h2>"Keys"</h2>
                     <table data-testid="keys">
                         <tbody>{d.keys.iter().map(|k| view! {
-                            <tr><td>{k.serial.clone()}</td><td>{k.status.clone()}</td><td>{k.status_reason.clone().unwrap_or_default()}</td></tr>
+                            <tr><td>{k.serial.clone()}</td><td>{k.status.label()}</td><td>{k.status_reason.clone().unwrap_or_default()}</td></tr>
                         }).collect_view()}</tbody>
                     </table>
                     <h2>"Accounts on keys"</h2>

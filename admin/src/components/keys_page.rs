@@ -104,7 +104,7 @@ pub fn KeysPage() -> impl IntoView {
                     let serial = k.serial.clone();
                     view! {
                         <tr>
-                            <td>{k.serial.clone()}</td><td>{k.status.clone()}</td><td>{k.employee.clone().unwrap_or_default()}</td>
+                            <td>{k.serial.clone()}</td><td>{k.status.label()}</td><td>{k.employee.clone().unwrap_or_default()}</td>
                             <td>
                                 <select on:change=move |ev| set_status(serial.clone(), event_target_value(&ev))>
                                     <option value="">"—"</option>

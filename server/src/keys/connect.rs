@@ -16,6 +16,7 @@ use crate::identity::LoginKey;
 use crate::state::AppState;
 use crate::store::{KeyAccountRow, KeyRow, SessionRow};
 use latchkey_api::key_refusal::{KeyRefusal, RelayProblem};
+use latchkey_api::registry::KeyStatus as Registry;
 
 /// A key the server talks to end to end, ready for the flows.
 pub struct Connected {
@@ -43,7 +44,10 @@ pub async fn connect(
         return Err(Failure(KeyRefusal::KeyMismatch { serial: key.serial.clone() }));
     }
     let Some(owner) = &key.employee else {
-        return Err(Failure(KeyRefusal::KeyUnassigned { serial: key.serial.clone(), status: key.status.clone() }));
+        return Err(Failure(KeyRefusal::KeyUnassigned {
+            serial: key.serial.clone(),
+            status: key.status.label().into(),
+        }));
     };
     if let Some(user) = user {
         if LoginKey::of(&owner.username) != LoginKey::of(&user.username) {
@@ -66,19 +70,19 @@ pub async fn connect(
 
     apply_registry_status(ch, state, &key, hello.activated, hello.status).await?;
     if !hello.activated {
-        match (hello.status, key.status.as_str()) {
+        match (hello.status, key.status) {
             (KeyStatus::Locked, _) => {
                 state.store.set_key_status(key.id, "locked", Some("invalid activation code")).await?;
                 return Err(refused_status(&key.serial, "locked", Some("invalid activation code")));
             }
             // Only the owner activates: the code passed through an administrator's hands.
-            (_, "reserved") if user.is_none() => {
+            (_, Registry::Reserved) if user.is_none() => {
                 return Err(Failure(KeyRefusal::SignInFirst { serial: key.serial.clone() }))
             }
-            (_, "reserved") => activate(ch, state, &key).await?,
+            (_, Registry::Reserved) => activate(ch, state, &key).await?,
             _ => return Err(Failure(KeyRefusal::KeyReset { serial: key.serial.clone() })),
         }
-    } else if key.status == "reserved" {
+    } else if key.status == Registry::Reserved {
         // Activated, but the registry missed it (the session dropped right after).
         state.store.mark_activated(key.id, state.now()).await?;
     }
@@ -119,11 +123,11 @@ async fn apply_registry_status(
     activated: bool,
     on_key: KeyStatus,
 ) -> Result<(), Failure> {
-    let change = match key.status.as_str() {
-        "ready" | "reserved" | "active" => None,
-        "locked" => Some(StatusChange::Lock),
-        "suspended" => Some(StatusChange::Suspend),
-        _ => Some(StatusChange::Deactivate),
+    let change = match key.status {
+        Registry::Ready | Registry::Reserved | Registry::Active => None,
+        Registry::Locked => Some(StatusChange::Lock),
+        Registry::Suspended => Some(StatusChange::Suspend),
+        Registry::Deactivated | Registry::Compromised => Some(StatusChange::Deactivate),
     };
     let Some(change) = change else {
         if activated && key.unlock_pending && matches!(on_key, KeyStatus::Locked | KeyStatus::Suspended) {
@@ -153,7 +157,7 @@ async fn apply_registry_status(
             tracing::warn!(serial = %key.serial, error = %e, "the key refused its new status");
         }
     }
-    Err(refused_status(&key.serial, &key.status, key.status_reason.as_deref()))
+    Err(refused_status(&key.serial, key.status.label(), key.status_reason.as_deref()))
 }
 
 fn refused_status(serial: &str, status: &str, reason: Option<&str>) -> Failure {

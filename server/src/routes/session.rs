@@ -87,7 +87,10 @@ pub async fn sign_in_with_key(
             .await?
             .ok_or(AppError(ErrorKind::Unauthenticated))?;
         let key = state.store.key_by_id(key_id).await?.ok_or(AppError(ErrorKind::Unauthenticated))?;
-        let employee = key.employee.filter(|_| key.status == "active").ok_or(AppError(ErrorKind::Unauthenticated))?;
+        let employee = key
+            .employee
+            .filter(|_| key.status == latchkey_api::registry::KeyStatus::Active)
+            .ok_or(AppError(ErrorKind::Unauthenticated))?;
         owner = employee.username.clone();
         // The key's owner, found again by objectGUID, and asked what a password sign-in asks.
         let user = state

@@ -171,7 +171,7 @@ mod tests {
                 ("LK-3".to_string(), super::super::REASON_DISABLED)
             ]
         );
-        assert_eq!(store.key_by_serial("LK-1").await.unwrap().unwrap().status, "active", "positive control");
+        assert_eq!(store.key_by_serial("LK-1").await.unwrap().unwrap().status.label(), "active", "positive control");
         assert!(store.suspend_keys_of_departed().await.unwrap().is_empty(), "once");
     }
 }

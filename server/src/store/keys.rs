@@ -10,7 +10,7 @@ pub struct KeyRow {
     pub id: i64,
     pub serial: String,
     pub public_key: [u8; 32],
-    pub status: String,
+    pub status: KeyStatus,
     pub status_reason: Option<String>,
     pub employee: Option<Employee>,
     /// An administrator unlocked the key; the key is told on its next connection.
@@ -154,8 +154,8 @@ impl Store {
             return Err(KeyRegistryError::UnknownReason(r.to_string()));
         }
         let key = self.key_by_serial(serial).await?.ok_or_else(|| KeyRegistryError::NoSuchKey(serial.into()))?;
-        if !transition_allowed(&key.status, to) {
-            return Err(KeyRegistryError::InvalidTransition { from: key.status, to: to.into() });
+        if !transition_allowed(key.status.label(), to) {
+            return Err(KeyRegistryError::InvalidTransition { from: key.status.label().into(), to: to.into() });
         }
         // A key never activated goes back to waiting for its owner's activation, not to active.
         let to = if to == "active" && key.activated_at.is_none() { "reserved" } else { to };
@@ -309,7 +309,8 @@ fn key_row(r: &sqlx::any::AnyRow) -> Result<KeyRow, sqlx::Error> {
         id: r.try_get(0)?,
         serial: r.try_get(1)?,
         public_key,
-        status: r.try_get(3)?,
+        status: KeyStatus::parse(&r.try_get::<String, _>(3)?)
+            .ok_or_else(|| sqlx::Error::Decode("unknown key status".into()))?,
         status_reason: r.try_get(4)?,
         employee,
         unlock_pending: r.try_get::<i64, _>(9)? != 0,
@@ -370,7 +371,7 @@ mod tests {
             ));
             store.change_key_status("LK-T", "active", None).await.unwrap();
             let key = store.key_by_serial("LK-T").await.unwrap().unwrap();
-            assert_eq!((key.status.as_str(), key.unlock_pending), ("active", true), "unlocked on the next connection");
+            assert_eq!((key.status, key.unlock_pending), (KeyStatus::Active, true), "unlocked on the next connection");
         }
     }
 }

@@ -792,7 +792,7 @@ async fn key_sign_in_refuses_what_a_password_refuses_and_never_grants_administra
     dc.remove_from_group(&leaver.dn, &dc.admin_group).await;
     latchkey_server::sync::employees(&app.state).await.unwrap();
     let row = app.state.store.key_by_serial("LK-LEAVER-1").await.unwrap().unwrap();
-    assert_eq!((row.status.as_str(), row.status_reason.as_deref()), ("suspended", Some("employee_left_group")));
+    assert_eq!((row.status.label(), row.status_reason.as_deref()), ("suspended", Some("employee_left_group")));
     let audit = app.state.store.audit_of("LK-LEAVER-1").await.unwrap();
     assert!(audit.iter().any(|e| e.action == "key_suspended_by_sync" && e.result == "employee_left_group"));
     assert!(sign_in_with_key(&app, &mut key).await.is_err(), "a suspended key opens no session");
@@ -971,12 +971,12 @@ async fn a_group_that_cannot_be_read_takes_nobodys_keys_an_emptied_one_does() {
     let refused = latchkey_server::sync::employees(&replica.state).await.expect_err("refused");
     assert_eq!(refused.0.code(), "directory_unavailable");
     let row = app.state.store.key_by_serial("LK-EMPTYGROUP").await.unwrap().unwrap();
-    assert_eq!(row.status, "active", "nobody was taken out of service");
+    assert_eq!(row.status.label(), "active", "nobody was taken out of service");
     assert_eq!(sign_in_with_key(&app, &mut key).await.expect("signed in").0, StatusCode::OK);
 
     // The real group, emptied: the last employee leaves and their key is suspended.
     dc.remove_from_group(&employee.dn, &group).await;
     latchkey_server::sync::employees(&app.state).await.unwrap();
     let row = app.state.store.key_by_serial("LK-EMPTYGROUP").await.unwrap().unwrap();
-    assert_eq!((row.status.as_str(), row.status_reason.as_deref()), ("suspended", Some("employee_left_group")));
+    assert_eq!((row.status.label(), row.status_reason.as_deref()), ("suspended", Some("employee_left_group")));
 }

@@ -208,7 +208,7 @@ async fn the_demo_virtual_key_runs_in_the_page(dc: &TestDc, browser: &TestBrowse
     click(&page, "[data-testid=onboard] button").await;
     wait_for(&page, "[data-testid=key-done]").await;
     let row = app.state.store.key_by_serial(&made.serial).await.unwrap().unwrap();
-    assert_eq!(row.status, "active", "the virtual key was activated through the real protocol");
+    assert_eq!(row.status.label(), "active", "the virtual key was activated through the real protocol");
     page.close().await.expect("close page");
 
     // A server without the setting offers nothing of the kind.

@@ -49,7 +49,7 @@ async fn onboarding_verifies_the_password_before_the_key_stores_it() {
     let dc = TestDc::from_env();
     let app = spawn_app(&dc, AppOptions::default()).await;
     let (user, mut key, cookie) = user_with_key(&dc, &app, "LK-ONBOARD").await;
-    assert_eq!(app.state.store.key_by_serial("LK-ONBOARD").await.unwrap().unwrap().status, "active");
+    assert_eq!(app.state.store.key_by_serial("LK-ONBOARD").await.unwrap().unwrap().status.label(), "active");
 
     let mut page = RelayPage::open(&app, Some(&cookie)).await;
     ready(&mut page, &mut key).await;
@@ -261,7 +261,7 @@ async fn three_wrong_activation_codes_lock_the_key() {
     let locked = page.send(&mut key, wrong()).await;
     assert!(matches!(&locked, RelayEvent::Failed { code, .. } if code == "key_locked"), "{locked:?}");
     let row = app.state.store.key_by_serial("LK-WRONGCODE").await.unwrap().unwrap();
-    assert_eq!((row.status.as_str(), row.status_reason.as_deref()), ("locked", Some("invalid activation code")));
+    assert_eq!((row.status.label(), row.status_reason.as_deref()), ("locked", Some("invalid activation code")));
 
     // Even the right code is refused now, and the refusal names the status.
     let mut page = RelayPage::open(&app, Some(&cookie)).await;
@@ -296,7 +296,7 @@ async fn a_factory_reset_does_not_give_back_the_activation_tries_the_registry_co
     let locked = page.send(&mut reset, wrong()).await;
     assert!(matches!(&locked, RelayEvent::Failed { code, .. } if code == "key_locked"), "{locked:?}");
     let row = app.state.store.key_by_serial("LK-RESETTRIES").await.unwrap().unwrap();
-    assert_eq!(row.status, "locked");
+    assert_eq!(row.status.label(), "locked");
     let mut page = RelayPage::open(&app, Some(&cookie)).await;
     let refused = page.connect(&mut reset).await;
     assert!(

@@ -200,7 +200,7 @@ pub async fn unlock(
 pub fn key_view(k: &KeyRow) -> KeyView {
     KeyView {
         serial: k.serial.clone(),
-        status: k.status.clone(),
+        status: k.status,
         status_reason: k.status_reason.clone(),
         employee: k.employee.as_ref().map(|e| e.username.clone()),
     }
