@@ -59,7 +59,6 @@ pub mod action {
     pub const ADMIN_ADD_ACCOUNT: &str = "admin_add_account";
     pub const ADMIN_ASSIGN_KEY: &str = "admin_assign_key";
     pub const ADMIN_REGISTER_KEY: &str = "admin_register_key";
-    pub const ADMIN_REGISTER_KEYS: &str = "admin_register_keys";
     pub const ADMIN_RESET: &str = "admin_reset";
     pub const ADMIN_SESSION_ENDED: &str = "admin_session_ended";
     pub const ADMIN_SET_FLAGS: &str = "admin_set_flags";

@@ -123,22 +123,29 @@ impl Store {
     ) -> Result<(Vec<EmployeeRow>, i64), sqlx::Error> {
         // LIKE with `!` as the escape character: the user's text matches literally.
         // Logon names match through their normalised key (any script, any case); display
-        // names through SQL's lower(), which folds ASCII letters only.
-        let escaped = LoginKey::of(query).as_str().replace('!', "!!").replace('%', "!%").replace('_', "!_");
-        let pattern = format!("%{escaped}%");
+        // names as typed and through SQL's lower() (which folds ASCII letters only).
+        let like = |text: &str| format!("%{}%", text.replace('!', "!!").replace('%', "!%").replace('_', "!_"));
+        let (by_key, as_typed) = (like(LoginKey::of(query).as_str()), like(query.trim()));
         let matching = format!(
-            "FROM employees e WHERE (e.login_key LIKE $1 ESCAPE '!' OR lower(e.display_name) LIKE lower($1) ESCAPE '!') AND {}",
+            "FROM employees e WHERE (e.login_key LIKE $1 ESCAPE '!' OR e.display_name LIKE $2 ESCAPE '!'
+             OR lower(e.display_name) LIKE lower($3) ESCAPE '!') AND {}",
             state.condition()
         );
         let rows =
-            sqlx::query_as(&format!("{SELECT_EMPLOYEES} {matching} ORDER BY lower(e.username) LIMIT $2 OFFSET $3"))
-                .bind(&pattern)
+            sqlx::query_as(&format!("{SELECT_EMPLOYEES} {matching} ORDER BY lower(e.username) LIMIT $4 OFFSET $5"))
+                .bind(&by_key)
+                .bind(&as_typed)
+                .bind(&as_typed)
                 .bind(limit)
                 .bind(offset)
                 .fetch_all(&self.pool)
                 .await?;
-        let total =
-            sqlx::query_scalar(&format!("SELECT COUNT(*) {matching}")).bind(&pattern).fetch_one(&self.pool).await?;
+        let total = sqlx::query_scalar(&format!("SELECT COUNT(*) {matching}"))
+            .bind(&by_key)
+            .bind(&as_typed)
+            .bind(&as_typed)
+            .fetch_one(&self.pool)
+            .await?;
         Ok((rows, total))
     }
 }
@@ -271,6 +278,7 @@ mod tests {
             let (active, total) = store.employees("", EmployeeState::Active, 0, 10).await.unwrap();
             assert_eq!((active.len(), total), (2, 2));
             assert_eq!(store.employees("ćle", EmployeeState::All, 0, 10).await.unwrap().1, 1, "searched");
+            assert_eq!(store.employees("Ćleo", EmployeeState::All, 0, 10).await.unwrap().1, 1, "display name as typed");
         }
     }
 }
