@@ -87,7 +87,7 @@ impl AppState {
     }
 
     /// Keeps the token `serve` offered (`service::bootstrap::offer`).
-    pub fn set_bootstrap_token(&self, token: Option<String>) {
+    pub(crate) fn set_bootstrap_token(&self, token: Option<String>) {
         *self.bootstrap_token.lock().unwrap_or_else(|e| e.into_inner()) = token;
     }
 

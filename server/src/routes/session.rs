@@ -10,13 +10,12 @@ use latchkey_api::{
 use super::ApiJson;
 use crate::directory::UserRef;
 use crate::error::AppError;
-use crate::identity::LoginKey;
 use crate::local;
 use crate::service::audit;
-use crate::service::{access, lockout};
+use crate::service::{access, lockout, sessions};
 use crate::session::{self, ClientAddr, Session};
 use crate::state::AppState;
-use crate::store::{NewSession, Principal, SessionRow};
+use crate::store::{Principal, SessionRow};
 
 pub async fn sign_in(
     State(state): State<AppState>,
@@ -41,12 +40,20 @@ pub async fn sign_in(
                 object_guid: String::new(),
             };
             let change = (account.must_change != 0).then_some(ChangeReason::MustChange);
-            return start_session(&state, &user, principal, change, &addr, AdminEntry::Allowed).await;
+            return sessions::start(&state, &user, principal, change, &addr, sessions::AdminEntry::Allowed).await;
         }
         let (signed_in, facts) = lockout::authenticate(&state, &username, &request.password).await?;
         access::admit_with(&state, &signed_in.user, &facts).await?;
         let principal = Principal::Directory { dn: signed_in.user.dn.clone() };
-        start_session(&state, &signed_in.user, principal, signed_in.change_required, &addr, AdminEntry::Allowed).await
+        sessions::start(
+            &state,
+            &signed_in.user,
+            principal,
+            signed_in.change_required,
+            &addr,
+            sessions::AdminEntry::Allowed,
+        )
+        .await
     }
     .await;
     audit::record(&state, &username, audit::action::SIGN_IN, &username, &outcome, &addr).await;
@@ -100,79 +107,18 @@ pub async fn sign_in_with_key(
             .ok_or(AppError(ErrorKind::InvalidCredentials))?;
         let facts = access::admit(&state, &user).await?;
         let change_required = facts.change_required.then_some(ChangeReason::MustChange);
-        let admin = if state.config.key_sign_in_grants_admin { AdminEntry::Allowed } else { AdminEntry::Never };
+        let admin = if state.config.key_sign_in_grants_admin {
+            sessions::AdminEntry::Allowed
+        } else {
+            sessions::AdminEntry::Never
+        };
         let principal = Principal::Directory { dn: user.dn.clone() };
-        start_session(&state, &user, principal, change_required, &addr, admin).await
+        sessions::start(&state, &user, principal, change_required, &addr, admin).await
     }
     .await;
     audit::record(&state, &owner, audit::action::SIGN_IN_WITH_KEY, &owner, &outcome, &addr).await;
     let (token, view) = outcome?;
     Ok((cookie_headers(&state, &token)?, Json(view)))
-}
-
-/// Whether a session may carry administration (after its second factor).
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum AdminEntry {
-    Allowed,
-    /// A sign-in that does not prove enough for administration (the key, by default).
-    Never,
-}
-
-async fn start_session(
-    state: &AppState,
-    user: &UserRef,
-    principal: Principal,
-    change_required: Option<ChangeReason>,
-    addr: &ClientAddr,
-    admin_entry: AdminEntry,
-) -> Result<(String, SessionView), AppError> {
-    let token = session::new_token();
-    let csrf_token = session::new_token();
-    let now = state.now();
-    let admin = match admin_entry {
-        AdminEntry::Allowed => admin_state(state, user, &principal).await?,
-        AdminEntry::Never => None,
-    };
-    state
-        .store
-        .create_session(NewSession {
-            token_hash: &session::hash_token(&token),
-            principal: &principal,
-            username: &user.sam_account_name,
-            display_name: &user.display_name,
-            change_required: change_required.map(reason_label),
-            admin_state: admin.map(AdminState::label),
-            csrf_token: &csrf_token,
-            client_addr: addr.label().as_deref(),
-            now,
-            expires_at: now + state.config.session_ttl_secs as i64,
-        })
-        .await?;
-    let view = SessionView {
-        username: user.sam_account_name.clone(),
-        display_name: user.display_name.clone(),
-        change_required,
-        csrf_token,
-        admin,
-    };
-    Ok((token, view))
-}
-
-/// Members of the administrators' group start with their second factor to give (or enrol).
-async fn admin_state(state: &AppState, user: &UserRef, principal: &Principal) -> Result<Option<AdminState>, AppError> {
-    let is_admin = if principal.is_local() {
-        state.store.local_account(&user.sam_account_name).await?.is_some_and(|a| a.is_admin != 0)
-    } else {
-        match &state.config.admin_group {
-            Some(group) => state.directory()?.is_member(&user.dn, group).await?,
-            None => false,
-        }
-    };
-    if !is_admin {
-        return Ok(None);
-    }
-    let enrolled = state.store.totp_enrolled(&LoginKey::of(&user.sam_account_name)).await?;
-    Ok(Some(if enrolled { AdminState::VerifyTotp } else { AdminState::EnrolTotp }))
 }
 
 fn cookie_headers(state: &AppState, token: &str) -> Result<HeaderMap, AppError> {
@@ -207,13 +153,6 @@ pub fn view_of(row: &SessionRow) -> SessionView {
         change_required: row.change_required.as_deref().and_then(parse_reason),
         csrf_token: row.csrf_token.clone(),
         admin: row.admin_state.as_deref().and_then(AdminState::parse),
-    }
-}
-
-fn reason_label(reason: ChangeReason) -> &'static str {
-    match reason {
-        ChangeReason::MustChange => "must_change",
-        ChangeReason::Expired => "expired",
     }
 }
 

@@ -50,19 +50,29 @@ pub const RECHECK_SECS: i64 = 300;
 /// Whether the administrator of `session` still is one: still in the group (or a local
 /// administrator), and the account still may have a session.
 pub async fn still_admin(state: &AppState, session: &SessionRow) -> Result<(), AppError> {
-    if let Principal::Local { username } = session.principal() {
-        let local = state.store.local_account(&username).await?;
-        return if local.is_some_and(|a| a.is_admin != 0) { Ok(()) } else { Err(AppError(ErrorKind::Forbidden)) };
-    }
-    let group = state.config.admin_group.as_deref().ok_or(AppError(ErrorKind::Forbidden))?;
-    let directory = state.directory()?;
-    if !directory.is_member(&session.user_dn, group).await? {
+    let principal = session.principal();
+    if !is_administrator(state, &principal).await? {
         return Err(AppError(ErrorKind::Forbidden));
     }
-    let facts = directory.account_facts(&session.user_dn).await?;
+    let Principal::Directory { dn } = principal else { return Ok(()) };
+    let facts = state.directory()?.account_facts(&dn).await?;
     let employee = state.store.employee_by_guid(&facts.user.object_guid).await?;
     session_verdict(&facts, employee.as_ref(), state.now())?;
     Ok(())
+}
+
+/// Whether `principal` is an administrator: a portal-local administrator, or a member of the
+/// administrators' group (nested groups included).
+pub async fn is_administrator(state: &AppState, principal: &Principal) -> Result<bool, AppError> {
+    match principal {
+        Principal::Local { username } => {
+            Ok(state.store.local_account(username).await?.is_some_and(|a| a.is_admin != 0))
+        }
+        Principal::Directory { dn } => match &state.config.admin_group {
+            Some(group) => Ok(state.directory()?.is_member(dn, group).await?),
+            None => Ok(false),
+        },
+    }
 }
 
 /// An account an administrator may act on.

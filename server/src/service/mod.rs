@@ -9,3 +9,4 @@ pub mod deliveries;
 pub mod lockout;
 pub mod password;
 pub mod second_factor;
+pub mod sessions;
