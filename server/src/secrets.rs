@@ -85,19 +85,26 @@ impl ServerSecrets {
 }
 
 fn create(path: &Path) -> anyhow::Result<[u8; 32]> {
+    let master = create_random_file(path, "the server secret")?;
+    Ok(*master)
+}
+
+/// 32 random bytes in a new file only the server's user may read (0600); `what` names it in
+/// errors and the log.
+pub fn create_random_file(path: &Path, what: &str) -> anyhow::Result<Zeroizing<[u8; 32]>> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let mut master = [0u8; 32];
-    rand::rng().fill_bytes(&mut master);
+    let mut bytes = Zeroizing::new([0u8; 32]);
+    rand::rng().fill_bytes(bytes.as_mut());
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
         .open(path)
-        .map_err(|e| anyhow::anyhow!("cannot create the server secret {}: {e}", path.display()))?;
-    file.write_all(&master)?;
-    tracing::info!(path = %path.display(), "created the server secret");
-    Ok(master)
+        .map_err(|e| anyhow::anyhow!("cannot create {what} {}: {e}", path.display()))?;
+    file.write_all(bytes.as_ref())?;
+    tracing::info!(path = %path.display(), "created {what}");
+    Ok(bytes)
 }
 
 #[cfg(test)]

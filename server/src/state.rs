@@ -114,22 +114,11 @@ async fn seal_stored_secrets(store: &Store, secrets: &ServerSecrets) -> anyhow::
 
 /// The server's static X25519 key: 32 random bytes in a file only the server may read.
 fn load_or_create_identity(path: &std::path::Path) -> anyhow::Result<KeyPair> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
     if let Ok(bytes) = std::fs::read(path) {
         let secret: [u8; 32] =
             bytes.try_into().map_err(|_| anyhow::anyhow!("{} is not a 32-byte key", path.display()))?;
         return Ok(KeyPair::from_secret(secret));
     }
-    let mut secret = [0u8; 32];
-    rand::RngCore::fill_bytes(&mut rand::rng(), &mut secret);
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(|e| anyhow::anyhow!("cannot create the key identity {}: {e}", path.display()))?;
-    file.write_all(&secret)?;
-    tracing::info!(path = %path.display(), "created the server's key identity");
-    Ok(KeyPair::from_secret(secret))
+    let secret = crate::secrets::create_random_file(path, "the server's key identity")?;
+    Ok(KeyPair::from_secret(*secret))
 }

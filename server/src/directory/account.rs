@@ -110,6 +110,36 @@ pub struct AccountFacts {
     pub bad_password_at: Option<i64>,
 }
 
+impl AccountFacts {
+    /// An ordinary account's facts, for tests to vary.
+    #[cfg(test)]
+    pub fn sample() -> AccountFacts {
+        AccountFacts {
+            user: UserRef {
+                dn: "CN=a".into(),
+                sam_account_name: "a".into(),
+                display_name: "A".into(),
+                object_guid: "00".into(),
+            },
+            policy: Policy::nist(),
+            policy_source: PolicySource::Domain,
+            password_last_set: None,
+            password_last_set_ticks: 1,
+            expires_at: None,
+            change_required: false,
+            locked_out: false,
+            may_change: true,
+            disabled: false,
+            account_expires_at: None,
+            protected: false,
+            user_principal_name: None,
+            lockout_window_secs: DEFAULT_LOCKOUT_WINDOW_SECS,
+            bad_password_count: 0,
+            bad_password_at: None,
+        }
+    }
+}
+
 /// When no window can be read: Windows' default observation window.
 pub const DEFAULT_LOCKOUT_WINDOW_SECS: u64 = 30 * 60;
 

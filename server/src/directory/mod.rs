@@ -178,21 +178,8 @@ impl Directory {
     }
 
     pub async fn find_user(&self, username: &str) -> Result<Option<UserRef>, DirectoryError> {
-        let mut ldap = self.service_session().await?;
-        let base = self.base_dn(&mut ldap).await?;
         let name = ldap3::ldap_escape(username.trim());
-        let filter =
-            format!("(&(objectCategory=person)(objectClass=user)(|(sAMAccountName={name})(userPrincipalName={name})))");
-        let (entries, _) = ldap
-            .search(&base, Scope::Subtree, &filter, account::USER_ATTRS)
-            .await?
-            .success()
-            .map_err(|e| DirectoryError::Unavailable(e.to_string()))?;
-        let _ = ldap.unbind().await;
-        Ok(match entries.len() {
-            1 => entries.into_iter().next().map(|e| UserRef::from_entry(&SearchEntry::construct(e))),
-            _ => None,
-        })
+        self.find_one(&format!("(|(sAMAccountName={name})(userPrincipalName={name}))")).await
     }
 
     /// The user whose objectGUID is `guid_hex` (as [`UserRef::object_guid`] holds it).
@@ -202,10 +189,15 @@ impl Directory {
         if bytes.len() != 16 {
             return Ok(None);
         }
+        let escaped: String = bytes.iter().map(|b| format!("\\{b:02x}")).collect();
+        self.find_one(&format!("(objectGUID={escaped})")).await
+    }
+
+    /// The one user matching `condition` (an escaped LDAP filter); none when zero or several do.
+    async fn find_one(&self, condition: &str) -> Result<Option<UserRef>, DirectoryError> {
         let mut ldap = self.service_session().await?;
         let base = self.base_dn(&mut ldap).await?;
-        let escaped: String = bytes.iter().map(|b| format!("\\{b:02x}")).collect();
-        let filter = format!("(&(objectCategory=person)(objectClass=user)(objectGUID={escaped}))");
+        let filter = format!("(&(objectCategory=person)(objectClass=user){condition})");
         let (entries, _) = ldap
             .search(&base, Scope::Subtree, &filter, account::USER_ATTRS)
             .await?

@@ -99,34 +99,9 @@ pub async fn open_changes(ch: &mut Channel, state: &AppState, key: &KeyRow) -> R
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::directory::UserRef;
-    use latchkey_api::PolicySource;
-    use latchkey_policy::Policy;
 
     fn after(ticks: i64) -> AccountFacts {
-        AccountFacts {
-            user: UserRef {
-                dn: "CN=a".into(),
-                sam_account_name: "a".into(),
-                display_name: String::new(),
-                object_guid: String::new(),
-            },
-            policy: Policy::nist(),
-            policy_source: PolicySource::Domain,
-            password_last_set: None,
-            password_last_set_ticks: ticks,
-            expires_at: None,
-            change_required: ticks == 0,
-            locked_out: false,
-            may_change: true,
-            disabled: false,
-            account_expires_at: None,
-            protected: false,
-            user_principal_name: None,
-            lockout_window_secs: 1800,
-            bad_password_count: 0,
-            bad_password_at: None,
-        }
+        AccountFacts { password_last_set_ticks: ticks, change_required: ticks == 0, ..AccountFacts::sample() }
     }
 
     #[test]

@@ -119,33 +119,9 @@ fn is_service_account(state: &AppState, user: &UserRef, facts: &AccountFacts) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use latchkey_api::PolicySource;
-    use latchkey_policy::Policy;
 
     fn facts() -> AccountFacts {
-        AccountFacts {
-            user: UserRef {
-                dn: "CN=a".into(),
-                sam_account_name: "a".into(),
-                display_name: "A".into(),
-                object_guid: "00".into(),
-            },
-            policy: Policy::nist(),
-            policy_source: PolicySource::Domain,
-            password_last_set: None,
-            password_last_set_ticks: 1,
-            expires_at: None,
-            change_required: false,
-            locked_out: false,
-            may_change: true,
-            disabled: false,
-            account_expires_at: None,
-            protected: false,
-            user_principal_name: None,
-            lockout_window_secs: 1800,
-            bad_password_count: 0,
-            bad_password_at: None,
-        }
+        AccountFacts::sample()
     }
 
     fn employee(disabled: bool, removed: bool) -> EmployeeRow {

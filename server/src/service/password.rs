@@ -123,16 +123,9 @@ pub fn classify_refusal(facts: &AccountFacts, now: i64, current: &str, new: &str
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::directory::UserRef;
 
     fn facts(source: PolicySource, last_set: Option<i64>) -> AccountFacts {
         AccountFacts {
-            user: UserRef {
-                dn: "CN=x".into(),
-                sam_account_name: "x".into(),
-                display_name: String::new(),
-                object_guid: String::new(),
-            },
             policy: Policy {
                 mode: Mode::ActiveDirectory,
                 min_length: 10,
@@ -145,17 +138,7 @@ mod tests {
             policy_source: source,
             password_last_set: last_set,
             password_last_set_ticks: 0,
-            expires_at: None,
-            change_required: false,
-            locked_out: false,
-            may_change: true,
-            disabled: false,
-            account_expires_at: None,
-            protected: false,
-            user_principal_name: None,
-            lockout_window_secs: 1800,
-            bad_password_count: 0,
-            bad_password_at: None,
+            ..AccountFacts::sample()
         }
     }
 
