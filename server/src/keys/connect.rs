@@ -72,7 +72,7 @@ pub async fn connect(
     if !hello.activated {
         match (hello.status, key.status) {
             (KeyStatus::Locked, _) => {
-                state.store.set_key_status(key.id, "locked", Some("invalid activation code")).await?;
+                state.store.set_key_status(key.id, Registry::Locked, Some("invalid activation code")).await?;
                 return Err(refused_status(&key.serial, "locked", Some("invalid activation code")));
             }
             // Only the owner activates: the code passed through an administrator's hands.
@@ -140,9 +140,9 @@ async fn apply_registry_status(
         }
         if activated && matches!(on_key, KeyStatus::Locked | KeyStatus::Suspended) {
             // The key itself is locked (e.g. by its PIN): the registry follows.
-            let status = if on_key == KeyStatus::Locked { "locked" } else { "suspended" };
+            let status = if on_key == KeyStatus::Locked { Registry::Locked } else { Registry::Suspended };
             state.store.set_key_status(key.id, status, Some("reported by the key")).await?;
-            return Err(refused_status(&key.serial, status, Some("reported by the key")));
+            return Err(refused_status(&key.serial, status.label(), Some("reported by the key")));
         }
         return Ok(());
     };
@@ -209,7 +209,7 @@ async fn activate(ch: &mut Channel, state: &AppState, key: &KeyRow) -> Result<()
 
 /// Three wrong activation codes: the registry locks the key (it is told on its next connection).
 async fn lock_for_wrong_codes(state: &AppState, key: &KeyRow) -> Result<Failure, Failure> {
-    state.store.set_key_status(key.id, "locked", Some("invalid activation code")).await?;
+    state.store.set_key_status(key.id, Registry::Locked, Some("invalid activation code")).await?;
     Ok(Failure(KeyRefusal::KeyLocked { serial: key.serial.clone() }))
 }
 

@@ -214,9 +214,14 @@ impl Store {
             .map(|_| ())
     }
 
-    pub async fn set_key_status(&self, key_id: i64, status: &str, reason: Option<&str>) -> Result<(), sqlx::Error> {
+    pub async fn set_key_status(
+        &self,
+        key_id: i64,
+        status: KeyStatus,
+        reason: Option<&str>,
+    ) -> Result<(), sqlx::Error> {
         sqlx::query("UPDATE keys SET status = $1, status_reason = $2 WHERE id = $3")
-            .bind(status)
+            .bind(status.label())
             .bind(reason)
             .bind(key_id)
             .execute(&self.pool)

@@ -319,7 +319,8 @@ async fn keys_in_refused_statuses_are_told_and_refused() {
         let (user, mut key, cookie) = user_with_key(&dc, &app, &serial).await;
         onboard(&app, &user, &mut key, &cookie).await;
         let row = app.state.store.key_by_serial(&serial).await.unwrap().unwrap();
-        app.state.store.set_key_status(row.id, status, Some("lost")).await.unwrap();
+        let registry = latchkey_api::registry::KeyStatus::parse(status).unwrap();
+        app.state.store.set_key_status(row.id, registry, Some("lost")).await.unwrap();
         let mut page = RelayPage::open(&app, Some(&cookie)).await;
         let event = page.connect(&mut key).await;
         assert!(
