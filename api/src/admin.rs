@@ -42,7 +42,7 @@ pub struct DirectoryFacts {
 pub struct KeyView {
     pub serial: String,
     pub status: crate::registry::KeyStatus,
-    pub status_reason: Option<String>,
+    pub status_reason: Option<crate::registry::StatusReason>,
     pub employee: Option<String>,
 }
 

@@ -29,7 +29,7 @@ pub enum KeyRefusal {
     },
     KeyUnassigned {
         serial: String,
-        status: String,
+        status: crate::registry::KeyStatus,
     },
     NotYourKey {
         serial: String,
@@ -43,8 +43,8 @@ pub enum KeyRefusal {
     WrongServer,
     KeyStatus {
         serial: String,
-        status: String,
-        reason: Option<String>,
+        status: crate::registry::KeyStatus,
+        reason: Option<crate::registry::StatusReason>,
     },
     KeyLocked {
         serial: String,
@@ -130,7 +130,7 @@ impl KeyRefusal {
             KeyRefusal::UnregisteredKey { serial } => format!("Key {serial} is not registered with this portal."),
             KeyRefusal::KeyMismatch { serial } => format!("Key {serial} does not match its registration."),
             KeyRefusal::KeyUnassigned { serial, status } => {
-                format!("Key {serial} is {status}: it is not assigned to anyone yet. Ask your administrator.")
+                format!("Key {serial} is {}: it is not assigned to anyone yet. Ask your administrator.", status.label())
             }
             KeyRefusal::NotYourKey { serial } => format!("Key {serial} is assigned to someone else."),
             KeyRefusal::SignInFirst { serial } => {
@@ -141,8 +141,8 @@ impl KeyRefusal {
             }
             KeyRefusal::WrongServer => "This key is bound to another Latchkey server.".into(),
             KeyRefusal::KeyStatus { serial, status, reason } => {
-                let reason = reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default();
-                format!("Key {serial} is {status}{reason}: it cannot be used. Ask your administrator.")
+                let reason = reason.map(|r| format!(" ({})", r.describe())).unwrap_or_default();
+                format!("Key {serial} is {}{reason}: it cannot be used. Ask your administrator.", status.label())
             }
             KeyRefusal::KeyLocked { serial } => {
                 format!("Key {serial} is locked after three wrong activation codes. Ask your administrator.")
@@ -212,8 +212,11 @@ mod tests {
         assert_eq!(KeyRefusal::Api(ErrorKind::NotPermitted).code(), "not_permitted");
         assert_eq!(KeyRefusal::KeyError { said: "x".into() }.code(), "key_error");
         assert_eq!(KeyRefusal::RelayProtocol(RelayProblem::BeaconFirst).code(), "relay_protocol");
-        let status =
-            KeyRefusal::KeyStatus { serial: "LK-1".into(), status: "locked".into(), reason: Some("lost".into()) };
+        let status = KeyRefusal::KeyStatus {
+            serial: "LK-1".into(),
+            status: crate::registry::KeyStatus::Locked,
+            reason: Some(crate::registry::StatusReason::Lost),
+        };
         assert_eq!(status.message(), "Key LK-1 is locked (lost): it cannot be used. Ask your administrator.");
         assert!(KeyRefusal::RelayClosed.ends_session() && !KeyRefusal::NoSuchAccount.ends_session());
     }

@@ -64,7 +64,8 @@ impl KeyStatus {
     }
 }
 
-/// Why a key left service: the reasons an administrator gives.
+/// Why a key left service: the reasons an administrator gives, and those the server records
+/// itself (the sync, a key's own report, wrong activation codes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StatusReason {
@@ -74,10 +75,29 @@ pub enum StatusReason {
     InvalidActivationCode,
     LockedByPin,
     Withdrawal,
+    /// The sync found the owner gone from the employees' group.
+    EmployeeLeftGroup,
+    /// The sync found the owner disabled in the directory.
+    EmployeeDisabled,
+    /// The key said so itself when it connected.
+    ReportedByKey,
 }
 
 impl StatusReason {
-    pub const ALL: [StatusReason; 6] = [
+    pub const ALL: [StatusReason; 9] = [
+        StatusReason::Lost,
+        StatusReason::Stolen,
+        StatusReason::Broken,
+        StatusReason::InvalidActivationCode,
+        StatusReason::LockedByPin,
+        StatusReason::Withdrawal,
+        StatusReason::EmployeeLeftGroup,
+        StatusReason::EmployeeDisabled,
+        StatusReason::ReportedByKey,
+    ];
+
+    /// The reasons an administrator may give; the others are the server's own records.
+    pub const GIVEN_BY_ADMINISTRATORS: [StatusReason; 6] = [
         StatusReason::Lost,
         StatusReason::Stolen,
         StatusReason::Broken,
@@ -94,11 +114,34 @@ impl StatusReason {
             StatusReason::InvalidActivationCode => "invalid_activation_code",
             StatusReason::LockedByPin => "locked_by_pin",
             StatusReason::Withdrawal => "withdrawal",
+            StatusReason::EmployeeLeftGroup => "employee_left_group",
+            StatusReason::EmployeeDisabled => "employee_disabled",
+            StatusReason::ReportedByKey => "reported_by_key",
+        }
+    }
+
+    /// How people read it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            StatusReason::Lost => "lost",
+            StatusReason::Stolen => "stolen",
+            StatusReason::Broken => "broken",
+            StatusReason::InvalidActivationCode => "wrong activation codes",
+            StatusReason::LockedByPin => "locked by its PIN",
+            StatusReason::Withdrawal => "withdrawn",
+            StatusReason::EmployeeLeftGroup => "its owner left the employees' group",
+            StatusReason::EmployeeDisabled => "its owner's account is disabled",
+            StatusReason::ReportedByKey => "reported by the key",
         }
     }
 
     pub fn parse(label: &str) -> Option<StatusReason> {
         StatusReason::ALL.into_iter().find(|r| r.label() == label)
+    }
+
+    /// A reason an administrator may give, by its label.
+    pub fn parse_given(label: &str) -> Option<StatusReason> {
+        StatusReason::GIVEN_BY_ADMINISTRATORS.into_iter().find(|r| r.label() == label)
     }
 }
 

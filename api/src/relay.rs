@@ -89,7 +89,7 @@ pub enum RelayEvent {
     NeedsActivation { serial: String, remaining: Option<u8> },
     /// The key is reachable end to end; `notice` reports a change finished or undone on
     /// connecting (an earlier session was interrupted).
-    Ready { serial: String, status: String, accounts: Vec<KeyAccount>, notice: Option<String> },
+    Ready { serial: String, status: crate::registry::KeyStatus, accounts: Vec<KeyAccount>, notice: Option<String> },
     /// A step of the running operation.
     Progress { step: ProgressStep },
     /// The operation succeeded; the key's accounts as they are now.

@@ -119,7 +119,6 @@ impl From<crate::store::KeyRegistryError> for AppError {
             K::NoKey(_) => AppError(ErrorKind::NoKeyForAccount),
             K::NoFreeSlot => AppError(ErrorKind::NoFreeSlot),
             K::InvalidTransition { from, to } => AppError(ErrorKind::InvalidTransition { from, to }),
-            K::UnknownReason(_) => AppError(ErrorKind::UnknownReason),
         }
     }
 }

@@ -40,6 +40,7 @@ pub async fn employees(state: &AppState) -> Result<SyncReport, AppError> {
     let report = state.store.sync_employees(&users, state.now()).await?;
     // A departed or disabled employee's keys stop working at once: no key sign-in, no flow.
     for (serial, reason) in state.store.suspend_keys_of_departed().await? {
+        let reason = reason.label();
         tracing::info!(%serial, reason, "key suspended: its employee left the group or was disabled");
         crate::service::audit::record_result(
             state,

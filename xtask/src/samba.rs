@@ -43,7 +43,8 @@ impl Dc {
         let log = std::fs::File::create(dir.join("log").join("stdout.log"))
             .map_err(|e| format!("cannot create the DC log: {e}"))?;
         let child = Command::new("samba")
-            .args(["-F", "-M", "single", "--debug-stdout", "-d1", "-s"])
+            // auth_audit at 3 logs every bind (right or wrong): tests count the binds a flow made.
+            .args(["-F", "-M", "single", "--debug-stdout", "--debuglevel=1 auth_audit:3", "-s"])
             .arg(dir.join("etc/smb.conf"))
             .stdout(log.try_clone().map_err(|e| e.to_string())?)
             .stderr(log)

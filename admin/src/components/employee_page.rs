@@ -115,7 +115,7 @@ pub fn EmployeePage(username: String) -> impl IntoView {
                     <h2>"Keys"</h2>
                     <table data-testid="keys">
                         <tbody>{d.keys.iter().map(|k| view! {
-                            <tr><td>{k.serial.clone()}</td><td>{k.status.label()}</td><td>{k.status_reason.clone().unwrap_or_default()}</td></tr>
+                            <tr><td>{k.serial.clone()}</td><td>{k.status.label()}</td><td>{k.status_reason.map(|r| r.describe()).unwrap_or_default()}</td></tr>
                         }).collect_view()}</tbody>
                     </table>
                     <h2>"Accounts on keys"</h2>

@@ -95,7 +95,7 @@ pub fn KeysPage() -> impl IntoView {
             <label for="status-reason">"Reason for the next status change"</label>
             <select id="status-reason" bind:value=reason>
                 <option value="">"—"</option>
-                {StatusReason::ALL.into_iter().map(|r| r.label())
+                {StatusReason::GIVEN_BY_ADMINISTRATORS.into_iter().map(|r| r.label())
                     .map(|r| view! { <option value=r>{r.replace('_', " ")}</option> }).collect_view()}
             </select>
             <table data-testid="key-list">

@@ -16,7 +16,7 @@ use crate::identity::LoginKey;
 use crate::state::AppState;
 use crate::store::{KeyAccountRow, KeyRow, SessionRow};
 use latchkey_api::key_refusal::{KeyRefusal, RelayProblem};
-use latchkey_api::registry::KeyStatus as Registry;
+use latchkey_api::registry::{KeyStatus as Registry, StatusReason};
 
 /// A key the server talks to end to end, ready for the flows.
 pub struct Connected {
@@ -44,10 +44,7 @@ pub async fn connect(
         return Err(Failure(KeyRefusal::KeyMismatch { serial: key.serial.clone() }));
     }
     let Some(owner) = &key.employee else {
-        return Err(Failure(KeyRefusal::KeyUnassigned {
-            serial: key.serial.clone(),
-            status: key.status.label().into(),
-        }));
+        return Err(Failure(KeyRefusal::KeyUnassigned { serial: key.serial.clone(), status: key.status }));
     };
     if let Some(user) = user {
         if LoginKey::of(&owner.username) != LoginKey::of(&user.username) {
@@ -72,8 +69,9 @@ pub async fn connect(
     if !hello.activated {
         match (hello.status, key.status) {
             (KeyStatus::Locked, _) => {
-                state.store.set_key_status(key.id, Registry::Locked, Some("invalid activation code")).await?;
-                return Err(refused_status(&key.serial, "locked", Some("invalid activation code")));
+                let reason = Some(StatusReason::InvalidActivationCode);
+                state.store.set_key_status(key.id, Registry::Locked, reason).await?;
+                return Err(refused_status(&key.serial, Registry::Locked, reason));
             }
             // Only the owner activates: the code passed through an administrator's hands.
             (_, Registry::Reserved) if user.is_none() => {
@@ -95,7 +93,7 @@ pub async fn connect(
     }
     ch.send(&RelayEvent::Ready {
         serial: key.serial.clone(),
-        status: "active".into(),
+        status: Registry::Active,
         accounts: views(&accounts),
         notice,
     })
@@ -141,8 +139,8 @@ async fn apply_registry_status(
         if activated && matches!(on_key, KeyStatus::Locked | KeyStatus::Suspended) {
             // The key itself is locked (e.g. by its PIN): the registry follows.
             let status = if on_key == KeyStatus::Locked { Registry::Locked } else { Registry::Suspended };
-            state.store.set_key_status(key.id, status, Some("reported by the key")).await?;
-            return Err(refused_status(&key.serial, status.label(), Some("reported by the key")));
+            state.store.set_key_status(key.id, status, Some(StatusReason::ReportedByKey)).await?;
+            return Err(refused_status(&key.serial, status, Some(StatusReason::ReportedByKey)));
         }
         return Ok(());
     };
@@ -157,11 +155,11 @@ async fn apply_registry_status(
             tracing::warn!(serial = %key.serial, error = %e, "the key refused its new status");
         }
     }
-    Err(refused_status(&key.serial, key.status.label(), key.status_reason.as_deref()))
+    Err(refused_status(&key.serial, key.status, key.status_reason))
 }
 
-fn refused_status(serial: &str, status: &str, reason: Option<&str>) -> Failure {
-    Failure(KeyRefusal::KeyStatus { serial: serial.into(), status: status.into(), reason: reason.map(String::from) })
+fn refused_status(serial: &str, status: Registry, reason: Option<StatusReason>) -> Failure {
+    Failure(KeyRefusal::KeyStatus { serial: serial.into(), status, reason })
 }
 
 /// The activation code, asked of the user until it is right or the key locks itself.
@@ -209,7 +207,7 @@ async fn activate(ch: &mut Channel, state: &AppState, key: &KeyRow) -> Result<()
 
 /// Three wrong activation codes: the registry locks the key (it is told on its next connection).
 async fn lock_for_wrong_codes(state: &AppState, key: &KeyRow) -> Result<Failure, Failure> {
-    state.store.set_key_status(key.id, Registry::Locked, Some("invalid activation code")).await?;
+    state.store.set_key_status(key.id, Registry::Locked, Some(StatusReason::InvalidActivationCode)).await?;
     Ok(Failure(KeyRefusal::KeyLocked { serial: key.serial.clone() }))
 }
 

@@ -10,7 +10,7 @@ use super::connect::{list, refused, views, Connected};
 use super::generate;
 use super::reconcile;
 use crate::service::audit;
-use crate::service::deliveries;
+use crate::service::changed;
 use crate::service::password::change_in_directory;
 use crate::session::{self, ClientAddr};
 use crate::state::AppState;
@@ -268,20 +268,12 @@ async fn change_everywhere(
         }
     }
     state.store.journal_step(journal, Step::DirectoryChanged, state.now()).await?;
-    let _ = state.store.end_other_sessions(&user.principal(), &user.token_hash).await;
-    let _ = state.store.clear_change_required(&user.token_hash).await;
-
     // The employee's other keys get it sealed, on their next connection.
-    let others = match &key.key.employee {
-        Some(employee) => deliveries::seal_to_keys(state, employee.id, &Secret::new(new.expose()), Some(key.key.id))
-            .await
-            .unwrap_or_else(|e| {
-                tracing::error!(code = e.code(), "the new password could not be sealed to the user's other keys");
-                Vec::new()
-            }),
-        None => Vec::new(),
-    };
+    let employee = key.key.employee.as_ref().map(|e| e.id);
+    let secret = Secret::new(new.expose());
     drop(new);
+    let (_, others) = changed::own_change(state, user, employee, &secret, Some(key.key.id)).await;
+    drop(secret);
 
     progress(ch, ProgressStep::Committing).await?;
     match ch.call_one(Command::Commit { id: account }).await? {

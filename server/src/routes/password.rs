@@ -10,8 +10,8 @@ use latchkey_api::{
 use super::{session::parse_reason, ApiJson};
 use crate::error::AppError;
 use crate::local;
-use crate::service::audit;
 use crate::service::password::{change_in_directory, change_local, earliest_change};
+use crate::service::{audit, changed};
 use crate::session::{ClientAddr, Session};
 use crate::state::AppState;
 
@@ -76,24 +76,20 @@ pub async fn change(
 ) -> Result<Json<ChangePasswordResponse>, AppError> {
     audit::audited(&state, &row.username, audit::action::CHANGE_PASSWORD, &row.username, &addr, async {
         state.limits.attempt(&row.username, addr.0)?;
-        if row.principal().is_local() {
+        let employee = if row.principal().is_local() {
             change_local(&state, &row, &request.current, &request.new).await?;
-            let sessions_ended = state.store.end_other_sessions(&row.principal(), &row.token_hash).await?;
-            state.store.clear_change_required(&row.token_hash).await?;
-            return Ok(ChangePasswordResponse { sessions_ended });
-        }
-        let facts = state.directory()?.account_facts(&row.user_dn).await?;
-        let must_change = row.change_required.is_some();
-        change_in_directory(&state, &facts, &request.current, &request.new, must_change).await?;
-        // The change is done: what follows must not report it failed.
-        let sessions_ended = state.store.end_other_sessions(&row.principal(), &row.token_hash).await.unwrap_or(0);
-        let _ = state.store.clear_change_required(&row.token_hash).await;
+            None
+        } else {
+            let facts = state.directory()?.account_facts(&row.user_dn).await?;
+            let must_change = row.change_required.is_some();
+            change_in_directory(&state, &facts, &request.current, &request.new, must_change).await?;
+            state.store.employee_by_guid(&facts.user.object_guid).await.ok().flatten().map(|e| e.id)
+        };
         // The user's keys would hold the old password: each gets the new one, sealed.
         let secret = latchkey_protocol::message::Secret::new(request.new.expose());
-        if let Err(e) = crate::service::deliveries::seal_to_employee(&state, &facts.user.object_guid, &secret).await {
-            tracing::error!(user = %row.username, code = e.code(), "the new password could not be sealed to the user's keys");
-        }
+        let (sessions_ended, _) = changed::own_change(&state, &row, employee, &secret, None).await;
         Ok(ChangePasswordResponse { sessions_ended })
     })
-    .await.map(Json)
+    .await
+    .map(Json)
 }

@@ -11,7 +11,7 @@ use crate::store::AuditEntry;
 pub async fn audited<T>(
     state: &AppState,
     actor: &str,
-    action: &'static str,
+    action: Action,
     target: &str,
     addr: &ClientAddr,
     work: impl std::future::Future<Output = Result<T, AppError>>,
@@ -26,7 +26,7 @@ pub async fn audited<T>(
 pub async fn record<T>(
     state: &AppState,
     actor: &str,
-    action: &str,
+    action: Action,
     target: &str,
     outcome: &Result<T, AppError>,
     addr: &ClientAddr,
@@ -39,11 +39,18 @@ pub async fn record<T>(
 }
 
 /// Records an outcome named by its code ("success" or an error code).
-pub async fn record_result(state: &AppState, actor: &str, action: &str, target: &str, result: &str, addr: &ClientAddr) {
+pub async fn record_result(
+    state: &AppState,
+    actor: &str,
+    action: Action,
+    target: &str,
+    result: &str,
+    addr: &ClientAddr,
+) {
     let entry = AuditEntry {
         at: state.now(),
         actor: capped(actor),
-        action: capped(action),
+        action: action.name().to_string(),
         target: capped(target),
         result: capped(result),
         client_addr: addr.label(),
@@ -54,41 +61,54 @@ pub async fn record_result(state: &AppState, actor: &str, action: &str, target: 
     }
 }
 
+/// An action the audit log records. Only the constants in [`action`] exist: an action is never
+/// built from what a client sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Action(&'static str);
+
+impl Action {
+    pub fn name(self) -> &'static str {
+        self.0
+    }
+}
+
 /// Every action the audit log records: its stable names.
 pub mod action {
-    pub const ADMIN_ADD_ACCOUNT: &str = "admin_add_account";
-    pub const ADMIN_ASSIGN_KEY: &str = "admin_assign_key";
-    pub const ADMIN_REGISTER_KEY: &str = "admin_register_key";
-    pub const ADMIN_RESET: &str = "admin_reset";
-    pub const ADMIN_SESSION_ENDED: &str = "admin_session_ended";
-    pub const ADMIN_SET_FLAGS: &str = "admin_set_flags";
-    pub const ADMIN_SET_LOCAL_FLAGS: &str = "admin_set_local_flags";
-    pub const ADMIN_SYNC_EMPLOYEES: &str = "admin_sync_employees";
-    pub const ADMIN_TOTP_ENROL: &str = "admin_totp_enrol";
-    pub const ADMIN_TOTP_VERIFY: &str = "admin_totp_verify";
-    pub const ADMIN_UNLOCK: &str = "admin_unlock";
-    pub const BOOTSTRAP_ADMIN: &str = "bootstrap_admin";
-    pub const CHANGE_PASSWORD: &str = "change_password";
-    pub const KEY_CONNECT: &str = "key_connect";
-    pub const KEY_SESSION: &str = "key_session";
-    pub const KEY_SUSPENDED_BY_SYNC: &str = "key_suspended_by_sync";
-    pub const SCHEDULED_SYNC: &str = "scheduled_sync";
-    pub const SIGN_IN: &str = "sign_in";
-    pub const SIGN_IN_WITH_KEY: &str = "sign_in_with_key";
-    pub const SIGN_OUT: &str = "sign_out";
-    pub const ADMIN_REGISTER_MANIFEST: &str = "admin_register_manifest";
-    pub const ADMIN_KEY_READY: &str = "admin_key_ready";
-    pub const ADMIN_KEY_ACTIVE: &str = "admin_key_active";
-    pub const ADMIN_KEY_LOCKED: &str = "admin_key_locked";
-    pub const ADMIN_KEY_SUSPENDED: &str = "admin_key_suspended";
-    pub const ADMIN_KEY_DEACTIVATED: &str = "admin_key_deactivated";
-    pub const ADMIN_KEY_COMPROMISED: &str = "admin_key_compromised";
-    pub const ADMIN_KEY_STATUS: &str = "admin_key_status";
-    pub const KEY_SIGN_IN: &str = "key_sign_in";
-    pub const KEY_ONBOARD: &str = "key_onboard";
-    pub const KEY_CHANGE_ON_KEY: &str = "key_change_on_key";
-    pub const KEY_CHANGE_EVERYWHERE: &str = "key_change_everywhere";
-    pub const KEY_OPERATION: &str = "key_operation";
+    use super::Action;
+
+    pub const ADMIN_ADD_ACCOUNT: Action = Action("admin_add_account");
+    pub const ADMIN_ASSIGN_KEY: Action = Action("admin_assign_key");
+    pub const ADMIN_REGISTER_KEY: Action = Action("admin_register_key");
+    pub const ADMIN_RESET: Action = Action("admin_reset");
+    pub const ADMIN_SESSION_ENDED: Action = Action("admin_session_ended");
+    pub const ADMIN_SET_FLAGS: Action = Action("admin_set_flags");
+    pub const ADMIN_SET_LOCAL_FLAGS: Action = Action("admin_set_local_flags");
+    pub const ADMIN_SYNC_EMPLOYEES: Action = Action("admin_sync_employees");
+    pub const ADMIN_TOTP_ENROL: Action = Action("admin_totp_enrol");
+    pub const ADMIN_TOTP_VERIFY: Action = Action("admin_totp_verify");
+    pub const ADMIN_UNLOCK: Action = Action("admin_unlock");
+    pub const BOOTSTRAP_ADMIN: Action = Action("bootstrap_admin");
+    pub const CHANGE_PASSWORD: Action = Action("change_password");
+    pub const KEY_CONNECT: Action = Action("key_connect");
+    pub const KEY_SESSION: Action = Action("key_session");
+    pub const KEY_SUSPENDED_BY_SYNC: Action = Action("key_suspended_by_sync");
+    pub const SCHEDULED_SYNC: Action = Action("scheduled_sync");
+    pub const SIGN_IN: Action = Action("sign_in");
+    pub const SIGN_IN_WITH_KEY: Action = Action("sign_in_with_key");
+    pub const SIGN_OUT: Action = Action("sign_out");
+    pub const ADMIN_REGISTER_MANIFEST: Action = Action("admin_register_manifest");
+    pub const ADMIN_KEY_READY: Action = Action("admin_key_ready");
+    pub const ADMIN_KEY_ACTIVE: Action = Action("admin_key_active");
+    pub const ADMIN_KEY_LOCKED: Action = Action("admin_key_locked");
+    pub const ADMIN_KEY_SUSPENDED: Action = Action("admin_key_suspended");
+    pub const ADMIN_KEY_DEACTIVATED: Action = Action("admin_key_deactivated");
+    pub const ADMIN_KEY_COMPROMISED: Action = Action("admin_key_compromised");
+    pub const ADMIN_KEY_STATUS: Action = Action("admin_key_status");
+    pub const KEY_SIGN_IN: Action = Action("key_sign_in");
+    pub const KEY_ONBOARD: Action = Action("key_onboard");
+    pub const KEY_CHANGE_ON_KEY: Action = Action("key_change_on_key");
+    pub const KEY_CHANGE_EVERYWHERE: Action = Action("key_change_everywhere");
+    pub const KEY_OPERATION: Action = Action("key_operation");
 }
 
 /// Longest text an audit field keeps: names and serials are far shorter; whatever a client sent

@@ -9,14 +9,6 @@ use rand::RngCore;
 use crate::error::AppError;
 use crate::state::AppState;
 
-/// Seals `secret` to the keys of the employee with this objectGUID, if they are one.
-pub async fn seal_to_employee(state: &AppState, object_guid: &str, secret: &Secret) -> Result<Vec<String>, AppError> {
-    match state.store.employee_by_guid(object_guid).await? {
-        Some(employee) => seal_to_keys(state, employee.id, secret, None).await,
-        None => Ok(Vec::new()),
-    }
-}
-
 /// Seals `secret` to every directory-managed account of the employee on the keys assigned to
 /// them (but `except_key`, which got it already); the serials it was queued for.
 pub async fn seal_to_keys(

@@ -5,6 +5,7 @@
 pub mod access;
 pub mod audit;
 pub mod bootstrap;
+pub mod changed;
 pub mod deliveries;
 pub mod lockout;
 pub mod password;

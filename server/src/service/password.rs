@@ -4,11 +4,13 @@
 
 use latchkey_api::{ErrorKind, Password, PolicySource};
 use latchkey_policy::{timing, CategorySet, Mode, Policy};
+use latchkey_protocol::message::Secret;
 
 use crate::directory::{AccountFacts, BindAs, DirectoryError};
 use crate::error::AppError;
+use crate::keys::generate;
 use crate::local;
-use crate::service::lockout;
+use crate::service::{access, changed, lockout};
 use crate::state::AppState;
 
 /// A portal-local account's own change: the current password proves it, the account's flag
@@ -76,6 +78,31 @@ pub async fn change_in_directory(
     }
     lockout::settle(state, attempt, lockout::judged(&outcome)).await?;
     outcome.map_err(|e| refine(e, facts, now, current.expose(), new.expose()))
+}
+
+/// An administrator's reset of the target's password, typed or generated: checked against the
+/// policy and the minimum age (the DC enforces neither history nor minimum age on a reset),
+/// written with Replace, then sealed to each of the employee's keys. A generated password
+/// nobody sees must reach a key, or nobody could sign in. The serials it was queued for.
+pub async fn reset_by_administrator(
+    state: &AppState,
+    target: &access::Target,
+    typed: Option<Password>,
+    must_change: bool,
+) -> Result<Vec<String>, AppError> {
+    let directory = state.directory()?;
+    let access::Target { employee, user, facts } = target;
+    if let Some(allowed_at) = earliest_change(facts, state.now()) {
+        return Err(AppError(ErrorKind::TooYoung { allowed_at: Some(allowed_at) }));
+    }
+    if typed.is_none() && state.store.delivery_targets(employee.id).await?.is_empty() {
+        return Err(AppError(ErrorKind::NoActiveKey));
+    }
+    let new = generate::typed_or_generated(typed, &facts.policy, &user.account(), &state.checker).map_err(AppError)?;
+    directory.reset_password(&user.dn, &new, must_change).await?;
+    let secret = Secret::new(new.expose());
+    drop(new);
+    Ok(changed::reset(state, &employee.username, &user.dn, employee.id, &secret).await)
 }
 
 pub(crate) fn earliest_change(facts: &AccountFacts, now: i64) -> Option<i64> {

@@ -1,5 +1,7 @@
 //! Accounts on keys: what each key should hold (metadata only; passwords live on the key).
 
+use latchkey_api::registry::LoginType;
+
 use super::keys::{KeyRegistryError, KEY_SLOTS};
 use super::Store;
 
@@ -14,6 +16,15 @@ pub struct KeyAccountRow {
     pub directory_managed: i64,
 }
 
+/// How a new account on a key signs in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AccountLogin<'a> {
+    /// The employee's directory account in this NetBIOS domain; its password is the directory's.
+    Domain { domain: &'a str },
+    /// An Entra ID account, by its UPN; no password from the directory.
+    Entra { upn: &'a str },
+}
+
 impl Store {
     /// Puts the employee's directory account on each of their keys (in the next free slot),
     /// without a password: the user adds it at onboarding. Returns the serials queued.
@@ -24,7 +35,7 @@ impl Store {
         name: &str,
         now: i64,
     ) -> Result<Vec<String>, KeyRegistryError> {
-        self.add_account(username, "domain", domain, None, name, now).await
+        self.add_account(username, AccountLogin::Domain { domain }, name, now).await
     }
 
     /// Puts an account on each of the employee's keys, without a password: a domain account
@@ -33,9 +44,7 @@ impl Store {
     pub async fn add_account(
         &self,
         username: &str,
-        login_type: &str,
-        domain: &str,
-        login: Option<&str>,
+        login: AccountLogin<'_>,
         name: &str,
         now: i64,
     ) -> Result<Vec<String>, KeyRegistryError> {
@@ -67,10 +76,19 @@ impl Store {
             .bind(slot)
             .bind(employee.id)
             .bind(name)
-            .bind(login_type)
-            .bind(if login_type == "domain" { domain } else { "" })
-            .bind(login.unwrap_or(&employee.username))
-            .bind(i64::from(login_type == "domain"))
+            .bind(match login {
+                AccountLogin::Domain { .. } => LoginType::Domain.label(),
+                AccountLogin::Entra { .. } => LoginType::Entra.label(),
+            })
+            .bind(match login {
+                AccountLogin::Domain { domain } => domain,
+                AccountLogin::Entra { .. } => "",
+            })
+            .bind(match login {
+                AccountLogin::Domain { .. } => employee.username.as_str(),
+                AccountLogin::Entra { upn } => upn,
+            })
+            .bind(i64::from(matches!(login, AccountLogin::Domain { .. })))
             .bind(now)
             .execute(&mut *tx)
             .await?;

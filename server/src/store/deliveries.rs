@@ -135,7 +135,7 @@ mod tests {
         assert_eq!(store.employee_named("zoë").await.unwrap().unwrap().object_guid, "bb", "the one in the group");
 
         // A key moved to someone else takes none of its former owner's passwords.
-        store.change_key_status("LK-OLD", "deactivated", None).await.unwrap();
+        store.change_key_status("LK-OLD", latchkey_api::registry::KeyStatus::Deactivated, None).await.unwrap();
         assert!(store.delivery_targets(leaver_id).await.unwrap().is_empty());
         let synced = SyncedUser { object_guid: "bb", username: "ZOË", display_name: "Zoë New", disabled: false };
         store.sync_employees(&[synced], 3).await.unwrap();
@@ -167,8 +167,8 @@ mod tests {
         assert_eq!(
             suspended,
             vec![
-                ("LK-2".to_string(), super::super::REASON_LEFT_GROUP),
-                ("LK-3".to_string(), super::super::REASON_DISABLED)
+                ("LK-2".to_string(), latchkey_api::registry::StatusReason::EmployeeLeftGroup),
+                ("LK-3".to_string(), latchkey_api::registry::StatusReason::EmployeeDisabled)
             ]
         );
         assert_eq!(store.key_by_serial("LK-1").await.unwrap().unwrap().status.label(), "active", "positive control");

@@ -1,5 +1,7 @@
 //! Employees: imported from a directory group, matched by objectGUID (never by name).
 
+use latchkey_api::registry::StatusReason;
+
 use super::Store;
 use crate::identity::LoginKey;
 
@@ -190,10 +192,6 @@ impl EmployeeState {
     }
 }
 
-/// Why the sync took a key out of service.
-pub const REASON_LEFT_GROUP: &str = "employee_left_group";
-pub const REASON_DISABLED: &str = "employee_disabled";
-
 impl Store {
     /// The employee with this objectGUID, as the list shows them.
     pub async fn employee_by_guid(&self, object_guid: &str) -> Result<Option<EmployeeRow>, sqlx::Error> {
@@ -217,7 +215,7 @@ impl Store {
 
     /// Suspends every reserved or active key whose employee left the group or was disabled;
     /// the serials and why.
-    pub async fn suspend_keys_of_departed(&self) -> Result<Vec<(String, &'static str)>, sqlx::Error> {
+    pub async fn suspend_keys_of_departed(&self) -> Result<Vec<(String, StatusReason)>, sqlx::Error> {
         let rows: Vec<(i64, String, Option<i64>)> = sqlx::query_as(
             "SELECT k.id, k.serial, e.removed_at FROM keys k JOIN employees e ON e.id = k.employee_id
              WHERE k.status IN ('reserved', 'active') AND (e.removed_at IS NOT NULL OR e.disabled = 1)
@@ -227,11 +225,12 @@ impl Store {
         .await?;
         let mut suspended = Vec::new();
         for (id, serial, removed_at) in rows {
-            let reason = if removed_at.is_some() { REASON_LEFT_GROUP } else { REASON_DISABLED };
+            let reason =
+                if removed_at.is_some() { StatusReason::EmployeeLeftGroup } else { StatusReason::EmployeeDisabled };
             let done = sqlx::query(
                 "UPDATE keys SET status = 'suspended', status_reason = $1 WHERE id = $2 AND status IN ('reserved', 'active')",
             )
-            .bind(reason)
+            .bind(reason.label())
             .bind(id)
             .execute(&self.pool)
             .await?;

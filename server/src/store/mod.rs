@@ -14,11 +14,11 @@ mod keys;
 mod local;
 mod sessions;
 
-pub use accounts::KeyAccountRow;
+pub use accounts::{AccountLogin, KeyAccountRow};
 pub use admin::TotpRow;
 pub use audit::{AuditAnchor, AuditEntry, ChainBreak};
 pub use deliveries::{DeliveryTarget, PendingDelivery};
-pub use employees::{EmployeeRow, EmployeeState, SyncReport, SyncedUser, REASON_DISABLED, REASON_LEFT_GROUP};
+pub use employees::{EmployeeRow, EmployeeState, SyncReport, SyncedUser};
 pub use journal::{OpenChange, Step};
 pub use keys::{parse_public_key, Employee, KeyRegistryError, KeyRow, NewEmployee, KEY_SLOTS};
 pub use local::LocalAccount;

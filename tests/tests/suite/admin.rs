@@ -1,6 +1,7 @@
 //! Administration against the real DC: members of the administrators' group, after a TOTP
 //! code, reset an employee's password; it reaches the employee's key sealed, and nobody else.
 
+use latchkey_api::registry::StatusReason;
 use latchkey_api::relay::RelayEvent;
 use latchkey_api::{AdminState, SessionView};
 use latchkey_tests::keys::{key_password, new_key, password, provision, session_cookie, RelayPage};
@@ -792,12 +793,12 @@ async fn key_sign_in_refuses_what_a_password_refuses_and_never_grants_administra
     dc.remove_from_group(&leaver.dn, &dc.admin_group).await;
     latchkey_server::sync::employees(&app.state).await.unwrap();
     let row = app.state.store.key_by_serial("LK-LEAVER-1").await.unwrap().unwrap();
-    assert_eq!((row.status.label(), row.status_reason.as_deref()), ("suspended", Some("employee_left_group")));
+    assert_eq!((row.status.label(), row.status_reason), ("suspended", Some(StatusReason::EmployeeLeftGroup)));
     let audit = app.state.store.audit_of("LK-LEAVER-1").await.unwrap();
     assert!(audit.iter().any(|e| e.action == "key_suspended_by_sync" && e.result == "employee_left_group"));
     assert!(sign_in_with_key(&app, &mut key).await.is_err(), "a suspended key opens no session");
     // Even with the key put back to active by an administrator, its departed owner gets no session.
-    app.state.store.change_key_status("LK-LEAVER-1", "active", None).await.unwrap();
+    app.state.store.change_key_status("LK-LEAVER-1", latchkey_api::registry::KeyStatus::Active, None).await.unwrap();
     assert_eq!(refused(sign_in_with_key(&app, &mut key).await), (StatusCode::FORBIDDEN, "not_an_employee".into()));
     let password = code_of(
         app.another_client().post("/api/session", json!({ "username": leaver.sam, "password": leaver.password })).await,
@@ -978,5 +979,5 @@ async fn a_group_that_cannot_be_read_takes_nobodys_keys_an_emptied_one_does() {
     dc.remove_from_group(&employee.dn, &group).await;
     latchkey_server::sync::employees(&app.state).await.unwrap();
     let row = app.state.store.key_by_serial("LK-EMPTYGROUP").await.unwrap().unwrap();
-    assert_eq!((row.status.label(), row.status_reason.as_deref()), ("suspended", Some("employee_left_group")));
+    assert_eq!((row.status.label(), row.status_reason), ("suspended", Some(StatusReason::EmployeeLeftGroup)));
 }

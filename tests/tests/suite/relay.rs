@@ -2,6 +2,7 @@
 //! WebSocket) and the key (the reference key); the server speaks the protocol end to end with
 //! the key and changes passwords in the real directory.
 
+use latchkey_api::registry::StatusReason;
 use latchkey_api::relay::{ProgressStep, RelayEvent, RelayRequest};
 use latchkey_protocol::message::KeyStatus;
 use latchkey_tests::keys::{
@@ -261,7 +262,7 @@ async fn three_wrong_activation_codes_lock_the_key() {
     let locked = page.send(&mut key, wrong()).await;
     assert!(matches!(&locked, RelayEvent::Failed { code, .. } if code == "key_locked"), "{locked:?}");
     let row = app.state.store.key_by_serial("LK-WRONGCODE").await.unwrap().unwrap();
-    assert_eq!((row.status.label(), row.status_reason.as_deref()), ("locked", Some("invalid activation code")));
+    assert_eq!((row.status.label(), row.status_reason), ("locked", Some(StatusReason::InvalidActivationCode)));
 
     // Even the right code is refused now, and the refusal names the status.
     let mut page = RelayPage::open(&app, Some(&cookie)).await;
@@ -320,7 +321,7 @@ async fn keys_in_refused_statuses_are_told_and_refused() {
         onboard(&app, &user, &mut key, &cookie).await;
         let row = app.state.store.key_by_serial(&serial).await.unwrap().unwrap();
         let registry = latchkey_api::registry::KeyStatus::parse(status).unwrap();
-        app.state.store.set_key_status(row.id, registry, Some("lost")).await.unwrap();
+        app.state.store.set_key_status(row.id, registry, Some(StatusReason::Lost)).await.unwrap();
         let mut page = RelayPage::open(&app, Some(&cookie)).await;
         let event = page.connect(&mut key).await;
         assert!(
@@ -436,8 +437,8 @@ async fn a_change_everywhere_reaches_the_users_other_keys_sealed_and_only_direct
         keys.push((key, code));
     }
     assert_eq!(store.add_domain_account(&user.sam, "EXAMPLE", "Domain", 0).await.unwrap(), ["LK-TWO-A", "LK-TWO-B"]);
-    let entra = Some("someone@example.onmicrosoft.com");
-    store.add_account(&user.sam, "entra", "", entra, "Entra ID", 0).await.unwrap();
+    let entra = latchkey_server::store::AccountLogin::Entra { upn: "someone@example.onmicrosoft.com" };
+    store.add_account(&user.sam, entra, "Entra ID", 0).await.unwrap();
     let cookie = session_cookie(&app, &user).await;
     for (key, code) in keys.iter_mut() {
         let mut page = RelayPage::open(&app, Some(&cookie)).await;

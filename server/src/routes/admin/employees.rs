@@ -18,7 +18,7 @@ use crate::service::access;
 use crate::service::audit;
 use crate::session::ClientAddr;
 use crate::state::AppState;
-use crate::store::{EmployeeState, KeyRow};
+use crate::store::{AccountLogin, EmployeeState, KeyRow};
 
 /// Most employees one page lists.
 const MAX_PAGE: i64 = 200;
@@ -131,27 +131,25 @@ pub async fn add_account(
 ) -> Result<Json<Vec<String>>, AppError> {
     audit::audited(&state, &admin.username, audit::action::ADMIN_ADD_ACCOUNT, &username, &addr, async {
         access::administrable(&state, &username).await?;
-        let (login_type, login) = match LoginType::parse(&request.login_type) {
-            Some(LoginType::Domain) if !request.domain.trim().is_empty() => (LoginType::Domain.label(), None),
-            Some(LoginType::Entra) => (
-                LoginType::Entra.label(),
-                Some(
-                    request
-                        .login
-                        .as_deref()
-                        .map(str::trim)
-                        .filter(|l| l.contains('@'))
-                        .ok_or(AppError(ErrorKind::EntraNeedsUpn))?,
-                ),
-            ),
+        let login = match LoginType::parse(&request.login_type) {
+            Some(LoginType::Domain) if !request.domain.trim().is_empty() => {
+                AccountLogin::Domain { domain: request.domain.trim() }
+            }
+            Some(LoginType::Entra) => AccountLogin::Entra {
+                upn: request
+                    .login
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|l| l.contains('@'))
+                    .ok_or(AppError(ErrorKind::EntraNeedsUpn))?,
+            },
             _ => return Err(AppError(ErrorKind::InvalidLoginType)),
         };
         let name = request.name.trim();
         if name.is_empty() || name.len() > latchkey_protocol::message::MAX_NAME_BYTES {
             return Err(AppError(ErrorKind::InvalidAccountName));
         }
-        let serials =
-            state.store.add_account(&username, login_type, request.domain.trim(), login, name, state.now()).await?;
+        let serials = state.store.add_account(&username, login, name, state.now()).await?;
         Ok(serials)
     })
     .await
@@ -201,7 +199,7 @@ pub fn key_view(k: &KeyRow) -> KeyView {
     KeyView {
         serial: k.serial.clone(),
         status: k.status,
-        status_reason: k.status_reason.clone(),
+        status_reason: k.status_reason,
         employee: k.employee.as_ref().map(|e| e.username.clone()),
     }
 }

@@ -5,7 +5,7 @@
 use axum::extract::{Path, State};
 use axum::Json;
 use latchkey_api::admin::{AssignKey, AssignedKey, KeyStatusChange, KeyView, ManifestReport, RegisterKey};
-use latchkey_api::registry::KeyStatus;
+use latchkey_api::registry::{KeyStatus, StatusReason};
 use latchkey_api::ErrorKind;
 
 use super::employees::key_view;
@@ -118,14 +118,21 @@ pub async fn status(
     };
     audit::audited(&state, &admin.username, action, &serial, &addr, async {
         let key = state.store.key_by_serial(&serial).await?.ok_or(AppError(ErrorKind::NotFound))?;
+        let to = KeyStatus::parse(request.status.trim()).ok_or_else(|| {
+            AppError(ErrorKind::InvalidTransition { from: key.status.label().into(), to: request.status.clone() })
+        })?;
+        let reason = match request.reason.as_deref() {
+            None => None,
+            Some(r) => Some(StatusReason::parse_given(r.trim()).ok_or(AppError(ErrorKind::UnknownReason))?),
+        };
         // Taking a key out of service is always allowed; putting it (back) in service is acting
         // on its owner.
-        if request.status.trim() == "active" {
+        if to == KeyStatus::Active {
             if let Some(owner) = &key.employee {
                 access::administrable(&state, &owner.username).await?;
             }
         }
-        state.store.change_key_status(&serial, request.status.trim(), request.reason.as_deref()).await?;
+        state.store.change_key_status(&serial, to, reason).await?;
         Ok(())
     })
     .await
