@@ -68,6 +68,9 @@ pub enum KeyRefusal {
     WrongPassword,
     /// A change on the key only: the directory does not accept it; stored only if confirmed.
     Unverified,
+    /// The directory did not answer the write: whether it took the new password is settled
+    /// on the key's next connection.
+    ChangeUnsettled,
     NotDirectoryManaged,
     ActivationNeeded,
     Internal,
@@ -113,6 +116,7 @@ impl KeyRefusal {
             KeyRefusal::EmptyPassword | KeyRefusal::EmptyKeyPassword => "empty_password",
             KeyRefusal::WrongPassword => "wrong_password",
             KeyRefusal::Unverified => "unverified",
+            KeyRefusal::ChangeUnsettled => "change_unsettled",
             KeyRefusal::NotDirectoryManaged => "not_directory_managed",
             KeyRefusal::ActivationNeeded => "activation_needed",
             KeyRefusal::Internal => "internal",
@@ -159,6 +163,10 @@ impl KeyRefusal {
                     .into()
             }
             KeyRefusal::Unverified => "The directory does not accept this password. Store it on the key anyway?".into(),
+            KeyRefusal::ChangeUnsettled => "The directory stopped answering during the change, so it is not known yet \
+                whether it took the new password. The key keeps both until it knows: connect it again when the \
+                directory can be reached; your old password still works until then if the change did not go through."
+                .into(),
             KeyRefusal::NotDirectoryManaged => {
                 "This account on the key is not your directory account: change it on the key only.".into()
             }

@@ -5,7 +5,7 @@
 use futures::{SinkExt, StreamExt};
 use keysim::storage::MemoryFlash;
 use keysim::{Manufactured, SimKey};
-use latchkey_api::relay::{RelayEvent, RelayRequest};
+use latchkey_api::relay::{ProgressStep, RelayEvent, RelayRequest};
 use latchkey_api::Password;
 use latchkey_server::store::NewEmployee;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -44,12 +44,20 @@ pub enum Drop {
     After(usize),
 }
 
+pub type Hook = Box<dyn FnOnce() + Send>;
+
 pub struct RelayPage {
     socket: Socket,
     /// Frames the server has sent so far.
     pub frames: usize,
     pub drop_at: Option<Drop>,
     pub dropped: bool,
+    /// Run once when the server reports this step (e.g. cut the DC right before the write).
+    pub on_step: Option<(ProgressStep, Hook)>,
+    /// Run once after the key answered this frame, before the answer goes to the server.
+    pub on_answer: Option<(usize, Hook)>,
+    /// Each step the server reported, with the frames sent before it.
+    pub step_frames: Vec<(ProgressStep, usize)>,
     /// Progress steps heard since the last request.
     pub steps: Vec<latchkey_api::relay::ProgressStep>,
 }
@@ -67,7 +75,16 @@ impl RelayPage {
             request.headers_mut().insert("cookie", c.parse().expect("cookie"));
         }
         let (socket, _) = tokio_tungstenite::connect_async(request).await.expect("relay opens");
-        RelayPage { socket, frames: 0, drop_at: None, dropped: false, steps: Vec::new() }
+        RelayPage {
+            socket,
+            frames: 0,
+            drop_at: None,
+            dropped: false,
+            on_step: None,
+            on_answer: None,
+            step_frames: Vec::new(),
+            steps: Vec::new(),
+        }
     }
 
     /// Sends the key's beacon; returns the first event (`Ready`, `NeedsActivation`, `Failed`).
@@ -103,12 +120,25 @@ impl RelayPage {
                     if self.drop_at == Some(Drop::After(self.frames)) {
                         return self.drop_link(key).await;
                     }
+                    if self.on_answer.as_ref().is_some_and(|(frame, _)| *frame == self.frames) {
+                        if let Some((_, hook)) = self.on_answer.take() {
+                            hook();
+                        }
+                    }
                     if self.socket.send(Message::Binary(reply.into())).await.is_err() {
                         return lost();
                     }
                 }
                 Message::Text(text) => match serde_json::from_str(&text).expect("event") {
-                    RelayEvent::Progress { step } => self.steps.push(step),
+                    RelayEvent::Progress { step } => {
+                        if self.on_step.as_ref().is_some_and(|(at, _)| *at == step) {
+                            if let Some((_, hook)) = self.on_step.take() {
+                                hook();
+                            }
+                        }
+                        self.step_frames.push((step, self.frames));
+                        self.steps.push(step)
+                    }
                     event => return event,
                 },
                 Message::Close(_) => return lost(),

@@ -5,6 +5,8 @@ pub mod app;
 pub mod bluetooth;
 pub mod browser;
 pub mod dc;
+pub mod dc_proxy;
+pub mod evidence;
 pub mod keys;
 
 pub use app::{spawn_app, AppOptions, TestApp};

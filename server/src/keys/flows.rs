@@ -253,7 +253,7 @@ async fn change_everywhere(
         }
         // No answer: the DC may still have applied it. pwdLastSet tells, when nothing else can
         // explain a move; otherwise the change is left to reconciliation on the next connection.
-        let after = directory.account_facts(&user.user_dn).await.map_err(|_| failure.clone())?;
+        let after = directory.account_facts(&user.user_dn).await.map_err(|_| Failure(KeyRefusal::ChangeUnsettled))?;
         match reconcile::verdict(
             state,
             &facts.user.sam_account_name,

@@ -5,9 +5,9 @@
 use latchkey_api::registry::StatusReason;
 use latchkey_api::relay::{ProgressStep, RelayEvent, RelayRequest};
 use latchkey_protocol::message::KeyStatus;
-use latchkey_tests::keys::{
-    self, key_password, lockout_facts, new_key, password, provision, session_cookie, RelayPage,
-};
+use latchkey_tests::dc_proxy::DcProxy;
+use latchkey_tests::evidence::{BindLog, LockoutEvidence};
+use latchkey_tests::keys::{self, key_password, new_key, password, provision, session_cookie, RelayPage};
 use latchkey_tests::{spawn_app, AppOptions, TestApp, TestDc, TestUser, UserOptions};
 
 const ACCOUNT: u16 = 1;
@@ -159,61 +159,162 @@ async fn a_user_who_must_change_onboards_then_changes_everywhere() {
     assert_ne!(dc.read(&user.dn, "pwdLastSet").await.as_deref(), Some("0"));
 }
 
-/// Drops the link at every frame of a directory + key change (before the key sees it, and
-/// after it acted but before its answer arrives), reconnects, and checks that the key's
-/// password binds and nobody was locked out.
-#[tokio::test]
-async fn a_lost_link_at_every_step_of_a_change_leaves_a_password_that_binds() {
-    let dc = TestDc::from_env();
-    let app = spawn_app(&dc, AppOptions::default()).await;
-    // Frames of one session: handshake, list, then the change (read+stage, commit), list.
-    let mut fault_points = 0;
-    let mut lockouts = 0;
-    for frame in 1..=5 {
-        for drop in [keys::Drop::Before(frame), keys::Drop::After(frame)] {
-            let serial = format!("LK-F{frame}{}", matches!(drop, keys::Drop::After(_)) as u8);
-            let (user, mut key, cookie) = user_with_key(&dc, &app, &serial).await;
-            onboard(&app, &user, &mut key, &cookie).await;
-            let new = format!("Fault-Point-{frame}-{}x", fault_points);
-
-            let mut page = RelayPage::open(&app, Some(&cookie)).await;
-            page.drop_at = Some(drop);
-            if let RelayEvent::Ready { .. } = page.connect(&mut key).await {
-                let request = RelayRequest::ChangeEverywhere { account: ACCOUNT, password: Some(password(&new)) };
-                page.send(&mut key, request).await;
-            }
-            assert!(page.dropped, "{drop:?} was reached");
-            fault_points += 1;
-            // Let the server finish what it was doing when the link dropped.
-            settle(&app, &serial).await;
-
-            let mut page = RelayPage::open(&app, Some(&cookie)).await;
-            let event = page.connect(&mut key).await;
-            assert!(matches!(event, RelayEvent::Ready { .. }), "{drop:?}: {event:?}");
-            page.close().await;
-            let held = key_password(&key, ACCOUNT).unwrap();
-            assert!(key.vault().accounts[0].staged.is_none(), "{drop:?}: nothing left staged");
-            assert!(dc.binds(&user.dn, &held).await, "{drop:?}: the key's password binds");
-            let (bad, locked) = lockout_facts(&dc, &user.dn).await;
-            assert_eq!(bad, 0, "{drop:?}: no wrong password was ever tried");
-            lockouts += locked as usize;
-        }
-    }
-    println!("fault points tested: {fault_points}, lockouts: {lockouts}");
-    assert_eq!(fault_points, 10);
-    assert_eq!(lockouts, 0);
+/// Where a directory + key change is interrupted.
+#[derive(Clone, Copy, Debug)]
+enum Fault {
+    /// The link drops at a frame (1–2 handshake, 3 list, 4 read + stage, 5 commit, 6 final list).
+    Link(keys::Drop),
+    /// The DC becomes unreachable once the key staged, before the server re-reads the account.
+    DcGoneAfterStage,
+    /// The DC becomes unreachable right before the directory write.
+    DcGoneAtWrite,
 }
 
-/// Waits until no session holds the key (the server noticed the lost link).
+/// Interrupts a directory + key change at every frame (before the key sees it, and after it
+/// acted but before its answer arrives) and at the directory's two steps, reconnects, and
+/// checks what the DC itself recorded, before any bind of the test's own: no wrong password
+/// tried (badPasswordTime unchanged, no refused bind in the DC's log), nobody locked, no bind
+/// as the user while reconciling; then the key holds exactly the password that should have
+/// won, nothing is staged, and it binds.
+#[tokio::test]
+async fn an_interrupted_change_at_every_step_leaves_one_password_that_binds_and_locks_no_one() {
+    let dc = TestDc::from_env();
+    let proxy = DcProxy::start(&dc.url).await;
+    let app = spawn_app(&dc, AppOptions { directory_url: Some(proxy.url.clone()), ..AppOptions::default() }).await;
+    // One change uninterrupted tells which frame stages and which commits.
+    let (user, mut key, cookie) = user_with_key(&dc, &app, "LK-FAULT-PLAN").await;
+    onboard(&app, &user, &mut key, &cookie).await;
+    let mut page = RelayPage::open(&app, Some(&cookie)).await;
+    page.connect(&mut key).await;
+    let request = RelayRequest::ChangeEverywhere { account: ACCOUNT, password: Some(password("Fault-Plan-1-Ok")) };
+    assert!(matches!(page.send(&mut key, request).await, RelayEvent::Done { .. }));
+    let frame_after = |step| page.step_frames.iter().find(|(s, _)| *s == step).map(|(_, f)| f + 1).unwrap();
+    let (stage, commit, last) =
+        (frame_after(ProgressStep::ConfirmOnKey), frame_after(ProgressStep::Committing), page.frames);
+    page.close().await;
+    assert!(stage < commit && commit <= last, "stage {stage}, commit {commit}, last {last}");
+
+    let mut faults: Vec<(Fault, bool)> = Vec::new();
+    for frame in 1..=last {
+        // Once the commit was sent, the journal says the directory took it: the new one wins.
+        faults.push((Fault::Link(keys::Drop::Before(frame)), frame >= commit));
+        faults.push((Fault::Link(keys::Drop::After(frame)), frame >= commit));
+    }
+    faults.push((Fault::DcGoneAfterStage, false));
+    faults.push((Fault::DcGoneAtWrite, false));
+
+    let (mut lockouts, mut wrong_binds, mut reconciling_binds, mut inside_change) = (0, 0, 0, 0);
+    for (n, (fault, new_wins)) in faults.iter().copied().enumerate() {
+        let serial = format!("LK-FAULT-{n}");
+        let (user, mut key, cookie) = user_with_key(&dc, &app, &serial).await;
+        onboard(&app, &user, &mut key, &cookie).await;
+        let new = format!("Fault-Point-{n}-Ok");
+        let before = LockoutEvidence::read(&dc, &user.dn).await;
+        let binds = BindLog::mark(&dc);
+
+        let mut page = RelayPage::open(&app, Some(&cookie)).await;
+        match fault {
+            Fault::Link(drop) => page.drop_at = Some(drop),
+            Fault::DcGoneAfterStage => page.on_answer = Some((stage, Box::new(proxy.cutter()))),
+            Fault::DcGoneAtWrite => page.on_step = Some((ProgressStep::Directory, Box::new(proxy.cutter()))),
+        }
+        let mut outcome = None;
+        if let RelayEvent::Ready { .. } = page.connect(&mut key).await {
+            let request = RelayRequest::ChangeEverywhere { account: ACCOUNT, password: Some(password(&new)) };
+            outcome = Some(page.send(&mut key, request).await);
+        }
+        let reached = match fault {
+            Fault::Link(_) => page.dropped,
+            _ => page.on_answer.is_none() && page.on_step.is_none(),
+        };
+        assert!(reached, "{fault:?} was reached");
+        if !matches!(fault, Fault::Link(_)) {
+            // The page is told the change did not happen, in the API's words.
+            let told = match &outcome {
+                Some(RelayEvent::Failed { code, message } | RelayEvent::Refused { code, message }) => (code, message),
+                other => panic!("{fault:?}: {other:?}"),
+            };
+            println!("{fault:?}: told {told:?}");
+            // Before the write nothing changed; at the write, whether the DC took it is unknown.
+            let expected =
+                if matches!(fault, Fault::DcGoneAtWrite) { "change_unsettled" } else { "directory_unavailable" };
+            assert_eq!(told.0, expected, "{fault:?}");
+        }
+        // A fault after the key staged and before its commit interrupts the change itself.
+        let inside = match fault {
+            Fault::Link(keys::Drop::After(f)) => f == stage || f == commit,
+            Fault::Link(keys::Drop::Before(f)) => f == commit,
+            _ => true,
+        };
+        if inside {
+            inside_change += 1;
+        }
+        settle(&app, &serial).await;
+        page.close().await;
+        proxy.restore();
+
+        let reconnecting = BindLog::mark(&dc);
+        let mut page = RelayPage::open(&app, Some(&cookie)).await;
+        let event = page.connect(&mut key).await;
+        page.close().await;
+        let RelayEvent::Ready { notice, .. } = &event else { panic!("{fault:?}: {event:?}") };
+        if matches!(fault, Fault::DcGoneAtWrite) {
+            // Staged, the write's fate unknown, pwdLastSet unmoved: reconciliation undoes it.
+            assert!(notice.as_deref().is_some_and(|n| n.contains("undone")), "{fault:?}: {notice:?}");
+        }
+
+        // The DC's own record first: nothing of the test's has touched it yet.
+        let after = LockoutEvidence::read(&dc, &user.dn).await;
+        assert_eq!(after.bad_password_time, before.bad_password_time, "{fault:?}: no wrong password was tried");
+        assert_eq!((after.bad_pwd_count, after.lockout_time), (0, 0), "{fault:?}");
+        lockouts += usize::from(after.lockout_time != 0);
+        let refused: Vec<_> =
+            binds.of(&dc, &user.sam).await.into_iter().filter(|b| b.status != "NT_STATUS_OK").collect();
+        assert!(refused.is_empty(), "{fault:?}: refused binds {refused:?}");
+        wrong_binds += refused.len();
+        let while_reconciling = reconnecting.of(&dc, &user.sam).await;
+        assert!(while_reconciling.is_empty(), "{fault:?}: reconciliation bound as the user: {while_reconciling:?}");
+        reconciling_binds += while_reconciling.len();
+
+        let held = key_password(&key, ACCOUNT).unwrap();
+        let expected = if new_wins { &new } else { &user.password };
+        assert_eq!(&held, expected, "{fault:?}: the key holds the password that won");
+        assert!(key.vault().accounts[0].staged.is_none(), "{fault:?}: nothing left staged");
+        let journal = app.state.store.journal_of(app.state.store.key_by_serial(&serial).await.unwrap().unwrap().id);
+        assert!(
+            journal.await.unwrap().iter().all(|(step, _)| step == "committed" || step == "aborted"),
+            "{fault:?}: the journal is settled"
+        );
+        assert!(dc.binds(&user.dn, &held).await, "{fault:?}: the key's password binds");
+    }
+
+    // The evidence can fail: one wrong password shows in both records.
+    let control = dc.create_user(UserOptions::default()).await;
+    let before = LockoutEvidence::read(&dc, &control.dn).await;
+    let binds = BindLog::mark(&dc);
+    assert!(!dc.binds(&control.dn, "Not-The-Password-1").await);
+    assert_ne!(LockoutEvidence::read(&dc, &control.dn).await.bad_password_time, before.bad_password_time);
+    assert_eq!(binds.of(&dc, &control.sam).await.len(), 1, "the wrong bind is in the DC's log");
+
+    println!(
+        "fault points tested: {} ({inside_change} inside the change), lockouts: {lockouts}, \
+         wrong-password binds: {wrong_binds}, binds while reconciling: {reconciling_binds}",
+        faults.len()
+    );
+    assert!(inside_change >= 5, "the change itself is interrupted at every step");
+    assert_eq!((lockouts, wrong_binds, reconciling_binds), (0, 0, 0));
+}
+
+/// Waits until no session holds the key (the server noticed the lost link and audited it).
 async fn settle(app: &TestApp, serial: &str) {
-    for _ in 0..100 {
+    for _ in 0..200 {
         let audit = app.state.store.audit_of(serial).await.unwrap();
         if audit.last().is_some_and(|e| e.action == "key_session" || e.action.starts_with("key_change")) {
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
             return;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+    panic!("the session of {serial} never ended");
 }
 
 #[tokio::test]

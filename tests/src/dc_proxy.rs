@@ -1,0 +1,72 @@
+//! A TCP relay between the server and the DC that a test can cut: the DC becomes unreachable
+//! for this server alone (other tests share the DC) at the moment the test chooses, and comes
+//! back when the test restores it.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use tokio::io::copy_bidirectional;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+
+pub struct DcProxy {
+    /// `ldaps://127.0.0.1:<port>`: the DC's certificate names 127.0.0.1, so it verifies.
+    pub url: String,
+    open: Arc<AtomicBool>,
+    cut: watch::Sender<u64>,
+    cuts: Arc<AtomicU64>,
+}
+
+impl DcProxy {
+    /// Relays to the DC at `dc_url` (`ldaps://host:port` or `ldaps://host`).
+    pub async fn start(dc_url: &str) -> DcProxy {
+        let target = dc_url.trim_start_matches("ldaps://").trim_start_matches("ldap://").to_string();
+        let target = if target.contains(':') { target } else { format!("{target}:636") };
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("a port for the DC relay");
+        let port = listener.local_addr().expect("its address").port();
+        let open = Arc::new(AtomicBool::new(true));
+        let (cut, _) = watch::channel(0u64);
+        let proxy = DcProxy { url: format!("ldaps://127.0.0.1:{port}"), open: open.clone(), cut, cuts: Arc::default() };
+        let cut = proxy.cut.clone();
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if !open.load(Ordering::SeqCst) {
+                    drop(inbound);
+                    continue;
+                }
+                let target = target.clone();
+                let mut cut = cut.subscribe();
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = TcpStream::connect(&target).await else { return };
+                    tokio::select! {
+                        _ = copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = cut.changed() => {}
+                    }
+                });
+            }
+        });
+        proxy
+    }
+
+    /// The DC is gone: open connections drop, new ones are closed at once.
+    pub fn cut(&self) {
+        (self.cutter())()
+    }
+
+    /// The DC is back.
+    pub fn restore(&self) {
+        self.open.store(true, Ordering::SeqCst);
+    }
+
+    /// A handle a relay page's hook can hold.
+    pub fn cutter(&self) -> impl Fn() + Send + Sync + 'static {
+        let open = self.open.clone();
+        let cut = self.cut.clone();
+        let cuts = self.cuts.clone();
+        move || {
+            open.store(false, Ordering::SeqCst);
+            let n = cuts.fetch_add(1, Ordering::SeqCst) + 1;
+            let _ = cut.send(n);
+        }
+    }
+}
