@@ -77,6 +77,7 @@ pub fn spa_dir() -> PathBuf {
 }
 
 pub async fn spawn_app(dc: &TestDc, options: AppOptions) -> TestApp {
+    crate::server_log::install();
     let data = tempfile::tempdir().expect("tempdir");
     let config = Config {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),

@@ -56,6 +56,8 @@ pub struct RelayPage {
     pub on_step: Option<(ProgressStep, Hook)>,
     /// Run once after the key answered this frame, before the answer goes to the server.
     pub on_answer: Option<(usize, Hook)>,
+    /// Every event the server sent the page, as sent.
+    pub transcript: Vec<String>,
     /// Each step the server reported, with the frames sent before it.
     pub step_frames: Vec<(ProgressStep, usize)>,
     /// Progress steps heard since the last request.
@@ -83,6 +85,7 @@ impl RelayPage {
             on_step: None,
             on_answer: None,
             step_frames: Vec::new(),
+            transcript: Vec::new(),
             steps: Vec::new(),
         }
     }
@@ -129,7 +132,12 @@ impl RelayPage {
                         return lost();
                     }
                 }
-                Message::Text(text) => match serde_json::from_str(&text).expect("event") {
+                Message::Text(text) => match serde_json::from_str(&{
+                    self.transcript.push(text.to_string());
+                    text
+                })
+                .expect("event")
+                {
                     RelayEvent::Progress { step } => {
                         if self.on_step.as_ref().is_some_and(|(at, _)| *at == step) {
                             if let Some((_, hook)) = self.on_step.take() {

@@ -8,6 +8,8 @@ pub mod dc;
 pub mod dc_proxy;
 pub mod evidence;
 pub mod keys;
+pub mod secrets;
+pub mod server_log;
 
 pub use app::{spawn_app, AppOptions, TestApp};
 

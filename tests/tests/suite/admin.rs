@@ -5,6 +5,7 @@ use latchkey_api::registry::StatusReason;
 use latchkey_api::relay::RelayEvent;
 use latchkey_api::{AdminState, SessionView};
 use latchkey_tests::keys::{key_password, new_key, password, provision, session_cookie, RelayPage};
+use latchkey_tests::secrets;
 use latchkey_tests::{spawn_app, totp_code, totp_code_at, AppOptions, TestApp, TestDc, TestUser, UserOptions};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -97,7 +98,6 @@ async fn a_reset_reaches_the_employees_key_sealed_and_nobody_else_on_postgresql(
 
 async fn reset_reaches_the_key(options: AppOptions) {
     let dc = TestDc::from_env();
-    let on_postgres = options.postgres || app_on_postgres();
     let app = spawn_app(&dc, options).await;
     let (admin, admin_user, _) = admin(&dc, &app).await;
 
@@ -125,6 +125,13 @@ async fn reset_reaches_the_key(options: AppOptions) {
     let answer: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(answer["queued_for"], json!(["LK-RESET-1"]));
     assert!(!dc.binds(&employee.dn, &employee.password).await, "the directory has the new password");
+    // While the delivery waits for the key: the store, the log and the answer, as they are now.
+    let key_id = app.state.store.key_by_serial("LK-RESET-1").await.unwrap().unwrap().id;
+    assert_eq!(app.state.store.pending_deliveries(key_id).await.unwrap().len(), 1, "a delivery is pending");
+    let mut pending = app.stored_bytes();
+    pending.push(secrets::server_log());
+    pending.push(secrets::Snapshot { place: "the reset's answer".into(), bytes: body.clone().into_bytes() });
+    assert!(secrets::found_in(&employee.sam, &pending).len() >= 2, "the scan reads the store and the log");
 
     // The key takes it on its next connection.
     let mut page = RelayPage::open(&app, None).await;
@@ -134,10 +141,10 @@ async fn reset_reaches_the_key(options: AppOptions) {
     page.close().await;
     let delivered = key_password(&key, 1).unwrap();
     assert!(dc.binds(&employee.dn, &delivered).await, "what the key holds binds");
-    assert!(!body.contains(&delivered), "the reset's answer never held it");
-    for bytes in database_bytes(&app, on_postgres) {
-        assert!(!contains(&bytes, delivered.as_bytes()), "no plaintext password in the database");
-    }
+    assert_eq!(secrets::found_in(&delivered, &pending), Vec::<&str>::new(), "the generated password, pending");
+    let mut after = app.stored_bytes();
+    after.push(secrets::server_log());
+    assert_eq!(secrets::found_in(&delivered, &after), Vec::<&str>::new(), "the generated password, delivered");
     let audit = app.state.store.audit_of(&employee.sam).await.unwrap();
     assert!(audit.iter().any(|e| e.action == "admin_reset" && e.actor == admin_user.sam && e.result == "success"));
 
@@ -154,6 +161,10 @@ async fn reset_reaches_the_key(options: AppOptions) {
         .await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(dc.read(&employee.dn, "pwdLastSet").await.as_deref(), Some("0"));
+    assert_eq!(app.state.store.pending_deliveries(key_id).await.unwrap().len(), 1, "a delivery is pending");
+    let mut pending = app.stored_bytes();
+    pending.push(secrets::server_log());
+    assert_eq!(secrets::found_in(typed, &pending), Vec::<&str>::new(), "the typed password, pending");
     let mut page = RelayPage::open(&app, None).await;
     page.connect(&mut key).await;
     page.close().await;
@@ -195,30 +206,6 @@ async fn the_audit_log_detects_an_edited_entry() {
     assert_eq!(app.state.store.verify_audit().await.unwrap(), None);
     sqlx::query("DELETE FROM audit WHERE id = $1").bind(first + 1).execute(&pool).await.unwrap();
     assert_eq!(app.state.store.verify_audit().await.unwrap().map(|b| b.id), Some(first + 2));
-}
-
-fn app_on_postgres() -> bool {
-    AppOptions::default().postgres
-}
-
-/// Everything the database holds: SQLite's files, or a dump of the PostgreSQL database.
-fn database_bytes(app: &TestApp, on_postgres: bool) -> Vec<Vec<u8>> {
-    if !on_postgres {
-        let database = std::fs::read(app.database_path()).unwrap();
-        let wal = std::fs::read(app.database_path().with_extension("sqlite-wal")).unwrap_or_default();
-        return vec![database, wal];
-    }
-    let dump = std::process::Command::new("pg_dump")
-        .args(["--data-only", "--inserts", &app.state.config.database_url])
-        .output()
-        .expect("pg_dump runs");
-    assert!(dump.status.success(), "{}", String::from_utf8_lossy(&dump.stderr));
-    assert!(contains(&dump.stdout, b"INSERT INTO public.audit"), "the dump holds the data");
-    vec![dump.stdout]
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 /// Every administration endpoint, as (method, path, body).
@@ -663,7 +650,6 @@ async fn a_mixed_case_administrators_factor_holds_on_postgresql() {
 
 async fn totp_rules(options: AppOptions) {
     let dc = TestDc::from_env();
-    let on_postgres = options.postgres || app_on_postgres();
     let app = spawn_app(&dc, options).await;
     let (user, secret, at, recovery) = mixed_case_admin(&dc, &app).await;
     let sign_in = |name: String| {
@@ -710,9 +696,9 @@ async fn totp_rules(options: AppOptions) {
 
     // The secret is sealed at rest: its bytes are nowhere in the database, yet the server opens it.
     let raw = totp_rs::Secret::Encoded(secret.clone()).to_bytes().unwrap();
-    for bytes in database_bytes(&app, on_postgres) {
-        assert!(!contains(&bytes, &raw), "no readable TOTP secret in the database");
-    }
+    let stored = app.stored_bytes();
+    assert!(stored.iter().all(|s| !secrets::contains(&s.bytes, &raw)), "no readable TOTP secret in the database");
+    assert_eq!(secrets::found_in(&secret, &stored), Vec::<&str>::new(), "nor its base32 text");
     let key = latchkey_server::identity::LoginKey::of(&user.sam);
     let row = app.state.store.totp(&key).await.unwrap().expect("the enrolment");
     assert_eq!(app.state.secrets.open_totp(&row.secret).unwrap().as_slice(), raw.as_slice());

@@ -8,6 +8,7 @@ use latchkey_protocol::message::KeyStatus;
 use latchkey_tests::dc_proxy::DcProxy;
 use latchkey_tests::evidence::{BindLog, LockoutEvidence};
 use latchkey_tests::keys::{self, key_password, new_key, password, provision, session_cookie, RelayPage};
+use latchkey_tests::secrets;
 use latchkey_tests::{spawn_app, AppOptions, TestApp, TestDc, TestUser, UserOptions};
 
 const ACCOUNT: u16 = 1;
@@ -126,6 +127,16 @@ async fn a_change_in_the_directory_and_on_the_key_typed_then_generated() {
     assert!(generated.chars().count() >= 24);
     assert!(dc.binds(&user.dn, &generated).await, "the generated password binds");
     assert!(!dc.binds(&user.dn, typed).await);
+    // Neither password is anywhere but on the key and in the directory: not in what the page
+    // was sent, the store or the server's log.
+    let mut places = app.stored_bytes();
+    places.push(secrets::server_log());
+    places
+        .push(secrets::Snapshot { place: "the page's events".into(), bytes: page.transcript.join("\n").into_bytes() });
+    assert!(secrets::found_in(&user.sam, &places).len() >= 2, "the scan reads the store and the log");
+    assert!(page.transcript.iter().any(|e| e.contains("done")), "the page's events were recorded");
+    assert_eq!(secrets::found_in(&generated, &places), Vec::<&str>::new(), "the generated password");
+    assert_eq!(secrets::found_in(typed, &places), Vec::<&str>::new(), "the typed password");
 
     // The directory's own refusal (history) leaves the key as it was.
     let reused =
