@@ -6,7 +6,7 @@ use latchkey_protocol::message;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{Rng, SeedableRng};
 
-use crate::storage::{Flash, MemoryFlash, Sealer};
+use crate::storage::{Flash, MemoryFlash, Sealer, Store};
 use crate::Presence;
 
 pub const FIRMWARE: &str = concat!("keysim-", env!("CARGO_PKG_VERSION"));
@@ -21,8 +21,7 @@ pub struct Manufactured {
 }
 
 struct SimPlatform<F: Flash> {
-    flash: F,
-    sealer: Sealer,
+    store: Store<F>,
     rng: ChaCha20Rng,
     presence: Presence,
 }
@@ -41,8 +40,7 @@ impl<F: Flash> Platform for SimPlatform<F> {
     fn persist(&mut self, vault: &Vault) -> Result<(), StorageError> {
         let mut nonce = [0u8; 12];
         self.rng.fill_bytes(&mut nonce);
-        let bytes = self.sealer.seal(vault, nonce)?;
-        self.flash.write(&bytes)
+        self.store.save(vault, nonce)
     }
 }
 
@@ -68,8 +66,10 @@ impl<F: Flash> SimKey<F> {
         rng.fill_bytes(&mut identity);
         let activation_code = format!("{:08}", rng.next_u32() % 100_000_000);
         let vault = Vault::manufacture(serial, FIRMWARE, identity, &activation_code, SLOTS);
-        let mut platform =
-            SimPlatform { flash, sealer: Sealer::new(storage_key), rng, presence: Presence::AlwaysConfirm };
+        // Numbered after anything the flash already holds under this storage key, so the new
+        // vault is the one that boots.
+        let (store, _) = Store::load(flash, Sealer::new(storage_key));
+        let mut platform = SimPlatform { store, rng, presence: Presence::AlwaysConfirm };
         platform.persist(&vault)?;
         let made = Manufactured { serial: serial.into(), public_key: vault.public_key(), activation_code };
         Ok((Self::with(Device::new(vault), platform), made))
@@ -77,10 +77,9 @@ impl<F: Flash> SimKey<F> {
 
     /// Powers a key on from its flash.
     pub fn boot(flash: F, storage_key: [u8; 32], seed: Seed) -> Result<Self, StorageError> {
-        let sealer = Sealer::new(storage_key);
-        let vault = sealer.open(&flash.read().ok_or(StorageError)?)?;
-        let platform =
-            SimPlatform { flash, sealer, rng: ChaCha20Rng::from_seed(seed), presence: Presence::AlwaysConfirm };
+        let (store, vault) = Store::load(flash, Sealer::new(storage_key));
+        let vault = vault.ok_or(StorageError)?;
+        let platform = SimPlatform { store, rng: ChaCha20Rng::from_seed(seed), presence: Presence::AlwaysConfirm };
         Ok(Self::with(Device::new(vault), platform))
     }
 
@@ -96,7 +95,7 @@ impl<F: Flash> SimKey<F> {
 
     /// Loses power and boots again from what the flash holds.
     pub fn power_cycle(self, storage_key: [u8; 32], seed: Seed) -> Result<Self, StorageError> {
-        Self::boot(self.platform.flash, storage_key, seed)
+        Self::boot(self.platform.store.into_flash(), storage_key, seed)
     }
 
     pub fn set_presence(&mut self, presence: Presence) {
@@ -112,11 +111,12 @@ impl<F: Flash> SimKey<F> {
     }
 
     pub fn flash(&self) -> &F {
-        &self.platform.flash
+        self.platform.store.flash()
     }
 
+    /// The key still writes next to the bank it would have: see [`Store::flash_mut`].
     pub fn flash_mut(&mut self) -> &mut F {
-        &mut self.platform.flash
+        self.platform.store.flash_mut()
     }
 
     /// The info characteristic's value.

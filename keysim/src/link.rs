@@ -58,7 +58,24 @@ impl<F: Flash> Link<F> {
 
     /// Sends a frame the caller made (tests tamper with them) and reads the answer.
     pub fn send_frame(&mut self, frame: &[u8]) -> Result<Response, HostError> {
-        let reply = self.round_trip(frame).ok_or(HostError::Protocol("no reply"))?;
+        let reply = self.round_trip(frame);
+        self.answer(reply)
+    }
+
+    /// A frame's chunks as the next round trip would number them, without sending them.
+    pub fn chunks(&mut self, frame: &[u8]) -> Vec<Vec<u8>> {
+        self.chunker.split(frame, self.chunk_size).unwrap_or_default()
+    }
+
+    /// Sends chunks the caller made (tests tamper with them) and reads the answer.
+    pub fn send_chunks(&mut self, chunks: &[Vec<u8>]) -> Result<Response, HostError> {
+        self.round_trips += 1;
+        let reply = self.exchange(chunks);
+        self.answer(reply)
+    }
+
+    fn answer(&mut self, reply: Option<Vec<u8>>) -> Result<Response, HostError> {
+        let reply = reply.ok_or(HostError::Protocol("no reply"))?;
         match self.host.as_mut().ok_or(HostError::Closed)?.on_frame(&reply)? {
             HostEvent::Response(r) => Ok(r),
             HostEvent::Established(_) => Err(HostError::Protocol("unexpected handshake")),
@@ -74,10 +91,15 @@ impl<F: Flash> Link<F> {
     pub fn round_trip(&mut self, frame: &[u8]) -> Option<Vec<u8>> {
         self.round_trips += 1;
         let chunks = self.chunker.split(frame, self.chunk_size).ok()?;
+        self.exchange(&chunks)
+    }
+
+    /// Writes chunks to the key; returns the last reply frame it notified, if any.
+    fn exchange(&mut self, chunks: &[Vec<u8>]) -> Option<Vec<u8>> {
         let mut reply = None;
         for chunk in chunks {
             self.bytes_to_key += chunk.len();
-            for note in self.key.on_write(&chunk, 0) {
+            for note in self.key.on_write(chunk, 0) {
                 self.bytes_from_key += note.len();
                 if let Ok(Some(f)) = self.reassembler.push(&note, 0) {
                     reply = Some(f);

@@ -140,8 +140,8 @@ impl<F: Flash> Store<F> {
         &self.flash
     }
 
-    /// The store keeps writing where it would have: a test that swaps the flash keeps it
-    /// consistent with the current record.
+    /// The store still writes next to the bank it would have: a flash put in place of this one
+    /// must hold the same current record.
     pub fn flash_mut(&mut self) -> &mut F {
         &mut self.flash
     }

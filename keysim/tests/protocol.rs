@@ -113,12 +113,13 @@ fn replayed_activation_is_refused_without_state_change() {
     let mut link = Link::new(key, 20);
     link.connect(&server(), [2; 32]).unwrap();
     let frame = link.prepare(vec![Command::Activate { code: made.activation_code }]).unwrap();
-    assert!(link.send_frame(&frame).is_ok());
+    assert_eq!(results(link.send_frame(&frame).unwrap()), vec![Ok(Reply::Done)]);
     let before = link.key.vault().clone();
+    assert_eq!(before.status, KeyStatus::Active);
     // In the same session (nonce already used) and in a new one (other keys).
-    assert!(matches!(link.send_frame(&frame), Err(HostError::Refused(KeyError::Malformed))));
+    assert_eq!(link.send_frame(&frame).unwrap_err(), HostError::Refused(KeyError::Malformed));
     link.connect(&server(), [4; 32]).unwrap();
-    assert!(link.send_frame(&frame).is_err());
+    assert_eq!(link.send_frame(&frame).unwrap_err(), HostError::Refused(KeyError::Malformed));
     assert_eq!(link.key.vault(), &before);
 }
 
@@ -202,8 +203,13 @@ fn power_loss_at_every_step_of_a_two_phase_change() {
         let (mut link, _) = onboarded("Old-Pass-1");
         let done = link.key.flash().writes;
         link.key.flash_mut().fail_after = Some(done + crash_at);
-        for step in &steps {
-            let _ = link.call(vec![step.clone()]);
+        for (i, step) in steps.iter().enumerate() {
+            let r = results(link.call(vec![step.clone()]).unwrap());
+            if i < crash_at {
+                assert!(r[0].is_ok(), "write {i} happens: {r:?}");
+            } else {
+                assert_eq!(r, vec![Err(KeyError::StorageFailure)], "write {i} is lost");
+            }
         }
         let mut flash = link.key.flash().clone();
         flash.fail_after = None;
@@ -240,15 +246,23 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
     /// Any one byte of a request frame changed, or the frame cut short: refused, nothing changed.
+    /// A twin key in the same state takes the untouched frame, so the refusal is the tampering's.
     #[test]
     fn tampered_or_truncated_frames_change_nothing(position in any::<prop::sample::Index>(), flip in 1u8..=255, cut in any::<bool>()) {
         let (mut link, _) = onboarded("Old-Pass-1");
-        let mut frame = link.prepare(vec![Command::SetPassword { id: 1, password: Secret::new("Evil-Pass-6") }]).unwrap();
+        let (mut twin, _) = onboarded("Old-Pass-1");
+        let set = || vec![Command::SetPassword { id: 1, password: Secret::new("Evil-Pass-6") }];
+        let frame = link.prepare(set()).unwrap();
+        prop_assert_eq!(&twin.prepare(set()).unwrap(), &frame);
+        let mut tampered = frame.clone();
         let i = position.index(frame.len());
-        if cut { frame.truncate(i) } else { frame[i] ^= flip }
+        if cut { tampered.truncate(i) } else { tampered[i] ^= flip }
         let before = link.key.vault().clone();
-        prop_assert!(link.send_frame(&frame).is_err());
+        let refused = link.send_frame(&tampered);
+        prop_assert!(matches!(refused, Err(HostError::Refused(_))), "{:?}", refused);
         prop_assert_eq!(link.key.vault(), &before);
+        prop_assert_eq!(results(twin.send_frame(&frame).unwrap()), vec![Ok(Reply::Done)]);
+        prop_assert_eq!(passwords(&twin).0, Some("Evil-Pass-6".into()));
     }
 
     /// Frames replayed or delivered out of order: refused, nothing changed.
@@ -259,29 +273,48 @@ proptest! {
         let second = link.prepare(vec![Command::Commit { id: 1 }]).unwrap();
         let before = link.key.vault().clone();
         if replay {
-            prop_assert!(link.send_frame(&first).is_ok());
+            prop_assert_eq!(results(link.send_frame(&first).unwrap()), vec![Ok(Reply::Done)]);
             let after_first = link.key.vault().clone();
-            prop_assert!(link.send_frame(&first).is_err());
+            prop_assert_ne!(&after_first, &before);
+            prop_assert_eq!(link.send_frame(&first).unwrap_err(), HostError::Refused(KeyError::Malformed));
             prop_assert_eq!(link.key.vault(), &after_first);
         } else {
-            prop_assert!(link.send_frame(&second).is_err());
+            prop_assert_eq!(link.send_frame(&second).unwrap_err(), HostError::Refused(KeyError::Malformed));
             prop_assert_eq!(link.key.vault(), &before);
+            // The same frames in order, to a twin key in the same state, are taken.
+            let (mut twin, _) = onboarded("Old-Pass-1");
+            prop_assert_eq!(twin.prepare(vec![Command::Stage { id: 1, password: Secret::new("New-Pass-2") }]).unwrap(), first.clone());
+            prop_assert_eq!(twin.prepare(vec![Command::Commit { id: 1 }]).unwrap(), second.clone());
+            prop_assert_eq!(results(twin.send_frame(&first).unwrap()), vec![Ok(Reply::Done)]);
+            prop_assert_eq!(results(twin.send_frame(&second).unwrap()), vec![Ok(Reply::Changed(true))]);
+            prop_assert_eq!(passwords(&twin), (Some("New-Pass-2".into()), None));
         }
     }
 
-    /// A tampered chunk (any chunk, any byte) never changes the key.
+    /// A tampered chunk (any chunk, any byte) is refused or lost, and never changes the key. A
+    /// twin key in the same state takes the untouched chunks.
     #[test]
     fn tampered_chunks_change_nothing(chunk in any::<prop::sample::Index>(), byte in any::<prop::sample::Index>(), flip in 1u8..=255) {
         let (mut link, _) = onboarded("Old-Pass-1");
-        let frame = link.prepare(vec![Command::SetPassword { id: 1, password: Secret::new("Evil-Pass-6") }]).unwrap();
-        let mut chunks = link.key.split(&frame);
+        let (mut twin, _) = onboarded("Old-Pass-1");
+        let set = || vec![Command::SetPassword { id: 1, password: Secret::new("Evil-Pass-6") }];
+        let frame = link.prepare(set()).unwrap();
+        let chunks = link.chunks(&frame);
+        prop_assert!(chunks.len() > 1);
+        let mut tampered = chunks.clone();
         let c = chunk.index(chunks.len());
         let b = byte.index(chunks[c].len());
-        chunks[c][b] ^= flip;
+        tampered[c][b] ^= flip;
         let before = link.key.vault().clone();
-        for ch in &chunks {
-            let _ = link.key.on_write(ch, 0);
-        }
+        let refused = link.send_chunks(&tampered);
+        prop_assert!(
+            matches!(refused, Err(HostError::Refused(_) | HostError::Protocol("no reply"))),
+            "{:?}", refused
+        );
         prop_assert_eq!(link.key.vault(), &before);
+        let twin_frame = twin.prepare(set()).unwrap();
+        prop_assert_eq!(&twin.chunks(&twin_frame), &chunks);
+        prop_assert_eq!(results(twin.send_chunks(&chunks).unwrap()), vec![Ok(Reply::Done)]);
+        prop_assert_eq!(passwords(&twin).0, Some("Evil-Pass-6".into()));
     }
 }

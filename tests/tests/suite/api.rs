@@ -1,7 +1,9 @@
 //! The JSON API against a real Samba AD DC: one test per answer the directory can give.
 
+use latchkey_api::{ErrorKind, Password};
 use latchkey_server::config::LimitsConfig;
 use latchkey_tests::app::error_code;
+use latchkey_tests::evidence::{BindLog, LockoutEvidence};
 use latchkey_tests::{spawn_app, AppOptions, TestDc, UserOptions};
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -129,6 +131,33 @@ async fn too_young_names_the_moment_it_becomes_allowed() {
     assert!(dc.binds(&user.dn, "Fresh-Orbit-2093").await);
 }
 
+/// The portal refuses a change before the minimum age itself; the DC holds the line too: the
+/// directory part, asked straight, is refused by the DC, and the refusal is named too_young.
+#[tokio::test]
+async fn the_dc_itself_refuses_a_change_before_the_minimum_age() {
+    use latchkey_server::directory::{BindAs, DirectoryError};
+    let dc = dc();
+    let user = dc.create_user(UserOptions::default()).await;
+    dc.apply_pso(&format!("{}-dcyoung", user.sam), &user.dn, 4, 12).await;
+    let app = spawn_app(&dc, AppOptions::default()).await;
+    let directory = app.state.directory().unwrap();
+    let facts = directory.account_facts(&user.dn).await.unwrap();
+    let (current, new) = (Password::new(&user.password), Password::new("Fresh-Orbit-2093"));
+    let before = dc.read(&user.dn, "pwdLastSet").await;
+
+    let refused = directory.change_password(&facts.user, &current, &new, BindAs::User).await;
+    assert!(matches!(refused, Err(DirectoryError::PolicyRefused)), "{refused:?}");
+    let now = latchkey_tests::now() as i64;
+    let named = latchkey_server::service::password::classify_refusal(&facts, now, current.expose(), new.expose());
+    assert!(matches!(named, ErrorKind::TooYoung { .. }), "{named:?}");
+    assert_eq!(dc.read(&user.dn, "pwdLastSet").await, before, "nothing changed");
+
+    // The same call once the minimum age has passed goes through.
+    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    directory.change_password(&facts.user, &current, &new, BindAs::User).await.unwrap();
+    assert!(dc.binds(&user.dn, new.expose()).await);
+}
+
 #[tokio::test]
 async fn must_change_user_signs_in_and_completes_the_change() {
     let dc = dc();
@@ -167,6 +196,13 @@ async fn user_who_may_not_change_is_told_up_front() {
     assert_eq!(status["may_change"], false);
     let (code, body) = error_code(app.change(&user.password, "Fresh-Orbit-2093").await).await;
     assert_eq!((code, body["code"].as_str()), (StatusCode::FORBIDDEN, Some("not_permitted")));
+    // The DC refuses it as well, asked straight (the portal's refusal came first).
+    let directory = app.state.directory().unwrap();
+    let facts = directory.account_facts(&user.dn).await.unwrap();
+    let (current, new) = (Password::new(&user.password), Password::new("Fresh-Orbit-2093"));
+    let refused =
+        directory.change_password(&facts.user, &current, &new, latchkey_server::directory::BindAs::User).await;
+    assert!(matches!(refused, Err(latchkey_server::directory::DirectoryError::NotPermitted)), "{refused:?}");
     assert!(dc.binds(&user.dn, &user.password).await);
 }
 
@@ -187,8 +223,12 @@ async fn user_locked_out_after_signing_in_cannot_change() {
     let mut app = spawn_app(&dc, AppOptions::default()).await;
     app.sign_in(&user.sam, &user.password).await;
     dc.lock_out(&user.dn).await;
+    let before = (dc.read(&user.dn, "pwdLastSet").await, LockoutEvidence::read(&dc, &user.dn).await);
     let (code, body) = error_code(app.change(&user.password, "Fresh-Orbit-2093").await).await;
     assert_eq!((code, body["code"].as_str()), (StatusCode::LOCKED, Some("locked_out")));
+    let after = (dc.read(&user.dn, "pwdLastSet").await, LockoutEvidence::read(&dc, &user.dn).await);
+    assert_eq!(after, before, "the password and the lockout are as they were");
+    assert!(before.0.is_some() && before.1.lockout_time != 0, "read what there is to compare");
 }
 
 #[tokio::test]
@@ -309,11 +349,17 @@ async fn a_directory_certificate_nobody_vouches_for_is_refused() {
     let dc = dc();
     let user = dc.create_user(UserOptions::default()).await;
     let mut app = spawn_app(&dc, AppOptions { system_roots_only: true, ..Default::default() }).await;
+    let binds = BindLog::mark(&dc);
     let (code, body) = error_code(app.sign_in(&user.sam, &user.password).await).await;
     assert_eq!((code, body["code"].as_str()), (StatusCode::SERVICE_UNAVAILABLE, Some("directory_unavailable")));
     let ready: Value = app.get("/readyz").await.json().await.unwrap();
     assert!(ready["directory"].as_str().unwrap().to_lowercase().contains("certificate"), "{ready}");
-    assert_eq!(dc.read(&user.dn, "badPwdCount").await.as_deref(), Some("0"), "no password was sent");
+    assert_eq!(binds.of(&dc, &user.sam).await, [], "no bind reached the DC: no password was sent");
+    // The same sign-in through a server that trusts the DC's CA does reach it.
+    let mut trusting = spawn_app(&dc, AppOptions::default()).await;
+    let binds = BindLog::mark(&dc);
+    assert_eq!(trusting.sign_in(&user.sam, &user.password).await.status(), StatusCode::OK);
+    assert!(!binds.of(&dc, &user.sam).await.is_empty(), "the control's bind is in the DC's log");
 }
 
 #[tokio::test]
