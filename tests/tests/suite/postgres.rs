@@ -77,21 +77,39 @@ async fn two_server_processes_share_one_postgresql() {
     assert!(matches!(onboarded, RelayEvent::Done { .. }), "{onboarded:?}");
     page.close().await;
 
-    // Both append to the audit at once: still one unbroken chain.
+    // Both append to the audit at once: still one unbroken chain. Sixteen users sign in (right
+    // passwords, one each: no limit or lockout refuses any part-way), all in flight together.
+    let mut users = Vec::new();
+    for _ in 0..16 {
+        users.push(dc.create_user(UserOptions::default()).await);
+    }
     let client = reqwest::Client::new();
-    let mut attempts = Vec::new();
-    for i in 0..16 {
+    let together = std::sync::Arc::new(tokio::sync::Barrier::new(16));
+    let attempts = users.iter().enumerate().map(|(i, user)| {
         let server = if i % 2 == 0 { a.url() } else { b.url() };
-        let body = serde_json::json!({ "username": user.sam, "password": if i % 4 == 0 { user.password.as_str() } else { "Wrong-Password-9" } });
-        attempts.push(client.post(format!("{server}/api/session")).json(&body).send());
-    }
-    for r in futures::future::join_all(attempts).await {
-        r.unwrap();
-    }
+        let request = client
+            .post(format!("{server}/api/session"))
+            .json(&serde_json::json!({ "username": user.sam, "password": user.password }));
+        let together = together.clone();
+        async move {
+            together.wait().await;
+            let started = std::time::Instant::now();
+            let status = request.send().await.unwrap().status();
+            (started, std::time::Instant::now(), status)
+        }
+    });
+    let done = futures::future::join_all(attempts).await;
+    let statuses: Vec<_> = done.iter().map(|(_, _, s)| s.as_u16()).collect();
+    assert!(statuses.iter().all(|s| *s == 200), "every sign-in succeeded: {statuses:?}");
+    let last_start = done.iter().map(|(s, _, _)| *s).max().unwrap();
+    let first_end = done.iter().map(|(_, e, _)| *e).min().unwrap();
+    assert!(last_start < first_end, "all sixteen were in flight at once");
     assert_eq!(seed.state.store.verify_audit().await.unwrap(), None, "one chain across both processes");
-    let signed_in =
-        seed.state.store.audit_of(&user.sam).await.unwrap().iter().filter(|e| e.action == "sign_in").count();
-    assert!(signed_in >= 17, "{signed_in} sign-in entries");
+    for user in &users {
+        let audit = seed.state.store.audit_of(&user.sam).await.unwrap();
+        let recorded: Vec<_> = audit.iter().map(|e| (e.action.as_str(), e.result.as_str())).collect();
+        assert_eq!(recorded, [("sign_in", "success")], "{}: each sign-in recorded once", user.sam);
+    }
     a.stop();
     b.stop();
 }
