@@ -1,5 +1,7 @@
 //! The reference key against the host side of the protocol, over the chunked link.
 
+use std::sync::OnceLock;
+
 use keysim::link::Link;
 use keysim::storage::MemoryFlash;
 use keysim::{Manufactured, Presence, SimKey};
@@ -242,34 +244,70 @@ fn a_failed_write_is_reported_and_changes_nothing() {
     assert_eq!(passwords(&link).0.as_deref(), Some("Old-Pass-1"));
 }
 
+/// Onboarding is deterministic, so every proptest case below prepares the same frames from the
+/// same state: a twin key shows once that untouched they are taken, and each case checks its
+/// frames are these. A refusal then comes from the tampering, not from a frame never valid.
+struct Controls {
+    set_frame: Vec<u8>,
+    set_chunks: Vec<Vec<u8>>,
+    stage_then_commit: (Vec<u8>, Vec<u8>),
+}
+
+fn set_evil() -> Vec<Command> {
+    vec![Command::SetPassword { id: 1, password: Secret::new("Evil-Pass-6") }]
+}
+
+fn stage_new() -> Vec<Command> {
+    vec![Command::Stage { id: 1, password: Secret::new("New-Pass-2") }]
+}
+
+fn controls() -> &'static Controls {
+    static CONTROLS: OnceLock<Controls> = OnceLock::new();
+    CONTROLS.get_or_init(|| {
+        let (mut twin, _) = onboarded("Old-Pass-1");
+        let set_frame = twin.prepare(set_evil()).unwrap();
+        assert_eq!(results(twin.send_frame(&set_frame).unwrap()), vec![Ok(Reply::Done)]);
+        assert_eq!(passwords(&twin).0.as_deref(), Some("Evil-Pass-6"));
+
+        let (mut twin, _) = onboarded("Old-Pass-1");
+        let frame = twin.prepare(set_evil()).unwrap();
+        let set_chunks = twin.chunks(&frame);
+        assert!(set_chunks.len() > 1);
+        assert_eq!(results(twin.send_chunks(&set_chunks).unwrap()), vec![Ok(Reply::Done)]);
+        assert_eq!(passwords(&twin).0.as_deref(), Some("Evil-Pass-6"));
+
+        let (mut twin, _) = onboarded("Old-Pass-1");
+        let first = twin.prepare(stage_new()).unwrap();
+        let second = twin.prepare(vec![Command::Commit { id: 1 }]).unwrap();
+        assert_eq!(results(twin.send_frame(&first).unwrap()), vec![Ok(Reply::Done)]);
+        assert_eq!(results(twin.send_frame(&second).unwrap()), vec![Ok(Reply::Changed(true))]);
+        assert_eq!(passwords(&twin), (Some("New-Pass-2".into()), None));
+        Controls { set_frame, set_chunks, stage_then_commit: (first, second) }
+    })
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
     /// Any one byte of a request frame changed, or the frame cut short: refused, nothing changed.
-    /// A twin key in the same state takes the untouched frame, so the refusal is the tampering's.
     #[test]
     fn tampered_or_truncated_frames_change_nothing(position in any::<prop::sample::Index>(), flip in 1u8..=255, cut in any::<bool>()) {
         let (mut link, _) = onboarded("Old-Pass-1");
-        let (mut twin, _) = onboarded("Old-Pass-1");
-        let set = || vec![Command::SetPassword { id: 1, password: Secret::new("Evil-Pass-6") }];
-        let frame = link.prepare(set()).unwrap();
-        prop_assert_eq!(&twin.prepare(set()).unwrap(), &frame);
-        let mut tampered = frame.clone();
+        let mut frame = link.prepare(set_evil()).unwrap();
+        prop_assert_eq!(&frame, &controls().set_frame);
         let i = position.index(frame.len());
-        if cut { tampered.truncate(i) } else { tampered[i] ^= flip }
+        if cut { frame.truncate(i) } else { frame[i] ^= flip }
         let before = link.key.vault().clone();
-        let refused = link.send_frame(&tampered);
+        let refused = link.send_frame(&frame);
         prop_assert!(matches!(refused, Err(HostError::Refused(_))), "{:?}", refused);
         prop_assert_eq!(link.key.vault(), &before);
-        prop_assert_eq!(results(twin.send_frame(&frame).unwrap()), vec![Ok(Reply::Done)]);
-        prop_assert_eq!(passwords(&twin).0, Some("Evil-Pass-6".into()));
     }
 
     /// Frames replayed or delivered out of order: refused, nothing changed.
     #[test]
     fn replayed_or_reordered_frames_change_nothing(replay in any::<bool>()) {
         let (mut link, _) = onboarded("Old-Pass-1");
-        let first = link.prepare(vec![Command::Stage { id: 1, password: Secret::new("New-Pass-2") }]).unwrap();
+        let first = link.prepare(stage_new()).unwrap();
         let second = link.prepare(vec![Command::Commit { id: 1 }]).unwrap();
         let before = link.key.vault().clone();
         if replay {
@@ -279,42 +317,28 @@ proptest! {
             prop_assert_eq!(link.send_frame(&first).unwrap_err(), HostError::Refused(KeyError::Malformed));
             prop_assert_eq!(link.key.vault(), &after_first);
         } else {
+            prop_assert_eq!(&(first, second.clone()), &controls().stage_then_commit);
             prop_assert_eq!(link.send_frame(&second).unwrap_err(), HostError::Refused(KeyError::Malformed));
             prop_assert_eq!(link.key.vault(), &before);
-            // The same frames in order, to a twin key in the same state, are taken.
-            let (mut twin, _) = onboarded("Old-Pass-1");
-            prop_assert_eq!(twin.prepare(vec![Command::Stage { id: 1, password: Secret::new("New-Pass-2") }]).unwrap(), first.clone());
-            prop_assert_eq!(twin.prepare(vec![Command::Commit { id: 1 }]).unwrap(), second.clone());
-            prop_assert_eq!(results(twin.send_frame(&first).unwrap()), vec![Ok(Reply::Done)]);
-            prop_assert_eq!(results(twin.send_frame(&second).unwrap()), vec![Ok(Reply::Changed(true))]);
-            prop_assert_eq!(passwords(&twin), (Some("New-Pass-2".into()), None));
         }
     }
 
-    /// A tampered chunk (any chunk, any byte) is refused or lost, and never changes the key. A
-    /// twin key in the same state takes the untouched chunks.
+    /// A tampered chunk (any chunk, any byte) is refused or lost, and never changes the key.
     #[test]
     fn tampered_chunks_change_nothing(chunk in any::<prop::sample::Index>(), byte in any::<prop::sample::Index>(), flip in 1u8..=255) {
         let (mut link, _) = onboarded("Old-Pass-1");
-        let (mut twin, _) = onboarded("Old-Pass-1");
-        let set = || vec![Command::SetPassword { id: 1, password: Secret::new("Evil-Pass-6") }];
-        let frame = link.prepare(set()).unwrap();
-        let chunks = link.chunks(&frame);
-        prop_assert!(chunks.len() > 1);
-        let mut tampered = chunks.clone();
+        let frame = link.prepare(set_evil()).unwrap();
+        let mut chunks = link.chunks(&frame);
+        prop_assert_eq!(&chunks, &controls().set_chunks);
         let c = chunk.index(chunks.len());
         let b = byte.index(chunks[c].len());
-        tampered[c][b] ^= flip;
+        chunks[c][b] ^= flip;
         let before = link.key.vault().clone();
-        let refused = link.send_chunks(&tampered);
+        let refused = link.send_chunks(&chunks);
         prop_assert!(
             matches!(refused, Err(HostError::Refused(_) | HostError::Protocol("no reply"))),
             "{:?}", refused
         );
         prop_assert_eq!(link.key.vault(), &before);
-        let twin_frame = twin.prepare(set()).unwrap();
-        prop_assert_eq!(&twin.chunks(&twin_frame), &chunks);
-        prop_assert_eq!(results(twin.send_chunks(&chunks).unwrap()), vec![Ok(Reply::Done)]);
-        prop_assert_eq!(passwords(&twin).0, Some("Evil-Pass-6".into()));
     }
 }

@@ -153,4 +153,65 @@ mod tests {
         assert!(Principal::Local { username: "a".into() }.is_local());
         assert!(!Principal::from_stored("CN=local,DC=x").is_local());
     }
+
+    fn session<'a>(token: &'a str, principal: &'a Principal, expires_at: i64) -> super::NewSession<'a> {
+        super::NewSession {
+            token_hash: token,
+            principal,
+            username: "Zoë",
+            display_name: "Zoë",
+            change_required: None,
+            admin_state: None,
+            csrf_token: "c",
+            client_addr: None,
+            now: 100,
+            expires_at,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_session_lives_until_its_expiry_and_not_a_second_longer_on_both_engines() {
+        for t in crate::store::testing::stores().await {
+            let store = &t.store;
+            let zoe = Principal::Directory { dn: "CN=Zoë,DC=x".into() };
+            store.create_session(session("s1", &zoe, 700)).await.unwrap();
+            assert!(store.session("s1", 699).await.unwrap().is_some(), "{}: alive before", t.engine);
+            assert!(store.session("s1", 700).await.unwrap().is_none(), "{}: gone at its expiry", t.engine);
+            assert!(store.session("s1", 100).await.unwrap().is_none(), "{}: deleted, not hidden", t.engine);
+        }
+    }
+
+    #[tokio::test]
+    async fn signing_out_and_a_change_end_sessions_in_the_store_on_both_engines() {
+        for t in crate::store::testing::stores().await {
+            let store = &t.store;
+            let zoe = Principal::Directory { dn: "CN=Zoë,DC=x".into() };
+            let other = Principal::Directory { dn: "CN=Other,DC=x".into() };
+            for (token, who) in [("a", &zoe), ("b", &zoe), ("c", &zoe), ("o", &other)] {
+                store.create_session(session(token, who, 10_000)).await.unwrap();
+            }
+            store.delete_session("a").await.unwrap();
+            assert!(store.session("a", 200).await.unwrap().is_none(), "{}: signed out", t.engine);
+            assert!(store.session("b", 200).await.unwrap().is_some(), "{}: the others remain", t.engine);
+            assert_eq!(store.end_other_sessions(&zoe, "b").await.unwrap(), 1, "{}", t.engine);
+            assert!(store.session("c", 200).await.unwrap().is_none(), "{}", t.engine);
+            assert!(store.session("b", 200).await.unwrap().is_some(), "{}: the one kept", t.engine);
+            assert!(store.session("o", 200).await.unwrap().is_some(), "{}: nobody else's", t.engine);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_sign_in_ticket_is_good_once_and_only_before_it_expires_on_both_engines() {
+        for t in crate::store::testing::stores().await {
+            let store = &t.store;
+            store.register_key("LK-TICKET", &[3; 32], "12345678", 0).await.unwrap();
+            let key = store.key_by_serial("LK-TICKET").await.unwrap().unwrap().id;
+            store.create_sign_in_ticket("t1", key, 160).await.unwrap();
+            store.create_sign_in_ticket("t2", key, 160).await.unwrap();
+            assert_eq!(store.redeem_sign_in_ticket("t1", 159).await.unwrap(), Some(key), "{}", t.engine);
+            assert_eq!(store.redeem_sign_in_ticket("t1", 159).await.unwrap(), None, "{}: once", t.engine);
+            assert_eq!(store.redeem_sign_in_ticket("t2", 160).await.unwrap(), None, "{}: expired", t.engine);
+            assert_eq!(store.redeem_sign_in_ticket("nope", 0).await.unwrap(), None, "{}", t.engine);
+        }
+    }
 }

@@ -336,8 +336,10 @@ async fn check_reports_blocklist_and_strength_from_the_server() {
 async fn starttls_works_like_ldaps() {
     let dc = dc();
     let user = dc.create_user(UserOptions::default()).await;
+    // The DC's own host, on the plain LDAP port, upgraded by StartTLS.
+    let host = dc.url.trim_start_matches("ldaps://").split(':').next().unwrap().to_string();
     let options =
-        AppOptions { directory_url: Some("ldap://127.0.0.1:389".into()), starttls: true, ..Default::default() };
+        AppOptions { directory_url: Some(format!("ldap://{host}:389")), starttls: true, ..Default::default() };
     let mut app = spawn_app(&dc, options).await;
     assert_eq!(app.sign_in(&user.sam, &user.password).await.status(), StatusCode::OK);
     assert_eq!(app.change(&user.password, "Fresh-Orbit-2093").await.status(), StatusCode::OK);
@@ -524,4 +526,75 @@ async fn the_directorys_own_count_stops_the_portal_when_its_own_has_lapsed() {
     assert_eq!(app.sign_in(&user.sam, "Wrong-Pass-123").await.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(dc.read(&user.dn, "badPwdCount").await.as_deref(), Some("4"));
     assert!(!dc.is_locked_out(&user.dn).await);
+}
+
+/// Signing out ends the session on the server: the cookie it had is worth nothing afterwards,
+/// even sent again by hand.
+#[tokio::test]
+async fn signing_out_ends_the_session_on_the_server() {
+    let dc = dc();
+    let user = dc.create_user(UserOptions::default()).await;
+    let app = spawn_app(&dc, AppOptions::default()).await;
+    let response = app
+        .client
+        .post(format!("{}/api/session", app.url))
+        .json(&serde_json::json!({ "username": user.sam, "password": user.password }))
+        .send()
+        .await
+        .unwrap();
+    let cookie = response.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    let view: Value = response.json().await.unwrap();
+    let csrf = view["csrf_token"].as_str().unwrap().to_string();
+    let by_hand = reqwest::Client::new();
+    let current = || by_hand.get(format!("{}/api/session", app.url)).header("cookie", &cookie).send();
+    assert_eq!(current().await.unwrap().status(), StatusCode::OK, "the session works before");
+
+    let out = by_hand
+        .delete(format!("{}/api/session", app.url))
+        .header("cookie", &cookie)
+        .header("x-csrf-token", &csrf)
+        .send()
+        .await
+        .unwrap();
+    assert!(out.status().is_success(), "{}", out.status());
+    assert_eq!(current().await.unwrap().status(), StatusCode::UNAUTHORIZED, "the same cookie, after");
+    let audit = app.state.store.audit_of(&user.sam).await.unwrap();
+    assert!(audit.iter().any(|e| e.action == "sign_out" && e.result == "success"));
+}
+
+/// A logon name is a value in the DC's filter, never filter syntax: a wildcard or a filter
+/// fragment finds nobody, so no one's password is tried; the exact name signs in.
+#[tokio::test]
+async fn a_logon_name_cannot_change_the_directorys_search() {
+    let dc = dc();
+    let user = dc.create_user(UserOptions::default()).await;
+    let mut app = spawn_app(&dc, AppOptions::default()).await;
+    let almost = &user.sam[..user.sam.len() - 1];
+    let binds = BindLog::mark(&dc);
+    for name in [format!("{almost}*"), format!("{})(sAMAccountName=*", user.sam), "*".into()] {
+        let (status, body) = error_code(app.sign_in(&name, &user.password).await).await;
+        assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_credentials")), "{name}");
+    }
+    assert_eq!(binds.of(&dc, &user.sam).await, [], "nobody's password was tried");
+    assert_eq!(app.sign_in(&user.sam, &user.password).await.status(), StatusCode::OK, "the exact name works");
+}
+
+/// `check-config` prints the effective configuration with the directory's password masked.
+#[tokio::test]
+async fn check_config_masks_the_service_password() {
+    let binary = std::env::current_exe().unwrap().parent().unwrap().parent().unwrap().join("latchkey-server");
+    assert!(binary.exists(), "{} is not built (the test command builds it)", binary.display());
+    let secret = "Not-For-Printing-7731";
+    let output = std::process::Command::new(binary)
+        .arg("check-config")
+        .env("LATCHKEY_DIRECTORY__URL", "ldaps://dc.example.test")
+        .env("LATCHKEY_DIRECTORY__SERVICE_ACCOUNT", "svc@example.test")
+        .env("LATCHKEY_DIRECTORY__SERVICE_PASSWORD", secret)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(printed.contains("ldaps://dc.example.test") && printed.contains("svc@example.test"), "{printed}");
+    assert!(!printed.contains(secret) && !String::from_utf8_lossy(&output.stderr).contains(secret));
+    assert!(printed.contains("\"service_password\": \"***\""), "{printed}");
 }

@@ -12,16 +12,38 @@ const FAILED_RULES: &str = "Array.from(document.querySelectorAll('li[data-outcom
 async fn self_service_password_change_in_the_browser() {
     let dc = TestDc::from_env();
     let browser = TestBrowser::launch().await;
-
-    change_with_live_checklist(&dc, &browser).await;
-    must_change_user_is_sent_straight_to_the_change(&dc, &browser).await;
-    user_who_may_not_change_sees_no_form(&dc, &browser).await;
-    key_flows_in_the_browser(&dc, &browser).await;
-    the_demo_virtual_key_runs_in_the_page(&dc, &browser).await;
-    an_administrator_resets_a_password_that_only_the_key_learns(&dc, &browser).await;
-    key_connection_failures_are_explained(&dc, &browser).await;
-
+    // One browser for every scenario; each runs even when one before it failed, and a failure
+    // names its scenario.
+    let mut failed = Vec::new();
+    {
+        let (dc, browser) = (&dc, &browser);
+        scenario(&mut failed, "change_with_live_checklist", change_with_live_checklist(dc, browser)).await;
+        let name = "must_change_user_is_sent_straight_to_the_change";
+        scenario(&mut failed, name, must_change_user_is_sent_straight_to_the_change(dc, browser)).await;
+        scenario(
+            &mut failed,
+            "user_who_may_not_change_sees_no_form",
+            user_who_may_not_change_sees_no_form(dc, browser),
+        )
+        .await;
+        scenario(&mut failed, "key_flows_in_the_browser", key_flows_in_the_browser(dc, browser)).await;
+        let name = "the_demo_virtual_key_runs_in_the_page";
+        scenario(&mut failed, name, the_demo_virtual_key_runs_in_the_page(dc, browser)).await;
+        let name = "an_administrator_resets_a_password_that_only_the_key_learns";
+        scenario(&mut failed, name, an_administrator_resets_a_password_that_only_the_key_learns(dc, browser)).await;
+        let name = "key_connection_failures_are_explained";
+        scenario(&mut failed, name, key_connection_failures_are_explained(dc, browser)).await;
+    }
     browser.close().await;
+    assert!(failed.is_empty(), "browser scenarios failed: {failed:?}");
+}
+
+async fn scenario(failed: &mut Vec<&'static str>, name: &'static str, run: impl std::future::Future<Output = ()>) {
+    use futures::FutureExt;
+    if std::panic::AssertUnwindSafe(run).catch_unwind().await.is_err() {
+        eprintln!("browser scenario failed: {name}");
+        failed.push(name);
+    }
 }
 
 async fn sign_in(page: &chromiumoxide::Page, username: &str, password: &str) {
@@ -214,7 +236,12 @@ async fn the_demo_virtual_key_runs_in_the_page(dc: &TestDc, browser: &TestBrowse
     // A server without the setting offers nothing of the kind.
     let (page, _app) = signed_in_page(dc, browser).await;
     wait_for(&page, "[data-testid=key-connect]").await;
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // The page asked the server and had its answer (the request's timing entry is complete).
+    wait_until(
+        &page,
+        "performance.getEntriesByType('resource').some(e => e.name.endsWith('/api/demo/virtual-key') && e.responseEnd > 0)",
+    )
+    .await;
     let offered: bool = eval(&page, "document.querySelector('[data-testid=virtual-key]') !== null").await;
     assert!(!offered, "no virtual key without the demo setting");
     page.close().await.expect("close page");
@@ -260,11 +287,13 @@ async fn an_administrator_resets_a_password_that_only_the_key_learns(dc: &TestDc
     click(&page, &format!("[data-testid=employee][data-username={}]", employee.sam)).await;
     wait_for(&page, "[data-testid=employee-title]").await;
     wait_until(&page, &format!("document.querySelector('#assign-key').innerText.includes('{}')", made.serial)).await;
-    let _: bool = eval(&page, &format!(
-        "(() => {{ const s = document.querySelector('#assign-key'); s.value = '{}'; \
-         s.dispatchEvent(new Event('input', {{ bubbles: true }})); s.dispatchEvent(new Event('change', {{ bubbles: true }})); return true; }})()",
+    let chosen: bool = eval(&page, &format!(
+        "(() => {{ const s = document.querySelector('#assign-key'); s.value = '{0}'; \
+         s.dispatchEvent(new Event('input', {{ bubbles: true }})); s.dispatchEvent(new Event('change', {{ bubbles: true }})); \
+         return s.value === '{0}'; }})()",
         made.serial
     )).await;
+    assert!(chosen, "the key is chosen in the list");
     click(&page, "[data-testid=assign] button").await;
     let code = wait_for(&page, "[data-testid=activation-code]").await.inner_text().await.unwrap().unwrap_or_default();
     assert_eq!(code, made.activation_code);
@@ -332,8 +361,12 @@ async fn key_connection_failures_are_explained(dc: &TestDc, browser: &TestBrowse
 
     // A browser without WebBluetooth (as Firefox or Safari).
     let (page, _app) = signed_in_page(dc, browser).await;
-    let _: bool =
-        eval(&page, "Object.defineProperty(Navigator.prototype, 'bluetooth', { get: () => undefined }) && true").await;
+    let gone: bool = eval(
+        &page,
+        "Object.defineProperty(Navigator.prototype, 'bluetooth', { get: () => undefined }) && navigator.bluetooth === undefined",
+    )
+    .await;
+    assert!(gone, "WebBluetooth is hidden from the page");
     click(&page, "[data-testid=key-connect]").await;
     wait_until(&page, "document.querySelector('[data-testid=key-error]') !== null").await;
     let error: String = eval(&page, "document.querySelector('[data-testid=key-error]').innerText").await;
