@@ -56,6 +56,10 @@ pub struct RelayPage {
     pub on_step: Option<(ProgressStep, Hook)>,
     /// Run once after the key answered this frame, before the answer goes to the server.
     pub on_answer: Option<(usize, Hook)>,
+    /// The page flips a bit of the key's answer to this frame before passing it on.
+    pub tamper_at: Option<usize>,
+    /// The page passes frames to the key but never answers the server.
+    pub mute: bool,
     /// Every event the server sent the page, as sent.
     pub transcript: Vec<String>,
     /// Each step the server reported, with the frames sent before it.
@@ -86,6 +90,8 @@ impl RelayPage {
             on_answer: None,
             step_frames: Vec::new(),
             transcript: Vec::new(),
+            tamper_at: None,
+            mute: false,
             steps: Vec::new(),
         }
     }
@@ -119,7 +125,15 @@ impl RelayPage {
                     if self.drop_at == Some(Drop::Before(self.frames)) {
                         return self.drop_link(key).await;
                     }
-                    let reply = key.on_frame(&frame).expect("the key answers every frame");
+                    let mut reply = key.on_frame(&frame).expect("the key answers every frame");
+                    if self.mute {
+                        continue;
+                    }
+                    if self.tamper_at == Some(self.frames) {
+                        if let Some(last) = reply.last_mut() {
+                            *last ^= 0x01;
+                        }
+                    }
                     if self.drop_at == Some(Drop::After(self.frames)) {
                         return self.drop_link(key).await;
                     }

@@ -651,3 +651,64 @@ async fn a_beacon_with_a_forged_serial_or_an_oversized_message_writes_nothing() 
     let unregistered = page.connect(&mut key).await;
     assert!(matches!(&unregistered, RelayEvent::Failed { code, .. } if code == "unregistered_key"), "{unregistered:?}");
 }
+
+/// One session per key at a time: a second page connecting the same key while the first holds
+/// it is told the key is busy; once the first lets go, the second gets it.
+#[tokio::test]
+async fn a_key_holds_one_session_at_a_time() {
+    let dc = TestDc::from_env();
+    let app = spawn_app(&dc, AppOptions::default()).await;
+    let (_user, mut key, cookie) = user_with_key(&dc, &app, "LK-ONE-AT-A-TIME").await;
+    let mut first = RelayPage::open(&app, Some(&cookie)).await;
+    ready(&mut first, &mut key).await;
+
+    let mut second = RelayPage::open(&app, Some(&cookie)).await;
+    let busy = second.connect(&mut key).await;
+    assert!(matches!(&busy, RelayEvent::Failed { code, .. } if code == "key_busy"), "{busy:?}");
+    first.close().await;
+
+    let mut third = RelayPage::open(&app, Some(&cookie)).await;
+    ready(&mut third, &mut key).await;
+}
+
+/// The page relays the key's frames but cannot change them: a flipped bit in the key's answer
+/// ends the session with a protocol refusal; the same answer untouched is accepted.
+#[tokio::test]
+async fn a_page_that_alters_the_keys_answer_is_caught_by_the_server() {
+    let dc = TestDc::from_env();
+    let app = spawn_app(&dc, AppOptions::default()).await;
+    let (user, mut key, cookie) = user_with_key(&dc, &app, "LK-TAMPERED").await;
+    onboard(&app, &user, &mut key, &cookie).await;
+    // Every frame of a connection, the handshake's answer included.
+    let mut control = RelayPage::open(&app, Some(&cookie)).await;
+    ready(&mut control, &mut key).await;
+    let frames = control.frames;
+    control.close().await;
+    for frame in 1..=frames {
+        let mut page = RelayPage::open(&app, Some(&cookie)).await;
+        page.tamper_at = Some(frame);
+        let event = page.connect(&mut key).await;
+        let refused =
+            matches!(&event, RelayEvent::Failed { code, .. } if code == "key_protocol" || code == "key_refused");
+        assert!(refused, "frame {frame}: {event:?}");
+        page.close().await;
+    }
+    let mut page = RelayPage::open(&app, Some(&cookie)).await;
+    ready(&mut page, &mut key).await;
+    assert_eq!(key_password(&key, ACCOUNT).as_deref(), Some(user.password.as_str()), "nothing changed on the key");
+}
+
+/// A page that stops answering: the server gives up on the frame after its timeout and says so.
+#[tokio::test]
+async fn a_key_that_never_answers_times_out() {
+    let dc = TestDc::from_env();
+    let app = spawn_app(&dc, AppOptions::default()).await;
+    let (_user, mut key, cookie) = user_with_key(&dc, &app, "LK-SILENT").await;
+    let mut page = RelayPage::open(&app, Some(&cookie)).await;
+    page.mute = true;
+    let event = tokio::time::timeout(std::time::Duration::from_secs(60), page.connect(&mut key)).await.unwrap();
+    assert!(matches!(&event, RelayEvent::Failed { code, .. } if code == "key_timeout"), "{event:?}");
+    page.close().await;
+    let mut page = RelayPage::open(&app, Some(&cookie)).await;
+    ready(&mut page, &mut key).await;
+}
