@@ -84,6 +84,12 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_set_is_empty_until_a_category_is_found() {
+        assert!(CategorySet::of("").is_empty() && CategorySet::of("   ").is_empty());
+        assert!(!CategorySet::of("a").is_empty());
+    }
+
+    #[test]
     fn classifies_each_category() {
         assert_eq!(Category::of('A'), Some(Category::Uppercase));
         assert_eq!(Category::of('É'), Some(Category::Uppercase));

@@ -173,6 +173,32 @@ mod tests {
         Account { sam_account_name: sam.into(), display_name: display.into() }
     }
 
+    #[test]
+    fn an_empty_current_password_never_counts_as_differing() {
+        let failed = |current| {
+            let report = check("Quartz-Lantern-88", Some(current), &ad(8), &account("zoe", "Zoë"), &NoBlocklist);
+            let failed = report.failures().any(|r| r.rule == Rule::DiffersFromCurrent);
+            failed
+        };
+        assert!(failed(""), "nothing typed as the current password");
+        assert!(failed("Quartz-Lantern-88"), "the same as the current");
+        assert!(!failed("Old-Harbour-12"));
+    }
+
+    #[test]
+    fn the_checklist_says_what_is_missing_and_what_was_found() {
+        let short = Rule::Categories { required: 3, found: 2, missing: vec![Category::Digit] };
+        assert!(short.message().contains("2 so far; could add"), "{}", short.message());
+        let enough = Rule::Categories { required: 3, found: 3, missing: vec![] };
+        assert!(enough.message().ends_with("(3 used)"), "{}", enough.message());
+        let exact =
+            Rule::Categories { required: 3, found: 3, missing: vec![Category::Digit, Category::OtherAlphabetic] };
+        assert!(!exact.message().contains("could add"), "three found is enough: {}", exact.message());
+        assert_eq!(Rule::NoNameParts { found: vec![] }.message(), "Does not contain parts of your name");
+        let found = Rule::NoNameParts { found: vec!["zoë".into()] };
+        assert_eq!(found.message(), "Does not contain parts of your name (found: zoë)");
+    }
+
     fn failed_codes(report: &Report) -> Vec<&'static str> {
         report.failures().map(|r| r.rule.code()).collect()
     }

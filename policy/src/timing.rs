@@ -30,6 +30,13 @@ mod tests {
     }
 
     #[test]
+    fn days_until_counts_whole_days_ahead_and_never_below_zero() {
+        assert_eq!(days_until(10 * 86_400 + 5, 5), 10);
+        assert_eq!(days_until(10 * 86_400 + 4, 5), 9, "rounded down");
+        assert_eq!(days_until(5, 10 * 86_400), 0, "already past");
+    }
+
+    #[test]
     fn change_allowed_once_min_age_passed() {
         let p = policy(86_400, None);
         assert_eq!(earliest_change(&p, Some(1_000), 1_000), Some(87_400));

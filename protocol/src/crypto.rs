@@ -93,6 +93,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn equal_bytes_compare_equal_and_any_difference_does_not() {
+        assert!(constant_time_eq(b"12345678", b"12345678"));
+        assert!(!constant_time_eq(b"12345678", b"12345679"));
+        assert!(!constant_time_eq(b"1234567", b"12345678"), "a prefix is not equal");
+        assert!(constant_time_eq(b"", b""));
+    }
+
+    #[test]
     fn key_pairs_are_deterministic_per_seed() {
         assert_eq!(KeyPair::from_seed([1; 32]).public, KeyPair::from_seed([1; 32]).public);
         assert_ne!(KeyPair::from_seed([1; 32]).public, KeyPair::from_seed([2; 32]).public);

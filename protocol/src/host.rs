@@ -102,3 +102,32 @@ impl HostSession {
         e
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::frame::Frame;
+    use crate::message::KeyError;
+
+    #[test]
+    fn a_refusal_ends_the_session_at_any_stage_and_nothing_is_read_after_it() {
+        let server = KeyPair::from_seed([1; 32]);
+        let key = KeyPair::from_seed([2; 32]);
+        let (mut host, _) = HostSession::start(&server, &key.public, "LK-1", [3; 32]).unwrap();
+        let refused = Frame::Refused(KeyError::WrongServer).encode();
+        assert!(matches!(host.on_frame(&refused), Err(HostError::Refused(KeyError::WrongServer))));
+        assert!(!host.is_open());
+        // Closed now: even a well-formed frame is refused as closed, not read.
+        assert!(matches!(host.on_frame(&Frame::Transport(vec![0; 32]).encode()), Err(HostError::Closed)));
+        assert!(matches!(host.on_frame(&refused), Err(HostError::Refused(_))), "a refusal is still named");
+    }
+
+    #[test]
+    fn a_transport_frame_during_the_handshake_is_unexpected() {
+        let server = KeyPair::from_seed([1; 32]);
+        let key = KeyPair::from_seed([2; 32]);
+        let (mut host, _) = HostSession::start(&server, &key.public, "LK-1", [3; 32]).unwrap();
+        let early = host.on_frame(&Frame::Transport(vec![0; 32]).encode());
+        assert!(matches!(early, Err(HostError::Protocol("unexpected frame"))), "{early:?}");
+    }
+}

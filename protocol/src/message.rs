@@ -241,6 +241,31 @@ pub fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, KeyError> {
 mod tests {
 
     #[test]
+    fn exactly_the_commands_that_reveal_or_destroy_need_a_press() {
+        let secret = || Secret::new("x");
+        let sealed = Sealed { encapsulated_key: [0; 32], ciphertext: vec![] };
+        let press = [
+            Command::Activate { code: "1".into() },
+            Command::ReadPassword { id: 1 },
+            Command::DeleteAccount { id: 1 },
+            Command::Wipe,
+            Command::ConfirmPresence,
+        ];
+        let no_press = [
+            Command::Info,
+            Command::SetPassword { id: 1, password: secret() },
+            Command::ListAccounts,
+            Command::Stage { id: 1, password: secret() },
+            Command::Commit { id: 1 },
+            Command::Abort { id: 1 },
+            Command::DeliverSealed { id: 1, counter: 1, sealed },
+            Command::ApplyStatus { change: StatusChange::Lock },
+        ];
+        assert!(press.iter().all(Command::needs_presence));
+        assert!(no_press.iter().all(|c| !c.needs_presence()), "{no_press:?}");
+    }
+
+    #[test]
     fn serials_have_a_bounded_plain_form() {
         assert!(valid_serial("LK-DEMO-0001") && valid_serial("a.b_c") && valid_serial(&"9".repeat(32)));
         assert!(!valid_serial("") && !valid_serial(&"9".repeat(33)));

@@ -504,10 +504,12 @@ fn session() {
                         92eeb25b47e726990b93946f020ca2d6";
 
     let (mut host, init) = HostSession::start(&server, &key_public, SERIAL, [3; 32]).unwrap();
+    assert!(!host.is_open(), "not before the key's reply");
     assert_eq!(hex(&init), init_hex);
     let reply = key.on_frame(&unhex(init_hex), &mut platform).unwrap();
     assert_eq!(hex(&reply), reply_hex);
     let HostEvent::Established(hello) = host.on_frame(&unhex(reply_hex)).unwrap() else { panic!("no hello") };
+    assert!(host.is_open());
     assert_eq!(
         hello,
         Hello { serial: SERIAL.into(), status: KeyStatus::Ready, firmware: FIRMWARE.into(), activated: false }
