@@ -77,7 +77,20 @@ pub struct EmployeeDetail {
     pub directory: Option<DirectoryFacts>,
     pub keys: Vec<KeyView>,
     pub accounts: Vec<AccountView>,
+    /// What was done as or to the employee, newest first.
     pub audit: Vec<AuditView>,
+    /// What happened to their keys: status changes and why, deliveries queued and taken.
+    pub key_history: Vec<AuditView>,
+    /// Passwords sealed to a key and waiting for it to connect.
+    pub waiting_deliveries: Vec<DeliveryView>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryView {
+    pub key: String,
+    pub slot: u16,
+    /// When it was queued (Unix seconds).
+    pub queued_at: i64,
 }
 
 /// `POST /api/admin/keys`: one key from the vendor's manifest.
@@ -142,4 +155,41 @@ pub struct FlagsChange {
 pub struct LocalFlags {
     pub may_change: Option<bool>,
     pub must_change: Option<bool>,
+}
+
+/// `GET /api/admin/dashboard`: the numbers an administrator starts the day with. Each names the
+/// list it counts (the employee list's `state`, the key list's `status`, the audit's filter).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dashboard {
+    /// When these numbers were counted (Unix seconds).
+    pub now: i64,
+    pub employees: EmployeeCounts,
+    /// Keys by status, every status listed.
+    pub keys: Vec<KeyCount>,
+    /// Passwords sealed to a key that has not connected for more than a day.
+    pub deliveries_waiting_over_a_day: u64,
+    /// Refused sign-ins (password or key) in the last 24 hours.
+    pub failed_sign_ins_24h: u64,
+    /// Accounts refused as locked out in the last 24 hours.
+    pub locked_out_24h: u64,
+    /// The last employee sync, scheduled or by hand.
+    pub last_sync: Option<AuditView>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmployeeCounts {
+    pub active: u64,
+    pub disabled: u64,
+    pub removed: u64,
+    pub without_key: u64,
+    /// Password expiries as of the last sync.
+    pub expired: u64,
+    pub expiring_7: u64,
+    pub expiring_30: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyCount {
+    pub status: crate::registry::KeyStatus,
+    pub count: u64,
 }

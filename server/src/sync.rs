@@ -35,6 +35,7 @@ pub async fn employees(state: &AppState) -> Result<SyncReport, AppError> {
             username: &m.user.sam_account_name,
             display_name: &m.user.display_name,
             disabled: m.disabled,
+            password_expires_at: m.password_expires_at,
         })
         .collect();
     let report = state.store.sync_employees(&users, state.now()).await?;

@@ -26,7 +26,13 @@ async fn measure(backend: &str, url: &str) {
         .collect();
     let users: Vec<SyncedUser> = names
         .iter()
-        .map(|(guid, user, name)| SyncedUser { object_guid: guid, username: user, display_name: name, disabled: false })
+        .map(|(guid, user, name)| SyncedUser {
+            object_guid: guid,
+            username: user,
+            display_name: name,
+            disabled: false,
+            password_expires_at: None,
+        })
         .collect();
     let started = Instant::now();
     let report = store.sync_employees(&users, 1).await.expect("sync");

@@ -72,6 +72,8 @@ pub enum BindAs {
 pub struct Member {
     pub user: UserRef,
     pub disabled: bool,
+    /// When the password expires (Unix seconds), as the DC computes it; `None`: never.
+    pub password_expires_at: Option<i64>,
 }
 
 const UF_ACCOUNTDISABLE: i64 = 0x2;
@@ -285,14 +287,24 @@ impl Directory {
         let adapters: Vec<Box<dyn Adapter<_, _>>> =
             vec![Box::new(EntriesOnly::new()), Box::new(PagedResults::new(500))];
         let mut attrs = account::USER_ATTRS.to_vec();
-        attrs.push("userAccountControl");
+        attrs.extend(["userAccountControl", "msDS-UserPasswordExpiryTimeComputed"]);
         let mut stream = ldap.streaming_search_with(adapters, &base, Scope::Subtree, &filter, attrs).await?;
         let mut members = Vec::new();
         while let Some(entry) = stream.next().await? {
             let entry = SearchEntry::construct(entry);
             let uac: i64 =
                 entry.attrs.get("userAccountControl").and_then(|v| v.first()).and_then(|v| v.parse().ok()).unwrap_or(0);
-            members.push(Member { user: UserRef::from_entry(&entry), disabled: uac & UF_ACCOUNTDISABLE != 0 });
+            let expires = entry
+                .attrs
+                .get("msDS-UserPasswordExpiryTimeComputed")
+                .and_then(|v| v.first())
+                .and_then(|v| v.parse().ok())
+                .and_then(filetime::to_unix);
+            members.push(Member {
+                user: UserRef::from_entry(&entry),
+                disabled: uac & UF_ACCOUNTDISABLE != 0,
+                password_expires_at: expires,
+            });
         }
         let result = stream.finish().await;
         let _ = ldap.unbind().await;

@@ -13,6 +13,7 @@ use super::channel::{Channel, Failure};
 use super::lease::KeyLease;
 use super::reconcile;
 use crate::identity::LoginKey;
+use crate::service::audit;
 use crate::state::AppState;
 use crate::store::{KeyAccountRow, KeyRow, SessionRow};
 use latchkey_api::key_refusal::{KeyRefusal, RelayProblem};
@@ -236,11 +237,13 @@ async fn deliver(ch: &mut Channel, state: &AppState, key: &KeyRow) -> Result<boo
         match result {
             Ok(_) => {
                 state.store.delete_delivery(id).await?;
+                delivered_audit(state, key, audit::action::DELIVERY_TAKEN, "success").await;
                 delivered = true;
             }
             Err(e @ (KeyError::SealedReplayed | KeyError::SealedInvalid | KeyError::NoSuchAccount)) => {
                 tracing::warn!(serial = %key.serial, error = %e, "a sealed delivery the key can never take was dropped");
                 state.store.delete_delivery(id).await?;
+                delivered_audit(state, key, audit::action::DELIVERY_DROPPED, "refused_by_key").await;
             }
             Err(e) => {
                 tracing::warn!(serial = %key.serial, error = %e, "a sealed delivery waits for the next connection")
@@ -248,6 +251,11 @@ async fn deliver(ch: &mut Channel, state: &AppState, key: &KeyRow) -> Result<boo
         }
     }
     Ok(delivered)
+}
+
+async fn delivered_audit(state: &AppState, key: &KeyRow, action: audit::Action, result: &str) {
+    let actor = audit::key_actor(&key.serial);
+    audit::record_result(state, &actor, action, &key.serial, result, &crate::session::ClientAddr(None)).await;
 }
 
 /// Puts on the key the accounts the registry has for it and it lacks; returns the listing.

@@ -32,7 +32,7 @@ pub async fn serve(
     addr: &ClientAddr,
 ) -> Result<(), Failure> {
     while let Some(request) = ch.request().await? {
-        let actor = user.map(|u| u.username.clone()).unwrap_or_else(|| key.key.serial.clone());
+        let actor = user.map(|u| u.username.clone()).unwrap_or_else(|| audit::key_actor(&key.key.serial));
         let (action, outcome) = match (request, user) {
             (RelayRequest::SignIn, _) => (audit::action::KEY_SIGN_IN, sign_in(ch, state, &key).await),
             (_, None) => (audit::action::KEY_OPERATION, Err(Failure::from_kind(&ErrorKind::Unauthenticated))),

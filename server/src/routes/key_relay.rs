@@ -73,7 +73,7 @@ pub async fn relay(
 fn actor(user: &Option<crate::store::SessionRow>, serial: &Option<String>) -> String {
     match (user, serial) {
         (Some(u), _) => u.username.clone(),
-        (None, Some(s)) => format!("key {s}"),
+        (None, Some(s)) => audit::key_actor(s),
         (None, None) => "anonymous".into(),
     }
 }

@@ -56,6 +56,7 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/keys/manifest", post(admin::keys::manifest))
         .route("/admin/keys/{serial}/assign", post(admin::keys::assign))
         .route("/admin/keys/{serial}/status", post(admin::keys::status))
+        .route("/admin/dashboard", get(admin::dashboard::dashboard))
         .route("/admin/audit", get(admin::audit_log::search))
         .route("/admin/audit/verify", get(admin::audit_log::verify))
         .fallback(|| async { AppError(ErrorKind::NotFound) })

@@ -109,6 +109,14 @@ pub mod action {
     pub const KEY_CHANGE_ON_KEY: Action = Action("key_change_on_key");
     pub const KEY_CHANGE_EVERYWHERE: Action = Action("key_change_everywhere");
     pub const KEY_OPERATION: Action = Action("key_operation");
+    pub const DELIVERY_QUEUED: Action = Action("delivery_queued");
+    pub const DELIVERY_TAKEN: Action = Action("delivery_taken");
+    pub const DELIVERY_DROPPED: Action = Action("delivery_dropped");
+}
+
+/// How a key appears as the actor: one spelling everywhere.
+pub fn key_actor(serial: &str) -> String {
+    format!("key:{serial}")
 }
 
 /// Longest text an audit field keeps: names and serials are far shorter; whatever a client sent

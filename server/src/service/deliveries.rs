@@ -44,6 +44,16 @@ pub async fn seal_to_keys(
                 state.now(),
             )
             .await?;
+        let addr = crate::session::ClientAddr(None);
+        super::audit::record_result(
+            state,
+            "latchkey",
+            super::audit::action::DELIVERY_QUEUED,
+            &target.serial,
+            "success",
+            &addr,
+        )
+        .await;
         queued_for.push(target.serial);
     }
     queued_for.dedup();

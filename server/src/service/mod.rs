@@ -6,6 +6,7 @@ pub mod access;
 pub mod audit;
 pub mod bootstrap;
 pub mod changed;
+pub mod dashboard;
 pub mod deliveries;
 pub mod lockout;
 pub mod password;

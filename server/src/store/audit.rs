@@ -24,6 +24,19 @@ pub struct AuditEntry {
     pub client_addr: Option<String>,
 }
 
+impl From<AuditEntry> for latchkey_api::admin::AuditView {
+    fn from(e: AuditEntry) -> Self {
+        latchkey_api::admin::AuditView {
+            at: e.at,
+            actor: e.actor,
+            action: e.action,
+            target: e.target,
+            result: e.result,
+            client_addr: e.client_addr,
+        }
+    }
+}
+
 /// Where the chain breaks: the first entry whose link does not follow, or (`truncated`) the
 /// checkpointed head that is no longer there.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -217,15 +230,17 @@ impl Store {
         actor: &str,
         action: &str,
         target: &str,
+        failures_only: bool,
         offset: i64,
         limit: i64,
     ) -> Result<Vec<AuditEntry>, sqlx::Error> {
         let like = |t: &str| format!("%{}%", t.trim().replace('!', "!!").replace('%', "!%").replace('_', "!_"));
-        sqlx::query_as(
+        let failures = if failures_only { "AND result <> 'success'" } else { "" };
+        sqlx::query_as(&format!(
             "SELECT at, actor, action, target, result, client_addr FROM audit
-             WHERE actor LIKE $1 ESCAPE '!' AND ($2 = '' OR action = $3) AND target LIKE $4 ESCAPE '!'
-             ORDER BY id DESC LIMIT $5 OFFSET $6",
-        )
+             WHERE actor LIKE $1 ESCAPE '!' AND ($2 = '' OR action = $3) AND target LIKE $4 ESCAPE '!' {failures}
+             ORDER BY id DESC LIMIT $5 OFFSET $6"
+        ))
         .bind(like(actor))
         .bind(action.trim())
         .bind(action.trim())

@@ -9,6 +9,8 @@ pub struct PendingDelivery {
     pub counter: i64,
     pub encapsulated_key: Vec<u8>,
     pub ciphertext: Vec<u8>,
+    /// When it was sealed and queued (Unix seconds).
+    pub created_at: i64,
 }
 
 /// Where a sealed password goes: a key, its public key and serial, an account slot on it.
@@ -83,7 +85,8 @@ impl Store {
 
     pub async fn pending_deliveries(&self, key_id: i64) -> Result<Vec<PendingDelivery>, sqlx::Error> {
         sqlx::query_as(
-            "SELECT id, slot, counter, encapsulated_key, ciphertext FROM pending_deliveries WHERE key_id = $1 ORDER BY id",
+            "SELECT id, slot, counter, encapsulated_key, ciphertext, created_at FROM pending_deliveries
+             WHERE key_id = $1 ORDER BY id",
         )
         .bind(key_id)
         .fetch_all(&self.pool)
@@ -137,7 +140,13 @@ mod tests {
         // A key moved to someone else takes none of its former owner's passwords.
         store.change_key_status("LK-OLD", latchkey_api::registry::KeyStatus::Deactivated, None).await.unwrap();
         assert!(store.delivery_targets(leaver_id).await.unwrap().is_empty());
-        let synced = SyncedUser { object_guid: "bb", username: "ZOË", display_name: "Zoë New", disabled: false };
+        let synced = SyncedUser {
+            object_guid: "bb",
+            username: "ZOË",
+            display_name: "Zoë New",
+            disabled: false,
+            password_expires_at: None,
+        };
         store.sync_employees(&[synced], 3).await.unwrap();
         assert_eq!(serials(store.delivery_targets(newcomer_id).await.unwrap()), ["LK-NEW"]);
     }
@@ -161,6 +170,7 @@ mod tests {
             username: e.username,
             display_name: e.display_name,
             disabled: off,
+            password_expires_at: None,
         };
         store.sync_employees(&[member(&stays, false), member(&disabled, true)], 5).await.unwrap();
         let suspended = store.suspend_keys_of_departed().await.unwrap();

@@ -11,6 +11,8 @@ pub struct SyncedUser<'a> {
     pub username: &'a str,
     pub display_name: &'a str,
     pub disabled: bool,
+    /// When the password expires (Unix seconds); `None`: never.
+    pub password_expires_at: Option<i64>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -49,8 +51,8 @@ impl Store {
             match existing {
                 None => {
                     sqlx::query(
-                        "INSERT INTO employees (object_guid, username, display_name, disabled, created_at, synced_at, login_key)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                        "INSERT INTO employees (object_guid, username, display_name, disabled, created_at, synced_at,
+                         login_key, password_expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                     )
                     .bind(m.object_guid)
                     .bind(m.username)
@@ -59,6 +61,7 @@ impl Store {
                     .bind(now)
                     .bind(now)
                     .bind(LoginKey::of(m.username).as_str())
+                    .bind(m.password_expires_at)
                     .execute(&mut *tx)
                     .await?;
                     report.added += 1;
@@ -70,13 +73,14 @@ impl Store {
                         && removed_at.is_none();
                     sqlx::query(
                         "UPDATE employees SET username = $1, display_name = $2, disabled = $3, removed_at = NULL,
-                         synced_at = $4, login_key = $5 WHERE object_guid = $6",
+                         synced_at = $4, login_key = $5, password_expires_at = $6 WHERE object_guid = $7",
                     )
                     .bind(m.username)
                     .bind(m.display_name)
                     .bind(i64::from(m.disabled))
                     .bind(now)
                     .bind(LoginKey::of(m.username).as_str())
+                    .bind(m.password_expires_at)
                     .bind(m.object_guid)
                     .execute(&mut *tx)
                     .await?;
@@ -166,28 +170,47 @@ pub enum EmployeeState {
     /// No longer in the group.
     Removed,
     WithoutKey,
+    /// Still in the group, password expired (as of the last sync).
+    Expired {
+        now: i64,
+    },
+    /// Still in the group, password expiring after `now` and by `by`.
+    Expiring {
+        now: i64,
+        by: i64,
+    },
 }
 
 impl EmployeeState {
-    pub fn parse(label: &str) -> Option<EmployeeState> {
+    /// The list filter by its label (`expired`, `expiring_7`, `expiring_30` relative to `now`).
+    pub fn parse(label: &str, now: i64) -> Option<EmployeeState> {
         Some(match label {
             "" | "all" => EmployeeState::All,
             "active" => EmployeeState::Active,
             "disabled" => EmployeeState::Disabled,
             "removed" => EmployeeState::Removed,
             "without_key" => EmployeeState::WithoutKey,
+            "expired" => EmployeeState::Expired { now },
+            "expiring_7" => EmployeeState::Expiring { now, by: now + 7 * 86_400 },
+            "expiring_30" => EmployeeState::Expiring { now, by: now + 30 * 86_400 },
             _ => return None,
         })
     }
 
-    /// A fixed SQL condition (no user text in it).
-    fn condition(self) -> &'static str {
+    /// An SQL condition made of fixed text and the server's own numbers (no user text in it).
+    fn condition(self) -> String {
         match self {
-            EmployeeState::All => "1 = 1",
-            EmployeeState::Active => "e.removed_at IS NULL AND e.disabled = 0",
-            EmployeeState::Disabled => "e.disabled = 1",
-            EmployeeState::Removed => "e.removed_at IS NOT NULL",
-            EmployeeState::WithoutKey => "NOT EXISTS (SELECT 1 FROM keys k WHERE k.employee_id = e.id)",
+            EmployeeState::All => "1 = 1".into(),
+            EmployeeState::Active => "e.removed_at IS NULL AND e.disabled = 0".into(),
+            EmployeeState::Disabled => "e.disabled = 1".into(),
+            EmployeeState::Removed => "e.removed_at IS NOT NULL".into(),
+            EmployeeState::WithoutKey => "NOT EXISTS (SELECT 1 FROM keys k WHERE k.employee_id = e.id)".into(),
+            EmployeeState::Expired { now } => {
+                format!("e.removed_at IS NULL AND e.password_expires_at IS NOT NULL AND e.password_expires_at <= {now}")
+            }
+            EmployeeState::Expiring { now, by } => {
+                format!("e.removed_at IS NULL AND e.password_expires_at > {now} AND e.password_expires_at <= {by}")
+            }
         }
     }
 }
@@ -247,7 +270,7 @@ mod tests {
     use super::*;
 
     fn member<'a>(guid: &'a str, name: &'a str, disabled: bool) -> SyncedUser<'a> {
-        SyncedUser { object_guid: guid, username: name, display_name: name, disabled }
+        SyncedUser { object_guid: guid, username: name, display_name: name, disabled, password_expires_at: None }
     }
 
     #[tokio::test]

@@ -6,6 +6,7 @@
 mod accounts;
 mod admin;
 mod audit;
+mod dashboard;
 mod deliveries;
 mod employees;
 mod failures;

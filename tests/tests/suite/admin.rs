@@ -873,7 +873,7 @@ async fn administrators_act_only_on_employees_never_on_admins_or_the_service_acc
     assert_eq!(code_of(unlock(stranger.sam.clone()).await).await.1, "protected_account");
 
     // Every refusal is audited with its reason.
-    let refused = app.state.store.search_audit(&admin_user.sam, "", "", 0, 100).await.unwrap();
+    let refused = app.state.store.search_audit(&admin_user.sam, "", "", false, 0, 100).await.unwrap();
     let count = |action: &str| refused.iter().filter(|e| e.action == action && e.result == "protected_account").count();
     assert_eq!((count("admin_reset"), count("admin_set_flags"), count("admin_unlock")), (1, 1, 3));
     assert_eq!((count("admin_assign_key"), count("admin_add_account")), (1, 1));

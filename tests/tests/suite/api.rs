@@ -452,7 +452,7 @@ async fn a_huge_user_name_is_refused_and_audited_only_in_part() {
     let mut app = spawn_app(&dc, AppOptions::default()).await;
     let huge = "x".repeat(12 * 1024);
     assert_eq!(app.sign_in(&huge, "Wrong-Pass-123").await.status(), StatusCode::UNAUTHORIZED);
-    let entries = app.state.store.search_audit("", "sign_in", "xxxx", 0, 10).await.unwrap();
+    let entries = app.state.store.search_audit("", "sign_in", "xxxx", false, 0, 10).await.unwrap();
     let entry = entries.first().expect("the refusal is audited");
     assert!(entry.target.chars().count() <= 257 && entry.target.ends_with('…'), "{} chars", entry.target.len());
     // Positive control: an ordinary name is kept whole.

@@ -4,9 +4,9 @@ use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use latchkey_api::admin::AuditView;
 use serde::Deserialize;
 
-use super::employees::audit_view;
 use super::Admin;
 use crate::error::AppError;
 use crate::state::AppState;
@@ -25,6 +25,9 @@ pub struct AuditQuery {
     target: String,
     #[serde(default)]
     format: String,
+    /// `failure`: only entries whose result is not a success.
+    #[serde(default)]
+    outcome: String,
     #[serde(default)]
     offset: i64,
     limit: Option<i64>,
@@ -37,13 +40,14 @@ pub async fn search(
 ) -> Result<Response, AppError> {
     let max = if q.format == "csv" { MAX_EXPORT } else { MAX_PAGE };
     let limit = q.limit.unwrap_or(max).clamp(1, max);
-    let entries = state.store.search_audit(&q.actor, &q.action, &q.target, q.offset, limit).await?;
+    let entries =
+        state.store.search_audit(&q.actor, &q.action, &q.target, q.outcome == "failure", q.offset, limit).await?;
     if q.format != "csv" {
-        return Ok(Json(entries.into_iter().map(audit_view).collect::<Vec<_>>()).into_response());
+        return Ok(Json(entries.into_iter().map(AuditView::from).collect::<Vec<_>>()).into_response());
     }
     let mut csv = String::from("at,actor,action,target,result,client_addr\n");
     for e in entries {
-        let fields = [e.at.to_string(), e.actor, e.action, e.target, e.result, e.client_addr.unwrap_or_default()];
+        let fields = [iso_8601(e.at), e.actor, e.action, e.target, e.result, e.client_addr.unwrap_or_default()];
         csv.push_str(&fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
         csv.push('\n');
     }
@@ -67,6 +71,13 @@ pub async fn verify(State(state): State<AppState>, Admin(_): Admin) -> Result<Js
     })))
 }
 
+/// UTC, to the second, as spreadsheets read it: `2026-11-29T23:35:07Z`.
+fn iso_8601(unix_secs: i64) -> String {
+    chrono::DateTime::from_timestamp(unix_secs, 0)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_else(|| unix_secs.to_string())
+}
+
 /// RFC 4180 quoting; a leading `= + - @`, tab or carriage return is neutralised so a
 /// spreadsheet does not run it as a formula.
 fn csv_field(value: &str) -> String {
@@ -81,7 +92,13 @@ fn csv_field(value: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::csv_field;
+    use super::{csv_field, iso_8601};
+
+    #[test]
+    fn times_are_iso_8601_in_utc() {
+        assert_eq!(iso_8601(0), "1970-01-01T00:00:00Z");
+        assert_eq!(iso_8601(1_795_981_642), "2026-11-29T19:47:22Z");
+    }
 
     #[test]
     fn fields_are_quoted_and_formulas_defused() {

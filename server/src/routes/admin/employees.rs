@@ -4,7 +4,7 @@
 use axum::extract::{Path, Query, State};
 use axum::Json;
 use latchkey_api::admin::{
-    AccountView, AuditView, DirectoryFacts, EmployeeDetail, EmployeePage, EmployeeSummary, FlagsChange, KeyView,
+    AccountView, DeliveryView, DirectoryFacts, EmployeeDetail, EmployeePage, EmployeeSummary, FlagsChange, KeyView,
     NewAccount, SyncReport,
 };
 use latchkey_api::registry::LoginType;
@@ -56,7 +56,7 @@ pub async fn list(
     Query(query): Query<ListQuery>,
 ) -> Result<Json<EmployeePage>, AppError> {
     let (offset, limit) = (query.offset.max(0), query.limit.unwrap_or(50).clamp(1, MAX_PAGE));
-    let filter = EmployeeState::parse(&query.state).ok_or(AppError(ErrorKind::UnknownListFilter))?;
+    let filter = EmployeeState::parse(&query.state, state.now()).ok_or(AppError(ErrorKind::UnknownListFilter))?;
     let (rows, total) = state.store.employees(&query.q, filter, offset, limit).await?;
     let employees = rows
         .into_iter()
@@ -105,11 +105,17 @@ pub async fn detail(
             pending_delivery: pending,
         })
         .collect();
-    let mut audit = state.store.audit_of(&employee.username).await?;
+    let audit = state.store.audit_of(&employee.username).await?;
+    let mut key_history = Vec::new();
+    let mut waiting_deliveries = Vec::new();
     for key in &keys {
-        audit.extend(state.store.audit_of(&key.serial).await?);
+        key_history.extend(state.store.audit_of(&key.serial).await?);
+        for d in state.store.pending_deliveries(key.id).await? {
+            let slot = u16::try_from(d.slot).unwrap_or(0);
+            waiting_deliveries.push(DeliveryView { key: key.serial.clone(), slot, queued_at: d.created_at });
+        }
     }
-    audit.sort_by_key(|e| std::cmp::Reverse(e.at));
+    key_history.sort_by_key(|e| std::cmp::Reverse(e.at));
     Ok(Json(EmployeeDetail {
         username: employee.username,
         display_name: employee.display_name,
@@ -118,7 +124,9 @@ pub async fn detail(
         directory,
         keys: keys.iter().map(key_view).collect(),
         accounts,
-        audit: audit.into_iter().map(audit_view).collect(),
+        audit: audit.into_iter().rev().map(Into::into).collect(),
+        key_history: key_history.into_iter().map(Into::into).collect(),
+        waiting_deliveries,
     }))
 }
 
@@ -201,17 +209,6 @@ pub fn key_view(k: &KeyRow) -> KeyView {
         status: k.status,
         status_reason: k.status_reason,
         employee: k.employee.as_ref().map(|e| e.username.clone()),
-    }
-}
-
-pub fn audit_view(e: crate::store::AuditEntry) -> AuditView {
-    AuditView {
-        at: e.at,
-        actor: e.actor,
-        action: e.action,
-        target: e.target,
-        result: e.result,
-        client_addr: e.client_addr,
     }
 }
 

@@ -3,6 +3,7 @@
 //! otherwise.
 
 pub mod audit_log;
+pub mod dashboard;
 pub mod employees;
 pub mod keys;
 pub mod reset;

@@ -1,0 +1,110 @@
+//! Counts for the administrators' dashboard, each straight from the table it counts.
+
+use latchkey_api::registry::KeyStatus;
+
+use super::{AuditEntry, Store};
+
+/// Audit actions of a sign-in, by password or with a key.
+const SIGN_IN_ACTIONS: &str = "('sign_in', 'sign_in_with_key', 'key_sign_in')";
+/// Audit actions of an employee sync.
+const SYNC_ACTIONS: &str = "('admin_sync_employees', 'scheduled_sync')";
+
+impl Store {
+    /// How many keys are in each status (every status, zero included).
+    pub async fn key_counts(&self) -> Result<Vec<(KeyStatus, i64)>, sqlx::Error> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT status, COUNT(*) FROM keys GROUP BY status").fetch_all(&self.pool).await?;
+        Ok(KeyStatus::ALL
+            .into_iter()
+            .map(|s| (s, rows.iter().find(|(label, _)| label == s.label()).map_or(0, |(_, n)| *n)))
+            .collect())
+    }
+
+    /// Deliveries queued before `before` and not yet taken by their key.
+    pub async fn deliveries_waiting_since(&self, before: i64) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar("SELECT COUNT(*) FROM pending_deliveries WHERE created_at < $1")
+            .bind(before)
+            .fetch_one(&self.pool)
+            .await
+    }
+
+    /// Refused sign-ins audited after `since`.
+    pub async fn failed_sign_ins_since(&self, since: i64) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar(&format!(
+            "SELECT COUNT(*) FROM audit WHERE action IN {SIGN_IN_ACTIONS} AND result <> 'success' AND at > $1"
+        ))
+        .bind(since)
+        .fetch_one(&self.pool)
+        .await
+    }
+
+    /// Accounts refused as locked out after `since`, each counted once.
+    pub async fn locked_out_since(&self, since: i64) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar("SELECT COUNT(DISTINCT target) FROM audit WHERE result = 'locked_out' AND at > $1")
+            .bind(since)
+            .fetch_one(&self.pool)
+            .await
+    }
+
+    /// The last employee sync's audit entry.
+    pub async fn last_sync(&self) -> Result<Option<AuditEntry>, sqlx::Error> {
+        sqlx::query_as(&format!(
+            "SELECT at, actor, action, target, result, client_addr FROM audit WHERE action IN {SYNC_ACTIONS}
+             ORDER BY id DESC LIMIT 1"
+        ))
+        .fetch_optional(&self.pool)
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use latchkey_api::registry::KeyStatus;
+
+    use crate::store::{AuditEntry, NewEmployee};
+
+    fn entry(at: i64, action: &str, target: &str, result: &str) -> AuditEntry {
+        AuditEntry {
+            at,
+            actor: "x".into(),
+            action: action.into(),
+            target: target.into(),
+            result: result.into(),
+            client_addr: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_dashboard_counts_what_it_names_on_both_engines() {
+        for t in crate::store::testing::stores().await {
+            let store = &t.store;
+            store.register_key("LK-D1", &[1; 32], "12345678", 0).await.unwrap();
+            store.register_key("LK-D2", &[2; 32], "12345678", 0).await.unwrap();
+            let zoe = NewEmployee { object_guid: "z", username: "Zoë", display_name: "Zoë" };
+            store.assign_key("LK-D2", &zoe, 0).await.unwrap();
+            let counts = store.key_counts().await.unwrap();
+            assert_eq!(counts.len(), KeyStatus::ALL.len(), "{}", t.engine);
+            assert!(counts.contains(&(KeyStatus::Ready, 1)) && counts.contains(&(KeyStatus::Reserved, 1)));
+            assert!(counts.contains(&(KeyStatus::Active, 0)));
+
+            for e in [
+                entry(100, "sign_in", "a", "invalid_credentials"),
+                entry(100, "sign_in", "a", "success"),
+                entry(100, "sign_in_with_key", "b", "key_status"),
+                entry(100, "change_password", "c", "wrong_current_password"),
+                entry(100, "sign_in", "d", "locked_out"),
+                entry(100, "change_password", "d", "locked_out"),
+                entry(10, "sign_in", "e", "invalid_credentials"),
+                entry(90, "scheduled_sync", "employees", "success"),
+                entry(95, "admin_sync_employees", "employees", "directory_unavailable"),
+            ] {
+                store.audit(&e).await.unwrap();
+            }
+            assert_eq!(store.failed_sign_ins_since(50).await.unwrap(), 3, "{}", t.engine);
+            assert_eq!(store.locked_out_since(50).await.unwrap(), 1, "{}: one account", t.engine);
+            let last = store.last_sync().await.unwrap().unwrap();
+            assert_eq!((last.at, last.result.as_str()), (95, "directory_unavailable"), "{}", t.engine);
+            assert_eq!(store.deliveries_waiting_since(1_000).await.unwrap(), 0, "{}", t.engine);
+        }
+    }
+}
