@@ -180,6 +180,7 @@ impl KeyRefusal {
         matches!(
             self,
             KeyRefusal::RelayClosed
+                | KeyRefusal::ChangeUnsettled
                 | KeyRefusal::RelayProtocol(_)
                 | KeyRefusal::KeyTimeout
                 | KeyRefusal::KeyProtocol { .. }

@@ -173,10 +173,27 @@ impl Config {
     }
 }
 
+/// A database URL with its password (if any) masked, for printing.
+pub fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
+    let Some((credentials, host)) = rest.rsplit_once('@') else { return url.to_string() };
+    match credentials.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_string(),
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::result_large_err)] // figment's Jail API returns its large error type.
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_database_password_is_masked_and_nothing_else() {
+        assert_eq!(without_password("postgres://app:S3cr@t@db:5432/lk"), "postgres://app:***@db:5432/lk");
+        assert_eq!(without_password("postgres://app@db/lk"), "postgres://app@db/lk");
+        assert_eq!(without_password("sqlite://latchkey.sqlite"), "sqlite://latchkey.sqlite");
+    }
 
     #[test]
     fn environment_overrides_the_file_and_ignores_foreign_variables() {

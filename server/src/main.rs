@@ -91,6 +91,7 @@ async fn main() -> anyhow::Result<()> {
             if let Some(d) = shown.directory.as_mut() {
                 d.service_password = "***".into();
             }
+            shown.database_url = latchkey_server::config::without_password(&shown.database_url);
             println!("{}", serde_json::to_string_pretty(&shown)?);
             Ok(())
         }

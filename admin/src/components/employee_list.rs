@@ -1,33 +1,27 @@
 use latchkey_api::admin::{EmployeePage, SyncReport};
 use latchkey_api::Problem;
-use latchkey_app::api;
 use latchkey_app::components::alert::Alert;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::admin_app::{Nav, View};
+use crate::api::{self, EMPLOYEES_PER_PAGE as PAGE};
 
-const PAGE: u64 = 50;
-
-/// Employees from the directory group: sync, search, pages of 50.
+/// Employees from the directory group: sync, search, filter by state, pages of 50.
 #[component]
-pub fn EmployeeList() -> impl IntoView {
+pub fn EmployeeList(state: String) -> impl IntoView {
     let Nav(nav) = expect_context::<Nav>();
     let query = RwSignal::new(String::new());
-    let state = RwSignal::new(String::new());
+    let state = RwSignal::new(state);
     let offset = RwSignal::new(0u64);
     let page = RwSignal::new(None::<EmployeePage>);
     let synced = RwSignal::new(None::<SyncReport>);
     let error = RwSignal::new(None::<Problem>);
 
     let load = move || {
-        let url = format!(
-            "/api/admin/employees?q={}&offset={}&limit={PAGE}",
-            encode(&query.get_untracked()),
-            offset.get_untracked()
-        );
+        let (q, s, o) = (query.get_untracked(), state.get_untracked(), offset.get_untracked());
         spawn_local(async move {
-            match api::get::<EmployeePage>(&url).await {
+            match api::employees(&q, &s, o).await {
                 Ok(p) => page.set(Some(p)),
                 Err(e) => error.set(Some(e)),
             }
@@ -37,7 +31,7 @@ pub fn EmployeeList() -> impl IntoView {
     let sync = move |_| {
         error.set(None);
         spawn_local(async move {
-            match api::post_json::<_, SyncReport>("/api/admin/employees/sync", &()).await {
+            match api::sync_employees().await {
                 Ok(r) => {
                     synced.set(Some(r));
                     load();
@@ -66,7 +60,7 @@ pub fn EmployeeList() -> impl IntoView {
         <section class="card" aria-labelledby="employees-title">
             <div class="row">
                 <h1 id="employees-title">"Employees"</h1>
-                <button type="button" data-testid="sync" on:click=sync>"Sync from the directory"</button>
+                <button type="button" class="secondary" data-testid="sync" on:click=sync>"Sync from the directory"</button>
             </div>
             {move || synced.get().map(|r| view! {
                 <p class="success" role="status" data-testid="synced">
@@ -77,14 +71,15 @@ pub fn EmployeeList() -> impl IntoView {
                 <label for="employee-search">"Search"</label>
                 <input id="employee-search" type="search" bind:value=query />
                 <label for="employee-state">"Show"</label>
-                <select id="employee-state" bind:value=state>
-                    <option value="">"everyone"</option>
-                    <option value="active">"active"</option>
-                    <option value="disabled">"disabled in the directory"</option>
-                    <option value="removed">"left the group"</option>
-                    <option value="without_key">"without a key"</option>
+                <select id="employee-state" bind:value=state on:change=move |_| { offset.set(0); load(); }>
+                    {[("", "everyone"), ("active", "active"), ("disabled", "disabled in the directory"),
+                      ("removed", "left the group"), ("without_key", "without a key"), ("expired", "password expired"),
+                      ("expiring_7", "password expires within 7 days"), ("expiring_30", "password expires within 30 days")]
+                        .into_iter()
+                        .map(|(value, label)| view! { <option value=value selected=state.get_untracked() == value>{label}</option> })
+                        .collect_view()}
                 </select>
-                <button type="submit">"Find"</button>
+                <button type="submit" class="secondary">"Find"</button>
             </form>
             {move || page.get().map(|p| view! {
                 <table>
@@ -117,14 +112,4 @@ pub fn EmployeeList() -> impl IntoView {
             {move || error.get().map(|e| view! { <Alert error=e /> })}
         </section>
     }
-}
-
-/// Percent-encodes a query parameter's value.
-pub fn encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }

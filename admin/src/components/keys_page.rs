@@ -1,15 +1,21 @@
 use latchkey_api::admin::{KeyStatusChange, KeyView, ManifestReport, RegisterKey};
 use latchkey_api::registry::{KeyStatus, StatusReason};
 use latchkey_api::Problem;
-use latchkey_app::api;
 use latchkey_app::components::alert::Alert;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-/// Keys: register from the vendor's manifest (one, or CSV), list, change status.
+use super::confirm_dialog::Confirm;
+use super::key_badge::KeyBadge;
+use crate::api;
+
+/// Keys: register from the vendor's manifest (one, or CSV), list (all, or one status), change
+/// status (asked first when it takes a key out of service).
 #[component]
-pub fn KeysPage() -> impl IntoView {
+pub fn KeysPage(status: Option<KeyStatus>) -> impl IntoView {
+    let confirm = expect_context::<Confirm>();
     let keys = RwSignal::new(Vec::<KeyView>::new());
+    let shown = RwSignal::new(status);
     let error = RwSignal::new(None::<Problem>);
     let report = RwSignal::new(None::<ManifestReport>);
     let (serial, public_key, code, csv) = (
@@ -20,7 +26,7 @@ pub fn KeysPage() -> impl IntoView {
     );
     let load = move || {
         spawn_local(async move {
-            match api::get::<Vec<KeyView>>("/api/admin/keys").await {
+            match api::keys().await {
                 Ok(k) => keys.set(k),
                 Err(e) => error.set(Some(e)),
             }
@@ -35,7 +41,7 @@ pub fn KeysPage() -> impl IntoView {
             activation_code: code.get_untracked(),
         };
         spawn_local(async move {
-            match api::post_unit("/api/admin/keys", &body).await {
+            match api::register_key(&body).await {
                 Ok(()) => {
                     for f in [serial, public_key, code] {
                         f.set(String::new());
@@ -51,7 +57,7 @@ pub fn KeysPage() -> impl IntoView {
         ev.prevent_default();
         let body = csv.get_untracked();
         spawn_local(async move {
-            match api::post_text::<ManifestReport>("/api/admin/keys/manifest", body).await {
+            match api::register_manifest(body).await {
                 Ok(r) => {
                     report.set(Some(r));
                     load();
@@ -61,15 +67,49 @@ pub fn KeysPage() -> impl IntoView {
         });
     };
     let reason = RwSignal::new(String::new());
-    let set_status = move |serial: String, status: String| {
+    let apply = move |serial: String, status: KeyStatus| {
         let reason = Some(reason.get_untracked()).filter(|r| !r.is_empty());
-        let body = KeyStatusChange { status, reason };
+        let body = KeyStatusChange { status: status.label().to_string(), reason };
         spawn_local(async move {
-            match api::post_unit(&format!("/api/admin/keys/{serial}/status"), &body).await {
-                Ok(()) => load(),
+            match api::set_key_status(&serial, &body).await {
+                Ok(()) => {
+                    error.set(None);
+                    load();
+                }
                 Err(e) => error.set(Some(e)),
             }
         });
+    };
+    let set_status = move |key: KeyView, chosen: String| {
+        let Some(to) = KeyStatus::parse(&chosen) else { return };
+        let owner = key.employee.clone().unwrap_or_else(|| "nobody".into());
+        let consequence = match to {
+            KeyStatus::Deactivated => {
+                format!("{owner}'s key {} will be wiped the next time it connects. This is final.", key.serial)
+            }
+            KeyStatus::Compromised => {
+                format!("{} will never be trusted again; {owner} cannot use it. This is final.", key.serial)
+            }
+            KeyStatus::Locked | KeyStatus::Suspended => {
+                format!("{owner} cannot use {} until an administrator puts it back in service.", key.serial)
+            }
+            KeyStatus::Ready => format!("{} goes back to the shelf: {owner} no longer holds it.", key.serial),
+            KeyStatus::Active | KeyStatus::Reserved => String::new(),
+        };
+        if consequence.is_empty() {
+            return apply(key.serial, to);
+        }
+        let serial = key.serial.clone();
+        confirm.ask(
+            format!("Make {} {}?", key.serial, to.label()),
+            consequence,
+            &format!("Make it {}", to.label()),
+            move || apply(serial.clone(), to),
+        );
+    };
+    let listed = move || {
+        let only = shown.get();
+        keys.get().into_iter().filter(|k| only.is_none_or(|s| k.status == s)).collect::<Vec<_>>()
     };
     view! {
         <section class="card" aria-labelledby="keys-title">
@@ -86,30 +126,48 @@ pub fn KeysPage() -> impl IntoView {
             <form on:submit=manifest>
                 <label for="key-csv">"Or a manifest (CSV: serial,public_key,activation_code)"</label>
                 <textarea id="key-csv" bind:value=csv></textarea>
-                <button type="submit">"Register all"</button>
+                <button type="submit" class="secondary">"Register all"</button>
             </form>
             {move || report.get().map(|r| view! {
                 <p class="success" role="status">{format!("{} registered.", r.registered)}</p>
                 <ul>{r.errors.into_iter().map(|e| view! { <li>{e}</li> }).collect_view()}</ul>
             })}
-            <label for="status-reason">"Reason for the next status change"</label>
-            <select id="status-reason" bind:value=reason>
-                <option value="">"—"</option>
-                {StatusReason::GIVEN_BY_ADMINISTRATORS.into_iter().map(|r| r.label())
-                    .map(|r| view! { <option value=r>{r.replace('_', " ")}</option> }).collect_view()}
-            </select>
+            <div class="inline">
+                <span>
+                    <label for="key-filter">"Show"</label>
+                    <select id="key-filter" data-testid="key-filter"
+                        on:change=move |ev| shown.set(KeyStatus::parse(&event_target_value(&ev)))>
+                        <option value="" selected=status.is_none()>"every key"</option>
+                        {KeyStatus::ALL.into_iter().map(|s| view! {
+                            <option value=s.label() selected=status == Some(s)>{s.label()}</option>
+                        }).collect_view()}
+                    </select>
+                </span>
+                <span>
+                    <label for="status-reason">"Reason for the next status change"</label>
+                    <select id="status-reason" bind:value=reason>
+                        <option value="">"—"</option>
+                        {StatusReason::GIVEN_BY_ADMINISTRATORS.into_iter()
+                            .map(|r| view! { <option value=r.label()>{r.describe()}</option> }).collect_view()}
+                    </select>
+                </span>
+            </div>
             <table data-testid="key-list">
                 <thead><tr><th>"Serial"</th><th>"Status"</th><th>"Employee"</th><th>"Change"</th></tr></thead>
-                <tbody>{move || keys.get().into_iter().map(|k| {
-                    let serial = k.serial.clone();
+                <tbody>{move || listed().into_iter().map(|k| {
+                    let label = format!("New status for {}", k.serial);
+                    let row = k.clone();
                     view! {
-                        <tr>
-                            <td>{k.serial.clone()}</td><td>{k.status.label()}</td><td>{k.employee.clone().unwrap_or_default()}</td>
+                        <tr data-serial=k.serial.clone()>
+                            <td>{k.serial.clone()}</td>
+                            <td><KeyBadge status=k.status reason=k.status_reason /></td>
+                            <td>{k.employee.clone().unwrap_or_default()}</td>
                             <td>
-                                <select on:change=move |ev| set_status(serial.clone(), event_target_value(&ev))>
+                                <select aria-label=label data-testid="key-status"
+                                    on:change=move |ev| set_status(row.clone(), event_target_value(&ev))>
                                     <option value="">"—"</option>
-                                    {KeyStatus::ALL.into_iter().filter(|s| *s != KeyStatus::Reserved).map(|s| s.label())
-                                        .map(|s| view! { <option value=s>{s}</option> }).collect_view()}
+                                    {KeyStatus::ALL.into_iter().filter(|s| k.status.can_move_to(*s))
+                                        .map(|s| view! { <option value=s.label()>{s.label()}</option> }).collect_view()}
                                 </select>
                             </td>
                         </tr>

@@ -1,28 +1,39 @@
-use latchkey_api::{AdminResetRequest, AdminResetResponse, Password, Problem};
-use latchkey_app::api;
+use latchkey_api::admin::EmployeeDetail;
+use latchkey_api::registry::KeyStatus;
+use latchkey_api::{AdminResetRequest, Password, Problem};
 use latchkey_app::components::alert::Alert;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use super::confirm_dialog::Confirm;
+use crate::api;
+
 /// An administrator's reset: typed twice, or generated (nobody sees it); written to the
-/// directory and sealed to the employee's keys.
+/// directory and sealed to the employee's active keys. A generated password needs an active
+/// key to reach, or nobody could sign in: without one, the page says so and offers the typed
+/// reset with "must change at next logon" instead. Asked first, naming the employee.
 #[component]
-pub fn ResetForm(username: String, on_done: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
+pub fn ResetForm(detail: EmployeeDetail, reload: Callback<()>) -> impl IntoView {
+    let confirm = expect_context::<Confirm>();
     let typed = RwSignal::new(String::new());
     let again = RwSignal::new(String::new());
     let must_change = RwSignal::new(false);
     let done = RwSignal::new(None::<String>);
     let error = RwSignal::new(None::<Problem>);
-    let username = StoredValue::new(username);
+    let user = StoredValue::new(detail.username.clone());
+    let name = StoredValue::new(detail.display_name.clone());
+    let active: Vec<String> =
+        detail.keys.iter().filter(|k| k.status == KeyStatus::Active).map(|k| k.serial.clone()).collect();
+    let can_generate = !active.is_empty();
+    let keys = StoredValue::new(active.join(", "));
 
     let send = move |password: Option<String>| {
         error.set(None);
         done.set(None);
         let body =
             AdminResetRequest { password: password.map(Password::new), must_change: must_change.get_untracked() };
-        let url = format!("/api/admin/employees/{}/reset", username.get_value());
         spawn_local(async move {
-            match api::post_json::<_, AdminResetResponse>(&url, &body).await {
+            match api::reset(&user.get_value(), &body).await {
                 Ok(r) => {
                     typed.set(String::new());
                     again.set(String::new());
@@ -34,7 +45,7 @@ pub fn ResetForm(username: String, on_done: impl Fn() + Copy + Send + Sync + 'st
                             r.queued_for.join(", ")
                         )
                     }));
-                    on_done();
+                    reload.run(());
                 }
                 Err(e) => error.set(Some(e)),
             }
@@ -46,7 +57,30 @@ pub fn ResetForm(username: String, on_done: impl Fn() + Copy + Send + Sync + 'st
             error.set(Some(Problem::new("confirmation_mismatch", "The two passwords differ.")));
             return;
         }
-        send(Some(typed.get_untracked()));
+        let password = typed.get_untracked();
+        confirm.ask(
+            format!("Reset {}'s password?", name.get_value()),
+            format!(
+                "The current password stops working at once and {}'s sessions end. Tell them the new one yourself{}.",
+                name.get_value(),
+                if must_change.get_untracked() { "; they must change it at their next logon" } else { "" }
+            ),
+            "Reset the password",
+            move || send(Some(password.clone())),
+        );
+    };
+    let generate = move |_| {
+        confirm.ask(
+            format!("Reset {}'s password to one nobody sees?", name.get_value()),
+            format!(
+                "The current password stops working at once. The new one reaches {} when it next connects; \
+                 {} then signs in with the key.",
+                keys.get_value(),
+                name.get_value()
+            ),
+            "Reset and seal it to the key",
+            move || send(None),
+        );
     };
     view! {
         <form on:submit=submit data-testid="reset">
@@ -57,9 +91,19 @@ pub fn ResetForm(username: String, on_done: impl Fn() + Copy + Send + Sync + 'st
             <input id="reset-again" type="password" autocomplete="new-password" bind:value=again />
             <label><input type="checkbox" bind:checked=must_change /> " Must change at next logon"</label>
             <div class="inline">
-                <button type="submit" disabled=move || typed.get().is_empty()>"Reset to this password"</button>
-                <button type="button" data-testid="reset-generate" on:click=move |_| send(None)>"Generate one (nobody sees it)"</button>
+                <button type="submit" class="danger" disabled=move || typed.get().is_empty()>"Reset to this password"</button>
+                <button type="button" class="danger" data-testid="reset-generate" disabled=!can_generate on:click=generate>
+                    "Generate one (nobody sees it)"
+                </button>
             </div>
+            {(!can_generate).then(|| view! {
+                <p class="hint" data-testid="generate-needs-key">
+                    "A generated password reaches the employee only through an active key, and "
+                    {name.get_value()} " has none yet (a key waiting for activation does not count: its owner "
+                    "activates it after signing in with a password). Type a temporary password, tick “Must change at "
+                    "next logon”, and tell it to them."
+                </p>
+            })}
         </form>
         {move || done.get().map(|d| view! { <p class="success" role="status" data-testid="reset-done">{d}</p> })}
         {move || error.get().map(|e| view! { <Alert error=e /> })}

@@ -1,5 +1,5 @@
-use latchkey_api::{Problem, RecoveryCodes, TotpCode, TotpEnrolment};
-use latchkey_app::api;
+use crate::api;
+use latchkey_api::{Problem, TotpEnrolment};
 use latchkey_app::components::alert::Alert;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -13,17 +13,20 @@ pub fn TotpEnrol(on_done: impl Fn() + Copy + Send + Sync + 'static) -> impl Into
     let code = RwSignal::new(String::new());
     let error = RwSignal::new(None::<Problem>);
     spawn_local(async move {
-        match api::post_json::<_, TotpEnrolment>("/api/admin/totp/enrol", &()).await {
+        match api::totp_enrol().await {
             Ok(e) => enrolment.set(Some(e)),
             Err(e) => error.set(Some(e)),
         }
     });
     let confirm = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let body = TotpCode { code: code.get_untracked() };
+        let typed = code.get_untracked();
         spawn_local(async move {
-            match api::post_json::<_, RecoveryCodes>("/api/admin/totp/confirm", &body).await {
-                Ok(r) => codes.set(Some(r.codes)),
+            match api::totp_confirm(typed).await {
+                Ok(r) => {
+                    error.set(None);
+                    codes.set(Some(r.codes));
+                }
                 Err(e) => error.set(Some(e)),
             }
         });
@@ -38,9 +41,10 @@ pub fn TotpEnrol(on_done: impl Fn() + Copy + Send + Sync + 'static) -> impl Into
                     <button type="button" data-testid="continue" on:click=move |_| on_done()>"Continue"</button>
                 }.into_any(),
                 (Some(e), None) => view! {
-                    <p>"Add this secret to your authenticator app (TOTP, 6 digits, 30 s), then enter the code it shows."</p>
-                    <p><code class="secret" data-testid="totp-secret">{e.secret_base32.clone()}</code></p>
-                    <p class="hint"><a href=e.otpauth_url.clone()>{e.otpauth_url.clone()}</a></p>
+                    <p>"Scan this code with your authenticator app (TOTP, 6 digits, 30 s), then enter the code it shows."</p>
+                    <div class="qr" data-testid="totp-qr" role="img" aria-label="QR code of your authenticator secret"
+                        inner_html=qr_svg(&e.otpauth_url)></div>
+                    <p>"Or type this secret into it: " <code class="secret" data-testid="totp-secret">{e.secret_base32.clone()}</code></p>
                     <form on:submit=confirm>
                         <label for="totp-code">"Code"</label>
                         <input id="totp-code" inputmode="numeric" autocomplete="one-time-code" required bind:value=code />
@@ -51,5 +55,13 @@ pub fn TotpEnrol(on_done: impl Fn() + Copy + Send + Sync + 'static) -> impl Into
             }}
             {move || error.get().map(|e| view! { <Alert error=e /> })}
         </section>
+    }
+}
+
+/// The otpauth link as a QR code, drawn here (an SVG; nothing is sent anywhere).
+fn qr_svg(url: &str) -> String {
+    match qrcode::QrCode::new(url.as_bytes()) {
+        Ok(code) => code.render::<qrcode::render::svg::Color<'_>>().quiet_zone(true).build(),
+        Err(_) => String::new(),
     }
 }

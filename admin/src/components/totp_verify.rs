@@ -1,8 +1,9 @@
-use latchkey_api::{Problem, TotpCode};
-use latchkey_app::api;
+use latchkey_api::Problem;
 use latchkey_app::components::alert::Alert;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+
+use crate::api;
 
 /// Every session: a code from the authenticator, or a recovery code.
 #[component]
@@ -11,10 +12,13 @@ pub fn TotpVerify(on_done: impl Fn() + Copy + Send + Sync + 'static) -> impl Int
     let error = RwSignal::new(None::<Problem>);
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let body = TotpCode { code: code.get_untracked() };
+        let typed = code.get_untracked();
         spawn_local(async move {
-            match api::post_unit("/api/admin/totp/verify", &body).await {
-                Ok(()) => on_done(),
+            match api::totp_verify(typed).await {
+                Ok(()) => {
+                    error.set(None);
+                    on_done()
+                }
                 Err(e) => error.set(Some(e)),
             }
         });

@@ -4,7 +4,7 @@
 //! password or set its flags since. Then the key commits; otherwise it keeps the old password,
 //! and when a move cannot be explained the user is asked to store their current password again.
 //! No password is tried against the directory. A change journaled as written to the directory
-//! always commits; one never written and older than a week settles aborted.
+//! always commits; one staged and older than a week settles aborted as unconfirmable.
 
 use latchkey_protocol::message::{Command, KeyError};
 
@@ -58,9 +58,13 @@ pub async fn open_changes(ch: &mut Channel, state: &AppState, key: &KeyRow) -> R
         // Written to the directory for sure: the key commits, however old the entry.
         let verdict = if change.step == Step::DirectoryChanged.label() {
             Verdict::Changed
-        // Never staged, or staged and left a week: the key keeps the old password.
-        } else if stale || change.step == Step::Started.label() {
+        // Never staged: the key keeps the old password.
+        } else if change.step == Step::Started.label() {
             Verdict::Unchanged
+        // Staged and left a week: too much may have happened since to tell; the key keeps the
+        // old password and the user is told to store the current one if it no longer works.
+        } else if stale {
+            Verdict::Ambiguous
         } else {
             let facts = state.directory()?.account_facts(&change.user_dn).await?;
             let username = facts.user.sam_account_name.clone();

@@ -131,7 +131,8 @@ async fn reset_reaches_the_key(options: AppOptions) {
     let mut pending = app.stored_bytes();
     pending.push(secrets::server_log());
     pending.push(secrets::Snapshot { place: "the reset's answer".into(), bytes: body.clone().into_bytes() });
-    assert!(secrets::found_in(&employee.sam, &pending).len() >= 2, "the scan reads the store and the log");
+    let found = secrets::found_in(&employee.sam, &pending);
+    assert!(found.contains(&"server log") && found.len() >= 2, "the scan reads the store and the log: {found:?}");
 
     // The key takes it on its next connection.
     let mut page = RelayPage::open(&app, None).await;

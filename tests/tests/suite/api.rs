@@ -224,11 +224,21 @@ async fn user_locked_out_after_signing_in_cannot_change() {
     app.sign_in(&user.sam, &user.password).await;
     dc.lock_out(&user.dn).await;
     let before = (dc.read(&user.dn, "pwdLastSet").await, LockoutEvidence::read(&dc, &user.dn).await);
+    let binds = BindLog::mark(&dc);
     let (code, body) = error_code(app.change(&user.password, "Fresh-Orbit-2093").await).await;
     assert_eq!((code, body["code"].as_str()), (StatusCode::LOCKED, Some("locked_out")));
+    assert_eq!(binds.of(&dc, &user.sam).await, [], "the portal did not even try");
     let after = (dc.read(&user.dn, "pwdLastSet").await, LockoutEvidence::read(&dc, &user.dn).await);
     assert_eq!(after, before, "the password and the lockout are as they were");
     assert!(before.0.is_some() && before.1.lockout_time != 0, "read what there is to compare");
+    // The DC refuses it as well, asked straight.
+    let directory = app.state.directory().unwrap();
+    let facts = directory.account_facts(&user.dn).await.unwrap();
+    let (current, new) = (Password::new(&user.password), Password::new("Fresh-Orbit-2093"));
+    let refused =
+        directory.change_password(&facts.user, &current, &new, latchkey_server::directory::BindAs::Service).await;
+    assert!(matches!(refused, Err(latchkey_server::directory::DirectoryError::LockedOut)), "{refused:?}");
+    assert_eq!(dc.read(&user.dn, "pwdLastSet").await, before.0, "still unchanged");
 }
 
 #[tokio::test]
@@ -567,11 +577,13 @@ async fn signing_out_ends_the_session_on_the_server() {
 #[tokio::test]
 async fn a_logon_name_cannot_change_the_directorys_search() {
     let dc = dc();
-    let user = dc.create_user(UserOptions::default()).await;
+    // A prefix no other user has: unescaped, each name below would match this user alone.
+    let prefix = format!("esc{}x", latchkey_tests::now() % 100_000);
+    let user = dc.create_user(UserOptions { name_prefix: Some(prefix.clone()), ..Default::default() }).await;
     let mut app = spawn_app(&dc, AppOptions::default()).await;
-    let almost = &user.sam[..user.sam.len() - 1];
     let binds = BindLog::mark(&dc);
-    for name in [format!("{almost}*"), format!("{})(sAMAccountName=*", user.sam), "*".into()] {
+    let sam = &user.sam;
+    for name in [format!("{prefix}*"), format!("{sam})(sAMAccountName={sam}"), format!("{sam})(|(cn=*")] {
         let (status, body) = error_code(app.sign_in(&name, &user.password).await).await;
         assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_credentials")), "{name}");
     }
@@ -590,6 +602,7 @@ async fn check_config_masks_the_service_password() {
         .env("LATCHKEY_DIRECTORY__URL", "ldaps://dc.example.test")
         .env("LATCHKEY_DIRECTORY__SERVICE_ACCOUNT", "svc@example.test")
         .env("LATCHKEY_DIRECTORY__SERVICE_PASSWORD", secret)
+        .env("LATCHKEY_DATABASE_URL", format!("postgres://latchkey:{secret}@db.example.test/latchkey"))
         .output()
         .unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
@@ -597,4 +610,5 @@ async fn check_config_masks_the_service_password() {
     assert!(printed.contains("ldaps://dc.example.test") && printed.contains("svc@example.test"), "{printed}");
     assert!(!printed.contains(secret) && !String::from_utf8_lossy(&output.stderr).contains(secret));
     assert!(printed.contains("\"service_password\": \"***\""), "{printed}");
+    assert!(printed.contains("postgres://latchkey:***@db.example.test/latchkey"), "{printed}");
 }

@@ -36,7 +36,6 @@ async fn the_key_flows_run_on_postgresql() {
     page.connect(&mut key).await;
     page.send(&mut key, RelayRequest::ChangeEverywhere { account: 1, password: None }).await;
     assert!(page.dropped);
-    tokio::time::sleep(Duration::from_millis(300)).await;
     let mut page = RelayPage::open(&app, Some(&cookie)).await;
     let ready = page.connect(&mut key).await;
     let RelayEvent::Ready { notice, .. } = &ready else { panic!("{ready:?}") };

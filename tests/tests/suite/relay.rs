@@ -133,7 +133,7 @@ async fn a_change_in_the_directory_and_on_the_key_typed_then_generated() {
     places.push(secrets::server_log());
     places
         .push(secrets::Snapshot { place: "the page's events".into(), bytes: page.transcript.join("\n").into_bytes() });
-    assert!(secrets::found_in(&user.sam, &places).len() >= 2, "the scan reads the store and the log");
+    assert!(secrets::found_in(&user.sam, &places).contains(&"server log"), "the scan reads the log");
     assert!(page.transcript.iter().any(|e| e.contains("done")), "the page's events were recorded");
     assert_eq!(secrets::found_in(&generated, &places), Vec::<&str>::new(), "the generated password");
     assert_eq!(secrets::found_in(typed, &places), Vec::<&str>::new(), "the typed password");
@@ -251,6 +251,12 @@ async fn an_interrupted_change_at_every_step_leaves_one_password_that_binds_and_
             let expected =
                 if matches!(fault, Fault::DcGoneAtWrite) { "change_unsettled" } else { "directory_unavailable" };
             assert_eq!(told.0, expected, "{fault:?}");
+            if matches!(fault, Fault::DcGoneAtWrite) {
+                // Unsettled: the session ends, so nothing else touches the staged password.
+                let next =
+                    page.send(&mut key, RelayRequest::ChangeEverywhere { account: ACCOUNT, password: None }).await;
+                assert!(matches!(&next, RelayEvent::Failed { code, .. } if code == "link_lost"), "{fault:?}: {next:?}");
+            }
         }
         // A fault after the key staged and before its commit interrupts the change itself.
         let inside = match fault {
@@ -698,16 +704,22 @@ async fn a_page_that_alters_the_keys_answer_is_caught_by_the_server() {
     assert_eq!(key_password(&key, ACCOUNT).as_deref(), Some(user.password.as_str()), "nothing changed on the key");
 }
 
-/// A page that stops answering: the server gives up on the frame after its timeout and says so.
+/// A key that stops answering mid-operation: the server gives up on the frame after its five
+/// seconds (not the press's longer wait) and says so.
 #[tokio::test]
 async fn a_key_that_never_answers_times_out() {
     let dc = TestDc::from_env();
     let app = spawn_app(&dc, AppOptions::default()).await;
-    let (_user, mut key, cookie) = user_with_key(&dc, &app, "LK-SILENT").await;
+    let (user, mut key, cookie) = user_with_key(&dc, &app, "LK-SILENT").await;
     let mut page = RelayPage::open(&app, Some(&cookie)).await;
+    ready(&mut page, &mut key).await;
     page.mute = true;
-    let event = tokio::time::timeout(std::time::Duration::from_secs(60), page.connect(&mut key)).await.unwrap();
+    let started = std::time::Instant::now();
+    let request = RelayRequest::Onboard { account: ACCOUNT, password: password(&user.password) };
+    let event = tokio::time::timeout(std::time::Duration::from_secs(60), page.send(&mut key, request)).await.unwrap();
+    let waited = started.elapsed();
     assert!(matches!(&event, RelayEvent::Failed { code, .. } if code == "key_timeout"), "{event:?}");
+    assert!(waited >= std::time::Duration::from_secs(5) && waited < std::time::Duration::from_secs(30), "{waited:?}");
     page.close().await;
     let mut page = RelayPage::open(&app, Some(&cookie)).await;
     ready(&mut page, &mut key).await;

@@ -1,0 +1,134 @@
+//! The administration API, typed: every URL the administration pages use is built here, its
+//! path segments and query values percent-encoded; components call these functions only.
+
+use latchkey_api::admin::{
+    AssignKey, AssignedKey, AuditView, Dashboard, EmployeeDetail, EmployeePage, FlagsChange, KeyStatusChange, KeyView,
+    ManifestReport, NewAccount, RegisterKey, SyncReport,
+};
+use latchkey_api::{AdminResetRequest, AdminResetResponse, RecoveryCodes, TotpCode, TotpEnrolment};
+use latchkey_app::api::{get, post_json, post_text, post_unit};
+pub use latchkey_app::api::{session, sign_out, ApiResult};
+
+/// How many employees a page of the list shows.
+pub const EMPLOYEES_PER_PAGE: u64 = 50;
+
+pub async fn dashboard() -> ApiResult<Dashboard> {
+    get("/api/admin/dashboard").await
+}
+
+/// A page of employees matching `query` in `state` (`""` for everyone; see the list's filter).
+pub async fn employees(query: &str, state: &str, offset: u64) -> ApiResult<EmployeePage> {
+    let url = format!(
+        "/api/admin/employees?q={}&state={}&offset={offset}&limit={EMPLOYEES_PER_PAGE}",
+        encode(query),
+        encode(state)
+    );
+    get(&url).await
+}
+
+pub async fn sync_employees() -> ApiResult<SyncReport> {
+    post_json("/api/admin/employees/sync", &()).await
+}
+
+pub async fn employee(username: &str) -> ApiResult<EmployeeDetail> {
+    get(&employee_url(username, "")).await
+}
+
+/// Queues an account (no password) on each of the employee's keys; the serials it went to.
+pub async fn add_account(username: &str, account: &NewAccount) -> ApiResult<Vec<String>> {
+    post_json(&employee_url(username, "/accounts"), account).await
+}
+
+pub async fn set_flags(username: &str, flags: &FlagsChange) -> ApiResult<()> {
+    post_unit(&employee_url(username, "/flags"), flags).await
+}
+
+pub async fn unlock(username: &str) -> ApiResult<()> {
+    post_unit(&employee_url(username, "/unlock"), &()).await
+}
+
+pub async fn reset(username: &str, request: &AdminResetRequest) -> ApiResult<AdminResetResponse> {
+    post_json(&employee_url(username, "/reset"), request).await
+}
+
+pub async fn keys() -> ApiResult<Vec<KeyView>> {
+    get("/api/admin/keys").await
+}
+
+pub async fn register_key(key: &RegisterKey) -> ApiResult<()> {
+    post_unit("/api/admin/keys", key).await
+}
+
+pub async fn register_manifest(csv: String) -> ApiResult<ManifestReport> {
+    post_text("/api/admin/keys/manifest", csv).await
+}
+
+pub async fn assign_key(serial: &str, username: &str) -> ApiResult<AssignedKey> {
+    let url = format!("/api/admin/keys/{}/assign", encode(serial));
+    post_json(&url, &AssignKey { username: username.to_string() }).await
+}
+
+pub async fn set_key_status(serial: &str, change: &KeyStatusChange) -> ApiResult<()> {
+    post_unit(&format!("/api/admin/keys/{}/status", encode(serial)), change).await
+}
+
+/// What the audit page filters by.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub failures_only: bool,
+}
+
+pub async fn audit(filter: &AuditFilter) -> ApiResult<Vec<AuditView>> {
+    get(&audit_url(filter, false)).await
+}
+
+/// Where the browser downloads the filtered log as CSV.
+pub fn audit_csv_url(filter: &AuditFilter) -> String {
+    audit_url(filter, true)
+}
+
+/// Whether the audit log's hash chain is whole.
+pub async fn audit_intact() -> ApiResult<bool> {
+    let verdict: serde_json::Value = get("/api/admin/audit/verify").await?;
+    Ok(verdict["intact"].as_bool().unwrap_or(false))
+}
+
+pub async fn totp_enrol() -> ApiResult<TotpEnrolment> {
+    post_json("/api/admin/totp/enrol", &()).await
+}
+
+pub async fn totp_confirm(code: String) -> ApiResult<RecoveryCodes> {
+    post_json("/api/admin/totp/confirm", &TotpCode { code }).await
+}
+
+pub async fn totp_verify(code: String) -> ApiResult<()> {
+    post_unit("/api/admin/totp/verify", &TotpCode { code }).await
+}
+
+fn employee_url(username: &str, rest: &str) -> String {
+    format!("/api/admin/employees/{}{rest}", encode(username))
+}
+
+fn audit_url(f: &AuditFilter, csv: bool) -> String {
+    format!(
+        "/api/admin/audit?actor={}&action={}&target={}{}{}",
+        encode(&f.actor),
+        encode(&f.action),
+        encode(&f.target),
+        if f.failures_only { "&outcome=failure" } else { "" },
+        if csv { "&format=csv" } else { "" }
+    )
+}
+
+/// Percent-encodes a path segment or a query value (UTF-8, unreserved characters kept).
+pub fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
