@@ -89,13 +89,22 @@ pub async fn page_text(page: &Page) -> String {
 /// Types into the field as a user would (key events), after clearing it.
 pub async fn type_into(page: &Page, selector: &str, text: &str) {
     let field = wait_for(page, selector).await;
+    // Focused from the page, not by a click: a click lands wherever the field was a moment
+    // ago, and the page may still be moving as answers arrive.
     let clear = format!(
         "(() => {{ const e = document.querySelector({selector:?}); e.value = ''; \
-         e.dispatchEvent(new Event('input', {{ bubbles: true }})); return true; }})()"
+         e.dispatchEvent(new Event('input', {{ bubbles: true }})); e.focus(); return document.activeElement === e; }})()"
     );
-    page.evaluate(clear).await.expect("clear field");
-    field.click().await.expect("focus field");
-    field.type_str(text).await.expect("type");
+    let focused: bool = eval(page, &clear).await;
+    assert!(focused, "{selector} has the focus");
+    if text.is_ascii() {
+        field.type_str(text).await.expect("type");
+    } else {
+        // Key events exist for the keyboard's own keys only; other letters arrive as an IME
+        // would send them.
+        let insert = chromiumoxide::cdp::browser_protocol::input::InsertTextParams::new(text);
+        page.execute(insert).await.expect("insert text");
+    }
 }
 
 pub async fn click(page: &Page, selector: &str) {
@@ -105,4 +114,36 @@ pub async fn click(page: &Page, selector: &str) {
 /// The value of a JavaScript expression.
 pub async fn eval<T: serde::de::DeserializeOwned>(page: &Page, expression: &str) -> T {
     page.evaluate(expression).await.expect("evaluate").into_value().expect("value")
+}
+
+/// Chooses `value` in the `<select>` at `selector` as a user would (the change event fires);
+/// fails when the list offers no such value.
+pub async fn choose(page: &Page, selector: &str, value: &str) {
+    wait_for(page, selector).await;
+    let chosen: bool = eval(
+        page,
+        &format!(
+            "(() => {{ const s = document.querySelector({selector:?}); \
+             if (![...s.options].some(o => o.value === {value:?})) return false; \
+             s.value = {value:?}; s.dispatchEvent(new Event('input', {{ bubbles: true }})); \
+             s.dispatchEvent(new Event('change', {{ bubbles: true }})); return true; }})()"
+        ),
+    )
+    .await;
+    assert!(chosen, "{selector} offers {value:?}");
+}
+
+/// What axe-core finds wrong with the page as it is now (its `violations`, one line each); the
+/// checker is injected from the file `cargo xtask test` installs (`LATCHKEY_TEST_AXE`).
+pub async fn accessibility_violations(page: &Page) -> Vec<String> {
+    let path =
+        std::env::var("LATCHKEY_TEST_AXE").expect("LATCHKEY_TEST_AXE is unset: run the tests with `cargo xtask test`");
+    let script = std::fs::read_to_string(&path).expect("axe-core's script");
+    let loaded: bool = eval(page, &format!("{script}\n;typeof axe === 'object'")).await;
+    assert!(loaded, "axe-core loaded into the page");
+    eval(
+        page,
+        "axe.run(document).then(r => r.violations.map(v => `${v.id} (${v.impact}): ${v.nodes.map(n => n.target.join(' ')).join(', ')}`))",
+    )
+    .await
 }

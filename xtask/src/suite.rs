@@ -109,7 +109,8 @@ fn cargo_test(extra: &[String]) -> Command {
         .current_dir(paths::root())
         .env("CARGO_TARGET_DIR", paths::target())
         .env("PATH", paths::tool_path())
-        .env("LATCHKEY_TEST_DIST", paths::dist());
+        .env("LATCHKEY_TEST_DIST", paths::dist())
+        .env("LATCHKEY_TEST_AXE", paths::axe_core());
     if !extra.is_empty() {
         c.arg("--").args(extra);
     }

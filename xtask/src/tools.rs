@@ -14,6 +14,8 @@ const TRUNK: &str = "0.21.14";
 const WASM_BINDGEN: &str = "0.2.130";
 /// Binaryen from npm: Debian's older wasm-opt silently breaks current wasm-bindgen output.
 const BINARYEN: &str = "132.0.0";
+/// The accessibility checker the browser tests inject into pages.
+const AXE_CORE: &str = "4.14.1";
 
 pub fn ensure_all() -> Result {
     ensure_apt()?;
@@ -21,7 +23,25 @@ pub fn ensure_all() -> Result {
     ensure_cargo_tool("trunk", TRUNK, &["install", "--locked", &format!("trunk@{TRUNK}")])?;
     // Without --locked: its lockfile names a crate version the registry no longer serves.
     ensure_cargo_tool("wasm-bindgen", WASM_BINDGEN, &["install", &format!("wasm-bindgen-cli@{WASM_BINDGEN}")])?;
-    ensure_binaryen()
+    ensure_binaryen()?;
+    ensure_npm_package("axe-core", AXE_CORE, &paths::axe_core())
+}
+
+/// An npm package in the tools cache, at `version`; `probe` is a file it installs.
+fn ensure_npm_package(name: &str, version: &str, probe: &std::path::Path) -> Result {
+    let manifest = probe.parent().map(|d| d.join("package.json"));
+    let installed = manifest.and_then(|m| std::fs::read_to_string(m).ok()).unwrap_or_default();
+    if probe.exists() && installed.contains(&format!("\"version\": \"{version}\"")) {
+        return Ok(());
+    }
+    let prefix = paths::cache().join("tools");
+    std::fs::create_dir_all(&prefix).map_err(|e| format!("cannot create {}: {e}", prefix.display()))?;
+    cmd::run(
+        Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&prefix)
+            .arg(format!("{name}@{version}")),
+    )
 }
 
 fn ensure_apt() -> Result {

@@ -5,20 +5,21 @@ use latchkey_app::components::alert::Alert;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use super::employee_page::EmployeeName;
 use crate::api;
 
 /// Accounts on the employee's keys, and adding one as typed: a domain account (NetBIOS domain +
 /// the employee's logon name, password from the directory) or an Entra ID account (the UPN, no
 /// password from the directory). No password is set here: the employee stores it.
 #[component]
-pub fn EmployeeAccounts(detail: EmployeeDetail, reload: Callback<()>) -> impl IntoView {
+pub fn EmployeeAccounts(detail: RwSignal<Option<EmployeeDetail>>, reload: Callback<()>) -> impl IntoView {
     let name = RwSignal::new(String::new());
     let login_type = RwSignal::new(LoginType::Domain.label().to_string());
     let domain = RwSignal::new(String::new());
     let upn = RwSignal::new(String::new());
     let added = RwSignal::new(None::<Vec<String>>);
     let error = RwSignal::new(None::<Problem>);
-    let user = StoredValue::new(detail.username.clone());
+    let EmployeeName(user) = expect_context::<EmployeeName>();
     let entra = move || login_type.get() == LoginType::Entra.label();
     let add = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -44,11 +45,11 @@ pub fn EmployeeAccounts(detail: EmployeeDetail, reload: Callback<()>) -> impl In
     view! {
         <h2>"Accounts on keys"</h2>
         <table data-testid="accounts">
-            <thead><tr><th>"Key"</th><th>"Name"</th><th>"Type"</th><th>"Login"</th><th></th></tr></thead>
-            <tbody>{detail.accounts.iter().map(|a| view! {
-                <tr><td>{a.key.clone()}</td><td>{a.name.clone()}</td><td>{a.login_type.clone()}</td><td>{a.login.clone()}</td>
+            <thead><tr><th>"Key"</th><th>"Name"</th><th>"Type"</th><th>"Login"</th><th>"Password"</th></tr></thead>
+            <tbody>{move || detail.get().map(|d| d.accounts.into_iter().map(|a| view! {
+                <tr><td>{a.key}</td><td>{a.name}</td><td>{a.login_type}</td><td>{a.login}</td>
                     <td>{a.pending_delivery.then_some("new password waiting for the key")}</td></tr>
-            }).collect_view()}</tbody>
+            }).collect_view())}</tbody>
         </table>
         <form class="inline" on:submit=add data-testid="add-account">
             <span>

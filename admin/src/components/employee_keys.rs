@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::audit_table::AuditTable;
+use super::employee_page::EmployeeName;
 use super::key_badge::KeyBadge;
 use super::moment::Moment;
 use crate::api;
@@ -13,12 +14,12 @@ use crate::api;
 /// The employee's keys with their status, what happened to them, passwords waiting for them,
 /// and assigning a ready key (its activation code shown once).
 #[component]
-pub fn EmployeeKeys(detail: EmployeeDetail, reload: Callback<()>) -> impl IntoView {
+pub fn EmployeeKeys(detail: RwSignal<Option<EmployeeDetail>>, reload: Callback<()>) -> impl IntoView {
     let ready = RwSignal::new(Vec::<KeyView>::new());
     let chosen = RwSignal::new(String::new());
     let code = RwSignal::new(None::<String>);
     let error = RwSignal::new(None::<Problem>);
-    let user = StoredValue::new(detail.username.clone());
+    let EmployeeName(user) = expect_context::<EmployeeName>();
     spawn_local(async move {
         if let Ok(keys) = api::keys().await {
             ready.set(keys.into_iter().filter(|k| k.status == KeyStatus::Ready).collect());
@@ -31,6 +32,8 @@ pub fn EmployeeKeys(detail: EmployeeDetail, reload: Callback<()>) -> impl IntoVi
             match api::assign_key(&serial, &user.get_value()).await {
                 Ok(a) => {
                     code.set(Some(a.activation_code));
+                    ready.update(|keys| keys.retain(|k| k.serial != serial));
+                    chosen.set(String::new());
                     error.set(None);
                     reload.run(());
                 }
@@ -40,21 +43,23 @@ pub fn EmployeeKeys(detail: EmployeeDetail, reload: Callback<()>) -> impl IntoVi
     };
     view! {
         <h2>"Keys"</h2>
-        <table data-testid="keys">
-            <thead><tr><th>"Serial"</th><th>"Status"</th></tr></thead>
-            <tbody>{detail.keys.iter().map(|k| view! {
-                <tr><td>{k.serial.clone()}</td><td><KeyBadge status=k.status reason=k.status_reason /></td></tr>
-            }).collect_view()}</tbody>
-        </table>
-        {(!detail.waiting_deliveries.is_empty()).then(|| view! {
-            <h3>"Passwords waiting for a key"</h3>
-            <ul data-testid="waiting-deliveries">{detail.waiting_deliveries.iter().map(|d| view! {
-                <li>{d.key.clone()} ", account " {d.slot} ", queued " <Moment at=d.queued_at /></li>
-            }).collect_view()}</ul>
-        })}
-        {(!detail.key_history.is_empty()).then(|| view! {
-            <h3>"What happened to the keys"</h3>
-            <AuditTable entries=detail.key_history.clone() testid="key-history" />
+        {move || detail.get().map(|detail| view! {
+            <table data-testid="keys">
+                <thead><tr><th>"Serial"</th><th>"Status"</th></tr></thead>
+                <tbody>{detail.keys.iter().map(|k| view! {
+                    <tr><td>{k.serial.clone()}</td><td><KeyBadge status=k.status reason=k.status_reason /></td></tr>
+                }).collect_view()}</tbody>
+            </table>
+            {(!detail.waiting_deliveries.is_empty()).then(|| view! {
+                <h3>"Passwords waiting for a key"</h3>
+                <ul data-testid="waiting-deliveries">{detail.waiting_deliveries.iter().map(|d| view! {
+                    <li>{d.key.clone()} ", account " {d.slot} ", queued " <Moment at=d.queued_at /></li>
+                }).collect_view()}</ul>
+            })}
+            {(!detail.key_history.is_empty()).then(|| view! {
+                <h3>"What happened to the keys"</h3>
+                <AuditTable entries=detail.key_history.clone() testid="key-history" />
+            })}
         })}
         <form class="inline" on:submit=assign data-testid="assign">
             <span>

@@ -12,6 +12,10 @@ use super::employee_keys::EmployeeKeys;
 use super::reset_form::ResetForm;
 use crate::api;
 
+/// The logon name of the employee the page shows (the parts act on it).
+#[derive(Clone, Copy)]
+pub struct EmployeeName(pub StoredValue<String>);
+
 /// One employee: what the directory says and the flags, their keys and accounts, a reset,
 /// and what was done as or to them.
 #[component]
@@ -20,6 +24,7 @@ pub fn EmployeePage(username: String) -> impl IntoView {
     let detail = RwSignal::new(None::<EmployeeDetail>);
     let error = RwSignal::new(None::<Problem>);
     let user = StoredValue::new(username);
+    provide_context(EmployeeName(user));
     let load = move || {
         spawn_local(async move {
             match api::employee(&user.get_value()).await {
@@ -33,17 +38,25 @@ pub fn EmployeePage(username: String) -> impl IntoView {
     };
     load();
     let reload = Callback::new(move |()| load());
+    // Changes once, when the first answer is in: a reload does not rebuild the parts.
+    let loaded = Memo::new(move |_| detail.with(Option::is_some));
     view! {
         <section class="card" aria-labelledby="employee-title">
             <button type="button" class="link" on:click=move |_| nav.set(View::Employees(String::new()))>"← Employees"</button>
-            {move || detail.get().map(|d| view! {
-                <h1 id="employee-title" data-testid="employee-title">{d.display_name.clone()} " (" {d.username.clone()} ")"</h1>
-                <EmployeeFacts detail=d.clone() reload=reload />
-                <EmployeeKeys detail=d.clone() reload=reload />
-                <EmployeeAccounts detail=d.clone() reload=reload />
-                <ResetForm detail=d.clone() reload=reload />
+            // Rendered once the first answer is in; the parts follow `detail` from then on, so a
+            // reload keeps what is being typed and what was shown once (an activation code).
+            {move || loaded.get().then(|| view! {
+                <h1 id="employee-title" data-testid="employee-title">
+                    {move || detail.with(|d| d.as_ref().map(|d| format!("{} ({})", d.display_name, d.username)))}
+                </h1>
+                <EmployeeFacts detail=detail reload=reload />
+                <EmployeeKeys detail=detail reload=reload />
+                <EmployeeAccounts detail=detail reload=reload />
+                <ResetForm detail=detail reload=reload />
                 <h2>"Audit"</h2>
-                <AuditTable entries=d.audit.into_iter().take(20).collect() testid="employee-audit" />
+                {move || detail.get().map(|d| view! {
+                    <AuditTable entries=d.audit.into_iter().take(20).collect() testid="employee-audit" />
+                })}
             })}
             {move || error.get().map(|e| view! { <Alert error=e /> })}
         </section>

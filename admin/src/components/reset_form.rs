@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::confirm_dialog::Confirm;
+use super::employee_page::EmployeeName;
 use crate::api;
 
 /// An administrator's reset: typed twice, or generated (nobody sees it); written to the
@@ -13,19 +14,22 @@ use crate::api;
 /// key to reach, or nobody could sign in: without one, the page says so and offers the typed
 /// reset with "must change at next logon" instead. Asked first, naming the employee.
 #[component]
-pub fn ResetForm(detail: EmployeeDetail, reload: Callback<()>) -> impl IntoView {
+pub fn ResetForm(detail: RwSignal<Option<EmployeeDetail>>, reload: Callback<()>) -> impl IntoView {
     let confirm = expect_context::<Confirm>();
     let typed = RwSignal::new(String::new());
     let again = RwSignal::new(String::new());
     let must_change = RwSignal::new(false);
     let done = RwSignal::new(None::<String>);
     let error = RwSignal::new(None::<Problem>);
-    let user = StoredValue::new(detail.username.clone());
-    let name = StoredValue::new(detail.display_name.clone());
-    let active: Vec<String> =
-        detail.keys.iter().filter(|k| k.status == KeyStatus::Active).map(|k| k.serial.clone()).collect();
-    let can_generate = !active.is_empty();
-    let keys = StoredValue::new(active.join(", "));
+    let EmployeeName(user) = expect_context::<EmployeeName>();
+    let name = move || detail.with(|d| d.as_ref().map(|d| d.display_name.clone()).unwrap_or_default());
+    let active = move || {
+        detail.with(|d| {
+            let keys = d.as_ref().map(|d| d.keys.as_slice()).unwrap_or_default();
+            keys.iter().filter(|k| k.status == KeyStatus::Active).map(|k| k.serial.clone()).collect::<Vec<_>>()
+        })
+    };
+    let can_generate = move || !active().is_empty();
 
     let send = move |password: Option<String>| {
         error.set(None);
@@ -59,10 +63,10 @@ pub fn ResetForm(detail: EmployeeDetail, reload: Callback<()>) -> impl IntoView 
         }
         let password = typed.get_untracked();
         confirm.ask(
-            format!("Reset {}'s password?", name.get_value()),
+            format!("Reset {}'s password?", name()),
             format!(
                 "The current password stops working at once and {}'s sessions end. Tell them the new one yourself{}.",
-                name.get_value(),
+                name(),
                 if must_change.get_untracked() { "; they must change it at their next logon" } else { "" }
             ),
             "Reset the password",
@@ -71,12 +75,12 @@ pub fn ResetForm(detail: EmployeeDetail, reload: Callback<()>) -> impl IntoView 
     };
     let generate = move |_| {
         confirm.ask(
-            format!("Reset {}'s password to one nobody sees?", name.get_value()),
+            format!("Reset {}'s password to one nobody sees?", name()),
             format!(
                 "The current password stops working at once. The new one reaches {} when it next connects; \
                  {} then signs in with the key.",
-                keys.get_value(),
-                name.get_value()
+                active().join(", "),
+                name()
             ),
             "Reset and seal it to the key",
             move || send(None),
@@ -92,14 +96,14 @@ pub fn ResetForm(detail: EmployeeDetail, reload: Callback<()>) -> impl IntoView 
             <label><input type="checkbox" bind:checked=must_change /> " Must change at next logon"</label>
             <div class="inline">
                 <button type="submit" class="danger" disabled=move || typed.get().is_empty()>"Reset to this password"</button>
-                <button type="button" class="danger" data-testid="reset-generate" disabled=!can_generate on:click=generate>
+                <button type="button" class="danger" data-testid="reset-generate" disabled=move || !can_generate() on:click=generate>
                     "Generate one (nobody sees it)"
                 </button>
             </div>
-            {(!can_generate).then(|| view! {
+            {move || (!can_generate()).then(|| view! {
                 <p class="hint" data-testid="generate-needs-key">
                     "A generated password reaches the employee only through an active key, and "
-                    {name.get_value()} " has none yet (a key waiting for activation does not count: its owner "
+                    {name()} " has none yet (a key waiting for activation does not count: its owner "
                     "activates it after signing in with a password). Type a temporary password, tick “Must change at "
                     "next logon”, and tell it to them."
                 </p>

@@ -1,10 +1,12 @@
 //! The SPA in headless Chromium against the real server and DC. One browser for the suite.
 
+mod admin_pages;
+
 use keysim::storage::MemoryFlash;
 use keysim::SimKey;
 use latchkey_tests::bluetooth::{remove_adapter, EmulatedKey};
 use latchkey_tests::browser::{click, eval, type_into, wait_for, wait_until, TestBrowser};
-use latchkey_tests::{keys, spawn_app, totp_code, AppOptions, TestDc, UserOptions};
+use latchkey_tests::{keys, spawn_app, totp_code, AppOptions, TestDc, TestUser, UserOptions};
 
 const FAILED_RULES: &str = "Array.from(document.querySelectorAll('li[data-outcome=failed]')).map(e => e.dataset.rule)";
 
@@ -31,6 +33,8 @@ async fn self_service_password_change_in_the_browser() {
         scenario(&mut failed, name, the_demo_virtual_key_runs_in_the_page(dc, browser)).await;
         let name = "an_administrator_resets_a_password_that_only_the_key_learns";
         scenario(&mut failed, name, an_administrator_resets_a_password_that_only_the_key_learns(dc, browser)).await;
+        let name = "the_administration_pages_have_no_dead_ends";
+        scenario(&mut failed, name, admin_pages::the_administration_pages_have_no_dead_ends(dc, browser)).await;
         let name = "key_connection_failures_are_explained";
         scenario(&mut failed, name, key_connection_failures_are_explained(dc, browser)).await;
     }
@@ -44,6 +48,32 @@ async fn scenario(failed: &mut Vec<&'static str>, name: &'static str, run: impl 
         eprintln!("browser scenario failed: {name}");
         failed.push(name);
     }
+}
+
+/// An administrator's first visit: signs in, opens the administration, enrols an authenticator
+/// from the page (the QR code drawn, the secret beside it), and continues to the dashboard.
+async fn administrator_enrols(page: &chromiumoxide::Page, admin: &TestUser) {
+    sign_in(page, &admin.sam, &admin.password).await;
+    wait_for(page, "[data-testid=admin-link]").await;
+    click(page, "[data-testid=admin-link]").await;
+    finish_enrolment(page).await;
+}
+
+/// On the enrolment page: the QR code is drawn, the code from the secret is confirmed, the
+/// recovery codes are shown with no error left on screen; then on to the dashboard.
+async fn finish_enrolment(page: &chromiumoxide::Page) {
+    let secret = wait_for(page, "[data-testid=totp-secret]").await.inner_text().await.unwrap().unwrap_or_default();
+    let drawn: bool =
+        eval(page, "document.querySelector('[data-testid=totp-qr] svg rect, [data-testid=totp-qr] svg path') !== null")
+            .await;
+    assert!(drawn, "the QR code is drawn in the page");
+    type_into(page, "#totp-code", &totp_code(&secret)).await;
+    click(page, "form button[type=submit]").await;
+    wait_for(page, "[data-testid=recovery-codes]").await;
+    let alerts: bool = eval(page, "document.querySelector('.alert') === null").await;
+    assert!(alerts, "no error left on screen after the code was accepted");
+    click(page, "[data-testid=continue]").await;
+    wait_for(page, "#dashboard-title").await;
 }
 
 async fn sign_in(page: &chromiumoxide::Page, username: &str, password: &str) {
@@ -259,16 +289,10 @@ async fn an_administrator_resets_a_password_that_only_the_key_learns(dc: &TestDc
     let (mut key, made) = keys::new_key("LK-E2E-ADMIN");
 
     let page = browser.open(&app.url).await;
-    sign_in(&page, &admin.sam, &admin.password).await;
-    wait_for(&page, "[data-testid=admin-link]").await;
-    click(&page, "[data-testid=admin-link]").await;
-    let secret = wait_for(&page, "[data-testid=totp-secret]").await.inner_text().await.unwrap().unwrap_or_default();
-    type_into(&page, "#totp-code", &totp_code(&secret)).await;
-    click(&page, "form button[type=submit]").await;
-    wait_for(&page, "[data-testid=recovery-codes]").await;
-    click(&page, "[data-testid=continue]").await;
+    administrator_enrols(&page, &admin).await;
 
     // Employees from the group; a key from the manifest.
+    click(&page, "[data-testid=tab-employees]").await;
     click(&page, "[data-testid=sync]").await;
     wait_for(&page, "[data-testid=synced]").await;
     click(&page, "[data-testid=tab-keys]").await;
@@ -297,6 +321,11 @@ async fn an_administrator_resets_a_password_that_only_the_key_learns(dc: &TestDc
     click(&page, "[data-testid=assign] button").await;
     let code = wait_for(&page, "[data-testid=activation-code]").await.inner_text().await.unwrap().unwrap_or_default();
     assert_eq!(code, made.activation_code);
+    // The page settles (the key's history appears above the forms) before the next click.
+    wait_until(&page, "document.querySelector('[data-testid=key-history]')?.innerText.includes('admin assign key')")
+        .await;
+    type_into(&page, "#account-name", "Work").await;
+    type_into(&page, "#account-domain", "EXAMPLE").await;
     click(&page, "[data-testid=add-account] button").await;
     wait_until(
         &page,
@@ -312,8 +341,13 @@ async fn an_administrator_resets_a_password_that_only_the_key_learns(dc: &TestDc
     assert!(matches!(ready, latchkey_api::relay::RelayEvent::Ready { .. }), "{ready:?}");
     relay.close().await;
 
-    // A generated reset: the page says where it goes, never what it is.
+    // A generated reset, now that the key is active: asked first; the page says where it goes,
+    // never what it is.
+    click(&page, "[data-testid=tab-employees]").await;
+    click(&page, &format!("[data-testid=employee][data-username={}]", employee.sam)).await;
+    wait_until(&page, "document.querySelector('[data-testid=reset-generate]')?.disabled === false").await;
     click(&page, "[data-testid=reset-generate]").await;
+    click(&page, "[data-testid=confirm-yes]").await;
     let done = wait_for(&page, "[data-testid=reset-done]").await.inner_text().await.unwrap().unwrap_or_default();
     assert!(done.contains(&made.serial), "{done}");
     // While it waits for the key: the store, the log and the administrator's page, as they are now.
@@ -333,7 +367,7 @@ async fn an_administrator_resets_a_password_that_only_the_key_learns(dc: &TestDc
     // The audit page: the reset is there, the chain is whole, the CSV export is offered.
     click(&page, "[data-testid=tab-audit]").await;
     wait_for(&page, "[data-testid=chain-intact]").await;
-    wait_until(&page, "document.querySelector('[data-testid=audit]').innerText.includes('admin_reset')").await;
+    wait_until(&page, "document.querySelector('[data-testid=audit]').innerText.includes('admin reset')").await;
     let csv: String = eval(&page, "document.querySelector('[data-testid=audit-csv]').getAttribute('href')").await;
     assert!(csv.ends_with("format=csv"), "{csv}");
     page.close().await.expect("close page");
