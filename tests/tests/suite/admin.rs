@@ -131,6 +131,8 @@ async fn reset_reaches_the_key(options: AppOptions) {
     let mut pending = app.stored_bytes();
     pending.push(secrets::server_log());
     pending.push(secrets::Snapshot { place: "the reset's answer".into(), bytes: body.clone().into_bytes() });
+    let detail: Value = admin.get(&format!("/api/admin/employees/{}", employee.sam)).await.json().await.unwrap();
+    assert_eq!(detail["waiting_deliveries"][0]["key"], "LK-RESET-1", "the page shows it waiting: {detail}");
     let found = secrets::found_in(&employee.sam, &pending);
     assert!(found.contains(&"server log") && found.len() >= 2, "the scan reads the store and the log: {found:?}");
 
@@ -141,6 +143,11 @@ async fn reset_reaches_the_key(options: AppOptions) {
     assert!(notice.as_deref().unwrap_or_default().contains("administrator"), "{notice:?}");
     page.close().await;
     let delivered = key_password(&key, 1).unwrap();
+    let detail: Value = admin.get(&format!("/api/admin/employees/{}", employee.sam)).await.json().await.unwrap();
+    assert_eq!(detail["waiting_deliveries"], json!([]), "{detail}");
+    let history = detail["key_history"].as_array().unwrap();
+    let taken = history.iter().find(|e| e["action"] == "delivery_taken").expect("the delivery is in the key's history");
+    assert_eq!((taken["actor"].as_str(), taken["result"].as_str()), (Some("key:LK-RESET-1"), Some("success")));
     assert!(dc.binds(&employee.dn, &delivered).await, "what the key holds binds");
     assert_eq!(secrets::found_in(&delivered, &pending), Vec::<&str>::new(), "the generated password, pending");
     let mut after = app.stored_bytes();
@@ -411,8 +418,16 @@ async fn keys_are_registered_assigned_and_moved_along_allowed_transitions() {
     assert_eq!(detail["keys"][0]["status"], "active", "{detail}");
     assert_eq!(detail["accounts"][0]["login"], format!("EXAMPLE\\{}", employee.sam));
     assert_eq!(detail["directory"]["locked_out"], false);
-    let actions: Vec<&str> = detail["audit"].as_array().unwrap().iter().filter_map(|e| e["action"].as_str()).collect();
-    assert!(actions.contains(&"admin_key_locked") && actions.contains(&"admin_assign_key"), "{actions:?}");
+    let actions = |list: &str| -> Vec<String> {
+        detail[list].as_array().unwrap().iter().filter_map(|e| e["action"].as_str().map(String::from)).collect()
+    };
+    let (own, keys) = (actions("audit"), actions("key_history"));
+    assert!(own.contains(&"admin_add_account".to_string()), "{own:?}");
+    assert!(
+        keys.contains(&"admin_key_locked".to_string()) && keys.contains(&"admin_assign_key".to_string()),
+        "{keys:?}"
+    );
+    assert!(own.iter().all(|a| !a.starts_with("admin_key_")), "a key's history stays with the key: {own:?}");
 }
 
 #[tokio::test]
