@@ -28,12 +28,12 @@ pub fn dist() -> PathBuf {
     root().join("dist")
 }
 
-/// npm-installed tools (binaryen's wasm-opt).
 /// axe-core's browser script, injected into pages by the accessibility checks.
 pub fn axe_core() -> PathBuf {
     cache().join("tools").join("node_modules").join("axe-core").join("axe.min.js")
 }
 
+/// npm-installed tools (binaryen's wasm-opt).
 pub fn node_bin() -> PathBuf {
     cache().join("tools").join("node_modules").join(".bin")
 }

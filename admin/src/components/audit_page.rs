@@ -27,7 +27,10 @@ pub fn AuditPage(filter: AuditFilter) -> impl IntoView {
         let filter = current();
         spawn_local(async move {
             match api::audit(&filter).await {
-                Ok(e) => entries.set(e),
+                Ok(e) => {
+                    error.set(None);
+                    entries.set(e)
+                }
                 Err(e) => error.set(Some(e)),
             }
             if let Ok(whole) = api::audit_intact().await {

@@ -20,7 +20,10 @@ pub fn EmployeeFacts(detail: RwSignal<Option<EmployeeDetail>>, reload: Callback<
     let act = move |work: std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), Problem>>>>| {
         spawn_local(async move {
             match work.await {
-                Ok(()) => reload.run(()),
+                Ok(()) => {
+                    error.set(None);
+                    reload.run(())
+                }
                 Err(e) => error.set(Some(e)),
             }
         })

@@ -22,7 +22,10 @@ pub fn EmployeeList(state: String) -> impl IntoView {
         let (q, s, o) = (query.get_untracked(), state.get_untracked(), offset.get_untracked());
         spawn_local(async move {
             match api::employees(&q, &s, o).await {
-                Ok(p) => page.set(Some(p)),
+                Ok(p) => {
+                    error.set(None);
+                    page.set(Some(p))
+                }
                 Err(e) => error.set(Some(e)),
             }
         });

@@ -164,7 +164,12 @@ pub fn KeysPage(status: Option<KeyStatus>) -> impl IntoView {
                             <td>{k.employee.clone().unwrap_or_default()}</td>
                             <td>
                                 <select aria-label=label data-testid="key-status"
-                                    on:change=move |ev| set_status(row.clone(), event_target_value(&ev))>
+                                    on:change=move |ev| {
+                                        let chosen = event_target_value(&ev);
+                                        // The row shows the key's status, not a change not yet made.
+                                        event_target::<web_sys::HtmlSelectElement>(&ev).set_value("");
+                                        set_status(row.clone(), chosen)
+                                    }>
                                     <option value="">"—"</option>
                                     {KeyStatus::ALL.into_iter().filter(|s| k.status.can_move_to(*s))
                                         .map(|s| view! { <option value=s.label()>{s.label()}</option> }).collect_view()}

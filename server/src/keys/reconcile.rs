@@ -38,6 +38,23 @@ pub fn judge(before: i64, after: &AccountFacts, admin_wrote: bool) -> Verdict {
     }
 }
 
+/// What the journal alone settles, before the directory is asked: `None` when it cannot.
+pub fn by_journal(step: &str, started_at: i64, now: i64) -> Option<Verdict> {
+    if step == Step::DirectoryChanged.label() {
+        // Written to the directory for sure: the key commits, however old the entry.
+        Some(Verdict::Changed)
+    } else if step == Step::Started.label() {
+        // Never staged: the key keeps the old password.
+        Some(Verdict::Unchanged)
+    } else if now - started_at > MAX_AGE_SECS {
+        // Staged and left a week: too much may have happened since to tell; the key keeps the
+        // old password and the user is told to store the current one if it no longer works.
+        Some(Verdict::Ambiguous)
+    } else {
+        None
+    }
+}
+
 pub async fn verdict(
     state: &AppState,
     username: &str,
@@ -54,21 +71,13 @@ pub async fn open_changes(ch: &mut Channel, state: &AppState, key: &KeyRow) -> R
     let mut notice = None;
     for change in state.store.open_changes(key.id).await? {
         let slot = u16::try_from(change.slot).map_err(|_| Failure::internal())?;
-        let stale = state.now() - change.started_at > MAX_AGE_SECS;
-        // Written to the directory for sure: the key commits, however old the entry.
-        let verdict = if change.step == Step::DirectoryChanged.label() {
-            Verdict::Changed
-        // Never staged: the key keeps the old password.
-        } else if change.step == Step::Started.label() {
-            Verdict::Unchanged
-        // Staged and left a week: too much may have happened since to tell; the key keeps the
-        // old password and the user is told to store the current one if it no longer works.
-        } else if stale {
-            Verdict::Ambiguous
-        } else {
-            let facts = state.directory()?.account_facts(&change.user_dn).await?;
-            let username = facts.user.sam_account_name.clone();
-            verdict(state, &username, change.pwd_last_set_before, &facts, change.started_at).await?
+        let verdict = match by_journal(&change.step, change.started_at, state.now()) {
+            Some(verdict) => verdict,
+            None => {
+                let facts = state.directory()?.account_facts(&change.user_dn).await?;
+                let username = facts.user.sam_account_name.clone();
+                verdict(state, &username, change.pwd_last_set_before, &facts, change.started_at).await?
+            }
         };
         let (command, step, message) = match verdict {
             Verdict::Changed => (
@@ -106,6 +115,18 @@ mod tests {
 
     fn after(ticks: i64) -> AccountFacts {
         AccountFacts { password_last_set_ticks: ticks, change_required: ticks == 0, ..AccountFacts::sample() }
+    }
+
+    #[test]
+    fn the_journal_settles_what_it_can_and_asks_the_directory_for_the_rest() {
+        let (started, week) = (1_000_000, MAX_AGE_SECS);
+        assert_eq!(week, 7 * 86_400);
+        let staged = Step::Staged.label();
+        assert_eq!(by_journal(Step::DirectoryChanged.label(), started, started + 10 * week), Some(Verdict::Changed));
+        assert_eq!(by_journal(Step::Started.label(), started, started + 1), Some(Verdict::Unchanged));
+        assert_eq!(by_journal(staged, started, started + 1), None, "staged and recent: ask the directory");
+        assert_eq!(by_journal(staged, started, started + week), None, "a week to the second is still recent");
+        assert_eq!(by_journal(staged, started, started + week + 1), Some(Verdict::Ambiguous));
     }
 
     #[test]
