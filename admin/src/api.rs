@@ -79,6 +79,10 @@ pub struct AuditFilter {
     pub action: String,
     pub target: String,
     pub failures_only: bool,
+    /// Exactly this result (`locked_out`, say); empty for any.
+    pub result: String,
+    /// Only entries at or after this moment (Unix seconds); 0 for all.
+    pub since: i64,
 }
 
 pub async fn audit(filter: &AuditFilter) -> ApiResult<Vec<AuditView>> {
@@ -114,10 +118,12 @@ fn employee_url(username: &str, rest: &str) -> String {
 
 fn audit_url(f: &AuditFilter, csv: bool) -> String {
     format!(
-        "/api/admin/audit?actor={}&action={}&target={}{}{}",
+        "/api/admin/audit?actor={}&action={}&target={}&result={}&since={}{}{}",
         encode(&f.actor),
         encode(&f.action),
         encode(&f.target),
+        encode(&f.result),
+        f.since,
         if f.failures_only { "&outcome=failure" } else { "" },
         if csv { "&format=csv" } else { "" }
     )

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::audit_table::AuditTable;
+use super::moment::Moment;
 use crate::api::{self, AuditFilter};
 
 /// The audit log: filter by actor, action and target (and failures only); export what matches
@@ -17,11 +18,16 @@ pub fn AuditPage(filter: AuditFilter) -> impl IntoView {
     let entries = RwSignal::new(Vec::<AuditView>::new());
     let intact = RwSignal::new(None::<bool>);
     let error = RwSignal::new(None::<Problem>);
+    // What the page was opened with but has no field for (a result, a start) holds until the
+    // administrator clears it.
+    let (result, since) = (RwSignal::new(filter.result), RwSignal::new(filter.since));
     let current = move || AuditFilter {
         actor: actor.get_untracked(),
         action: action.get_untracked(),
         target: target.get_untracked(),
         failures_only: failures_only.get_untracked(),
+        result: result.get_untracked(),
+        since: since.get_untracked(),
     };
     let load = move || {
         let filter = current();
@@ -62,6 +68,15 @@ pub fn AuditPage(filter: AuditFilter) -> impl IntoView {
                 <label><input type="checkbox" bind:checked=failures_only /> " Failures only"</label>
                 <button type="submit" class="secondary">"Filter"</button>
             </form>
+            {move || (since.get() > 0 || !result.get().is_empty()).then(|| view! {
+                <p class="hint" data-testid="audit-narrowed">
+                    {move || (!result.get().is_empty()).then(|| format!("Only “{}”. ", result.get().replace('_', " ")))}
+                    {move || (since.get() > 0).then(|| view! { "Since " <Moment at=since.get() />". " })}
+                    <button type="button" class="link" on:click=move |_| { result.set(String::new()); since.set(0); load(); }>
+                        "Show all"
+                    </button>
+                </p>
+            })}
             <p><a href=csv data-testid="audit-csv" download="audit.csv">"Export as CSV"</a></p>
             {move || view! { <AuditTable entries=entries.get() testid="audit" /> }}
             {move || error.get().map(|e| view! { <Alert error=e /> })}

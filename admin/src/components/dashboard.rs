@@ -34,7 +34,14 @@ pub fn DashboardPage() -> impl IntoView {
             <h1 id="dashboard-title">"Dashboard"</h1>
             {move || numbers.get().map(|d| {
                 let e = d.employees.clone();
-                let failures = AuditFilter { failures_only: true, action: "sign_in".into(), ..AuditFilter::default() };
+                let day_ago = d.now - 86_400;
+                let failures = AuditFilter {
+                    failures_only: true,
+                    action: "sign_in,sign_in_with_key,key_sign_in".into(),
+                    since: day_ago,
+                    ..AuditFilter::default()
+                };
+                let locked = AuditFilter { result: "locked_out".into(), since: day_ago, ..AuditFilter::default() };
                 view! {
                     <h2>"Employees"</h2>
                     <div class="numbers">
@@ -68,10 +75,9 @@ pub fn DashboardPage() -> impl IntoView {
                     <h2>"Last 24 hours"</h2>
                     <div class="numbers">
                         {figure("refused sign-ins", "n-failed-sign-ins", d.failed_sign_ins_24h, View::Audit(failures))}
-                        {figure("accounts refused as locked out", "n-locked-out", d.locked_out_24h,
-                            View::Audit(AuditFilter { failures_only: true, ..AuditFilter::default() }))}
+                        {figure("accounts refused as locked out", "n-locked-out", d.locked_out_24h, View::Audit(locked))}
                         {figure("deliveries waiting over a day", "n-waiting", d.deliveries_waiting_over_a_day,
-                            View::Audit(AuditFilter { action: "delivery_queued".into(), ..AuditFilter::default() }))}
+                            employees("waiting_delivery"))}
                     </div>
                     <p data-testid="last-sync">{match d.last_sync {
                         None => view! { "No sync yet." }.into_any(),

@@ -77,7 +77,8 @@ pub fn EmployeeList(state: String) -> impl IntoView {
                 <select id="employee-state" bind:value=state on:change=move |_| { offset.set(0); load(); }>
                     {[("", "everyone"), ("active", "active"), ("disabled", "disabled in the directory"),
                       ("removed", "left the group"), ("without_key", "without a key"), ("expired", "password expired"),
-                      ("expiring_7", "password expires within 7 days"), ("expiring_30", "password expires within 30 days")]
+                      ("expiring_7", "password expires within 7 days"), ("expiring_30", "password expires within 30 days"),
+                      ("waiting_delivery", "a password waiting over a day for their key")]
                         .into_iter()
                         .map(|(value, label)| view! { <option value=value selected=state.get_untracked() == value>{label}</option> })
                         .collect_view()}

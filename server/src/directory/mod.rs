@@ -298,8 +298,9 @@ impl Directory {
                 .attrs
                 .get("msDS-UserPasswordExpiryTimeComputed")
                 .and_then(|v| v.first())
-                .and_then(|v| v.parse().ok())
-                .and_then(filetime::to_unix);
+                .and_then(|v| v.parse::<i64>().ok())
+                // 0: the password must be changed before use, as good as expired.
+                .and_then(|t| if t == 0 { Some(0) } else { filetime::to_unix(t) });
             members.push(Member {
                 user: UserRef::from_entry(&entry),
                 disabled: uac & UF_ACCOUNTDISABLE != 0,

@@ -37,6 +37,18 @@ impl From<AuditEntry> for latchkey_api::admin::AuditView {
     }
 }
 
+/// What an audit search matches: a substring of the actor and of the target, any of the
+/// actions (all when none), entries at or after `since`, one result or failures only.
+#[derive(Clone, Debug, Default)]
+pub struct AuditSearch<'a> {
+    pub actor: &'a str,
+    pub target: &'a str,
+    pub actions: &'a [&'a str],
+    pub since: i64,
+    pub result: &'a str,
+    pub failures_only: bool,
+}
+
 /// Where the chain breaks: the first entry whose link does not follow, or (`truncated`) the
 /// checkpointed head that is no longer there.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -223,32 +235,40 @@ impl Store {
             .await
     }
 
-    /// Entries matching every given filter (substring of actor, exact action, substring of
-    /// target), newest first: `limit` of them after skipping `offset`.
+    /// Entries matching `q`, newest first: `limit` of them after skipping `offset`.
     pub async fn search_audit(
         &self,
-        actor: &str,
-        action: &str,
-        target: &str,
-        failures_only: bool,
+        q: &AuditSearch<'_>,
         offset: i64,
         limit: i64,
     ) -> Result<Vec<AuditEntry>, sqlx::Error> {
         let like = |t: &str| format!("%{}%", t.trim().replace('!', "!!").replace('%', "!%").replace('_', "!_"));
-        let failures = if failures_only { "AND result <> 'success'" } else { "" };
-        sqlx::query_as(&format!(
+        let actions: Vec<&str> = q.actions.iter().map(|a| a.trim()).filter(|a| !a.is_empty()).collect();
+        // Fixed text and numbered parameters only: each action is bound, never spliced.
+        let mut sql = String::from(
             "SELECT at, actor, action, target, result, client_addr FROM audit
-             WHERE actor LIKE $1 ESCAPE '!' AND ($2 = '' OR action = $3) AND target LIKE $4 ESCAPE '!' {failures}
-             ORDER BY id DESC LIMIT $5 OFFSET $6"
-        ))
-        .bind(like(actor))
-        .bind(action.trim())
-        .bind(action.trim())
-        .bind(like(target))
-        .bind(limit)
-        .bind(offset.max(0))
-        .fetch_all(&self.pool)
-        .await
+             WHERE actor LIKE $1 ESCAPE '!' AND target LIKE $2 ESCAPE '!' AND at >= $3 AND ($4 = '' OR result = $5)",
+        );
+        if q.failures_only {
+            sql.push_str(" AND result <> 'success'");
+        }
+        if !actions.is_empty() {
+            let slots: Vec<String> = (0..actions.len()).map(|i| format!("${}", 8 + i)).collect();
+            sql.push_str(&format!(" AND action IN ({})", slots.join(", ")));
+        }
+        sql.push_str(" ORDER BY id DESC LIMIT $6 OFFSET $7");
+        let mut query = sqlx::query_as(&sql)
+            .bind(like(q.actor))
+            .bind(like(q.target))
+            .bind(q.since)
+            .bind(q.result.trim())
+            .bind(q.result.trim())
+            .bind(limit)
+            .bind(offset.max(0));
+        for action in actions {
+            query = query.bind(action);
+        }
+        query.fetch_all(&self.pool).await
     }
 
     /// Walks the whole chain, a page at a time; `Ok(None)` when every entry follows from the

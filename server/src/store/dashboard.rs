@@ -107,4 +107,80 @@ mod tests {
             assert_eq!(store.deliveries_waiting_since(1_000).await.unwrap(), 0, "{}", t.engine);
         }
     }
+
+    #[tokio::test]
+    async fn expiry_and_waiting_deliveries_filter_the_employee_list_on_both_engines() {
+        use crate::store::{EmployeeState, SyncedUser};
+        let day = 86_400;
+        let now = 100 * day;
+        for t in crate::store::testing::stores().await {
+            let store = &t.store;
+            let member = |guid: &'static str, name: &'static str, expires: Option<i64>, disabled: bool| SyncedUser {
+                object_guid: guid,
+                username: name,
+                display_name: name,
+                disabled,
+                password_expires_at: expires,
+            };
+            let members = [
+                member("1", "Expired", Some(now - 1), false),
+                member("2", "MustChange", Some(0), false),
+                member("3", "InFive", Some(now + 5 * day), false),
+                member("4", "InTwenty", Some(now + 20 * day), false),
+                member("5", "Never", None, false),
+                member("6", "OffExpired", Some(now - 1), true),
+            ];
+            store.sync_employees(&members, now).await.unwrap();
+            let names = |state| async move {
+                let (rows, total) = store.employees("", state, 0, 50).await.unwrap();
+                assert_eq!(rows.len() as i64, total);
+                rows.into_iter().map(|r| r.username).collect::<Vec<_>>()
+            };
+            let parse = |label| EmployeeState::parse(label, now).unwrap();
+            assert_eq!(names(parse("expired")).await, ["Expired", "MustChange"], "{}", t.engine);
+            assert_eq!(names(parse("expiring_7")).await, ["InFive"], "{}", t.engine);
+            assert_eq!(names(parse("expiring_30")).await, ["InFive", "InTwenty"], "{}", t.engine);
+
+            // A delivery queued two days ago waits "over a day"; one queued now does not.
+            let owner = NewEmployee { object_guid: "3", username: "InFive", display_name: "InFive" };
+            store.register_key("LK-W", &[4; 32], "12345678", 0).await.unwrap();
+            store.assign_key("LK-W", &owner, 0).await.unwrap();
+            let key = store.key_by_serial("LK-W").await.unwrap().unwrap().id;
+            store.queue_delivery(key, 1, 1, &[0; 32], b"sealed", now).await.unwrap();
+            assert_eq!(names(parse("waiting_delivery")).await, Vec::<String>::new(), "{}", t.engine);
+            assert_eq!(store.deliveries_waiting_since(now - day).await.unwrap(), 0, "{}", t.engine);
+            store.queue_delivery(key, 1, 2, &[0; 32], b"sealed", now - 2 * day).await.unwrap();
+            assert_eq!(names(parse("waiting_delivery")).await, ["InFive"], "{}", t.engine);
+            assert_eq!(store.deliveries_waiting_since(now - day).await.unwrap(), 1, "{}", t.engine);
+        }
+    }
+
+    #[tokio::test]
+    async fn the_audit_is_searched_by_actions_time_and_result_on_both_engines() {
+        use crate::store::AuditSearch;
+        for t in crate::store::testing::stores().await {
+            let store = &t.store;
+            for e in [
+                entry(10, "sign_in", "a", "invalid_credentials"),
+                entry(100, "sign_in", "b", "locked_out"),
+                entry(100, "sign_in_with_key", "c", "key_status"),
+                entry(100, "change_password", "d", "locked_out"),
+                entry(100, "sign_in", "e", "success"),
+            ] {
+                store.audit(&e).await.unwrap();
+            }
+            let targets = |q: AuditSearch<'static>| async move {
+                let mut found: Vec<String> =
+                    store.search_audit(&q, 0, 50).await.unwrap().into_iter().map(|e| e.target).collect();
+                found.sort();
+                found
+            };
+            let sign_ins: &'static [&'static str] = &["sign_in", "sign_in_with_key"];
+            let refused = AuditSearch { actions: sign_ins, failures_only: true, since: 50, ..Default::default() };
+            assert_eq!(targets(refused).await, ["b", "c"], "{}", t.engine);
+            let locked = AuditSearch { result: "locked_out", ..Default::default() };
+            assert_eq!(targets(locked).await, ["b", "d"], "{}", t.engine);
+            assert_eq!(targets(AuditSearch::default()).await.len(), 5, "{}: no filter, everything", t.engine);
+        }
+    }
 }

@@ -179,6 +179,10 @@ pub enum EmployeeState {
         now: i64,
         by: i64,
     },
+    /// With a password sealed to one of their keys before `before` and still not taken.
+    WaitingDelivery {
+        before: i64,
+    },
 }
 
 impl EmployeeState {
@@ -193,6 +197,7 @@ impl EmployeeState {
             "expired" => EmployeeState::Expired { now },
             "expiring_7" => EmployeeState::Expiring { now, by: now + 7 * 86_400 },
             "expiring_30" => EmployeeState::Expiring { now, by: now + 30 * 86_400 },
+            "waiting_delivery" => EmployeeState::WaitingDelivery { before: now - 86_400 },
             _ => return None,
         })
     }
@@ -205,12 +210,18 @@ impl EmployeeState {
             EmployeeState::Disabled => "e.disabled = 1".into(),
             EmployeeState::Removed => "e.removed_at IS NOT NULL".into(),
             EmployeeState::WithoutKey => "NOT EXISTS (SELECT 1 FROM keys k WHERE k.employee_id = e.id)".into(),
-            EmployeeState::Expired { now } => {
-                format!("e.removed_at IS NULL AND e.password_expires_at IS NOT NULL AND e.password_expires_at <= {now}")
-            }
-            EmployeeState::Expiring { now, by } => {
-                format!("e.removed_at IS NULL AND e.password_expires_at > {now} AND e.password_expires_at <= {by}")
-            }
+            EmployeeState::Expired { now } => format!(
+                "e.removed_at IS NULL AND e.disabled = 0 AND e.password_expires_at IS NOT NULL \
+                 AND e.password_expires_at <= {now}"
+            ),
+            EmployeeState::Expiring { now, by } => format!(
+                "e.removed_at IS NULL AND e.disabled = 0 AND e.password_expires_at > {now} \
+                 AND e.password_expires_at <= {by}"
+            ),
+            EmployeeState::WaitingDelivery { before } => format!(
+                "EXISTS (SELECT 1 FROM pending_deliveries d JOIN keys k ON k.id = d.key_id \
+                 WHERE k.employee_id = e.id AND d.created_at < {before})"
+            ),
         }
     }
 }

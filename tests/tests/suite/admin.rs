@@ -4,6 +4,7 @@
 use latchkey_api::registry::StatusReason;
 use latchkey_api::relay::RelayEvent;
 use latchkey_api::{AdminState, SessionView};
+use latchkey_server::store::AuditSearch;
 use latchkey_tests::keys::{key_password, new_key, password, provision, session_cookie, RelayPage};
 use latchkey_tests::secrets;
 use latchkey_tests::{spawn_app, totp_code, totp_code_at, AppOptions, TestApp, TestDc, TestUser, UserOptions};
@@ -236,6 +237,7 @@ fn admin_endpoints(employee: &str) -> Vec<(&'static str, String, Value)> {
         ("POST", "/api/admin/keys/X/assign".into(), json!({ "username": employee })),
         ("POST", "/api/admin/keys/X/status".into(), json!({ "status": "locked" })),
         ("GET", "/api/admin/audit".into(), Value::Null),
+        ("GET", "/api/admin/dashboard".into(), Value::Null),
         ("GET", "/api/admin/audit/verify".into(), Value::Null),
         ("POST", format!("/api/admin/local/{employee}/flags"), json!({ "may_change": false })),
     ]
@@ -889,7 +891,12 @@ async fn administrators_act_only_on_employees_never_on_admins_or_the_service_acc
     assert_eq!(code_of(unlock(stranger.sam.clone()).await).await.1, "protected_account");
 
     // Every refusal is audited with its reason.
-    let refused = app.state.store.search_audit(&admin_user.sam, "", "", false, 0, 100).await.unwrap();
+    let refused = app
+        .state
+        .store
+        .search_audit(&AuditSearch { actor: &admin_user.sam, ..Default::default() }, 0, 100)
+        .await
+        .unwrap();
     let count = |action: &str| refused.iter().filter(|e| e.action == action && e.result == "protected_account").count();
     assert_eq!((count("admin_reset"), count("admin_set_flags"), count("admin_unlock")), (1, 1, 3));
     assert_eq!((count("admin_assign_key"), count("admin_add_account")), (1, 1));

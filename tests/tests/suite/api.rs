@@ -2,6 +2,7 @@
 
 use latchkey_api::{ErrorKind, Password};
 use latchkey_server::config::LimitsConfig;
+use latchkey_server::store::AuditSearch;
 use latchkey_tests::app::error_code;
 use latchkey_tests::evidence::{BindLog, LockoutEvidence};
 use latchkey_tests::{spawn_app, AppOptions, TestDc, UserOptions};
@@ -462,7 +463,12 @@ async fn a_huge_user_name_is_refused_and_audited_only_in_part() {
     let mut app = spawn_app(&dc, AppOptions::default()).await;
     let huge = "x".repeat(12 * 1024);
     assert_eq!(app.sign_in(&huge, "Wrong-Pass-123").await.status(), StatusCode::UNAUTHORIZED);
-    let entries = app.state.store.search_audit("", "sign_in", "xxxx", false, 0, 10).await.unwrap();
+    let entries = app
+        .state
+        .store
+        .search_audit(&AuditSearch { actions: &["sign_in"], target: "xxxx", ..Default::default() }, 0, 10)
+        .await
+        .unwrap();
     let entry = entries.first().expect("the refusal is audited");
     assert!(entry.target.chars().count() <= 257 && entry.target.ends_with('…'), "{} chars", entry.target.len());
     // Positive control: an ordinary name is kept whole.

@@ -63,6 +63,11 @@ async fn administrator_enrols(page: &chromiumoxide::Page, admin: &TestUser) {
 /// recovery codes are shown with no error left on screen; then on to the dashboard.
 async fn finish_enrolment(page: &chromiumoxide::Page) {
     let secret = wait_for(page, "[data-testid=totp-secret]").await.inner_text().await.unwrap().unwrap_or_default();
+    // A wrong code first: refused on screen; the right one then leaves no error behind.
+    let wrong = if totp_code(&secret) == "000000" { "000001" } else { "000000" };
+    type_into(page, "#totp-code", wrong).await;
+    click(page, "form button[type=submit]").await;
+    wait_for(page, ".alert").await;
     let drawn: bool =
         eval(page, "document.querySelector('[data-testid=totp-qr] svg rect, [data-testid=totp-qr] svg path') !== null")
             .await;

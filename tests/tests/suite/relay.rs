@@ -5,6 +5,7 @@
 use latchkey_api::registry::StatusReason;
 use latchkey_api::relay::{ProgressStep, RelayEvent, RelayRequest};
 use latchkey_protocol::message::KeyStatus;
+use latchkey_server::store::AuditSearch;
 use latchkey_tests::dc_proxy::DcProxy;
 use latchkey_tests::evidence::{BindLog, LockoutEvidence};
 use latchkey_tests::keys::{self, key_password, new_key, password, provision, session_cookie, RelayPage};
@@ -630,7 +631,8 @@ async fn a_beacon_with_a_forged_serial_or_an_oversized_message_writes_nothing() 
     let answer = socket.next().await.unwrap().unwrap();
     let event: RelayEvent = serde_json::from_str(answer.to_text().unwrap()).unwrap();
     assert!(matches!(&event, RelayEvent::Failed { code, .. } if code == "relay_protocol"), "{event:?}");
-    let audit = app.state.store.search_audit("", "", "LK-", false, 0, 100).await.unwrap();
+    let audit =
+        app.state.store.search_audit(&AuditSearch { target: "LK-", ..Default::default() }, 0, 100).await.unwrap();
     assert!(audit.iter().all(|e| !e.target.contains("<script>") && e.target.len() <= 257), "{audit:?}");
 
     // A message over the relay's size limit is never read: the session just ends. One under the

@@ -10,10 +10,13 @@ use serde::Deserialize;
 use super::Admin;
 use crate::error::AppError;
 use crate::state::AppState;
+use crate::store::AuditSearch;
 
 /// Most entries one answer carries: a page of the table, or one CSV export.
 const MAX_PAGE: i64 = 500;
 const MAX_EXPORT: i64 = 10_000;
+/// Most actions one search names.
+const MAX_ACTIONS: usize = 16;
 
 #[derive(Deserialize)]
 pub struct AuditQuery {
@@ -28,6 +31,12 @@ pub struct AuditQuery {
     /// `failure`: only entries whose result is not a success.
     #[serde(default)]
     outcome: String,
+    /// Exactly this result (an error's code, or `success`).
+    #[serde(default)]
+    result: String,
+    /// Only entries at or after this moment (Unix seconds).
+    #[serde(default)]
+    since: i64,
     #[serde(default)]
     offset: i64,
     limit: Option<i64>,
@@ -40,8 +49,17 @@ pub async fn search(
 ) -> Result<Response, AppError> {
     let max = if q.format == "csv" { MAX_EXPORT } else { MAX_PAGE };
     let limit = q.limit.unwrap_or(max).clamp(1, max);
-    let entries =
-        state.store.search_audit(&q.actor, &q.action, &q.target, q.outcome == "failure", q.offset, limit).await?;
+    // `action` may name several, comma-separated (all the sign-in actions, say).
+    let actions: Vec<&str> = q.action.split(',').take(MAX_ACTIONS).collect();
+    let search = AuditSearch {
+        actor: &q.actor,
+        target: &q.target,
+        actions: &actions,
+        since: q.since,
+        result: &q.result,
+        failures_only: q.outcome == "failure",
+    };
+    let entries = state.store.search_audit(&search, q.offset, limit).await?;
     if q.format != "csv" {
         return Ok(Json(entries.into_iter().map(AuditView::from).collect::<Vec<_>>()).into_response());
     }

@@ -62,6 +62,7 @@ pub async fn the_administration_pages_have_no_dead_ends(dc: &TestDc, browser: &T
     wait_for(&page, "[data-testid=sign-out]").await;
     let name: String = eval(&page, "document.querySelector('[data-testid=admin-name]').innerText").await;
     assert_eq!(name, admin.display_name);
+    wait_for(&page, "[data-testid=n-active]").await;
     no_violations(&page, "the dashboard").await;
 
     // Sync, then the dashboard counts what the store and the directory hold.
@@ -203,10 +204,25 @@ pub async fn the_administration_pages_have_no_dead_ends(dc: &TestDc, browser: &T
     );
     no_violations(&page, "the audit page").await;
 
-    // The dashboard after all this.
+    // The dashboard after all this, with one refused sign-in; its number opens those entries.
+    let mut stranger = app.another_client();
+    assert_eq!(stranger.sign_in(&employee.sam, "Not-Her-Password-1").await.status(), 401);
     click(&page, "[data-testid=tab-dashboard]").await;
     wait_for(&page, "[data-testid=n-keys-suspended]").await;
     assert_eq!((figure(&page, "n-keys-suspended").await, figure(&page, "n-without-key").await), (1, 0));
+    assert_eq!(figure(&page, "n-failed-sign-ins").await, 1);
+    let opened: bool = eval(&page, "(() => { const n = document.querySelector('[data-testid=n-failed-sign-ins]'); n.parentElement.querySelector('button').click(); return true; })()").await;
+    assert!(opened);
+    wait_for(&page, "[data-testid=audit-narrowed]").await;
+    wait_until(&page, "document.querySelectorAll('[data-testid=audit] tbody tr').length === 1").await;
+    let row: String = eval(&page, "document.querySelector('[data-testid=audit] tbody tr').innerText").await;
+    assert!(row.contains(&employee.sam) && row.contains("invalid credentials"), "{row}");
+
+    // What Cancel and Escape turned down never happened: one reset, one suspension.
+    let audit = app.state.store.audit_of(&employee.sam).await.unwrap();
+    assert_eq!(audit.iter().filter(|e| e.action == "admin_reset").count(), 1, "{audit:?}");
+    let key_audit = app.state.store.audit_of(&made.serial).await.unwrap();
+    assert_eq!(key_audit.iter().filter(|e| e.action.starts_with("admin_key_")).count(), 1, "{key_audit:?}");
     page.close().await.expect("close page");
 }
 
