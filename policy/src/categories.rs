@@ -1,15 +1,22 @@
 use serde::{Deserialize, Serialize};
 
-/// The five character categories of Active Directory's complexity rule.
+use crate::letters::{letter_class, LetterClass};
+
+/// The five character categories of Active Directory's complexity rule, as Windows documents
+/// them: by Unicode *general category* (not Rust's derived properties, which call `ʰ` and `ª`
+/// lowercase and `Ⓐ` or `Ⅻ` uppercase).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Category {
     Uppercase,
     Lowercase,
+    /// 0–9 only: other scripts' digits count in no category.
     Digit,
-    /// ASCII punctuation such as `~!@#$%^&*_-+=`. Currency symbols do not count.
+    /// The ASCII symbols ``~!@#$%^&*_-+=`|\(){}[]:;"'<>,.?/``. Currency signs, other symbols,
+    /// emoji, spaces and marks count in no category.
     NonAlphanumeric,
-    /// Alphabetic characters that are neither upper- nor lowercase (CJK, for instance).
+    /// Letters that are neither upper- nor lowercase: titlecase (Lt), modifier (Lm) and other
+    /// (Lo) letters, such as CJK, `ʰ` or `ª`.
     OtherAlphabetic,
 }
 
@@ -24,17 +31,17 @@ impl Category {
 
     pub fn of(c: char) -> Option<Category> {
         if c.is_ascii_digit() {
-            Some(Category::Digit)
-        } else if c.is_ascii_punctuation() {
-            Some(Category::NonAlphanumeric)
-        } else if c.is_uppercase() {
-            Some(Category::Uppercase)
-        } else if c.is_lowercase() {
-            Some(Category::Lowercase)
-        } else if c.is_alphabetic() {
-            Some(Category::OtherAlphabetic)
-        } else {
-            None
+            return Some(Category::Digit);
+        }
+        // Exactly the 32 ASCII symbols the rule lists.
+        if c.is_ascii_punctuation() {
+            return Some(Category::NonAlphanumeric);
+        }
+        match letter_class(c) {
+            LetterClass::Uppercase => Some(Category::Uppercase),
+            LetterClass::Lowercase => Some(Category::Lowercase),
+            LetterClass::Other => Some(Category::OtherAlphabetic),
+            LetterClass::NotALetter => None,
         }
     }
 
@@ -103,6 +110,55 @@ mod tests {
         assert_eq!(Category::of(' '), None);
         // Arabic-Indic digits are not base-10 ASCII digits; they are not alphabetic either.
         assert_eq!(Category::of('٣'), None);
+    }
+
+    #[test]
+    fn letters_count_by_general_category_not_by_rusts_derived_properties() {
+        // Rust calls these lowercase (Other_Lowercase); Windows counts them as other letters.
+        assert!('ʰ'.is_lowercase() && 'ª'.is_lowercase());
+        assert_eq!(Category::of('ʰ'), Some(Category::OtherAlphabetic), "Lm");
+        assert_eq!(Category::of('ª'), Some(Category::OtherAlphabetic), "Lo");
+        // Rust calls these uppercase (Other_Uppercase) or alphabetic; they are symbols and
+        // letter-like numbers to Unicode, and count in no category.
+        assert!('Ⓐ'.is_uppercase() && 'Ⅻ'.is_uppercase());
+        assert_eq!(Category::of('Ⓐ'), None, "So");
+        assert_eq!(Category::of('Ⅻ'), None, "Nl");
+        assert_eq!(Category::of('ǅ'), Some(Category::OtherAlphabetic), "Lt");
+        assert_eq!(Category::of('²'), None, "No: not a digit 0–9");
+        assert_eq!(Category::of('7'), Some(Category::Digit));
+    }
+
+    #[test]
+    fn each_script_counts_as_windows_documents() {
+        let cases = [
+            ('Ж', Some(Category::Uppercase)),        // Cyrillic Lu
+            ('ж', Some(Category::Lowercase)),        // Cyrillic Ll
+            ('Ω', Some(Category::Uppercase)),        // Greek Lu
+            ('ς', Some(Category::Lowercase)),        // Greek final sigma, Ll
+            ('ש', Some(Category::OtherAlphabetic)),  // Hebrew Lo
+            ('ع', Some(Category::OtherAlphabetic)),  // Arabic Lo
+            ('ก', Some(Category::OtherAlphabetic)),  // Thai Lo
+            ('あ', Some(Category::OtherAlphabetic)), // Hiragana Lo
+            ('ー', Some(Category::OtherAlphabetic)), // Katakana prolonged sound mark, Lm
+            ('한', Some(Category::OtherAlphabetic)), // Hangul Lo
+            ('٣', None),                             // Arabic-Indic digit, Nd
+            ('५', None),                             // Devanagari digit, Nd
+            ('\u{301}', None),                       // combining acute, Mn
+            ('😀', None),                            // emoji, So
+            ('€', None),                             // currency, Sc
+            ('§', None),                             // Latin-1 symbol, Po but not ASCII
+            ('\u{a0}', None),                        // no-break space, Zs
+        ];
+        for (c, expected) in cases {
+            assert_eq!(Category::of(c), expected, "{c:?} U+{:04X}", c as u32);
+        }
+        // Every ASCII symbol the rule lists, and nothing else of ASCII's non-alphanumerics.
+        let symbols = "~!@#$%^&*_-+=`|\\(){}[]:;\"'<>,.?/";
+        assert_eq!(symbols.chars().count(), 32);
+        for c in (0u8..128).map(char::from) {
+            let listed = symbols.contains(c);
+            assert_eq!(Category::of(c) == Some(Category::NonAlphanumeric), listed, "{c:?}");
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 mod categories;
+mod letters;
 mod policy;
 mod report;
 mod rules;

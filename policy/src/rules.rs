@@ -97,8 +97,9 @@ pub fn check(
     account: &Account,
     blocklist: &dyn Blocklist,
 ) -> Report {
-    let length = candidate.chars().count() as u32;
-    let lowered = candidate.to_lowercase();
+    // What the directory counts: UTF-16 code units (unicodePwd holds at most 256; an emoji is 2).
+    let length = u32::try_from(candidate.encode_utf16().count()).unwrap_or(u32::MAX);
+    let folded = fold_case(candidate);
     let mut rules = Vec::new();
     let mut push = |rule, passed: bool| {
         let outcome = if passed { Outcome::Passed } else { Outcome::Failed };
@@ -112,12 +113,12 @@ pub fn check(
 
     let name = account.sam_account_name.trim();
     if name.chars().count() >= MIN_NAME_PART {
-        let passed = !lowered.contains(&name.to_lowercase());
+        let passed = !folded.contains(&fold_case(name));
         push(Rule::NoAccountName { account_name: name.to_string() }, passed);
     }
 
     if policy.mode == Mode::ActiveDirectory && policy.complexity {
-        let found = name_parts_in(&lowered, &account.display_name);
+        let found = name_parts_in(&folded, &account.display_name);
         let passed = found.is_empty();
         push(Rule::NoNameParts { found }, passed);
 
@@ -142,13 +143,28 @@ pub fn check(
     Report { rules }
 }
 
-/// The display-name tokens (3+ characters) that `lowered_candidate` contains.
-fn name_parts_in(lowered_candidate: &str, display_name: &str) -> Vec<String> {
+/// The display-name tokens (3+ characters) that `folded_candidate` contains.
+fn name_parts_in(folded_candidate: &str, display_name: &str) -> Vec<String> {
     display_name
         .split(NAME_DELIMITERS)
         .filter(|token| token.chars().count() >= MIN_NAME_PART)
-        .filter(|token| lowered_candidate.contains(&token.to_lowercase()))
+        .filter(|token| folded_candidate.contains(&fold_case(token)))
         .map(str::to_string)
+        .collect()
+}
+
+/// Text as Windows compares names without regard to case: each character mapped to its
+/// simple uppercase (`ς` and `σ` both `Σ`); one whose uppercase is several characters (`ß`)
+/// stays itself.
+fn fold_case(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            let mut upper = c.to_uppercase();
+            match (upper.next(), upper.next()) {
+                (Some(u), None) => u,
+                _ => c,
+            }
+        })
         .collect()
 }
 
@@ -233,11 +249,16 @@ mod tests {
     }
 
     #[test]
-    fn min_length_counts_characters_not_bytes() {
+    fn length_counts_utf16_code_units_as_the_directory_does() {
         let p = ad(8);
         let a = Account::default();
         assert!(failed_codes(&check("Äbc1éüö", None, &p, &a, &NoBlocklist)).contains(&"min_length"));
         assert!(!failed_codes(&check("Äbc1éüöß", None, &p, &a, &NoBlocklist)).contains(&"min_length"));
+        // Outside the Basic Multilingual Plane a character is two units: seven characters, eight units.
+        assert!(!failed_codes(&check("Äbc1éü😀", None, &p, &a, &NoBlocklist)).contains(&"min_length"));
+        let long = format!("aA1!{}", "😀".repeat(127));
+        assert_eq!(long.chars().count(), 131, "under 256 characters");
+        assert!(failed_codes(&check(&long, None, &p, &a, &NoBlocklist)).contains(&"max_length"), "258 units");
     }
 
     #[test]
@@ -288,6 +309,22 @@ mod tests {
         let acct = account("ørsted", "Øyvind Ørsted");
         let r = check("ØYVIND-loves-42", None, &ad(8), &acct, &NoBlocklist);
         assert_eq!(failed_codes(&r), vec!["no_name_parts"]);
+    }
+
+    #[test]
+    fn names_compare_by_simple_uppercase_as_windows_does() {
+        // Final and medial sigma are both Σ: the capitalised name is in the uppercase password.
+        let acct = account("x1", "Νίκος Papas");
+        let r = check("ΝΊΚΟΣ-papas-77", None, &ad(8), &acct, &NoBlocklist);
+        let found = r.rules.iter().find_map(|r| match &r.rule {
+            Rule::NoNameParts { found } => Some(found.clone()),
+            _ => None,
+        });
+        assert_eq!(found, Some(vec!["Νίκος".to_string(), "Papas".to_string()]));
+        // ß has no single uppercase: it stays itself, so "STRASSE" does not contain "Straße".
+        let r = check("STRASSE-Lane-77", None, &ad(8), &account("x1", "Straße"), &NoBlocklist);
+        assert!(!failed_codes(&r).contains(&"no_name_parts"), "{r:?}");
+        assert_eq!(fold_case("ßς"), "ßΣ");
     }
 
     #[test]
@@ -356,11 +393,11 @@ mod properties {
 
     proptest! {
         #[test]
-        fn length_rule_matches_char_count(s in "\\PC{0,40}", min in 0u32..30) {
+        fn length_rule_matches_utf16_count(s in "\\PC{0,40}", min in 0u32..30) {
             let p = Policy { min_length: min, ..Policy::nist() };
             let r = check(&s, None, &p, &Account::default(), &NoBlocklist);
             let failed = r.failures().any(|f| f.rule.code() == "min_length");
-            prop_assert_eq!(failed, (s.chars().count() as u32) < min);
+            prop_assert_eq!(failed, (s.encode_utf16().count() as u32) < min);
         }
 
         #[test]
