@@ -94,6 +94,7 @@ pub struct Directory {
     service_password: Zeroizing<String>,
     configured_base_dn: Option<String>,
     base_dn: OnceCell<String>,
+    service: tokio::sync::Mutex<Option<Ldap>>,
 }
 
 impl Directory {
@@ -127,6 +128,7 @@ impl Directory {
             service_password: Zeroizing::new(config.service_password),
             configured_base_dn: config.base_dn,
             base_dn: OnceCell::new(),
+            service: tokio::sync::Mutex::new(None),
         })
     }
 
@@ -134,7 +136,6 @@ impl Directory {
     pub async fn ping(&self) -> Result<(), DirectoryError> {
         let mut ldap = self.service_session().await?;
         self.base_dn(&mut ldap).await?;
-        let _ = ldap.unbind().await;
         Ok(())
     }
 
@@ -175,7 +176,6 @@ impl Directory {
         let mut ldap = self.service_session().await?;
         let base = self.base_dn(&mut ldap).await?;
         let rule = account::domain_lockout(&mut ldap, &base).await;
-        let _ = ldap.unbind().await;
         rule
     }
 
@@ -205,7 +205,6 @@ impl Directory {
             .await?
             .success()
             .map_err(|e| DirectoryError::Unavailable(e.to_string()))?;
-        let _ = ldap.unbind().await;
         Ok(match entries.len() {
             1 => entries.into_iter().next().map(|e| UserRef::from_entry(&SearchEntry::construct(e))),
             _ => None,
@@ -217,7 +216,6 @@ impl Directory {
         let mut ldap = self.service_session().await?;
         let base = self.base_dn(&mut ldap).await?;
         let facts = account::read(&mut ldap, &base, dn).await;
-        let _ = ldap.unbind().await;
         facts
     }
 
@@ -229,8 +227,9 @@ impl Directory {
         new: &Password,
         bind_as: BindAs,
     ) -> Result<(), DirectoryError> {
-        let mut ldap = match bind_as {
-            BindAs::Service => self.service_session().await?,
+        // The user's own bind is a connection of its own (it proves the user), closed after.
+        let (mut ldap, own) = match bind_as {
+            BindAs::Service => (self.service_session().await?, false),
             BindAs::User => {
                 let mut ldap = self.connect().await?;
                 let bind = ldap.simple_bind(&user.dn, current.expose()).await?;
@@ -238,7 +237,7 @@ impl Directory {
                     DirectoryError::InvalidCredentials => DirectoryError::WrongCurrentPassword,
                     other => other,
                 })?;
-                ldap
+                (ldap, true)
             }
         };
         let old_value = Zeroizing::new(unicode_pwd(current));
@@ -248,7 +247,9 @@ impl Directory {
             Mod::Add(b"unicodePwd".to_vec(), HashSet::from([new_value.to_vec()])),
         ];
         let result = ldap.modify(&user.dn, mods).await;
-        let _ = ldap.unbind().await;
+        if own {
+            let _ = ldap.unbind().await;
+        }
         error::from_change(&result?)
     }
 
@@ -256,7 +257,6 @@ impl Directory {
     pub async fn entry_exists(&self, dn: &str) -> Result<bool, DirectoryError> {
         let mut ldap = self.service_session().await?;
         let result = ldap.search(dn, Scope::Base, "(objectClass=*)", vec!["1.1"]).await?;
-        let _ = ldap.unbind().await;
         Ok(result.1.rc == 0 && !result.0.is_empty())
     }
 
@@ -270,7 +270,6 @@ impl Directory {
             .await?
             .success()
             .map_err(|e| DirectoryError::Unavailable(e.to_string()))?;
-        let _ = ldap.unbind().await;
         Ok(!entries.is_empty())
     }
 
@@ -308,7 +307,6 @@ impl Directory {
             });
         }
         let result = stream.finish().await;
-        let _ = ldap.unbind().await;
         result.success().map_err(|e| DirectoryError::Unavailable(e.to_string()))?;
         Ok(members)
     }
@@ -347,7 +345,6 @@ impl Directory {
             .ok_or_else(|| DirectoryError::Unexpected { rc: 0, text: "unreadable security descriptor".into() })?;
         let mods = vec![Mod::Replace(b"nTSecurityDescriptor".to_vec(), HashSet::from([updated]))];
         let result = ldap.with_controls(dacl_only()).modify(dn, mods).await;
-        let _ = ldap.unbind().await;
         error::from_change(&result?)
     }
 
@@ -360,7 +357,6 @@ impl Directory {
         let mut ldap = self.service_session().await?;
         let result =
             ldap.modify(dn, vec![Mod::Replace(attr.as_bytes().to_vec(), HashSet::from([value.to_vec()]))]).await;
-        let _ = ldap.unbind().await;
         error::from_change(&result?)
     }
 
@@ -375,7 +371,6 @@ impl Directory {
             mods.push(Mod::Replace(b"pwdLastSet".to_vec(), HashSet::from([b"0".to_vec()])));
         }
         let result = ldap.modify(dn, mods).await;
-        let _ = ldap.unbind().await;
         error::from_change(&result?)
     }
 
@@ -391,11 +386,22 @@ impl Directory {
         Ok(ldap)
     }
 
+    /// The service account's bound connection, shared: ldap3 multiplexes every read and
+    /// administrative write on it. Made again when the DC closed it (a restart, an idle
+    /// timeout); never closed by a caller.
     async fn service_session(&self) -> Result<Ldap, DirectoryError> {
+        let mut shared = self.service.lock().await;
+        if let Some(ldap) = shared.as_mut() {
+            if !ldap.is_closed() {
+                return Ok(ldap.clone());
+            }
+        }
+        *shared = None;
         let mut ldap = self.connect().await?;
         let bind = ldap.simple_bind(&self.service_account, &self.service_password).await?;
         error::from_bind(&bind)
             .map_err(|e| DirectoryError::Misconfigured(format!("the service account cannot bind: {e}")))?;
+        *shared = Some(ldap.clone());
         Ok(ldap)
     }
 

@@ -670,3 +670,30 @@ async fn the_portal_never_accepts_a_password_the_dc_refuses_for_complexity() {
     assert!(both_refuse.contains(&' ') && both_refuse.contains(&'ς'), "{both_refuse:?}");
     assert!(dc.binds(&user.dn, &current).await, "the last accepted password is the one that binds");
 }
+
+/// The service account's connection is shared and kept; when the DC goes away the portal says
+/// so (503, nothing half done), and the first request after it is back works, without a restart.
+#[tokio::test]
+async fn the_dc_going_away_and_coming_back_needs_no_restart() {
+    let dc = dc();
+    let user = dc.create_user(UserOptions::default()).await;
+    let proxy = latchkey_tests::dc_proxy::DcProxy::start(&dc.url).await;
+    let app = spawn_app(&dc, AppOptions { directory_url: Some(proxy.url.clone()), ..Default::default() }).await;
+    let sign_in = || async {
+        let mut client = app.another_client();
+        client.sign_in(&user.sam, &user.password).await.status()
+    };
+    assert_eq!(sign_in().await, StatusCode::OK, "through the shared connection");
+    assert_eq!(sign_in().await, StatusCode::OK, "and again");
+
+    proxy.cut();
+    let mut client = app.another_client();
+    let (status, body) = error_code(client.sign_in(&user.sam, &user.password).await).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::SERVICE_UNAVAILABLE, Some("directory_unavailable")));
+    let ready = app.get("/readyz").await.status();
+    assert_eq!(ready, StatusCode::SERVICE_UNAVAILABLE, "not ready while the DC is away");
+
+    proxy.restore();
+    assert_eq!(sign_in().await, StatusCode::OK, "the first request after the DC is back");
+    assert_eq!(app.get("/readyz").await.status(), StatusCode::OK);
+}
