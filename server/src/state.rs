@@ -32,6 +32,8 @@ pub struct Inner {
     bootstrap_token: Mutex<Option<String>>,
     /// Keys with a session running: one session per key at a time (`keys::KeyLease`).
     pub(crate) busy_keys: Mutex<HashSet<String>>,
+    /// How long refusing a real name's wrong password takes: an unknown name takes as long.
+    pub(crate) refusal_pace: crate::service::lockout::RefusalPace,
 }
 
 impl std::ops::Deref for AppState {
@@ -78,6 +80,7 @@ impl AppState {
             key_identity,
             bootstrap_token: Mutex::default(),
             busy_keys,
+            refusal_pace: Default::default(),
         })))
     }
 

@@ -17,7 +17,8 @@ use ldap3::Mod;
 use tokio::sync::Barrier;
 
 const SEQUENTIAL: usize = 30;
-const CONCURRENT: usize = 4;
+/// Concurrent clients, each making `PER_WORKER` changes; the portal's share one server.
+const CONCURRENCY: [usize; 3] = [1, 4, 16];
 const PER_WORKER: usize = 8;
 
 #[tokio::main]
@@ -25,8 +26,13 @@ async fn main() {
     let dc = TestDc::from_env();
     let raw_seq = raw_latencies(&dc, SEQUENTIAL).await;
     let portal_seq = portal_latencies(&dc, SEQUENTIAL).await;
-    let raw_tput = throughput(|barrier| raw_worker(dc.clone(), barrier)).await;
-    let portal_tput = throughput(|barrier| portal_worker(dc.clone(), barrier)).await;
+    let mut tputs = Vec::new();
+    for n in CONCURRENCY {
+        let raw = throughput(n, |barrier| raw_worker(dc.clone(), barrier)).await;
+        let app = spawn_app(&dc, AppOptions::default()).await;
+        let portal = throughput(n, |barrier| portal_worker(dc.clone(), app.another_client(), barrier)).await;
+        tputs.push((n, raw, portal));
+    }
 
     let (rp50, rp99) = percentiles(raw_seq);
     let (pp50, pp99) = percentiles(portal_seq);
@@ -34,10 +40,12 @@ async fn main() {
     println!("  raw ldap3  p50 {:>6.1} ms  p99 {:>6.1} ms", ms(rp50), ms(rp99));
     println!("  portal API p50 {:>6.1} ms  p99 {:>6.1} ms", ms(pp50), ms(pp99));
     println!("  ratio portal/raw: p50 {:.2}x  p99 {:.2}x", ms(pp50) / ms(rp50), ms(pp99) / ms(rp99));
-    println!("throughput, {CONCURRENT} concurrent clients x {PER_WORKER} changes:");
-    println!("  raw ldap3  {raw_tput:>6.1} changes/s");
-    println!("  portal API {portal_tput:>6.1} changes/s");
-    println!("  ratio portal/raw: {:.2}", portal_tput / raw_tput);
+    for (n, raw, portal) in tputs {
+        println!("throughput, {n} concurrent clients x {PER_WORKER} changes:");
+        println!("  raw ldap3  {raw:>6.1} changes/s");
+        println!("  portal API {portal:>6.1} changes/s");
+        println!("  ratio portal/raw: {:.2}", portal / raw);
+    }
 
     let (known, unknown) = refused_sign_ins(&dc, SEQUENTIAL).await;
     let ((kp50, _), (up50, _)) = (percentiles(known), percentiles(unknown));
@@ -138,8 +146,7 @@ async fn raw_worker(dc: TestDc, barrier: Arc<Barrier>) -> Span {
     (start, Instant::now())
 }
 
-async fn portal_worker(dc: TestDc, barrier: Arc<Barrier>) -> Span {
-    let app = spawn_app(&dc, AppOptions::default()).await;
+async fn portal_worker(dc: TestDc, app: TestApp, barrier: Arc<Barrier>) -> Span {
     let (user, client) = signed_in(&dc, &app).await;
     let mut current = user.password.clone();
     barrier.wait().await;
@@ -152,17 +159,17 @@ async fn portal_worker(dc: TestDc, barrier: Arc<Barrier>) -> Span {
     (start, Instant::now())
 }
 
-/// Changes per second with `CONCURRENT` workers, counted from when all are set up (users
+/// Changes per second with `concurrent` workers, counted from when all are set up (users
 /// created, signed in) to when the last finishes.
-async fn throughput<F, Fut>(worker: F) -> f64
+async fn throughput<F, Fut>(concurrent: usize, worker: F) -> f64
 where
     F: Fn(Arc<Barrier>) -> Fut,
     Fut: std::future::Future<Output = Span> + Send + 'static,
 {
-    let barrier = Arc::new(Barrier::new(CONCURRENT));
-    let handles: Vec<_> = (0..CONCURRENT).map(|_| tokio::spawn(worker(barrier.clone()))).collect();
+    let barrier = Arc::new(Barrier::new(concurrent));
+    let handles: Vec<_> = (0..concurrent).map(|_| tokio::spawn(worker(barrier.clone()))).collect();
     let spans: Vec<Span> = join_all(handles).await.into_iter().map(|r| r.expect("worker")).collect();
     let start = spans.iter().map(|s| s.0).min().expect("workers");
     let end = spans.iter().map(|s| s.1).max().expect("workers");
-    (CONCURRENT * PER_WORKER) as f64 / (end - start).as_secs_f64()
+    (concurrent * PER_WORKER) as f64 / (end - start).as_secs_f64()
 }

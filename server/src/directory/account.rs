@@ -199,17 +199,6 @@ pub async fn read(ldap: &mut Ldap, base_dn: &str, dn: &str) -> Result<AccountFac
     })
 }
 
-/// The domain's lockout rule: threshold (0: accounts never lock) and observation window.
-pub async fn domain_lockout(ldap: &mut Ldap, base_dn: &str) -> Result<(u32, u64), DirectoryError> {
-    let domain = search_one(ldap, base_dn, &["lockoutThreshold", "lockOutObservationWindow"])
-        .await?
-        .ok_or_else(|| DirectoryError::Misconfigured(format!("cannot read the domain object {base_dn}")))?;
-    let window = int(&domain, "lockOutObservationWindow")
-        .and_then(filetime::duration_secs)
-        .unwrap_or(DEFAULT_LOCKOUT_WINDOW_SECS);
-    Ok((uint(&domain, "lockoutThreshold"), window))
-}
-
 fn domain_policy(domain: &SearchEntry) -> Policy {
     Policy {
         mode: Mode::ActiveDirectory,

@@ -169,14 +169,19 @@ impl Directory {
         DirectoryError::InvalidCredentials
     }
 
-    /// The domain's lockout threshold (0: no lockout) and observation window in seconds, for
-    /// names no account has (an account's own come with its facts). Read each time, like an
-    /// account's facts, so an unknown name costs what a known one does.
-    pub async fn domain_lockout(&self) -> Result<(u32, u64), DirectoryError> {
-        let mut ldap = self.service_session().await?;
-        let base = self.base_dn(&mut ldap).await?;
-        let rule = account::domain_lockout(&mut ldap, &base).await;
-        rule
+    /// The service account's own facts, found and read the way a user's are: what a sign-in
+    /// for a name no account has reads, so it costs what a known name does.
+    pub async fn decoy_facts(&self) -> Result<AccountFacts, DirectoryError> {
+        let account = self.service_account.clone();
+        let user =
+            if account.contains('=') { self.find_by_dn(&account).await? } else { self.find_user(&account).await? };
+        let user =
+            user.ok_or_else(|| DirectoryError::Misconfigured("the service account cannot find itself".into()))?;
+        self.account_facts(&user.dn).await
+    }
+
+    async fn find_by_dn(&self, dn: &str) -> Result<Option<UserRef>, DirectoryError> {
+        self.find_one(&format!("(distinguishedName={})", ldap3::ldap_escape(dn))).await
     }
 
     pub async fn find_user(&self, username: &str) -> Result<Option<UserRef>, DirectoryError> {

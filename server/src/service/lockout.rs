@@ -166,6 +166,35 @@ pub fn judged<T>(outcome: &Result<T, DirectoryError>) -> Option<bool> {
 
 /// A sign-in's bind, guarded: the account found by name, its facts read (the rule comes with
 /// them, and they decide the session), a try reserved, one bind, the try settled.
+/// The typical time a real name's wrong password takes to refuse (the DC records the bad
+/// password, which a name nobody has does not cost): a refusal for an unknown name is held
+/// until as long has passed, so the answer's timing does not tell which names exist.
+#[derive(Default)]
+pub struct RefusalPace {
+    /// A moving average, in microseconds (0: nothing measured yet).
+    micros: std::sync::atomic::AtomicU64,
+}
+
+impl RefusalPace {
+    fn record(&self, took: std::time::Duration) {
+        use std::sync::atomic::Ordering;
+        let sample = u64::try_from(took.as_micros()).unwrap_or(u64::MAX).min(5_000_000);
+        let old = self.micros.load(Ordering::Relaxed);
+        let new = if old == 0 { sample } else { (old * 7 + sample) / 8 };
+        self.micros.store(new, Ordering::Relaxed);
+    }
+
+    fn typical(&self) -> std::time::Duration {
+        std::time::Duration::from_micros(self.micros.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
+    async fn hold(&self, since: std::time::Instant) {
+        if let Some(left) = self.typical().checked_sub(since.elapsed()) {
+            tokio::time::sleep(left).await;
+        }
+    }
+}
+
 pub async fn authenticate(
     state: &AppState,
     username: &str,
@@ -178,13 +207,17 @@ pub async fn authenticate(
     }
     // No logon name is that long (sAMAccountName 20, a UPN 1024 bytes at most).
     let plausible = !username.trim().is_empty() && username.len() <= 1024;
+    let started = std::time::Instant::now();
     let found = if plausible { directory.find_user(username).await? } else { None };
     let Some(user) = found else {
-        let (threshold, window_secs) = directory.domain_lockout().await?;
-        let rule = Rule { threshold, window_secs, counted: 0 };
+        // Read the way a user's facts are (the service account's own), so an unknown name
+        // costs what a known one does; its lockout rule is the domain's.
+        let decoy = directory.decoy_facts().await?;
+        let rule = Rule { counted: 0, ..Rule::of(&decoy, state.now()) };
         let attempt = reserve(state, &[Account::unknown(username)], rule).await?;
         let _ = directory.refuse_unknown(password).await;
         settle(state, attempt, Some(false)).await?;
+        state.refusal_pace.hold(started).await;
         return Err(AppError(ErrorKind::InvalidCredentials));
     };
     let facts = directory.account_facts(&user.dn).await?;
@@ -196,12 +229,33 @@ pub async fn authenticate(
     let attempt = reserve(state, &accounts, Rule::of(&facts, state.now())).await?;
     let bound = directory.bind_user(&user, password).await;
     settle(state, attempt, judged(&bound)).await?;
+    if matches!(bound, Err(crate::directory::DirectoryError::InvalidCredentials)) {
+        state.refusal_pace.record(started.elapsed());
+    }
     Ok((SignIn { user, change_required: bound? }, facts))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn an_unknown_name_is_held_as_long_as_a_real_refusal_typically_takes() {
+        use std::time::{Duration, Instant};
+        let pace = RefusalPace::default();
+        let start = Instant::now();
+        pace.hold(start).await;
+        assert!(start.elapsed() < Duration::from_millis(20), "nothing measured: no wait");
+        pace.record(Duration::from_millis(80));
+        assert_eq!(pace.typical(), Duration::from_millis(80));
+        pace.record(Duration::from_millis(40));
+        assert_eq!(pace.typical(), Duration::from_millis(75), "a moving average, not the last sample");
+        pace.record(Duration::from_secs(60));
+        assert!(pace.typical() < Duration::from_secs(1), "an outlier is capped");
+        let start = Instant::now();
+        pace.hold(start).await;
+        assert!(start.elapsed() >= pace.typical(), "held until as long has passed");
+    }
 
     #[test]
     fn the_allowance_stays_below_the_lockout_threshold() {
