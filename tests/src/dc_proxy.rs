@@ -15,6 +15,8 @@ pub struct DcProxy {
     open: Arc<AtomicBool>,
     cut: watch::Sender<u64>,
     cuts: Arc<AtomicU64>,
+    /// While true, nothing passes either way and nothing is closed: a DC that stopped answering.
+    frozen: watch::Sender<bool>,
 }
 
 impl DcProxy {
@@ -26,8 +28,10 @@ impl DcProxy {
         let port = listener.local_addr().expect("its address").port();
         let open = Arc::new(AtomicBool::new(true));
         let (cut, _) = watch::channel(0u64);
-        let proxy = DcProxy { url: format!("ldaps://127.0.0.1:{port}"), open: open.clone(), cut, cuts: Arc::default() };
-        let cut = proxy.cut.clone();
+        let (frozen, _) = watch::channel(false);
+        let proxy =
+            DcProxy { url: format!("ldaps://127.0.0.1:{port}"), open: open.clone(), cut, cuts: Arc::default(), frozen };
+        let (cut, frozen) = (proxy.cut.clone(), proxy.frozen.clone());
         tokio::spawn(async move {
             while let Ok((mut inbound, _)) = listener.accept().await {
                 if !open.load(Ordering::SeqCst) {
@@ -36,11 +40,18 @@ impl DcProxy {
                 }
                 let target = target.clone();
                 let mut cut = cut.subscribe();
+                let mut still = frozen.subscribe();
                 tokio::spawn(async move {
+                    // A connection made while frozen is held unanswered, then dropped.
+                    if *still.borrow() {
+                        until(&mut still, false).await;
+                        return;
+                    }
                     let Ok(mut outbound) = TcpStream::connect(&target).await else { return };
                     tokio::select! {
                         _ = copy_bidirectional(&mut inbound, &mut outbound) => {}
                         _ = cut.changed() => {}
+                        _ = until(&mut still, true) => until(&mut still, false).await,
                     }
                 });
             }
@@ -56,6 +67,12 @@ impl DcProxy {
     /// The DC is back.
     pub fn restore(&self) {
         self.open.store(true, Ordering::SeqCst);
+        let _ = self.frozen.send(false);
+    }
+
+    /// The DC stops answering without closing anything (a dropped route, a hung server).
+    pub fn freeze(&self) {
+        let _ = self.frozen.send(true);
     }
 
     /// A handle a relay page's hook can hold.
@@ -67,6 +84,15 @@ impl DcProxy {
             open.store(false, Ordering::SeqCst);
             let n = cuts.fetch_add(1, Ordering::SeqCst) + 1;
             let _ = cut.send(n);
+        }
+    }
+}
+
+/// Waits until the frozen flag is `wanted` (or the proxy is gone).
+async fn until(flag: &mut watch::Receiver<bool>, wanted: bool) {
+    while *flag.borrow_and_update() != wanted {
+        if flag.changed().await.is_err() {
+            return;
         }
     }
 }

@@ -134,9 +134,12 @@ impl Directory {
 
     /// Readiness: the service account binds and the base DN is known.
     pub async fn ping(&self) -> Result<(), DirectoryError> {
-        let mut ldap = self.service_session().await?;
-        self.base_dn(&mut ldap).await?;
-        Ok(())
+        self.guarded(async {
+            let mut ldap = self.service_session().await?;
+            self.base_dn(&mut ldap).await?;
+            Ok(())
+        })
+        .await
     }
 
     /// One bind as `user` with `password`: what the directory requires of them, or why not.
@@ -202,26 +205,32 @@ impl Directory {
 
     /// The one user matching `condition` (an escaped LDAP filter); none when zero or several do.
     async fn find_one(&self, condition: &str) -> Result<Option<UserRef>, DirectoryError> {
-        let mut ldap = self.service_session().await?;
-        let base = self.base_dn(&mut ldap).await?;
-        let filter = format!("(&(objectCategory=person)(objectClass=user){condition})");
-        let (entries, _) = ldap
-            .search(&base, Scope::Subtree, &filter, account::USER_ATTRS)
-            .await?
-            .success()
-            .map_err(|e| DirectoryError::Unavailable(e.to_string()))?;
-        Ok(match entries.len() {
-            1 => entries.into_iter().next().map(|e| UserRef::from_entry(&SearchEntry::construct(e))),
-            _ => None,
+        self.guarded(async {
+            let mut ldap = self.service_session().await?;
+            let base = self.base_dn(&mut ldap).await?;
+            let filter = format!("(&(objectCategory=person)(objectClass=user){condition})");
+            let (entries, _) = ldap
+                .search(&base, Scope::Subtree, &filter, account::USER_ATTRS)
+                .await?
+                .success()
+                .map_err(|e| DirectoryError::Unavailable(e.to_string()))?;
+            Ok(match entries.len() {
+                1 => entries.into_iter().next().map(|e| UserRef::from_entry(&SearchEntry::construct(e))),
+                _ => None,
+            })
         })
+        .await
     }
 
     /// What the change page shows: policy, dates, flags.
     pub async fn account_facts(&self, dn: &str) -> Result<AccountFacts, DirectoryError> {
-        let mut ldap = self.service_session().await?;
-        let base = self.base_dn(&mut ldap).await?;
-        let facts = account::read(&mut ldap, &base, dn).await;
-        facts
+        self.guarded(async {
+            let mut ldap = self.service_session().await?;
+            let base = self.base_dn(&mut ldap).await?;
+            let facts = account::read(&mut ldap, &base, dn).await;
+            facts
+        })
+        .await
     }
 
     /// The user's own change: one modify deleting the current value and adding the new one.
@@ -232,88 +241,105 @@ impl Directory {
         new: &Password,
         bind_as: BindAs,
     ) -> Result<(), DirectoryError> {
-        // The user's own bind is a connection of its own (it proves the user), closed after.
-        let (mut ldap, own) = match bind_as {
-            BindAs::Service => (self.service_session().await?, false),
-            BindAs::User => {
-                let mut ldap = self.connect().await?;
-                let bind = ldap.simple_bind(&user.dn, current.expose()).await?;
-                error::from_bind(&bind).map_err(|e| match e {
-                    DirectoryError::InvalidCredentials => DirectoryError::WrongCurrentPassword,
-                    other => other,
-                })?;
-                (ldap, true)
+        self.guarded(async {
+            // The user's own bind is a connection of its own (it proves the user), closed after.
+            let (mut ldap, own) = match bind_as {
+                BindAs::Service => (self.service_session().await?, false),
+                BindAs::User => {
+                    let mut ldap = self.connect().await?;
+                    let bind = ldap.simple_bind(&user.dn, current.expose()).await?;
+                    error::from_bind(&bind).map_err(|e| match e {
+                        DirectoryError::InvalidCredentials => DirectoryError::WrongCurrentPassword,
+                        other => other,
+                    })?;
+                    (ldap, true)
+                }
+            };
+            let old_value = Zeroizing::new(unicode_pwd(current));
+            let new_value = Zeroizing::new(unicode_pwd(new));
+            let mods = vec![
+                Mod::Delete(b"unicodePwd".to_vec(), HashSet::from([old_value.to_vec()])),
+                Mod::Add(b"unicodePwd".to_vec(), HashSet::from([new_value.to_vec()])),
+            ];
+            let result = ldap.modify(&user.dn, mods).await;
+            if own {
+                let _ = ldap.unbind().await;
             }
-        };
-        let old_value = Zeroizing::new(unicode_pwd(current));
-        let new_value = Zeroizing::new(unicode_pwd(new));
-        let mods = vec![
-            Mod::Delete(b"unicodePwd".to_vec(), HashSet::from([old_value.to_vec()])),
-            Mod::Add(b"unicodePwd".to_vec(), HashSet::from([new_value.to_vec()])),
-        ];
-        let result = ldap.modify(&user.dn, mods).await;
-        if own {
-            let _ = ldap.unbind().await;
-        }
-        error::from_change(&result?)
+            error::from_change(&result?)
+        })
+        .await
     }
 
     /// Whether the service account can read the entry `dn` (a group the sync relies on).
     pub async fn entry_exists(&self, dn: &str) -> Result<bool, DirectoryError> {
-        let mut ldap = self.service_session().await?;
-        let result = ldap.search(dn, Scope::Base, "(objectClass=*)", vec!["1.1"]).await?;
-        Ok(result.1.rc == 0 && !result.0.is_empty())
+        self.guarded(async {
+            let mut ldap = self.service_session().await?;
+            let result = ldap.search(dn, Scope::Base, "(objectClass=*)", vec!["1.1"]).await?;
+            Ok(result.1.rc == 0 && !result.0.is_empty())
+        })
+        .await
     }
 
     /// Whether `user_dn` is a member of `group_dn`, directly or through nested groups.
     pub async fn is_member(&self, user_dn: &str, group_dn: &str) -> Result<bool, DirectoryError> {
-        let mut ldap = self.service_session().await?;
-        // LDAP_MATCHING_RULE_IN_CHAIN walks nested groups on the DC.
-        let filter = format!("(memberOf:1.2.840.113556.1.4.1941:={})", ldap3::ldap_escape(group_dn));
-        let (entries, _) = ldap
-            .search(user_dn, Scope::Base, &filter, vec!["1.1"])
-            .await?
-            .success()
-            .map_err(|e| DirectoryError::Unavailable(e.to_string()))?;
-        Ok(!entries.is_empty())
+        self.guarded(async {
+            let mut ldap = self.service_session().await?;
+            // LDAP_MATCHING_RULE_IN_CHAIN walks nested groups on the DC.
+            let filter = format!("(memberOf:1.2.840.113556.1.4.1941:={})", ldap3::ldap_escape(group_dn));
+            let (entries, _) = ldap
+                .search(user_dn, Scope::Base, &filter, vec!["1.1"])
+                .await?
+                .success()
+                .map_err(|e| DirectoryError::Unavailable(e.to_string()))?;
+            Ok(!entries.is_empty())
+        })
+        .await
     }
 
     /// Every user in `group_dn` (nested groups included), in pages: groups of 10,000 exceed
     /// the DC's page size.
     pub async fn group_members(&self, group_dn: &str) -> Result<Vec<Member>, DirectoryError> {
-        use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
-        let mut ldap = self.service_session().await?;
-        let base = self.base_dn(&mut ldap).await?;
-        let filter = format!(
-            "(&(objectCategory=person)(objectClass=user)(memberOf:1.2.840.113556.1.4.1941:={}))",
-            ldap3::ldap_escape(group_dn)
-        );
-        let adapters: Vec<Box<dyn Adapter<_, _>>> =
-            vec![Box::new(EntriesOnly::new()), Box::new(PagedResults::new(500))];
-        let mut attrs = account::USER_ATTRS.to_vec();
-        attrs.extend(["userAccountControl", "msDS-UserPasswordExpiryTimeComputed"]);
-        let mut stream = ldap.streaming_search_with(adapters, &base, Scope::Subtree, &filter, attrs).await?;
-        let mut members = Vec::new();
-        while let Some(entry) = stream.next().await? {
-            let entry = SearchEntry::construct(entry);
-            let uac: i64 =
-                entry.attrs.get("userAccountControl").and_then(|v| v.first()).and_then(|v| v.parse().ok()).unwrap_or(0);
-            let expires = entry
-                .attrs
-                .get("msDS-UserPasswordExpiryTimeComputed")
-                .and_then(|v| v.first())
-                .and_then(|v| v.parse::<i64>().ok())
-                // 0: the password must be changed before use, as good as expired.
-                .and_then(|t| if t == 0 { Some(0) } else { filetime::to_unix(t) });
-            members.push(Member {
-                user: UserRef::from_entry(&entry),
-                disabled: uac & UF_ACCOUNTDISABLE != 0,
-                password_expires_at: expires,
-            });
-        }
-        let result = stream.finish().await;
-        result.success().map_err(|e| DirectoryError::Unavailable(e.to_string()))?;
-        Ok(members)
+        // A whole group, in pages: longer than one operation may take.
+        self.guarded_for(self.timeout * 20, async {
+            use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
+            let mut ldap = self.service_session().await?;
+            let base = self.base_dn(&mut ldap).await?;
+            let filter = format!(
+                "(&(objectCategory=person)(objectClass=user)(memberOf:1.2.840.113556.1.4.1941:={}))",
+                ldap3::ldap_escape(group_dn)
+            );
+            let adapters: Vec<Box<dyn Adapter<_, _>>> =
+                vec![Box::new(EntriesOnly::new()), Box::new(PagedResults::new(500))];
+            let mut attrs = account::USER_ATTRS.to_vec();
+            attrs.extend(["userAccountControl", "msDS-UserPasswordExpiryTimeComputed"]);
+            let mut stream = ldap.streaming_search_with(adapters, &base, Scope::Subtree, &filter, attrs).await?;
+            let mut members = Vec::new();
+            while let Some(entry) = stream.next().await? {
+                let entry = SearchEntry::construct(entry);
+                let uac: i64 = entry
+                    .attrs
+                    .get("userAccountControl")
+                    .and_then(|v| v.first())
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0);
+                let expires = entry
+                    .attrs
+                    .get("msDS-UserPasswordExpiryTimeComputed")
+                    .and_then(|v| v.first())
+                    .and_then(|v| v.parse::<i64>().ok())
+                    // 0: the password must be changed before use, as good as expired.
+                    .and_then(|t| if t == 0 { Some(0) } else { filetime::to_unix(t) });
+                members.push(Member {
+                    user: UserRef::from_entry(&entry),
+                    disabled: uac & UF_ACCOUNTDISABLE != 0,
+                    password_expires_at: expires,
+                });
+            }
+            let result = stream.finish().await;
+            result.success().map_err(|e| DirectoryError::Unavailable(e.to_string()))?;
+            Ok(members)
+        })
+        .await
     }
 
     /// Sets or clears "user must change password at next logon" (pwdLastSet 0, or -1: now).
@@ -325,32 +351,35 @@ impl Directory {
     /// Sets or clears "user may not change password": the deny ACEs for SELF and Everyone in
     /// the account's DACL. Only the DACL is read and written (SD-flags control).
     pub async fn set_may_change(&self, dn: &str, may_change: bool) -> Result<(), DirectoryError> {
-        use ldap3::controls::RawControl;
-        let dacl_only = || RawControl {
-            ctype: account::SD_FLAGS_OID.into(),
-            crit: true,
-            val: Some(account::SD_FLAGS_DACL.to_vec()),
-        };
-        let mut ldap = self.service_session().await?;
-        let (entries, _) = ldap
-            .with_controls(dacl_only())
-            .search(dn, Scope::Base, "(objectClass=*)", vec!["nTSecurityDescriptor"])
-            .await?
-            .success()
-            .map_err(|e| DirectoryError::Unavailable(e.to_string()))?;
-        let entry = entries
-            .into_iter()
-            .next()
-            .map(SearchEntry::construct)
-            .ok_or_else(|| DirectoryError::Unexpected { rc: 32, text: format!("no such object: {dn}") })?;
-        let sd = entry.bin_attrs.get("nTSecurityDescriptor").and_then(|v| v.first()).ok_or_else(|| {
-            DirectoryError::Misconfigured("the service account cannot read the account's permissions".into())
-        })?;
-        let updated = security_descriptor::with_password_change_denied(sd, !may_change)
-            .ok_or_else(|| DirectoryError::Unexpected { rc: 0, text: "unreadable security descriptor".into() })?;
-        let mods = vec![Mod::Replace(b"nTSecurityDescriptor".to_vec(), HashSet::from([updated]))];
-        let result = ldap.with_controls(dacl_only()).modify(dn, mods).await;
-        error::from_change(&result?)
+        self.guarded(async {
+            use ldap3::controls::RawControl;
+            let dacl_only = || RawControl {
+                ctype: account::SD_FLAGS_OID.into(),
+                crit: true,
+                val: Some(account::SD_FLAGS_DACL.to_vec()),
+            };
+            let mut ldap = self.service_session().await?;
+            let (entries, _) = ldap
+                .with_controls(dacl_only())
+                .search(dn, Scope::Base, "(objectClass=*)", vec!["nTSecurityDescriptor"])
+                .await?
+                .success()
+                .map_err(|e| DirectoryError::Unavailable(e.to_string()))?;
+            let entry = entries
+                .into_iter()
+                .next()
+                .map(SearchEntry::construct)
+                .ok_or_else(|| DirectoryError::Unexpected { rc: 32, text: format!("no such object: {dn}") })?;
+            let sd = entry.bin_attrs.get("nTSecurityDescriptor").and_then(|v| v.first()).ok_or_else(|| {
+                DirectoryError::Misconfigured("the service account cannot read the account's permissions".into())
+            })?;
+            let updated = security_descriptor::with_password_change_denied(sd, !may_change)
+                .ok_or_else(|| DirectoryError::Unexpected { rc: 0, text: "unreadable security descriptor".into() })?;
+            let mods = vec![Mod::Replace(b"nTSecurityDescriptor".to_vec(), HashSet::from([updated]))];
+            let result = ldap.with_controls(dacl_only()).modify(dn, mods).await;
+            error::from_change(&result?)
+        })
+        .await
     }
 
     /// Unlocks an account locked out by wrong passwords.
@@ -359,24 +388,54 @@ impl Directory {
     }
 
     async fn replace_attribute(&self, dn: &str, attr: &str, value: &[u8]) -> Result<(), DirectoryError> {
-        let mut ldap = self.service_session().await?;
-        let result =
-            ldap.modify(dn, vec![Mod::Replace(attr.as_bytes().to_vec(), HashSet::from([value.to_vec()]))]).await;
-        error::from_change(&result?)
+        self.guarded(async {
+            let mut ldap = self.service_session().await?;
+            let result =
+                ldap.modify(dn, vec![Mod::Replace(attr.as_bytes().to_vec(), HashSet::from([value.to_vec()]))]).await;
+            error::from_change(&result?)
+        })
+        .await
     }
 
     /// An administrator's reset: the new password replaces the old (the DC checks complexity
     /// and length, not history or minimum age: the caller does). With `must_change`, the user
     /// must change it at next logon.
     pub async fn reset_password(&self, dn: &str, new: &Password, must_change: bool) -> Result<(), DirectoryError> {
-        let mut ldap = self.service_session().await?;
-        let value = Zeroizing::new(unicode_pwd(new));
-        let mut mods = vec![Mod::Replace(b"unicodePwd".to_vec(), HashSet::from([value.to_vec()]))];
-        if must_change {
-            mods.push(Mod::Replace(b"pwdLastSet".to_vec(), HashSet::from([b"0".to_vec()])));
+        self.guarded(async {
+            let mut ldap = self.service_session().await?;
+            let value = Zeroizing::new(unicode_pwd(new));
+            let mut mods = vec![Mod::Replace(b"unicodePwd".to_vec(), HashSet::from([value.to_vec()]))];
+            if must_change {
+                mods.push(Mod::Replace(b"pwdLastSet".to_vec(), HashSet::from([b"0".to_vec()])));
+            }
+            let result = ldap.modify(dn, mods).await;
+            error::from_change(&result?)
+        })
+        .await
+    }
+
+    /// Runs `work` on the shared connection within the timeout; a connection that did not
+    /// answer, or failed under it, is dropped so the next call makes a fresh one.
+    async fn guarded<T>(
+        &self,
+        work: impl std::future::Future<Output = Result<T, DirectoryError>>,
+    ) -> Result<T, DirectoryError> {
+        self.guarded_for(self.timeout * 2, work).await
+    }
+
+    async fn guarded_for<T>(
+        &self,
+        limit: Duration,
+        work: impl std::future::Future<Output = Result<T, DirectoryError>>,
+    ) -> Result<T, DirectoryError> {
+        let outcome = match tokio::time::timeout(limit, work).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(DirectoryError::Unavailable("the directory did not answer in time".into())),
+        };
+        if matches!(outcome, Err(DirectoryError::Unavailable(_))) {
+            *self.service.lock().await = None;
         }
-        let result = ldap.modify(dn, mods).await;
-        error::from_change(&result?)
+        outcome
     }
 
     async fn connect(&self) -> Result<Ldap, DirectoryError> {

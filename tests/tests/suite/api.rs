@@ -697,3 +697,27 @@ async fn the_dc_going_away_and_coming_back_needs_no_restart() {
     assert_eq!(sign_in().await, StatusCode::OK, "the first request after the DC is back");
     assert_eq!(app.get("/readyz").await.status(), StatusCode::OK);
 }
+
+/// A DC that stops answering without closing anything: the portal gives up on it within its
+/// timeout (503), drops the connection, and works again once the DC answers.
+#[tokio::test]
+async fn a_dc_that_stops_answering_is_given_up_on_and_replaced() {
+    let dc = dc();
+    let user = dc.create_user(UserOptions::default()).await;
+    let proxy = latchkey_tests::dc_proxy::DcProxy::start(&dc.url).await;
+    let app = spawn_app(&dc, AppOptions { directory_url: Some(proxy.url.clone()), ..Default::default() }).await;
+    let sign_in = || async {
+        let mut client = app.another_client();
+        client.sign_in(&user.sam, &user.password).await
+    };
+    assert_eq!(sign_in().await.status(), StatusCode::OK);
+
+    proxy.freeze();
+    let asked = std::time::Instant::now();
+    let (status, body) = error_code(sign_in().await).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::SERVICE_UNAVAILABLE, Some("directory_unavailable")));
+    assert!(asked.elapsed() < std::time::Duration::from_secs(30), "given up within the timeout: {:?}", asked.elapsed());
+
+    proxy.restore();
+    assert_eq!(sign_in().await.status(), StatusCode::OK, "a fresh connection once the DC answers");
+}
