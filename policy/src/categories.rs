@@ -45,6 +45,37 @@ impl Category {
         }
     }
 
+    /// The category Samba's DC puts `c` in: ASCII as Windows does; beyond ASCII, a letter of
+    /// the Basic Multilingual Plane with a one-character case partner is upper- or lowercase,
+    /// and *every* other character (letters without a partner such as `ß`, titlecase, symbols,
+    /// other scripts' digits, anything past U+FFFF) counts as "other" (checked against the DC in
+    /// the suite).
+    /// Samba's case tables are older than Unicode's: a case pair outside the long-stable Latin,
+    /// Greek and Cyrillic blocks may be "other" to it, so such a letter is [`SambaClass::Either`].
+    pub fn as_samba_counts(c: char) -> SambaClass {
+        if c.is_ascii() {
+            return Category::of(c).map_or(SambaClass::Nothing, SambaClass::Sure);
+        }
+        let lowers = single(c.to_lowercase()).is_some_and(|l| l != c);
+        let uppers = single(c.to_uppercase()).is_some_and(|u| u != c);
+        let case = if (c as u32) > 0xFFFF || (lowers && uppers) {
+            // Past U+FFFF, or titlecase (`ǅ`, a partner either way): "other" to Samba.
+            None
+        } else if lowers {
+            Some(Category::Uppercase)
+        } else if uppers {
+            Some(Category::Lowercase)
+        } else {
+            None
+        };
+        let long_stable = matches!(c as u32, 0x80..=0x4FF | 0x1E00..=0x1FFF);
+        match case {
+            Some(case) if long_stable => SambaClass::Sure(case),
+            Some(case) => SambaClass::Either(case),
+            None => SambaClass::Sure(Category::OtherAlphabetic),
+        }
+    }
+
     pub fn describe(self) -> &'static str {
         match self {
             Category::Uppercase => "uppercase letters",
@@ -60,6 +91,21 @@ impl Category {
     }
 }
 
+/// Where Samba's DC counts a character.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SambaClass {
+    Nothing,
+    Sure(Category),
+    /// Its case, or "other" if Samba's tables predate the pair.
+    Either(Category),
+}
+
+/// The one character a case mapping gives, if it gives exactly one.
+fn single(mut mapped: impl Iterator<Item = char>) -> Option<char> {
+    let first = mapped.next()?;
+    mapped.next().is_none().then_some(first)
+}
+
 /// The categories present in a password.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CategorySet(u8);
@@ -67,6 +113,22 @@ pub struct CategorySet(u8);
 impl CategorySet {
     pub fn of(password: &str) -> Self {
         CategorySet(password.chars().filter_map(Category::of).fold(0, |bits, c| bits | c.bit()))
+    }
+
+    /// The fewest categories Samba's DC may find in a password (see
+    /// [`Category::as_samba_counts`]), and those it surely finds.
+    pub fn as_samba_counts(password: &str) -> (u32, Self) {
+        let classes: Vec<SambaClass> = password.chars().map(Category::as_samba_counts).collect();
+        let sure = classes.iter().fold(CategorySet(0), |set, class| match class {
+            SambaClass::Sure(c) => CategorySet(set.0 | c.bit()),
+            _ => set,
+        });
+        // Every uncertain letter may be "other": at most one more category, and none when
+        // one of its two is already there.
+        let more = classes.iter().any(|class| {
+            matches!(class, SambaClass::Either(c) if !sure.contains(*c) && !sure.contains(Category::OtherAlphabetic))
+        });
+        (sure.len() + u32::from(more), sure)
     }
 
     pub fn contains(self, c: Category) -> bool {
@@ -159,6 +221,23 @@ mod tests {
             let listed = symbols.contains(c);
             assert_eq!(Category::of(c) == Some(Category::NonAlphanumeric), listed, "{c:?}");
         }
+    }
+
+    #[test]
+    fn samba_counts_case_from_its_own_tables_and_everything_else_as_other() {
+        use SambaClass::{Either, Nothing, Sure};
+        assert_eq!(Category::as_samba_counts('ß'), Sure(Category::OtherAlphabetic), "no one-character partner");
+        assert_eq!(Category::as_samba_counts('ǅ'), Sure(Category::OtherAlphabetic), "titlecase");
+        assert_eq!(Category::as_samba_counts('€'), Sure(Category::OtherAlphabetic));
+        assert_eq!(Category::as_samba_counts('𐐨'), Sure(Category::OtherAlphabetic), "past U+FFFF");
+        assert_eq!(Category::as_samba_counts('ς'), Sure(Category::Lowercase));
+        assert_eq!(Category::as_samba_counts('Ж'), Sure(Category::Uppercase));
+        assert_eq!(Category::as_samba_counts('ა'), Either(Category::Lowercase), "a pair newer than Samba's tables");
+        assert_eq!(Category::as_samba_counts(' '), Nothing);
+        assert_eq!(Category::as_samba_counts('7'), Sure(Category::Digit));
+        // An uncertain letter beside "other" may add nothing; alone, at most one.
+        assert_eq!(CategorySet::as_samba_counts("漢5ა").0, 2);
+        assert_eq!(CategorySet::as_samba_counts("Q5ა").0, 3);
     }
 
     #[test]

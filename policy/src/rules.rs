@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use crate::{Account, CategorySet, Mode, Outcome, Policy, Report, RuleResult};
+use crate::{Account, Category, CategorySet, Mode, Outcome, Policy, Report, RuleResult};
 
 /// Longest password the directory accepts (unicodePwd holds at most 256 characters).
 pub const MAX_LENGTH: u32 = 256;
@@ -122,10 +122,13 @@ pub fn check(
         let passed = found.is_empty();
         push(Rule::NoNameParts { found }, passed);
 
-        let set = CategorySet::of(candidate);
-        let rule =
-            Rule::Categories { required: REQUIRED_CATEGORIES, found: set.len(), missing: set.missing().collect() };
-        push(rule, set.len() >= REQUIRED_CATEGORIES);
+        // Windows's documented rule, and Samba's where it is stricter: a password either DC
+        // would refuse is refused here.
+        let windows = CategorySet::of(candidate);
+        let (samba_count, samba_sure) = CategorySet::as_samba_counts(candidate);
+        let found = windows.len().min(samba_count);
+        let missing = Category::ALL.into_iter().filter(|c| !windows.contains(*c) || !samba_sure.contains(*c)).collect();
+        push(Rule::Categories { required: REQUIRED_CATEGORIES, found, missing }, found >= REQUIRED_CATEGORIES);
     }
 
     if let Some(current) = current {

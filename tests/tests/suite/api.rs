@@ -620,9 +620,10 @@ async fn check_config_masks_the_service_password() {
 }
 
 /// The complexity categories, character by character, against the DC itself: a password of two
-/// categories (lowercase, digits) plus one character. Where the portal says the character adds
-/// a third category, the DC must accept the password; where the DC is laxer (Samba counts some
-/// characters Windows does not), the portal follows the documented Windows rule.
+/// categories plus one character, on three bases (lowercase + digits, uppercase + digits, other
+/// letters + digits), so a character counted in the wrong category shows. Wherever the portal
+/// accepts, the DC must; where the DC is laxer (Samba counts some characters Windows does not),
+/// the portal follows the documented Windows rule.
 #[tokio::test]
 async fn the_portal_never_accepts_a_password_the_dc_refuses_for_complexity() {
     use latchkey_server::directory::BindAs;
@@ -632,11 +633,13 @@ async fn the_portal_never_accepts_a_password_the_dc_refuses_for_complexity() {
     let directory = app.state.directory().unwrap();
     let mut current = user.password.clone();
     let chars = [
-        'A', 'É', 'Ж', 'Ω', 'ǅ', 'ʰ', 'ª', '漢', 'ש', 'ー', '#', '/', 'ß', 'ς', 'Ⓐ', 'Ⅻ', '٣', '²', '€', '😀', '§', ' ',
+        'A', 'É', 'Ж', 'Ω', 'ǅ', 'ʰ', 'ª', '漢', 'ש', 'ー', '#', '/', 'ß', 'ĸ', 'ς', 'ა', '𐐨', '𝐀', 'Ⓐ', 'Ⅻ', '٣', '²',
+        '€', '😀', '§', ' ',
     ];
+    let bases = ["qwzxvbnm", "QWZXVBNM", "漢字漢字漢字漢字"];
     let (mut both_accept, mut both_refuse, mut dc_laxer) = (Vec::new(), Vec::new(), Vec::new());
-    for (i, c) in chars.into_iter().enumerate() {
-        let candidate = format!("qwzxvbnm{i:02}{c}");
+    for (i, (base, c)) in bases.iter().flat_map(|b| chars.iter().map(move |c| (*b, *c))).enumerate() {
+        let candidate = format!("{base}{i:02}{c}");
         let facts = directory.account_facts(&user.dn).await.unwrap();
         let portal = latchkey_policy::check(
             &candidate,
@@ -651,10 +654,11 @@ async fn the_portal_never_accepts_a_password_the_dc_refuses_for_complexity() {
             .await
             .is_ok();
         assert!(!portal_accepts || dc_accepts, "{c:?}: the portal accepts {candidate:?}, the DC refuses it");
+        let seen = (&base[..3], c);
         match (portal_accepts, dc_accepts) {
-            (true, true) => both_accept.push(c),
-            (false, false) => both_refuse.push(c),
-            _ => dc_laxer.push(c),
+            (true, true) => both_accept.push(seen),
+            (false, false) => both_refuse.push(seen),
+            _ => dc_laxer.push(seen),
         }
         if dc_accepts {
             current = candidate;
@@ -666,8 +670,9 @@ async fn the_portal_never_accepts_a_password_the_dc_refuses_for_complexity() {
     // Controls: a plain uppercase letter and an ASCII symbol add a category for both; a space
     // and a lowercase Greek letter add none for either. (Samba also counts currency signs,
     // other symbols and other scripts' digits, which Windows does not: the portal refuses them.)
-    assert!(both_accept.contains(&'A') && both_accept.contains(&'#'), "{both_accept:?}");
-    assert!(both_refuse.contains(&' ') && both_refuse.contains(&'ς'), "{both_refuse:?}");
+    assert!(both_accept.contains(&("qwz", 'A')) && both_accept.contains(&("QWZ", '#')), "{both_accept:?}");
+    assert!(both_refuse.contains(&("qwz", ' ')) && both_refuse.contains(&("qwz", 'ς')), "{both_refuse:?}");
+    assert!(both_refuse.contains(&("QWZ", 'Ж')) && both_accept.contains(&("漢", 'Ж')), "{both_refuse:?}");
     assert!(dc.binds(&user.dn, &current).await, "the last accepted password is the one that binds");
 }
 
