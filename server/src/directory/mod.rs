@@ -95,6 +95,8 @@ pub struct Directory {
     configured_base_dn: Option<String>,
     base_dn: OnceCell<String>,
     service: tokio::sync::Mutex<Option<Ldap>>,
+    /// The service account's own DN, once known (see [`Directory::decoy_facts`]).
+    service_dn: OnceCell<String>,
 }
 
 impl Directory {
@@ -129,6 +131,7 @@ impl Directory {
             configured_base_dn: config.base_dn,
             base_dn: OnceCell::new(),
             service: tokio::sync::Mutex::new(None),
+            service_dn: OnceCell::new(),
         })
     }
 
@@ -172,19 +175,35 @@ impl Directory {
         DirectoryError::InvalidCredentials
     }
 
-    /// The service account's own facts, found and read the way a user's are: what a sign-in
-    /// for a name no account has reads, so it costs what a known name does.
+    /// The service account's own facts, read the way a user's are: what a sign-in for a name
+    /// no account has reads, so it costs what a known name does. Its DN is asked of the DC once
+    /// ("who am I"), then kept.
     pub async fn decoy_facts(&self) -> Result<AccountFacts, DirectoryError> {
-        let account = self.service_account.clone();
-        let user =
-            if account.contains('=') { self.find_by_dn(&account).await? } else { self.find_user(&account).await? };
-        let user =
-            user.ok_or_else(|| DirectoryError::Misconfigured("the service account cannot find itself".into()))?;
-        self.account_facts(&user.dn).await
-    }
-
-    async fn find_by_dn(&self, dn: &str) -> Result<Option<UserRef>, DirectoryError> {
-        self.find_one(&format!("(distinguishedName={})", ldap3::ldap_escape(dn))).await
+        let dn = self
+            .service_dn
+            .get_or_try_init(|| async {
+                let mut ldap = self.service_session().await?;
+                let (who, _) = ldap
+                    .extended(ldap3::exop::WhoAmI)
+                    .await?
+                    .success()
+                    .map_err(|e| DirectoryError::Unavailable(e.to_string()))?;
+                let answer = who.val.map(|v| String::from_utf8_lossy(&v).into_owned()).unwrap_or_default();
+                // "dn:<DN>", or (Active Directory) "u:DOMAIN\\name".
+                if let Some(dn) = answer.strip_prefix("dn:") {
+                    return Ok(dn.to_string());
+                }
+                let name = answer.strip_prefix("u:").and_then(|u| u.rsplit('\\').next()).unwrap_or_default();
+                match self.find_user(name).await? {
+                    Some(user) if !name.is_empty() => Ok(user.dn),
+                    _ => {
+                        Err(DirectoryError::Misconfigured(format!("the service account ({answer}) cannot find itself")))
+                    }
+                }
+            })
+            .await?
+            .clone();
+        self.account_facts(&dn).await
     }
 
     pub async fn find_user(&self, username: &str) -> Result<Option<UserRef>, DirectoryError> {

@@ -166,30 +166,37 @@ pub fn judged<T>(outcome: &Result<T, DirectoryError>) -> Option<bool> {
 
 /// A sign-in's bind, guarded: the account found by name, its facts read (the rule comes with
 /// them, and they decide the session), a try reserved, one bind, the try settled.
-/// The typical time a real name's wrong password takes to refuse (the DC records the bad
-/// password, which a name nobody has does not cost): a refusal for an unknown name is held
-/// until as long has passed, so the answer's timing does not tell which names exist.
+/// How long real names' wrong passwords took to refuse (the DC records a bad password, which
+/// a name nobody has does not cost): a refusal for an unknown name is held until as long as one
+/// of them, drawn at random, has passed, so both follow the same distribution and the answer's
+/// timing does not tell which names exist.
 #[derive(Default)]
 pub struct RefusalPace {
-    /// A moving average, in microseconds (0: nothing measured yet).
-    micros: std::sync::atomic::AtomicU64,
+    recent: std::sync::Mutex<std::collections::VecDeque<std::time::Duration>>,
 }
+
+/// How many recent refusals the pace draws from.
+const PACE_SAMPLES: usize = 64;
+/// No refusal is held longer than this, whatever was measured.
+const PACE_CAP: std::time::Duration = std::time::Duration::from_secs(2);
 
 impl RefusalPace {
     fn record(&self, took: std::time::Duration) {
-        use std::sync::atomic::Ordering;
-        let sample = u64::try_from(took.as_micros()).unwrap_or(u64::MAX).min(5_000_000);
-        let old = self.micros.load(Ordering::Relaxed);
-        let new = if old == 0 { sample } else { (old * 7 + sample) / 8 };
-        self.micros.store(new, Ordering::Relaxed);
+        let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        if recent.len() == PACE_SAMPLES {
+            recent.pop_front();
+        }
+        recent.push_back(took.min(PACE_CAP));
     }
 
-    fn typical(&self) -> std::time::Duration {
-        std::time::Duration::from_micros(self.micros.load(std::sync::atomic::Ordering::Relaxed))
+    /// One of the recent durations, at random; none before any was measured.
+    fn draw(&self) -> Option<std::time::Duration> {
+        let recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        (!recent.is_empty()).then(|| recent[rand::random_range(0..recent.len())])
     }
 
     async fn hold(&self, since: std::time::Instant) {
-        if let Some(left) = self.typical().checked_sub(since.elapsed()) {
+        if let Some(left) = self.draw().and_then(|d| d.checked_sub(since.elapsed())) {
             tokio::time::sleep(left).await;
         }
     }
@@ -211,9 +218,15 @@ pub async fn authenticate(
     let found = if plausible { directory.find_user(username).await? } else { None };
     let Some(user) = found else {
         // Read the way a user's facts are (the service account's own), so an unknown name
-        // costs what a known one does; its lockout rule is the domain's.
-        let decoy = directory.decoy_facts().await?;
-        let rule = Rule { counted: 0, ..Rule::of(&decoy, state.now()) };
+        // costs what a known one does. Whatever that read answers, the name is refused alike.
+        let rule = match directory.decoy_facts().await {
+            Ok(decoy) => Rule { counted: 0, ..Rule::of(&decoy, state.now()) },
+            Err(e) => {
+                tracing::warn!(error = %e, "the service account's own facts could not be read");
+                let window_secs = crate::directory::DEFAULT_LOCKOUT_WINDOW_SECS;
+                Rule { threshold: UNREADABLE_POLICY_THRESHOLD, window_secs, counted: 0 }
+            }
+        };
         let attempt = reserve(state, &[Account::unknown(username)], rule).await?;
         let _ = directory.refuse_unknown(password).await;
         settle(state, attempt, Some(false)).await?;
@@ -240,21 +253,26 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn an_unknown_name_is_held_as_long_as_a_real_refusal_typically_takes() {
+    async fn an_unknown_name_is_held_as_long_as_a_real_refusal_drawn_at_random() {
         use std::time::{Duration, Instant};
         let pace = RefusalPace::default();
         let start = Instant::now();
         pace.hold(start).await;
         assert!(start.elapsed() < Duration::from_millis(20), "nothing measured: no wait");
-        pace.record(Duration::from_millis(80));
-        assert_eq!(pace.typical(), Duration::from_millis(80));
-        pace.record(Duration::from_millis(40));
-        assert_eq!(pace.typical(), Duration::from_millis(75), "a moving average, not the last sample");
         pace.record(Duration::from_secs(60));
-        assert!(pace.typical() < Duration::from_secs(1), "an outlier is capped");
+        assert_eq!(pace.draw(), Some(PACE_CAP), "an outlier is capped");
+        for ms in [40, 80] {
+            pace.record(Duration::from_millis(ms));
+        }
+        let drawn: std::collections::HashSet<_> = (0..200).filter_map(|_| pace.draw()).collect();
+        assert_eq!(drawn.len(), 3, "every recent duration is drawn sometimes: {drawn:?}");
+        for _ in 0..PACE_SAMPLES {
+            pace.record(Duration::from_millis(30));
+        }
+        assert_eq!(pace.draw(), Some(Duration::from_millis(30)), "only the recent ones count");
         let start = Instant::now();
         pace.hold(start).await;
-        assert!(start.elapsed() >= pace.typical(), "held until as long has passed");
+        assert!(start.elapsed() >= Duration::from_millis(30), "held until as long has passed");
     }
 
     #[test]

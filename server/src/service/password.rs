@@ -131,7 +131,7 @@ pub fn classify_refusal(facts: &AccountFacts, now: i64, current: &str, new: &str
     if let Some(allowed_at) = earliest_change(facts, now) {
         return ErrorKind::TooYoung { allowed_at: Some(allowed_at) };
     }
-    if (new.chars().count() as u32) < policy.min_length {
+    if (new.encode_utf16().count() as u32) < policy.min_length {
         return ErrorKind::TooShort { min_length: policy.min_length };
     }
     if policy.mode == Mode::ActiveDirectory && policy.complexity && CategorySet::of(new).len() < 3 {
