@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use crate::letters::{letter_class, LetterClass};
+use crate::letters::{has_lowercase_partner, letter_class, LetterClass};
 
 /// The five character categories of Active Directory's complexity rule, as Windows documents
 /// them: by Unicode *general category* (not Rust's derived properties, which call `ʰ` and `ª`
@@ -56,7 +56,7 @@ impl Category {
         if c.is_ascii() {
             return Category::of(c).map_or(SambaClass::Nothing, SambaClass::Sure);
         }
-        let lowers = single(c.to_lowercase()).is_some_and(|l| l != c);
+        let lowers = has_lowercase_partner(c);
         let uppers = single(c.to_uppercase()).is_some_and(|u| u != c);
         let case = if (c as u32) > 0xFFFF || (lowers && uppers) {
             // Past U+FFFF, or titlecase (`ǅ`, a partner either way): "other" to Samba.
