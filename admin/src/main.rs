@@ -6,8 +6,6 @@
 mod api;
 #[cfg(target_arch = "wasm32")]
 mod components;
-#[cfg(target_arch = "wasm32")]
-mod when;
 
 #[cfg(target_arch = "wasm32")]
 fn main() {

@@ -12,6 +12,17 @@ pub fn relative(at: i64, now: i64) -> String {
     }
 }
 
+/// "just now", "3 min ago", "5 h ago" for a moment within the last day; `None` otherwise (the
+/// caller shows the date).
+pub fn ago(at: i64, now: i64) -> Option<String> {
+    match now - at {
+        -59..=59 => Some("just now".into()),
+        60..=3599 => Some(format!("{} min ago", (now - at) / 60)),
+        3600..=86_399 => Some(format!("{} h ago", (now - at) / 3600)),
+        _ => None,
+    }
+}
+
 /// "in 3 minutes" style wording for short waits (minimum password age in seconds or minutes).
 pub fn wait(at: i64, now: i64) -> String {
     let secs = (at - now).max(0);
@@ -26,6 +37,18 @@ pub fn wait(at: i64, now: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn recent_moments_read_as_ago_and_older_ones_as_dates() {
+        let now = 1_000_000;
+        assert_eq!(ago(now - 5, now).as_deref(), Some("just now"));
+        assert_eq!(ago(now - 60, now).as_deref(), Some("1 min ago"));
+        assert_eq!(ago(now - 3599, now).as_deref(), Some("59 min ago"));
+        assert_eq!(ago(now - 3600, now).as_deref(), Some("1 h ago"));
+        assert_eq!(ago(now - 86_399, now).as_deref(), Some("23 h ago"));
+        assert_eq!(ago(now - 86_400, now), None, "a day old: a date");
+        assert_eq!(ago(now + 120, now), None, "the future: a date");
+    }
 
     #[test]
     fn words_for_days() {

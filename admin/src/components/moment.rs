@@ -1,9 +1,11 @@
+use latchkey_app::components::format::{iso, local_datetime_with_zone, now};
+use latchkey_app::dates::ago;
 use leptos::prelude::*;
 
-use crate::when;
-
-/// A moment in the records: relative when recent, local with its time zone otherwise.
+/// A moment in the records: relative within a day, otherwise local with its time zone; the
+/// exact moment in the element's title and `datetime`.
 #[component]
 pub fn Moment(at: i64) -> impl IntoView {
-    view! { <time datetime=when::iso(at) title=when::local(at)>{when::readable(at, when::now())}</time> }
+    let shown = ago(at, now()).unwrap_or_else(|| local_datetime_with_zone(at));
+    view! { <time datetime=iso(at) title=local_datetime_with_zone(at)>{shown}</time> }
 }
