@@ -34,6 +34,11 @@ fn ensure_npm_package(name: &str, version: &str, probe: &std::path::Path) -> Res
     if probe.exists() && installed.contains(&format!("\"version\": \"{version}\"")) {
         return Ok(());
     }
+    npm_install(name, version)
+}
+
+/// Installs `name@version` into the tools cache.
+fn npm_install(name: &str, version: &str) -> Result {
     let prefix = paths::cache().join("tools");
     std::fs::create_dir_all(&prefix).map_err(|e| format!("cannot create {}: {e}", prefix.display()))?;
     cmd::run(
@@ -85,12 +90,5 @@ fn ensure_binaryen() -> Result {
     if found.contains(&format!("version {major}")) {
         return Ok(());
     }
-    let prefix = paths::cache().join("tools");
-    std::fs::create_dir_all(&prefix).map_err(|e| format!("cannot create {}: {e}", prefix.display()))?;
-    cmd::run(
-        Command::new("npm")
-            .args(["install", "--no-audit", "--no-fund", "--prefix"])
-            .arg(&prefix)
-            .arg(format!("binaryen@{BINARYEN}")),
-    )
+    npm_install("binaryen", BINARYEN)
 }
