@@ -45,7 +45,7 @@ pub async fn employees(state: &AppState) -> Result<SyncReport, AppError> {
         tracing::info!(%serial, reason, "key suspended: its employee left the group or was disabled");
         crate::service::audit::record_result(
             state,
-            "latchkey",
+            audit::SERVER_ACTOR,
             audit::action::KEY_SUSPENDED_BY_SYNC,
             &serial,
             reason,
@@ -81,7 +81,7 @@ pub async fn every(state: AppState, interval: Duration) {
         }
         crate::service::audit::record(
             &state,
-            "latchkey",
+            audit::SERVER_ACTOR,
             audit::action::SCHEDULED_SYNC,
             "employees",
             &outcome,

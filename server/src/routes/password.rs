@@ -83,7 +83,14 @@ pub async fn change(
             let facts = state.directory()?.account_facts(&row.user_dn).await?;
             let must_change = row.change_required.is_some();
             change_in_directory(&state, &facts, &request.current, &request.new, must_change).await?;
-            state.store.employee_by_guid(&facts.user.object_guid).await.ok().flatten().map(|e| e.id)
+            // The change is done: a failed lookup only means the keys are not sealed, and is logged.
+            match state.store.employee_by_guid(&facts.user.object_guid).await {
+                Ok(employee) => employee.map(|e| e.id),
+                Err(e) => {
+                    tracing::error!(user = %row.username, error = %e, "the user's keys could not be found to seal to");
+                    None
+                }
+            }
         };
         // The user's keys would hold the old password: each gets the new one, sealed.
         let secret = latchkey_protocol::message::Secret::new(request.new.expose());

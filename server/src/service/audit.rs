@@ -114,6 +114,9 @@ pub mod action {
     pub const DELIVERY_DROPPED: Action = Action("delivery_dropped");
 }
 
+/// The actor of what the server does on its own (a scheduled sync, a sealed delivery).
+pub const SERVER_ACTOR: &str = "latchkey";
+
 /// How a key appears as the actor: one spelling everywhere.
 pub fn key_actor(serial: &str) -> String {
     format!("key:{serial}")

@@ -44,16 +44,9 @@ pub async fn seal_to_keys(
                 state.now(),
             )
             .await?;
-        let addr = crate::session::ClientAddr(None);
-        super::audit::record_result(
-            state,
-            "latchkey",
-            super::audit::action::DELIVERY_QUEUED,
-            &target.serial,
-            "success",
-            &addr,
-        )
-        .await;
+        let (queued, nowhere) = (super::audit::action::DELIVERY_QUEUED, crate::session::ClientAddr(None));
+        super::audit::record_result(state, super::audit::SERVER_ACTOR, queued, &target.serial, "success", &nowhere)
+            .await;
         queued_for.push(target.serial);
     }
     queued_for.dedup();
