@@ -229,6 +229,11 @@ db.modify(m, controls=["local_oid:1.3.6.1.4.1.7165.4.3.20:0"])
         entries.into_iter().next().and_then(|e| SearchEntry::construct(e).attrs.remove(attr)?.into_iter().next())
     }
 
+    /// pwdLastSet as a number; a missing attribute fails the test instead of passing it.
+    pub async fn password_last_set(&self, dn: &str) -> i64 {
+        self.read(dn, "pwdLastSet").await.expect("pwdLastSet is readable").parse().expect("a number")
+    }
+
     /// A fine-grained password policy with a minimum age of `min_age_secs`, applied to `dn`.
     pub async fn apply_pso(&self, name: &str, dn: &str, min_age_secs: i64, min_length: u32) {
         let pso_dn = format!("CN={name},CN=Password Settings Container,CN=System,{}", self.base_dn);

@@ -11,7 +11,7 @@ use latchkey_server::store::NewEmployee;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::{TestApp, TestDc, TestUser};
+use crate::{TestApp, TestUser};
 
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
@@ -216,10 +216,4 @@ pub async fn session_cookie_at(url: &str, user: &TestUser) -> String {
     assert!(response.status().is_success(), "sign-in failed: {}", response.status());
     let cookie = response.headers()["set-cookie"].to_str().expect("cookie");
     cookie.split(';').next().unwrap_or_default().to_string()
-}
-
-/// The DC's lockout facts for a user: (badPwdCount, locked out).
-pub async fn lockout_facts(dc: &TestDc, dn: &str) -> (u32, bool) {
-    let bad = dc.read(dn, "badPwdCount").await.and_then(|v| v.parse().ok()).unwrap_or(0);
-    (bad, dc.is_locked_out(dn).await)
 }

@@ -445,7 +445,7 @@ async fn account_flags_unlock_and_the_audit_export() {
     assert_eq!(flags.status(), StatusCode::OK);
     assert_eq!(dc.read(&employee.dn, "pwdLastSet").await.as_deref(), Some("0"));
     admin.post(&format!("/api/admin/employees/{}/flags", employee.sam), json!({ "must_change": false })).await;
-    assert!(password_last_set(&dc, &employee.dn).await > 0, "a password set, not must-change");
+    assert!(dc.password_last_set(&employee.dn).await > 0, "a password set, not must-change");
 
     dc.lock_out(&employee.dn).await;
     assert!(dc.is_locked_out(&employee.dn).await);
@@ -866,7 +866,7 @@ async fn administrators_act_only_on_employees_never_on_admins_or_the_service_acc
     let flags = admin.post(&format!("/api/admin/employees/{}/flags", fellow.sam), json!({ "must_change": true })).await;
     assert_eq!(code_of(flags).await.1, "protected_account");
     assert!(dc.binds(&fellow.dn, &fellow.password).await);
-    assert!(password_last_set(&dc, &fellow.dn).await > 0, "a password set, not must-change");
+    assert!(dc.password_last_set(&fellow.dn).await > 0, "a password set, not must-change");
     // Nor a key of the administrator's making, nor an account on their keys: a key they hold
     // would receive the fellow's next password.
     let (_, made) = new_key("LK-ROGUE-1");
@@ -995,9 +995,4 @@ async fn a_group_that_cannot_be_read_takes_nobodys_keys_an_emptied_one_does() {
     latchkey_server::sync::employees(&app.state).await.unwrap();
     let row = app.state.store.key_by_serial("LK-EMPTYGROUP").await.unwrap().unwrap();
     assert_eq!((row.status.label(), row.status_reason), ("suspended", Some(StatusReason::EmployeeLeftGroup)));
-}
-
-/// pwdLastSet as a number; a missing attribute fails the test instead of passing it.
-async fn password_last_set(dc: &TestDc, dn: &str) -> i64 {
-    dc.read(dn, "pwdLastSet").await.expect("pwdLastSet is readable").parse().expect("a number")
 }

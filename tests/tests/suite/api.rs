@@ -2,15 +2,24 @@
 
 use latchkey_api::{ErrorKind, Password};
 use latchkey_server::config::LimitsConfig;
+use latchkey_server::directory::{BindAs, DirectoryError};
 use latchkey_server::store::AuditSearch;
 use latchkey_tests::app::error_code;
 use latchkey_tests::evidence::{BindLog, LockoutEvidence};
-use latchkey_tests::{spawn_app, AppOptions, TestDc, UserOptions};
+use latchkey_tests::{spawn_app, AppOptions, TestApp, TestDc, TestUser, UserOptions};
 use reqwest::StatusCode;
 use serde_json::Value;
 
 fn dc() -> TestDc {
     TestDc::from_env()
+}
+
+/// The user's change from their current password to `new`, done by the server's directory part
+/// alone, none of the portal's own checks before it: what the DC itself says.
+async fn dc_asked_straight(app: &TestApp, user: &TestUser, new: &str, bind_as: BindAs) -> Result<(), DirectoryError> {
+    let directory = app.state.directory().unwrap();
+    let facts = directory.account_facts(&user.dn).await.unwrap();
+    directory.change_password(&facts.user, &Password::new(&user.password), &Password::new(new), bind_as).await
 }
 
 fn failed_rules(body: &Value) -> Vec<String> {
@@ -136,27 +145,25 @@ async fn too_young_names_the_moment_it_becomes_allowed() {
 /// directory part, asked straight, is refused by the DC, and the refusal is named too_young.
 #[tokio::test]
 async fn the_dc_itself_refuses_a_change_before_the_minimum_age() {
-    use latchkey_server::directory::{BindAs, DirectoryError};
     let dc = dc();
     let user = dc.create_user(UserOptions::default()).await;
     dc.apply_pso(&format!("{}-dcyoung", user.sam), &user.dn, 4, 12).await;
     let app = spawn_app(&dc, AppOptions::default()).await;
-    let directory = app.state.directory().unwrap();
-    let facts = directory.account_facts(&user.dn).await.unwrap();
-    let (current, new) = (Password::new(&user.password), Password::new("Fresh-Orbit-2093"));
+    let new = "Fresh-Orbit-2093";
     let before = dc.read(&user.dn, "pwdLastSet").await;
 
-    let refused = directory.change_password(&facts.user, &current, &new, BindAs::User).await;
+    let refused = dc_asked_straight(&app, &user, new, BindAs::User).await;
     assert!(matches!(refused, Err(DirectoryError::PolicyRefused)), "{refused:?}");
+    let facts = app.state.directory().unwrap().account_facts(&user.dn).await.unwrap();
     let now = latchkey_tests::now() as i64;
-    let named = latchkey_server::service::password::classify_refusal(&facts, now, current.expose(), new.expose());
+    let named = latchkey_server::service::password::classify_refusal(&facts, now, &user.password, new);
     assert!(matches!(named, ErrorKind::TooYoung { .. }), "{named:?}");
     assert_eq!(dc.read(&user.dn, "pwdLastSet").await, before, "nothing changed");
 
     // The same call once the minimum age has passed goes through.
     tokio::time::sleep(std::time::Duration::from_secs(5)).await;
-    directory.change_password(&facts.user, &current, &new, BindAs::User).await.unwrap();
-    assert!(dc.binds(&user.dn, new.expose()).await);
+    dc_asked_straight(&app, &user, new, BindAs::User).await.unwrap();
+    assert!(dc.binds(&user.dn, new).await);
 }
 
 #[tokio::test]
@@ -198,12 +205,8 @@ async fn user_who_may_not_change_is_told_up_front() {
     let (code, body) = error_code(app.change(&user.password, "Fresh-Orbit-2093").await).await;
     assert_eq!((code, body["code"].as_str()), (StatusCode::FORBIDDEN, Some("not_permitted")));
     // The DC refuses it as well, asked straight (the portal's refusal came first).
-    let directory = app.state.directory().unwrap();
-    let facts = directory.account_facts(&user.dn).await.unwrap();
-    let (current, new) = (Password::new(&user.password), Password::new("Fresh-Orbit-2093"));
-    let refused =
-        directory.change_password(&facts.user, &current, &new, latchkey_server::directory::BindAs::User).await;
-    assert!(matches!(refused, Err(latchkey_server::directory::DirectoryError::NotPermitted)), "{refused:?}");
+    let refused = dc_asked_straight(&app, &user, "Fresh-Orbit-2093", BindAs::User).await;
+    assert!(matches!(refused, Err(DirectoryError::NotPermitted)), "{refused:?}");
     assert!(dc.binds(&user.dn, &user.password).await);
 }
 
@@ -233,12 +236,8 @@ async fn user_locked_out_after_signing_in_cannot_change() {
     assert_eq!(after, before, "the password and the lockout are as they were");
     assert!(before.0.is_some() && before.1.lockout_time != 0, "read what there is to compare");
     // The DC refuses it as well, asked straight.
-    let directory = app.state.directory().unwrap();
-    let facts = directory.account_facts(&user.dn).await.unwrap();
-    let (current, new) = (Password::new(&user.password), Password::new("Fresh-Orbit-2093"));
-    let refused =
-        directory.change_password(&facts.user, &current, &new, latchkey_server::directory::BindAs::Service).await;
-    assert!(matches!(refused, Err(latchkey_server::directory::DirectoryError::LockedOut)), "{refused:?}");
+    let refused = dc_asked_straight(&app, &user, "Fresh-Orbit-2093", BindAs::Service).await;
+    assert!(matches!(refused, Err(DirectoryError::LockedOut)), "{refused:?}");
     assert_eq!(dc.read(&user.dn, "pwdLastSet").await, before.0, "still unchanged");
 }
 
@@ -633,7 +632,6 @@ async fn check_config_masks_the_service_password() {
 /// the portal follows the documented Windows rule.
 #[tokio::test]
 async fn the_portal_never_accepts_a_password_the_dc_refuses_for_complexity() {
-    use latchkey_server::directory::BindAs;
     let dc = dc();
     let user = dc.create_user(UserOptions { display_name: Some("Zed Quin".into()), ..Default::default() }).await;
     let app = spawn_app(&dc, AppOptions::default()).await;

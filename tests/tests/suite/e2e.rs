@@ -53,10 +53,15 @@ async fn scenario(failed: &mut Vec<&'static str>, name: &'static str, run: impl 
 /// An administrator's first visit: signs in, opens the administration, enrols an authenticator
 /// from the page (the QR code drawn, the secret beside it), and continues to the dashboard.
 async fn administrator_enrols(page: &chromiumoxide::Page, admin: &TestUser) {
+    open_administration(page, admin).await;
+    finish_enrolment(page).await;
+}
+
+/// Signs `admin` in on the portal and follows the link to the administration pages.
+async fn open_administration(page: &chromiumoxide::Page, admin: &TestUser) {
     sign_in(page, &admin.sam, &admin.password).await;
     wait_for(page, "[data-testid=admin-link]").await;
     click(page, "[data-testid=admin-link]").await;
-    finish_enrolment(page).await;
 }
 
 /// On the enrolment page: the QR code is drawn, the code from the secret is confirmed, the

@@ -47,7 +47,8 @@ pub async fn the_administration_pages_have_no_dead_ends(dc: &TestDc, browser: &T
 
     let page = browser.open(&app.url).await;
     // The checker itself finds what is wrong (a positive control), then the enrolment page.
-    sign_in_and_open_administration(&page, &admin).await;
+    super::open_administration(&page, &admin).await;
+    wait_for(&page, "[data-testid=totp-secret]").await;
     let planted: bool = eval(&page, "(() => { const i = document.createElement('img'); i.id = 'planted'; i.src = 'x'; document.body.append(i); return true; })()").await;
     assert!(planted);
     let found = accessibility_violations(&page).await;
@@ -224,11 +225,4 @@ pub async fn the_administration_pages_have_no_dead_ends(dc: &TestDc, browser: &T
     let key_audit = app.state.store.audit_of(&made.serial).await.unwrap();
     assert_eq!(key_audit.iter().filter(|e| e.action.starts_with("admin_key_")).count(), 1, "{key_audit:?}");
     page.close().await.expect("close page");
-}
-
-async fn sign_in_and_open_administration(page: &Page, admin: &TestUser) {
-    super::sign_in(page, &admin.sam, &admin.password).await;
-    wait_for(page, "[data-testid=admin-link]").await;
-    click(page, "[data-testid=admin-link]").await;
-    wait_for(page, "[data-testid=totp-secret]").await;
 }
