@@ -83,6 +83,9 @@ pub struct EmployeeDetail {
     pub key_history: Vec<AuditView>,
     /// Passwords sealed to a key and waiting for it to connect.
     pub waiting_deliveries: Vec<DeliveryView>,
+    /// An authenticator app is enrolled (an administrator may reset it).
+    #[serde(default)]
+    pub totp_enrolled: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -192,4 +195,54 @@ pub struct EmployeeCounts {
 pub struct KeyCount {
     pub status: crate::registry::KeyStatus,
     pub count: u64,
+}
+
+/// `GET /api/admin/mail`: whether mail is set up, the reminder job's last run, and the latest
+/// messages with what became of them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailOverview {
+    pub configured: bool,
+    pub last_reminder_run: Option<JobRunView>,
+    /// Messages not sent yet that failed at least once, or were given up on.
+    pub failing: u64,
+    /// Newest first.
+    pub messages: Vec<MailView>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobRunView {
+    /// Unix seconds.
+    pub started_at: i64,
+    pub finished_at: Option<i64>,
+    /// What the run did, in a sentence.
+    pub summary: String,
+}
+
+/// One message of the outbox (never its body).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailView {
+    pub id: i64,
+    /// `reminder`, `notice` or `test`.
+    pub kind: String,
+    pub recipient: String,
+    pub subject: String,
+    pub queued_at: i64,
+    pub sent_at: Option<i64>,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    /// When it is tried again; `None` once sent or given up.
+    pub next_attempt_at: Option<i64>,
+    pub gave_up: bool,
+}
+
+/// `POST /api/admin/mail/reminders`: a reminder run started by hand.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReminderRun {
+    /// Reminders queued by this run.
+    pub queued: u32,
+    /// Employees within the reminder window already reminded today, or not to be reminded
+    /// (disabled, no mail address, may not change).
+    pub skipped: u32,
+    /// False when another replica was running the job: this one did nothing.
+    pub ran: bool,
 }

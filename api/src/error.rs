@@ -86,6 +86,14 @@ pub enum ErrorKind {
     SecondFactorRequired,
     /// The authenticator or recovery code is wrong (or used).
     WrongCode,
+    /// A password is written only after the owner confirms it is them (a code or a key press).
+    StepUpRequired,
+    /// A confirmation is required but the user has no factor and may not enrol one now.
+    NoSecondFactor {
+        help_contact: String,
+    },
+    /// An authenticator app is enrolled already: an administrator resets it first.
+    AlreadyEnrolled,
     /// The account left the employees' group, or was disabled there: no session.
     NotAnEmployee,
     /// An administrator may not act on this account: another administrator, the portal's
@@ -150,6 +158,9 @@ impl ErrorKind {
             ErrorKind::Forbidden => "forbidden",
             ErrorKind::SecondFactorRequired => "second_factor_required",
             ErrorKind::WrongCode => "wrong_code",
+            ErrorKind::StepUpRequired => "step_up_required",
+            ErrorKind::NoSecondFactor { .. } => "no_second_factor",
+            ErrorKind::AlreadyEnrolled => "already_enrolled",
             ErrorKind::NotAnEmployee => "not_an_employee",
             ErrorKind::ProtectedAccount => "protected_account",
             ErrorKind::NoActiveKey => "no_active_key",
@@ -225,6 +236,17 @@ impl ErrorKind {
             ErrorKind::Forbidden => "Only Latchkey's administrators may do this.".into(),
             ErrorKind::SecondFactorRequired => "Enter the code from your authenticator app first.".into(),
             ErrorKind::WrongCode => "That code is wrong or was used already. Try the current one.".into(),
+            ErrorKind::StepUpRequired => {
+                "Confirm it is you first: enter a code from your authenticator app, or press your key's button."
+                    .into()
+            }
+            ErrorKind::NoSecondFactor { help_contact } => format!(
+                "Your organisation asks for a second factor before a change, and you have none set up yet. \
+                 Contact {help_contact}."
+            ),
+            ErrorKind::AlreadyEnrolled => {
+                "An authenticator app is set up already. To replace it, ask an administrator to reset it.".into()
+            }
             ErrorKind::NotAnEmployee => {
                 "This account is no longer one of the portal's employees. Ask your administrator.".into()
             }
@@ -292,6 +314,9 @@ mod tests {
             ErrorKind::Forbidden,
             ErrorKind::SecondFactorRequired,
             ErrorKind::WrongCode,
+            ErrorKind::StepUpRequired,
+            ErrorKind::NoSecondFactor { help_contact: "x".into() },
+            ErrorKind::AlreadyEnrolled,
             ErrorKind::NotAnEmployee,
             ErrorKind::ProtectedAccount,
             ErrorKind::NoActiveKey,

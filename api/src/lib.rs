@@ -8,6 +8,7 @@ pub mod key_refusal;
 mod password;
 pub mod registry;
 pub mod relay;
+pub mod step_up;
 
 pub use error::{ApiError, ErrorKind, Problem};
 pub use password::Password;

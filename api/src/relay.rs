@@ -28,6 +28,8 @@ pub enum RelayRequest {
     ChangeEverywhere { account: u16, password: Option<Password> },
     /// Signs the key's owner in after a press on the key.
     SignIn,
+    /// Confirms the signed-in owner before a change (step-up): a press on their own active key.
+    ConfirmIdentity,
 }
 
 /// One account on the key, as the page may show it (never a password).

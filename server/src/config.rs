@@ -10,6 +10,8 @@ use latchkey_policy::Mode;
 use serde::{Deserialize, Serialize};
 
 use crate::directory::DirectoryConfig;
+use crate::mail::MailConfig;
+use latchkey_api::step_up::SecondFactorMode;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -51,6 +53,17 @@ pub struct Config {
     pub trusted_proxies: Vec<String>,
     /// The header those proxies write: `x-forwarded-for` (the default) or `forwarded`.
     pub forwarded_header: ForwardedHeader,
+    /// What a user confirms right before a password is written: `off`, `totp`, `key_or_totp`.
+    pub second_factor: SecondFactorMode,
+    /// Whether a user with no factor whose change is required (expired, "must change") may
+    /// enrol an authenticator on the spot; otherwise they are told to call `help_contact`.
+    pub allow_enrolment_at_change: bool,
+    /// The organisation's name, as mail and pages name it.
+    pub organisation_name: String,
+    /// Whom users call when they cannot help themselves (mail and error messages).
+    pub help_contact: String,
+    /// Expiry reminders and change notices by mail; off when absent.
+    pub mail: Option<MailConfig>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -101,6 +114,11 @@ impl Default for Config {
             key_sign_in_grants_admin: false,
             trusted_proxies: Vec::new(),
             forwarded_header: ForwardedHeader::XForwardedFor,
+            second_factor: SecondFactorMode::Off,
+            allow_enrolment_at_change: true,
+            organisation_name: "Latchkey".into(),
+            help_contact: "your IT help desk".into(),
+            mail: None,
         }
     }
 }
@@ -125,6 +143,11 @@ const SECTIONS: &[&str] = &[
     "key_sign_in_grants_admin",
     "trusted_proxies",
     "forwarded_header",
+    "second_factor",
+    "allow_enrolment_at_change",
+    "organisation_name",
+    "help_contact",
+    "mail",
 ];
 
 /// Parses `trusted_proxies` (CIDRs or single addresses).

@@ -30,6 +30,8 @@ impl AppError {
             | ErrorKind::CsrfRejected
             | ErrorKind::Forbidden
             | ErrorKind::SecondFactorRequired
+            | ErrorKind::StepUpRequired
+            | ErrorKind::NoSecondFactor { .. }
             | ErrorKind::NotAnEmployee
             | ErrorKind::ProtectedAccount => StatusCode::FORBIDDEN,
             ErrorKind::WrongCode => StatusCode::UNAUTHORIZED,
@@ -48,6 +50,7 @@ impl AppError {
             | ErrorKind::UnknownReason
             | ErrorKind::ManifestTooLong { .. } => StatusCode::BAD_REQUEST,
             ErrorKind::LogonNameTaken
+            | ErrorKind::AlreadyEnrolled
             | ErrorKind::DuplicateKey
             | ErrorKind::NoKeyForAccount
             | ErrorKind::NoFreeSlot

@@ -8,6 +8,7 @@ pub mod error;
 pub mod identity;
 pub mod keys;
 pub mod local;
+pub mod mail;
 pub mod rate_limit;
 pub mod routes;
 pub mod secrets;
@@ -38,6 +39,13 @@ pub async fn serve(
     if let Some(secs) = state.config.sync_interval_secs.filter(|s| *s > 0) {
         if state.config.employee_group.is_some() || state.config.admin_group.is_some() {
             tokio::spawn(sync::every(state.clone(), std::time::Duration::from_secs(secs)));
+        }
+    }
+    if let Some(mail) = &state.config.mail {
+        tokio::spawn(service::mail::sender(state.clone()));
+        if mail.reminder_interval_secs > 0 {
+            let interval = std::time::Duration::from_secs(mail.reminder_interval_secs);
+            tokio::spawn(service::mail::reminders_every(state.clone(), interval));
         }
     }
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();

@@ -31,6 +31,18 @@ enum Command {
     /// Accounts on keys.
     #[command(subcommand)]
     Account(AccountCommand),
+    /// Mail: check the `[mail]` settings.
+    #[command(subcommand)]
+    Mail(MailCommand),
+}
+
+#[derive(Subcommand)]
+enum MailCommand {
+    /// Sends a test message now with the configured settings, and says what the server said.
+    Test {
+        #[arg(long)]
+        to: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -91,6 +103,9 @@ async fn main() -> anyhow::Result<()> {
             if let Some(d) = shown.directory.as_mut() {
                 d.service_password = "***".into();
             }
+            if let Some(password) = shown.mail.as_mut().and_then(|m| m.password.as_mut()) {
+                *password = "***".into();
+            }
             shown.database_url = latchkey_server::config::without_password(&shown.database_url);
             println!("{}", serde_json::to_string_pretty(&shown)?);
             Ok(())
@@ -100,6 +115,13 @@ async fn main() -> anyhow::Result<()> {
             let store = latchkey_server::store::Store::open(&config.database_url).await?;
             let serials = store.add_domain_account(&user, domain.trim(), name.trim(), unix_now()?).await?;
             println!("queued {domain}\\{user} without a password to: {}", serials.join(", "));
+            Ok(())
+        }
+        Command::Mail(MailCommand::Test { to }) => {
+            let state = AppState::new(config).await?;
+            let mailer = state.mailer.as_ref().ok_or_else(|| anyhow::anyhow!("no [mail] section is configured"))?;
+            latchkey_server::service::mail::send_test(&state, mailer, &to).await?;
+            println!("sent a test message to {to}");
             Ok(())
         }
         Command::Serve => {

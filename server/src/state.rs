@@ -34,6 +34,10 @@ pub struct Inner {
     pub(crate) busy_keys: Mutex<HashSet<String>>,
     /// How long refusing a real name's wrong password takes: an unknown name takes as long.
     pub(crate) refusal_pace: crate::service::lockout::RefusalPace,
+    /// Sends mail, when `[mail]` is configured.
+    pub mailer: Option<crate::mail::Mailer>,
+    /// Wakes the mail sender when a message is queued.
+    pub mail_wake: tokio::sync::Notify,
 }
 
 impl std::ops::Deref for AppState {
@@ -68,6 +72,7 @@ impl AppState {
             );
         }
         seal_stored_secrets(&store, &secrets).await?;
+        let mailer = config.mail.as_ref().map(crate::mail::Mailer::new).transpose()?;
         let busy_keys = Mutex::default();
         Ok(AppState(Arc::new(Inner {
             config,
@@ -81,6 +86,8 @@ impl AppState {
             bootstrap_token: Mutex::default(),
             busy_keys,
             refusal_pace: Default::default(),
+            mailer,
+            mail_wake: tokio::sync::Notify::new(),
         })))
     }
 

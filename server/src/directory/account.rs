@@ -25,6 +25,7 @@ const FACT_ATTRS: &[&str] = &[
     "userPrincipalName",
     "badPwdCount",
     "badPasswordTime",
+    "mail",
 ];
 const DOMAIN_ATTRS: &[&str] = &[
     "minPwdLength",
@@ -108,6 +109,8 @@ pub struct AccountFacts {
     /// seconds): the count is current only within the observation window after it.
     pub bad_password_count: u32,
     pub bad_password_at: Option<i64>,
+    /// The `mail` attribute: where reminders and notices go.
+    pub mail: Option<String>,
 }
 
 impl AccountFacts {
@@ -136,6 +139,7 @@ impl AccountFacts {
             lockout_window_secs: DEFAULT_LOCKOUT_WINDOW_SECS,
             bad_password_count: 0,
             bad_password_at: None,
+            mail: None,
         }
     }
 }
@@ -196,6 +200,7 @@ pub async fn read(ldap: &mut Ldap, base_dn: &str, dn: &str) -> Result<AccountFac
         lockout_window_secs: window.and_then(filetime::duration_secs).unwrap_or(DEFAULT_LOCKOUT_WINDOW_SECS),
         bad_password_count: uint(&user, "badPwdCount"),
         bad_password_at: int(&user, "badPasswordTime").and_then(filetime::to_unix),
+        mail: first(&user, "mail").filter(|m| !m.trim().is_empty()),
     })
 }
 

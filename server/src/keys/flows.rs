@@ -11,11 +11,15 @@ use super::generate;
 use super::reconcile;
 use crate::service::audit;
 use crate::service::changed;
+use crate::service::notices;
 use crate::service::password::change_in_directory;
+use crate::service::step_up::{self, Taken};
 use crate::session::{self, ClientAddr};
 use crate::state::AppState;
 use crate::store::{SessionRow, Step};
 use latchkey_api::key_refusal::{KeyRefusal, RelayProblem};
+use latchkey_api::registry::KeyStatus;
+use latchkey_api::step_up::SecondFactorMode;
 
 /// How long a sign-in ticket may wait to be redeemed.
 const TICKET_TTL_SECS: i64 = 60;
@@ -36,16 +40,28 @@ pub async fn serve(
         let (action, outcome) = match (request, user) {
             (RelayRequest::SignIn, _) => (audit::action::KEY_SIGN_IN, sign_in(ch, state, &key).await),
             (_, None) => (audit::action::KEY_OPERATION, Err(Failure::from_kind(&ErrorKind::Unauthenticated))),
-            (RelayRequest::Onboard { account, password }, Some(user)) => {
-                (audit::action::KEY_ONBOARD, onboard(ch, state, &key, user, addr, account, password).await)
+            (RelayRequest::ConfirmIdentity, Some(user)) => {
+                (audit::action::STEP_UP_KEY, confirm_identity(ch, state, &key, user).await)
             }
+            (RelayRequest::Onboard { account, password }, Some(user)) => (
+                audit::action::KEY_ONBOARD,
+                confirmed(ch, state, user, false, |ch| onboard(ch, state, &key, user, addr, account, password)).await,
+            ),
             (RelayRequest::ChangeOnKey { account, password, confirm_unverified }, Some(user)) => (
                 audit::action::KEY_CHANGE_ON_KEY,
-                change_on_key(ch, state, &key, user, addr, account, password, confirm_unverified).await,
+                confirmed(ch, state, user, false, |ch| {
+                    change_on_key(ch, state, &key, user, addr, account, password, confirm_unverified)
+                })
+                .await,
             ),
+            // Reading the current password off the key takes a press already: in
+            // `key_or_totp`, that press is the confirmation.
             (RelayRequest::ChangeEverywhere { account, password }, Some(user)) => (
                 audit::action::KEY_CHANGE_EVERYWHERE,
-                change_everywhere(ch, state, &key, user, addr, account, password).await,
+                confirmed(ch, state, user, true, |ch| {
+                    change_everywhere(ch, state, &key, user, addr, account, password)
+                })
+                .await,
             ),
             (RelayRequest::Beacon { .. } | RelayRequest::Activate { .. }, _) => {
                 (audit::action::KEY_OPERATION, Err(Failure::relay(RelayProblem::AlreadyConnected)))
@@ -65,6 +81,51 @@ pub async fn serve(
         }
     }
     Ok(())
+}
+
+/// Runs a flow that writes a password once the owner is confirmed (`service::step_up`): by
+/// the session's confirmation, or in `key_or_totp` by a press on this key (their own: the
+/// connection checked it) unless the flow's own press follows. A refused flow gives the
+/// session's confirmation back.
+async fn confirmed<'c, F>(
+    ch: &'c mut Channel,
+    state: &AppState,
+    user: &SessionRow,
+    press_follows: bool,
+    flow: impl FnOnce(&'c mut Channel) -> F,
+) -> Outcome
+where
+    F: std::future::Future<Output = Outcome> + 'c,
+{
+    let taken = step_up::take_in_key_flow(state, user).await?;
+    if taken == Taken::PressOnKey && !press_follows {
+        press(ch).await?;
+    }
+    let outcome = flow(ch).await;
+    if outcome.as_ref().is_err_and(|f| !ends_session(f)) {
+        step_up::give_back(state, user, taken).await;
+    }
+    outcome
+}
+
+/// Waits for a press on the key's button.
+async fn press(ch: &mut Channel) -> Result<(), Failure> {
+    progress(ch, ProgressStep::ConfirmOnKey).await?;
+    match ch.call_one(Command::ConfirmPresence).await? {
+        Ok(_) => Ok(()),
+        Err(e) => Err(Failure::key(e)),
+    }
+}
+
+/// Step-up with the key: a press on the owner's own active key confirms them for the next
+/// password write of their session (on the password page, say).
+async fn confirm_identity(ch: &mut Channel, state: &AppState, key: &Connected, user: &SessionRow) -> Outcome {
+    if state.config.second_factor != SecondFactorMode::KeyOrTotp || key.key.status != KeyStatus::Active {
+        return Err(Failure::from_kind(&ErrorKind::Forbidden));
+    }
+    press(ch).await?;
+    step_up::grant(state, user).await?;
+    Ok("Confirmed with your key: you may change your password now.".into())
 }
 
 fn ends_session(f: &Failure) -> bool {
@@ -274,6 +335,8 @@ async fn change_everywhere(
     drop(new);
     let (_, others) = changed::own_change(state, user, employee, &secret, Some(key.key.id)).await;
     drop(secret);
+    let notice = notices::Notice::ChangedWithKey { serial: key.key.serial.clone() };
+    notices::send(state, notices::Whose::Session(user), notice, addr);
 
     progress(ch, ProgressStep::Committing).await?;
     match ch.call_one(Command::Commit { id: account }).await? {
@@ -311,10 +374,7 @@ async fn abandon(state: &AppState, journal: i64, failure: Failure) -> Outcome {
 
 /// Sign-in with the key: its authenticated channel plus a press on its button.
 async fn sign_in(ch: &mut Channel, state: &AppState, key: &Connected) -> Outcome {
-    progress(ch, ProgressStep::ConfirmOnKey).await?;
-    if let Err(e) = ch.call_one(Command::ConfirmPresence).await? {
-        return Err(Failure::key(e));
-    }
+    press(ch).await?;
     let ticket = session::new_token();
     let expires_at = state.now() + TICKET_TTL_SECS;
     state.store.create_sign_in_ticket(&session::hash_token(&ticket), key.key.id, expires_at).await?;

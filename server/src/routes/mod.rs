@@ -10,6 +10,7 @@ pub(crate) mod origin;
 mod password;
 mod session;
 mod spa;
+mod step_up;
 
 pub use json::ApiJson;
 
@@ -37,6 +38,10 @@ pub fn router(state: AppState) -> Router {
         .route("/password/status", get(password::status))
         .route("/password/check", post(password::check))
         .route("/password/change", post(password::change))
+        .route("/step-up", get(step_up::status))
+        .route("/step-up/totp", post(step_up::confirm_with_code))
+        .route("/totp/enrol", post(step_up::enrol))
+        .route("/totp/confirm", post(step_up::confirm_enrolment))
         .route("/key/relay", get(key_relay::relay))
         .route("/session/key", post(session::sign_in_with_key))
         .route("/bootstrap", post(session::bootstrap))
@@ -46,6 +51,9 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/totp/confirm", post(admin::totp::confirm))
         .route("/admin/totp/verify", post(admin::totp::verify))
         .route("/admin/employees/{username}/reset", post(admin::reset::reset))
+        .route("/admin/employees/{username}/totp/reset", post(admin::user_totp::reset))
+        .route("/admin/mail", get(admin::mail::overview))
+        .route("/admin/mail/reminders", post(admin::mail::run_reminders))
         .route("/admin/employees", get(admin::employees::list))
         .route("/admin/employees/sync", post(admin::employees::sync))
         .route("/admin/employees/{username}", get(admin::employees::detail))

@@ -11,9 +11,10 @@ use super::{session::parse_reason, ApiJson};
 use crate::error::AppError;
 use crate::local;
 use crate::service::password::{change_in_directory, change_local, earliest_change};
-use crate::service::{audit, changed};
+use crate::service::{audit, changed, notices, step_up};
 use crate::session::{ClientAddr, Session};
 use crate::state::AppState;
+use crate::store::SessionRow;
 
 pub async fn status(State(state): State<AppState>, Session(row): Session) -> Result<Json<PasswordStatus>, AppError> {
     if row.principal().is_local() {
@@ -76,27 +77,40 @@ pub async fn change(
 ) -> Result<Json<ChangePasswordResponse>, AppError> {
     audit::audited(&state, &row.username, audit::action::CHANGE_PASSWORD, &row.username, &addr, async {
         state.limits.attempt(&row.username, addr.0)?;
-        let employee = if row.principal().is_local() {
-            change_local(&state, &row, &request.current, &request.new).await?;
-            None
-        } else {
-            let facts = state.directory()?.account_facts(&row.user_dn).await?;
-            let must_change = row.change_required.is_some();
-            change_in_directory(&state, &facts, &request.current, &request.new, must_change).await?;
-            // The change is done: a failed lookup only means the keys are not sealed, and is logged.
-            match state.store.employee_by_guid(&facts.user.object_guid).await {
-                Ok(employee) => employee.map(|e| e.id),
-                Err(e) => {
-                    tracing::error!(user = %row.username, error = %e, "the user's keys could not be found to seal to");
-                    None
-                }
-            }
-        };
+        let taken = step_up::take(&state, &row).await?;
+        let written = write(&state, &row, &request).await;
+        if written.is_err() {
+            step_up::give_back(&state, &row, taken).await;
+        }
+        let employee = written?;
         // The user's keys would hold the old password: each gets the new one, sealed.
         let secret = latchkey_protocol::message::Secret::new(request.new.expose());
         let (sessions_ended, _) = changed::own_change(&state, &row, employee, &secret, None).await;
+        notices::send(&state, notices::Whose::Session(&row), notices::Notice::ChangedOnPage, &addr);
         Ok(ChangePasswordResponse { sessions_ended })
     })
     .await
     .map(Json)
+}
+
+/// Writes the new password (the directory's, or a portal-local account's); the employee whose
+/// keys should receive it, if any.
+async fn write(state: &AppState, row: &SessionRow, request: &ChangePasswordRequest) -> Result<Option<i64>, AppError> {
+    let employee = if row.principal().is_local() {
+        change_local(state, row, &request.current, &request.new).await?;
+        None
+    } else {
+        let facts = state.directory()?.account_facts(&row.user_dn).await?;
+        let must_change = row.change_required.is_some();
+        change_in_directory(state, &facts, &request.current, &request.new, must_change).await?;
+        // The change is done: a failed lookup only means the keys are not sealed, and is logged.
+        match state.store.employee_by_guid(&facts.user.object_guid).await {
+            Ok(employee) => employee.map(|e| e.id),
+            Err(e) => {
+                tracing::error!(user = %row.username, error = %e, "the user's keys could not be found to seal to");
+                None
+            }
+        }
+    };
+    Ok(employee)
 }

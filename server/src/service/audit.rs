@@ -112,6 +112,11 @@ pub mod action {
     pub const DELIVERY_QUEUED: Action = Action("delivery_queued");
     pub const DELIVERY_TAKEN: Action = Action("delivery_taken");
     pub const DELIVERY_DROPPED: Action = Action("delivery_dropped");
+    pub const STEP_UP_TOTP: Action = Action("step_up_totp");
+    pub const STEP_UP_KEY: Action = Action("step_up_key");
+    pub const TOTP_ENROL: Action = Action("totp_enrol");
+    pub const ADMIN_TOTP_RESET: Action = Action("admin_totp_reset");
+    pub const MAIL_REMINDERS: Action = Action("mail_reminders");
 }
 
 /// The actor of what the server does on its own (a scheduled sync, a sealed delivery).

@@ -1,4 +1,4 @@
-//! The administrators' second factor (TOTP, RFC 6238: SHA-1, 6 digits, 30 s, one step of
+//! The second factor (TOTP, RFC 6238: SHA-1, 6 digits, 30 s, one step of
 //! skew either way), as the rules of an identity product want it:
 //! - a code is accepted once: only a time step later than the last accepted one counts, and
 //!   the store takes it atomically (a replay on another replica is refused too);
@@ -41,6 +41,14 @@ pub async fn begin(state: &AppState, username: &str) -> Result<Enrolment, AppErr
         "otpauth://totp/{ISSUER}:{label}?secret={secret_base32}&issuer={ISSUER}&algorithm=SHA1&digits=6&period=30"
     );
     Ok(Enrolment { secret_base32, otpauth_url })
+}
+
+/// The otpauth link as a QR code (SVG), drawn here so the page needs no encoder of its own.
+pub fn qr_svg(otpauth_url: &str) -> String {
+    match qrcode::QrCode::new(otpauth_url.as_bytes()) {
+        Ok(code) => code.render::<qrcode::render::svg::Color<'_>>().quiet_zone(true).min_dimensions(200, 200).build(),
+        Err(_) => String::new(),
+    }
 }
 
 /// Confirms an enrolment with a first code; hands out the recovery codes, once.

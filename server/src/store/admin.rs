@@ -1,4 +1,4 @@
-//! Administrators' second factor: TOTP secrets (sealed by the server before they get here),
+//! The second factor (administrators' and, for step-up, every user's): TOTP secrets (sealed by the server before they get here),
 //! the last accepted time step, wrong-code counts, and one-time recovery codes (hashed).
 //! Every query is keyed by [`LoginKey`], never by a name as typed.
 
@@ -161,5 +161,20 @@ impl Store {
             .execute(&self.pool)
             .await
             .map(|_| ())
+    }
+}
+
+impl Store {
+    /// Forgets an enrolment and its recovery codes (an administrator's reset): whether there was one.
+    pub async fn reset_totp(&self, who: &LoginKey) -> Result<bool, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM admin_recovery_codes WHERE username = $1")
+            .bind(who.as_str())
+            .execute(&mut *tx)
+            .await?;
+        let gone =
+            sqlx::query("DELETE FROM admin_totp WHERE username = $1").bind(who.as_str()).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(gone.rows_affected() == 1)
     }
 }

@@ -13,6 +13,7 @@ mod failures;
 mod journal;
 mod keys;
 mod local;
+mod mail;
 mod sessions;
 
 pub use accounts::{AccountLogin, KeyAccountRow};
@@ -23,6 +24,7 @@ pub use employees::{EmployeeRow, EmployeeState, SyncReport, SyncedUser};
 pub use journal::{OpenChange, Step};
 pub use keys::{parse_public_key, Employee, KeyRegistryError, KeyRow, NewEmployee, KEY_SLOTS};
 pub use local::LocalAccount;
+pub use mail::{JobRun, MailKind, MailRow, NewMail};
 pub use sessions::{NewSession, Principal, SessionRow};
 
 use sqlx::any::AnyPoolOptions;

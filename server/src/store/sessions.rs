@@ -138,6 +138,42 @@ impl Store {
     }
 }
 
+/// Step-up: a confirmation held by one session, taken by the one operation it is for.
+impl Store {
+    /// Holds a confirmation for the session until `until` (replacing an earlier one).
+    pub async fn grant_step_up(&self, token_hash: &str, until: i64) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE sessions SET step_up_until = $1 WHERE token_hash = $2")
+            .bind(until)
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+    }
+
+    /// Until when the session's confirmation is good, if it holds one still good at `now`.
+    pub async fn step_up_until(&self, token_hash: &str, now: i64) -> Result<Option<i64>, sqlx::Error> {
+        let until: Option<(Option<i64>,)> = sqlx::query_as("SELECT step_up_until FROM sessions WHERE token_hash = $1")
+            .bind(token_hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(until.and_then(|(u,)| u).filter(|u| *u >= now))
+    }
+
+    /// Takes the session's confirmation for one operation: `Some(until)` when one was held and
+    /// still good at `now` (it is gone now, here and on every replica), else `None`.
+    pub async fn take_step_up(&self, token_hash: &str, now: i64) -> Result<Option<i64>, sqlx::Error> {
+        let Some(until) = self.step_up_until(token_hash, now).await? else { return Ok(None) };
+        // Conditional on the value read: of two operations racing for it, one gets it.
+        let taken =
+            sqlx::query("UPDATE sessions SET step_up_until = NULL WHERE token_hash = $1 AND step_up_until = $2")
+                .bind(token_hash)
+                .bind(until)
+                .execute(&self.pool)
+                .await?;
+        Ok((taken.rows_affected() == 1).then_some(until))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::Principal;

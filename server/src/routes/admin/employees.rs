@@ -116,6 +116,7 @@ pub async fn detail(
         }
     }
     key_history.sort_by_key(|e| std::cmp::Reverse(e.at));
+    let totp_enrolled = state.store.totp_enrolled(&crate::identity::LoginKey::of(&employee.username)).await?;
     Ok(Json(EmployeeDetail {
         username: employee.username,
         display_name: employee.display_name,
@@ -127,6 +128,7 @@ pub async fn detail(
         audit: audit.into_iter().rev().map(Into::into).collect(),
         key_history: key_history.into_iter().map(Into::into).collect(),
         waiting_deliveries,
+        totp_enrolled,
     }))
 }
 

@@ -14,6 +14,7 @@ use crate::error::AppError;
 use crate::routes::ApiJson;
 use crate::service::access;
 use crate::service::audit;
+use crate::service::notices;
 use crate::session::ClientAddr;
 use crate::state::AppState;
 use crate::store::NewEmployee;
@@ -93,6 +94,8 @@ pub async fn assign(
             display_name: &employee.display_name,
         };
         let activation_code = state.store.assign_key(&serial, &new, state.now()).await?;
+        let notice = notices::Notice::KeyAssigned { serial: serial.clone() };
+        notices::send(&state, notices::Whose::Employee(&employee.object_guid), notice, &addr);
         Ok(AssignedKey { activation_code })
     })
     .await
@@ -133,6 +136,10 @@ pub async fn status(
             }
         }
         state.store.change_key_status(&serial, to, reason).await?;
+        if let Some(owner) = &key.employee {
+            let notice = notices::Notice::KeyStatusChanged { serial: key.serial.clone(), status: to.label().into() };
+            notices::send(&state, notices::Whose::Employee(&owner.object_guid), notice, &addr);
+        }
         Ok(())
     })
     .await

@@ -6,8 +6,10 @@ pub mod audit_log;
 pub mod dashboard;
 pub mod employees;
 pub mod keys;
+pub mod mail;
 pub mod reset;
 pub mod totp;
+pub mod user_totp;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;

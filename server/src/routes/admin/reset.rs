@@ -7,7 +7,7 @@ use latchkey_api::{AdminResetRequest, AdminResetResponse};
 use super::Admin;
 use crate::error::AppError;
 use crate::routes::ApiJson;
-use crate::service::{access, audit, password};
+use crate::service::{access, audit, notices, password};
 use crate::session::ClientAddr;
 use crate::state::AppState;
 
@@ -25,6 +25,7 @@ pub async fn reset(
         audited = target.employee.username.clone();
         let queued_for =
             password::reset_by_administrator(&state, &target, request.password, request.must_change).await?;
+        notices::send(&state, notices::Whose::Dn(&target.user.dn), notices::Notice::ResetByAdministrator, &addr);
         Ok(AdminResetResponse { queued_for })
     }
     .await;

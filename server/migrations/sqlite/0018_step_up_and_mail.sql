@@ -1,0 +1,33 @@
+-- Step-up: a confirmation (a code or a key press) good for one password write until then.
+ALTER TABLE sessions ADD COLUMN step_up_until INTEGER;
+
+-- Mail waiting to be sent, and what became of it. A reminder's dedupe key (employee and day)
+-- is unique, so restarts and replicas queue it once; a message is claimed before it is sent,
+-- so two senders never send one twice.
+CREATE TABLE mail_outbox (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind            TEXT NOT NULL CHECK (kind IN ('reminder', 'notice', 'test')),
+    recipient       TEXT NOT NULL,
+    subject         TEXT NOT NULL,
+    body_text       TEXT NOT NULL,
+    body_html       TEXT NOT NULL,
+    dedupe_key      TEXT UNIQUE,
+    queued_at       INTEGER NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    claimed_until   INTEGER NOT NULL DEFAULT 0,
+    sent_at         INTEGER,
+    last_error      TEXT,
+    gave_up         INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX mail_outbox_due ON mail_outbox (sent_at, gave_up, next_attempt_at);
+
+-- Scheduled jobs: one replica holds a job's lease while it runs; the last run is kept.
+CREATE TABLE job_runs (
+    name          TEXT PRIMARY KEY NOT NULL,
+    holder        TEXT,
+    lease_until   INTEGER NOT NULL DEFAULT 0,
+    started_at    INTEGER,
+    finished_at   INTEGER,
+    summary       TEXT
+);
