@@ -5,9 +5,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use latchkey_api::step_up::SecondFactorMode;
 use latchkey_api::{SessionView, CSRF_HEADER};
 use latchkey_server::config::LimitsConfig;
 use latchkey_server::directory::DirectoryConfig;
+use latchkey_server::mail::MailConfig;
 use latchkey_server::{AppState, Config};
 use reqwest::{Response, StatusCode};
 use serde_json::{json, Value};
@@ -37,6 +39,11 @@ pub struct AppOptions {
     pub trusted_proxies: Vec<String>,
     /// The administrators' group (the test domain's `Latchkey Admins` when `None`).
     pub admin_group: Option<String>,
+    /// What a password write asks for first.
+    pub second_factor: SecondFactorMode,
+    pub allow_enrolment_at_change: bool,
+    /// Mail settings; the portal's own address becomes `public_url` so messages link to it.
+    pub mail: Option<MailConfig>,
 }
 
 impl Default for AppOptions {
@@ -57,6 +64,9 @@ impl Default for AppOptions {
             key_sign_in_grants_admin: false,
             trusted_proxies: Vec::new(),
             admin_group: None,
+            second_factor: SecondFactorMode::Off,
+            allow_enrolment_at_change: true,
+            mail: None,
         }
     }
 }
@@ -79,9 +89,11 @@ pub fn spa_dir() -> PathBuf {
 pub async fn spawn_app(dc: &TestDc, options: AppOptions) -> TestApp {
     crate::server_log::install();
     let data = tempfile::tempdir().expect("tempdir");
+    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
     let config = Config {
-        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-        public_url: None,
+        listen: addr,
+        public_url: options.mail.is_some().then(|| format!("http://{addr}/")),
         spa_dir: spa_dir(),
         database_url: if let Some(url) = options.database_url.clone() {
             url
@@ -117,9 +129,12 @@ pub async fn spawn_app(dc: &TestDc, options: AppOptions) -> TestApp {
         key_sign_in_grants_admin: options.key_sign_in_grants_admin,
         trusted_proxies: options.trusted_proxies,
         forwarded_header: Default::default(),
+        second_factor: options.second_factor,
+        allow_enrolment_at_change: options.allow_enrolment_at_change,
+        organisation_name: "Example Test Ltd".into(),
+        help_contact: "the help desk on 0100".into(),
+        mail: options.mail,
     };
-    let listener = tokio::net::TcpListener::bind(config.listen).await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
     let state = AppState::new(config).await.expect("app state");
     let served = state.clone();
     tokio::spawn(async move {

@@ -10,6 +10,7 @@ pub mod evidence;
 pub mod keys;
 pub mod secrets;
 pub mod server_log;
+pub mod smtp;
 
 pub use app::{spawn_app, AppOptions, TestApp};
 

@@ -120,9 +120,22 @@ fn cargo_test(extra: &[String]) -> Command {
 /// `cargo test` of the store-backed black-box suites only (modules of the one suite binary).
 fn store_suites() -> Command {
     let mut c = Command::new("cargo");
-    c.args(["test", "--locked", "-p", "latchkey-tests", "--test", "suite", "--", "api::", "relay::", "admin::"])
-        .current_dir(paths::root())
-        .env("CARGO_TARGET_DIR", paths::target())
-        .env("PATH", paths::tool_path());
+    c.args([
+        "test",
+        "--locked",
+        "-p",
+        "latchkey-tests",
+        "--test",
+        "suite",
+        "--",
+        "api::",
+        "relay::",
+        "admin::",
+        "step_up::",
+        "mail::",
+    ])
+    .current_dir(paths::root())
+    .env("CARGO_TARGET_DIR", paths::target())
+    .env("PATH", paths::tool_path());
     c
 }

@@ -5,9 +5,19 @@ use std::process::Command;
 use crate::{cmd, paths, Result};
 
 /// Debian packages: the directory (Samba AD DC and its Python bindings, LDAP tools), the
-/// browser for end-to-end tests, and PostgreSQL for the store's second backend.
-const APT_PACKAGES: &[&str] =
-    &["samba", "samba-ad-dc", "python3-samba", "ldap-utils", "openssl", "chromium", "chromium-driver", "postgresql"];
+/// browser for end-to-end tests, PostgreSQL for the store's second backend, and a real SMTP
+/// server (aiosmtpd) for the mail tests.
+const APT_PACKAGES: &[&str] = &[
+    "samba",
+    "samba-ad-dc",
+    "python3-samba",
+    "ldap-utils",
+    "openssl",
+    "chromium",
+    "chromium-driver",
+    "postgresql",
+    "python3-aiosmtpd",
+];
 
 const TRUNK: &str = "0.21.14";
 /// Must equal the wasm-bindgen version in Cargo.lock (pinned with `=` in app/Cargo.toml).

@@ -42,7 +42,10 @@ pub async fn sender(state: AppState) {
         if let Err(e) = send_due(&state, mailer).await {
             tracing::warn!(error = %e, "the mail outbox cannot be read");
         }
-        let _ = tokio::time::timeout(Duration::from_secs(SWEEP_SECS), state.mail_wake.notified()).await;
+        // Until the next retry is due, or something new is queued; a sweep at least.
+        let next = state.store.next_mail_due().await.ok().flatten().map(|due| (due - state.now()).max(1) as u64);
+        let wait = next.unwrap_or(SWEEP_SECS).min(SWEEP_SECS);
+        let _ = tokio::time::timeout(Duration::from_secs(wait), state.mail_wake.notified()).await;
     }
 }
 

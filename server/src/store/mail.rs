@@ -133,6 +133,17 @@ impl Store {
         .map(|_| ())
     }
 
+    /// When the earliest message still to send is due, if any.
+    pub async fn next_mail_due(&self) -> Result<Option<i64>, sqlx::Error> {
+        let (due,): (Option<i64>,) = sqlx::query_as(
+            "SELECT MIN(CASE WHEN claimed_until > next_attempt_at THEN claimed_until ELSE next_attempt_at END) \
+             FROM mail_outbox WHERE sent_at IS NULL AND gave_up = 0",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(due)
+    }
+
     /// The newest messages, for administrators.
     pub async fn recent_mail(&self, limit: i64) -> Result<Vec<MailRow>, sqlx::Error> {
         sqlx::query_as(&format!("SELECT {COLUMNS} FROM mail_outbox ORDER BY id DESC LIMIT $1"))

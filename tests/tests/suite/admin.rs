@@ -20,7 +20,7 @@ async fn signed_in(app: &TestApp, user: &TestUser) -> (TestApp, SessionView) {
 }
 
 /// An administrator with an enrolled authenticator, signed in and past the second factor.
-async fn admin(dc: &TestDc, app: &TestApp) -> (TestApp, TestUser, String) {
+pub(crate) async fn admin(dc: &TestDc, app: &TestApp) -> (TestApp, TestUser, String) {
     let user = dc.create_user(UserOptions::default()).await;
     dc.add_to_group(&user.dn, &dc.admin_group).await;
     let (client, view) = signed_in(app, &user).await;

@@ -113,6 +113,49 @@ async fn two_server_processes_share_one_postgresql() {
     b.stop();
 }
 
+/// Two processes on one PostgreSQL, each running the reminder job every second and sending
+/// the outbox: every reminder arrives once.
+#[tokio::test]
+async fn two_server_processes_send_each_reminder_once() {
+    let dc = TestDc::from_env();
+    let smtp = latchkey_tests::smtp::TestSmtp::start(&dc);
+    let group = dc.create_group().await;
+    let mut users = Vec::new();
+    for days in [1, 2, 6] {
+        let user = dc.create_user(UserOptions::default()).await;
+        dc.replace(&user.dn, "mail", &format!("{}@example.test", user.sam.to_lowercase())).await;
+        dc.add_to_group(&user.dn, &group).await;
+        dc.backdate_password(&user.dn, 42 - days);
+        users.push(user);
+    }
+    let seed = spawn_app(&dc, on_postgres()).await;
+    let url = seed.state.config.database_url.clone();
+    let identity = seed.state.config.key_identity_file.clone().unwrap();
+    let config = smtp.config(&dc);
+    let env = [
+        ("LATCHKEY_EMPLOYEE_GROUP", group.clone()),
+        ("LATCHKEY_MAIL__HOST", config.host.clone()),
+        ("LATCHKEY_MAIL__PORT", smtp.port.to_string()),
+        ("LATCHKEY_MAIL__CA_FILE", dc.ca_file.display().to_string()),
+        ("LATCHKEY_MAIL__FROM", config.from.clone()),
+        ("LATCHKEY_MAIL__REMINDER_INTERVAL_SECS", "1".to_string()),
+    ];
+    let mut a = Server::start_with(&dc, &url, &identity, &env).await;
+    let mut b = Server::start_with(&dc, &url, &identity, &env).await;
+    let messages = smtp.wait_for(3).await;
+    // Both keep running the job every second for a while: still three.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let messages_after = smtp.messages();
+    assert_eq!(messages_after.len(), 3, "{:?}", messages_after.iter().map(|m| &m.to).collect::<Vec<_>>());
+    let mut recipients: Vec<String> = messages.iter().map(|m| m.to.to_lowercase()).collect();
+    recipients.sort();
+    let mut expected: Vec<String> = users.iter().map(|u| format!("{}@example.test", u.sam.to_lowercase())).collect();
+    expected.sort();
+    assert_eq!(recipients, expected);
+    a.stop();
+    b.stop();
+}
+
 struct Server {
     child: Child,
     addr: SocketAddr,
@@ -120,6 +163,10 @@ struct Server {
 
 impl Server {
     async fn start(dc: &TestDc, database_url: &str, identity: &std::path::Path) -> Server {
+        Server::start_with(dc, database_url, identity, &[]).await
+    }
+
+    async fn start_with(dc: &TestDc, database_url: &str, identity: &std::path::Path, env: &[(&str, String)]) -> Server {
         let binary = std::env::current_exe().unwrap().parent().unwrap().parent().unwrap().join("latchkey-server");
         assert!(binary.exists(), "{} is not built (the test command builds it)", binary.display());
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
@@ -137,6 +184,7 @@ impl Server {
             .env("LATCHKEY_DIRECTORY__SERVICE_ACCOUNT", format!("{}@{}", dc.service_account, dc.realm()))
             .env("LATCHKEY_DIRECTORY__SERVICE_PASSWORD", &dc.service_password)
             .env("RUST_LOG", "warn")
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .spawn()
             .unwrap();
         let server = Server { child, addr };

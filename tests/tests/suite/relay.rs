@@ -12,9 +12,9 @@ use latchkey_tests::keys::{self, key_password, new_key, password, provision, ses
 use latchkey_tests::secrets;
 use latchkey_tests::{spawn_app, AppOptions, TestApp, TestDc, TestUser, UserOptions};
 
-const ACCOUNT: u16 = 1;
+pub(crate) const ACCOUNT: u16 = 1;
 
-async fn ready(page: &mut RelayPage, key: &mut keysim::SimKey) -> Vec<latchkey_api::relay::KeyAccount> {
+pub(crate) async fn ready(page: &mut RelayPage, key: &mut keysim::SimKey) -> Vec<latchkey_api::relay::KeyAccount> {
     match page.connect(key).await {
         RelayEvent::Ready { accounts, .. } => accounts,
         other => panic!("not ready: {other:?}"),
@@ -22,7 +22,7 @@ async fn ready(page: &mut RelayPage, key: &mut keysim::SimKey) -> Vec<latchkey_a
 }
 
 /// A user with an activated key holding their account (no password yet), and a session.
-async fn user_with_key(dc: &TestDc, app: &TestApp, serial: &str) -> (TestUser, keysim::SimKey, String) {
+pub(crate) async fn user_with_key(dc: &TestDc, app: &TestApp, serial: &str) -> (TestUser, keysim::SimKey, String) {
     let user = dc.create_user(UserOptions::default()).await;
     let (mut key, made) = new_key(serial);
     let code = provision(app, &user, &made).await;
@@ -39,7 +39,7 @@ async fn user_with_key(dc: &TestDc, app: &TestApp, serial: &str) -> (TestUser, k
     (user, key, cookie)
 }
 
-async fn onboard(app: &TestApp, user: &TestUser, key: &mut keysim::SimKey, cookie: &str) {
+pub(crate) async fn onboard(app: &TestApp, user: &TestUser, key: &mut keysim::SimKey, cookie: &str) {
     let mut page = RelayPage::open(app, Some(cookie)).await;
     ready(&mut page, key).await;
     let event = page.send(key, RelayRequest::Onboard { account: ACCOUNT, password: password(&user.password) }).await;
