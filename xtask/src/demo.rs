@@ -24,7 +24,8 @@ pub fn run() -> Result {
     for (name, display, password, _) in USERS {
         let (given, surname) = display.split_once(' ').unwrap_or((display, ""));
         let (given, surname) = (format!("--given-name={given}"), format!("--surname={surname}"));
-        let mut args = vec!["user", "create", name, password, &given, &surname];
+        let mail = format!("--mail-address={name}@example.test");
+        let mut args = vec!["user", "create", name, password, &given, &surname, &mail];
         if *name == "bob" {
             args.push("--must-change-at-next-login");
         }
@@ -43,6 +44,18 @@ pub fn run() -> Result {
 
     let data = dc.dir.join("latchkey");
     std::fs::create_dir_all(&data).map_err(|e| e.to_string())?;
+    // Mail goes to a local SMTP server (STARTTLS on the demo domain's certificate) that keeps
+    // every message as a file.
+    let maildir = data.join("mail");
+    let _smtp = KillOnDrop(Command::new("/usr/bin/python3")
+        .args(["-m", "aiosmtpd", "-n", "-u", "-l", &format!("127.0.0.1:{SMTP_PORT}"), "-c", "aiosmtpd.handlers.Mailbox"])
+        .arg(&maildir)
+        .arg("--tlscert")
+        .arg(dc.dir.join("tls/cert.pem"))
+        .arg("--tlskey")
+        .arg(dc.dir.join("tls/key.pem"))
+        .spawn()
+        .map_err(|e| format!("cannot start the demo's SMTP server (python3-aiosmtpd): {e}"))?);
     let server = |args: &[&str]| {
         let mut c = Command::new(paths::target().join("release/latchkey-server"));
         c.args(args)
@@ -57,6 +70,13 @@ pub fn run() -> Result {
             .env("LATCHKEY_DIRECTORY__SERVICE_PASSWORD", &dc.service_password)
             .env("LATCHKEY_ADMIN_GROUP", format!("CN={ADMIN_GROUP},CN=Users,{BASE_DN}"))
             .env("LATCHKEY_EMPLOYEE_GROUP", format!("CN={EMPLOYEE_GROUP},CN=Users,{BASE_DN}"))
+            .env("LATCHKEY_SECOND_FACTOR", "key_or_totp")
+            .env("LATCHKEY_ORGANISATION_NAME", "Example Ltd (demo)")
+            .env("LATCHKEY_HELP_CONTACT", "the demo's help desk (dave)")
+            .env("LATCHKEY_MAIL__HOST", "localhost")
+            .env("LATCHKEY_MAIL__PORT", SMTP_PORT.to_string())
+            .env("LATCHKEY_MAIL__CA_FILE", dc.ca_file())
+            .env("LATCHKEY_MAIL__FROM", "Latchkey demo <latchkey@example.test>")
             .env("RUST_LOG", "warn");
         c
     };
@@ -97,6 +117,8 @@ pub fn run() -> Result {
     }
     println!("Virtual key {VIRTUAL_KEY} (in the page: \"Use the demo's virtual key\") is assigned to alice;");
     println!("  its activation code is {code}. Activate it, then store alice's password on it.");
+    println!("Changes ask for a second factor (a code from an authenticator app, or a press on the key).");
+    println!("Mail (notices of changes) lands as files in {}/new.", maildir.display());
     println!("Stop with Ctrl-C; the domain, the database and the key are thrown away.\n");
     let mut serve = server(&["serve"]);
     serve.env("LATCHKEY_DEMO_VIRTUAL_KEY_FILE", &image).env("RUST_LOG", "info");
@@ -106,6 +128,17 @@ pub fn run() -> Result {
 }
 
 const VIRTUAL_KEY: &str = "LK-DEMO-0001";
+const SMTP_PORT: u16 = 2525;
+
+/// A helper process that ends with the demo, however the demo ends.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
 /// The demo domain's NetBIOS name, typed before the logon name.
 const DOMAIN: &str = "EXAMPLE";
 
