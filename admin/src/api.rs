@@ -3,10 +3,10 @@
 
 use latchkey_api::admin::{
     AssignKey, AssignedKey, AuditView, Dashboard, EmployeeDetail, EmployeePage, FlagsChange, KeyStatusChange, KeyView,
-    ManifestReport, NewAccount, RegisterKey, SyncReport,
+    MailOverview, ManifestReport, NewAccount, RegisterKey, ReminderRun, SyncReport,
 };
 use latchkey_api::{AdminResetRequest, AdminResetResponse, RecoveryCodes, TotpCode, TotpEnrolment};
-use latchkey_app::api::{get, post_json, post_text, post_unit};
+use latchkey_app::api::{get, post_json, post_text, post_unit, Empty};
 pub use latchkey_app::api::{session, sign_out, ApiResult};
 
 /// How many employees a page of the list shows.
@@ -49,6 +49,20 @@ pub async fn unlock(username: &str) -> ApiResult<()> {
 
 pub async fn reset(username: &str, request: &AdminResetRequest) -> ApiResult<AdminResetResponse> {
     post_json(&employee_url(username, "/reset"), request).await
+}
+
+/// Removes the employee's authenticator app (and its recovery codes): they enrol a new one.
+pub async fn reset_totp(username: &str) -> ApiResult<()> {
+    post_unit(&employee_url(username, "/totp/reset"), &Empty {}).await
+}
+
+pub async fn mail() -> ApiResult<MailOverview> {
+    get("/api/admin/mail").await
+}
+
+/// Runs the password reminders now instead of at their hour.
+pub async fn run_reminders() -> ApiResult<ReminderRun> {
+    post_json("/api/admin/mail/reminders", &Empty {}).await
 }
 
 pub async fn keys() -> ApiResult<Vec<KeyView>> {

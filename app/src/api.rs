@@ -3,12 +3,16 @@
 
 use std::cell::RefCell;
 
+use js_sys::{Array, Reflect};
+use latchkey_api::step_up::{SecondFactorMode, StepUpGranted, StepUpStatus, UserTotpConfirmed, UserTotpEnrolment};
 use latchkey_api::{
     ChangePasswordRequest, ChangePasswordResponse, CheckPasswordRequest, CheckPasswordResponse, KeySignInRequest,
-    Password, PasswordStatus, Problem, SessionView, SignInRequest, CSRF_HEADER,
+    Password, PasswordStatus, Problem, SessionView, SignInRequest, TotpCode, CSRF_HEADER,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+
+use wasm_bindgen::{JsCast, JsValue};
 
 use crate::fetch::{Request, Response};
 
@@ -67,6 +71,53 @@ pub async fn change(current: String, new: String) -> ApiResult<ChangePasswordRes
     decode(post("/api/password/change", &body).await?).await
 }
 
+/// What a change asks of the user before it is written (step-up).
+pub async fn step_up_status() -> ApiResult<StepUpStatus> {
+    let f = fields(send(Request::new("GET", "/api/step-up")).await?).await?;
+    let mode = match f.text("mode").as_str() {
+        "totp" => SecondFactorMode::Totp,
+        "key_or_totp" => SecondFactorMode::KeyOrTotp,
+        _ => SecondFactorMode::Off,
+    };
+    Ok(StepUpStatus {
+        mode,
+        totp_enrolled: f.flag("totp_enrolled"),
+        key_confirms: f.flag("key_confirms"),
+        confirmed_until: f.time("confirmed_until"),
+        may_enrol: f.flag("may_enrol"),
+        help_contact: f.text("help_contact"),
+    })
+}
+
+/// Confirms it is the user with a code from their authenticator app (or a recovery code).
+pub async fn step_up_totp(code: String) -> ApiResult<StepUpGranted> {
+    let f = fields(post("/api/step-up/totp", &TotpCode { code }).await?).await?;
+    Ok(StepUpGranted { confirmed_until: f.time("confirmed_until").unwrap_or_default() })
+}
+
+/// Starts enrolling an authenticator app: its secret, shown once.
+pub async fn totp_enrol() -> ApiResult<UserTotpEnrolment> {
+    let f = fields(post("/api/totp/enrol", &Empty {}).await?).await?;
+    Ok(UserTotpEnrolment {
+        secret_base32: f.text("secret_base32"),
+        otpauth_url: f.text("otpauth_url"),
+        qr_svg: f.text("qr_svg"),
+    })
+}
+
+/// Finishes the enrolment with the app's first code: the recovery codes, shown once.
+pub async fn totp_confirm(code: String) -> ApiResult<UserTotpConfirmed> {
+    let f = fields(post("/api/totp/confirm", &TotpCode { code }).await?).await?;
+    Ok(UserTotpConfirmed {
+        recovery_codes: f.texts("recovery_codes"),
+        confirmed_until: f.time("confirmed_until").unwrap_or_default(),
+    })
+}
+
+/// The body of a POST that carries nothing: `{}` (`()` would encode as `null`).
+#[derive(Serialize)]
+pub struct Empty {}
+
 /// A GET of JSON (the administration pages use these too).
 pub async fn get<T: DeserializeOwned>(url: &str) -> ApiResult<T> {
     decode(send(Request::new("GET", url)).await?).await
@@ -122,6 +173,41 @@ async fn nothing(response: Response) -> ApiResult<()> {
     } else {
         Err(error_of(response).await)
     }
+}
+
+/// An answer read through the browser's JSON parser. The step-up's answers are read this way:
+/// a serde decoder for each would weigh more on the first load than the pages that use them.
+struct Fields(JsValue);
+
+impl Fields {
+    fn get(&self, name: &str) -> JsValue {
+        Reflect::get(&self.0, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
+    }
+
+    fn flag(&self, name: &str) -> bool {
+        self.get(name).as_bool().unwrap_or(false)
+    }
+
+    fn text(&self, name: &str) -> String {
+        self.get(name).as_string().unwrap_or_default()
+    }
+
+    /// Unix seconds (exact as a JSON number up to 2^53).
+    fn time(&self, name: &str) -> Option<i64> {
+        self.get(name).as_f64().map(|t| t as i64)
+    }
+
+    fn texts(&self, name: &str) -> Vec<String> {
+        let list = self.get(name).dyn_into::<Array>().unwrap_or_default();
+        list.iter().filter_map(|v| v.as_string()).collect()
+    }
+}
+
+async fn fields(response: Response) -> ApiResult<Fields> {
+    if !response.ok() {
+        return Err(error_of(response).await);
+    }
+    response.js().await.map(Fields).map_err(|_| unreachable_server("unexpected answer"))
 }
 
 async fn error_of(response: Response) -> Problem {

@@ -1,7 +1,7 @@
 //! The few bits of `fetch` the API client needs: same-origin requests with JSON bodies.
 
 use serde::de::DeserializeOwned;
-use wasm_bindgen::JsCast;
+use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
 pub struct Request {
@@ -55,6 +55,12 @@ impl Response {
 
     pub fn ok(&self) -> bool {
         self.0.ok()
+    }
+
+    /// The body as the browser's JSON parser reads it: no serde decoder in the bundle for it.
+    pub async fn js(&self) -> Result<JsValue, String> {
+        let promise = self.0.json().map_err(|_| "unreadable body".to_string())?;
+        JsFuture::from(promise).await.map_err(|_| "unexpected body".into())
     }
 
     pub async fn json<T: DeserializeOwned>(&self) -> Result<T, String> {

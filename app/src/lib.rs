@@ -21,6 +21,8 @@ mod live_check;
 #[cfg(target_arch = "wasm32")]
 mod relay;
 #[cfg(target_arch = "wasm32")]
+mod step_up;
+#[cfg(target_arch = "wasm32")]
 mod virtual_key;
 
 /// Mounts the app on the page's body.

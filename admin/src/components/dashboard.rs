@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::admin_app::{Nav, View};
+use super::mail_card::MailCard;
 use super::moment::Moment;
 use crate::api::{self, AuditFilter};
 
@@ -86,6 +87,7 @@ pub fn DashboardPage() -> impl IntoView {
                 }
             })}
             {move || error.get().map(|e| view! { <Alert error=e /> })}
+            <MailCard />
         </section>
     }
 }

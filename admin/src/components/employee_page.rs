@@ -9,6 +9,7 @@ use super::audit_table::AuditTable;
 use super::employee_accounts::EmployeeAccounts;
 use super::employee_facts::EmployeeFacts;
 use super::employee_keys::EmployeeKeys;
+use super::employee_totp::EmployeeTotp;
 use super::reset_form::ResetForm;
 use crate::api;
 
@@ -16,8 +17,8 @@ use crate::api;
 #[derive(Clone, Copy)]
 pub struct EmployeeName(pub StoredValue<String>);
 
-/// One employee: what the directory says and the flags, their keys and accounts, a reset,
-/// and what was done as or to them.
+/// One employee: what the directory says and the flags, their authenticator app, their keys
+/// and accounts, a reset, and what was done as or to them.
 #[component]
 pub fn EmployeePage(username: String) -> impl IntoView {
     let Nav(nav) = expect_context::<Nav>();
@@ -50,6 +51,7 @@ pub fn EmployeePage(username: String) -> impl IntoView {
                     {move || detail.with(|d| d.as_ref().map(|d| format!("{} ({})", d.display_name, d.username)))}
                 </h1>
                 <EmployeeFacts detail=detail reload=reload />
+                <EmployeeTotp detail=detail reload=reload />
                 <EmployeeKeys detail=detail reload=reload />
                 <EmployeeAccounts detail=detail reload=reload />
                 <ResetForm detail=detail reload=reload />

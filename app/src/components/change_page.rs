@@ -1,3 +1,4 @@
+use futures::future::join;
 use latchkey_api::ChangeReason;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -8,6 +9,8 @@ use super::change_form::ChangeForm;
 use super::key_panel::KeyPanel;
 use super::policy_summary::PolicySummary;
 use crate::api;
+use crate::key_session::KeySession;
+use crate::step_up::StepUp;
 
 /// The password page: who is signed in, the policy and dates, and the change form unless the
 /// directory forbids this user to change.
@@ -16,7 +19,17 @@ pub fn ChangePage() -> impl IntoView {
     let Session(session) = expect_context::<Session>();
     // A plain signal filled once: no Suspense or async resource machinery in the bundle.
     let status = RwSignal::new(None);
-    spawn_local(async move { status.set(Some(api::password_status().await)) });
+    let step_up = StepUp::new();
+    // One key session for the page: the key panel and a confirmation with the key share it.
+    let key = KeySession::new();
+    spawn_local(async move {
+        let (password, confirmation) = join(api::password_status(), api::step_up_status()).await;
+        if let Ok(p) = &password {
+            // A server without step-up (or not answering) asks for nothing here.
+            step_up.start(p.now, confirmation.ok());
+        }
+        status.set(Some(password));
+    });
 
     let sign_out = move |_| {
         spawn_local(async move {
@@ -54,12 +67,12 @@ pub fn ChangePage() -> impl IntoView {
                         <p class="notice" role="status" data-testid="may-not-change">
                             "Your account is set so that you may not change your own password. Ask your administrator."
                         </p>
-                        <KeyPanel status=status />
+                        <KeyPanel status=status key=key step_up=step_up />
                     }.into_any(),
                     Some(Ok(status)) => view! {
                         <PolicySummary status=status.clone() />
-                        <ChangeForm status=status.clone() on_changed=move || status_changed(session) />
-                        <KeyPanel status=status />
+                        <ChangeForm status=status.clone() on_changed=move || status_changed(session) step_up=step_up key=key />
+                        <KeyPanel status=status key=key step_up=step_up />
                     }.into_any(),
                 }}
         </section>

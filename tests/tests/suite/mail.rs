@@ -129,7 +129,17 @@ async fn the_owner_is_told_of_every_change_and_no_message_holds_a_password() {
     let status =
         admin.post("/api/admin/keys/LK-NOTICE/status", json!({ "status": "compromised", "reason": "lost" })).await;
     assert_eq!(status.status(), StatusCode::OK, "{:?}", status.text().await);
-    let messages = smtp.wait_for(4).await;
+    smtp.wait_for(4).await;
+    // 5. An authenticator set up (the reset ended the first session), 6. reset by an administrator.
+    let mut client = app.another_client();
+    client.sign_in(&user.sam, "Fresh-Notice-2!").await;
+    let enrolment: serde_json::Value = client.post("/api/totp/enrol", json!({})).await.json().await.unwrap();
+    let code = latchkey_tests::totp_code(enrolment["secret_base32"].as_str().unwrap());
+    assert_eq!(client.post("/api/totp/confirm", json!({ "code": code })).await.status(), StatusCode::OK);
+    smtp.wait_for(5).await;
+    let reset = admin.post(&format!("/api/admin/employees/{}/totp/reset", user.sam), json!({})).await;
+    assert_eq!(reset.status(), StatusCode::OK);
+    let messages = smtp.wait_for(6).await;
 
     let subjects: Vec<&str> = messages.iter().map(|m| m.subject.as_str()).collect();
     assert_eq!(
@@ -139,6 +149,8 @@ async fn the_owner_is_told_of_every_change_and_no_message_holds_a_password() {
             "Example Test Ltd: Your password was reset",
             "Example Test Ltd: A change to your key",
             "Example Test Ltd: A change to your key",
+            "Example Test Ltd: A change to your sign-in",
+            "Example Test Ltd: A change to your sign-in",
         ]
     );
     for m in &messages {
@@ -150,6 +162,8 @@ async fn the_owner_is_told_of_every_change_and_no_message_holds_a_password() {
     }
     assert!(messages[2].text.contains("The key LK-NOTICE was assigned to you."));
     assert!(messages[3].text.contains("Your key LK-NOTICE is now compromised."));
+    assert!(messages[4].text.contains("An authenticator app was set up for your account."));
+    assert!(messages[5].text.contains("An administrator removed the authenticator app from your account."));
     never_holds_a_password(&messages, &[&user.password, "Fresh-Notice-1!", "Fresh-Notice-2!"]);
 }
 
