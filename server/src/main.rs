@@ -34,6 +34,21 @@ enum Command {
     /// Mail: check the `[mail]` settings.
     #[command(subcommand)]
     Mail(MailCommand),
+    /// The server secret (`secret_key_file`).
+    #[command(subcommand)]
+    Secret(SecretCommand),
+}
+
+#[derive(Subcommand)]
+enum SecretCommand {
+    /// Moves the database to a new server secret, created at NEW_SECRET_FILE (0600): every TOTP
+    /// secret is sealed again and the audit chain linked again under it, after the chain was
+    /// verified under the current one. Stop every replica first; then point `secret_key_file`
+    /// at the new file on each, start them, and destroy the old file.
+    Rotate {
+        #[arg(long)]
+        new_secret_file: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -124,6 +139,7 @@ async fn main() -> anyhow::Result<()> {
             println!("sent a test message to {to}");
             Ok(())
         }
+        Command::Secret(SecretCommand::Rotate { new_secret_file }) => rotate_secret(config, &new_secret_file).await,
         Command::Serve => {
             let listener = tokio::net::TcpListener::bind(config.listen).await?;
             let addr = listener.local_addr()?;
@@ -131,6 +147,50 @@ async fn main() -> anyhow::Result<()> {
             tracing::info!(%addr, "Latchkey listening on http://{addr}");
             latchkey_server::serve(listener, state, shutdown_signal()).await?;
             Ok(())
+        }
+    }
+}
+
+async fn rotate_secret(config: Config, new_secret_file: &std::path::Path) -> anyhow::Result<()> {
+    use latchkey_server::secrets::{create_random_file, ServerSecrets};
+    let state = AppState::new(config).await?;
+    if let Some(broken) = state.store.verify_audit().await? {
+        anyhow::bail!(
+            "the audit chain does not verify (entry {}{}): linking it again under a new secret would hide that",
+            broken.id,
+            if broken.truncated { ", its tail was deleted" } else { "" }
+        );
+    }
+    let master = create_random_file(new_secret_file, "the new server secret")?;
+    let new = ServerSecrets::from_master(&master);
+    let anchor =
+        latchkey_server::store::AuditAnchor::new(*new.audit_key(), new_secret_file.with_extension("audit-head"));
+    let reseal = |sealed: &[u8]| state.secrets.open_totp(sealed).ok().and_then(|plain| new.seal_totp(&plain).ok());
+    match state.store.rotate_server_secret(reseal, &anchor, &new.check_value()).await {
+        Ok(done) => {
+            println!(
+                "rotated: {} TOTP secrets sealed and {} audit entries linked under {}",
+                done.totp_secrets,
+                done.audit_entries,
+                new_secret_file.display()
+            );
+            println!(
+                "now set secret_key_file = {:?} on every replica, start them, and destroy the old file",
+                new_secret_file
+            );
+            Ok(())
+        }
+        Err(latchkey_server::store::RotationError::Checkpoint(e)) => {
+            // The database did move: the new file is the secret now, only the head is unrecorded.
+            anyhow::bail!(
+                "the database now uses {}, but its audit head could not be checkpointed ({e}); use the new file",
+                new_secret_file.display()
+            )
+        }
+        Err(e) => {
+            // Nothing changed in the database: the new file is of no use.
+            let _ = std::fs::remove_file(new_secret_file);
+            Err(e.into())
         }
     }
 }

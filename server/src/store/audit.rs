@@ -325,6 +325,85 @@ impl Store {
     }
 }
 
+/// What a rotation of the server secret did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rotated {
+    pub totp_secrets: usize,
+    pub audit_entries: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RotationError {
+    #[error("the TOTP secret of {0} cannot be opened with the current server secret")]
+    Unsealable(String),
+    #[error(transparent)]
+    Store(#[from] sqlx::Error),
+    #[error("cannot write the new audit checkpoint: {0}")]
+    Checkpoint(#[from] std::io::Error),
+}
+
+impl Store {
+    /// Moves the database to a new server secret in one transaction: every TOTP secret sealed
+    /// again (`reseal` opens it under the old secret and seals it under the new), every keyed
+    /// audit link made again under `anchor`'s key, and the new secret's check value; then the
+    /// head is checkpointed beside the new secret. The caller verified the chain under the old
+    /// key first: re-linking a broken chain would hide the break.
+    pub async fn rotate_server_secret(
+        &self,
+        reseal: impl Fn(&[u8]) -> Option<Vec<u8>>,
+        anchor: &AuditAnchor,
+        check: &str,
+    ) -> Result<Rotated, RotationError> {
+        let _turn = self.audit_turn.lock().await;
+        let mut tx = self.pool.begin().await?;
+        if self.backend == super::Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock(7411)").execute(&mut *tx).await?;
+        }
+        let secrets: Vec<(String, Vec<u8>)> =
+            sqlx::query_as("SELECT username, secret FROM admin_totp").fetch_all(&mut *tx).await?;
+        for (username, sealed) in &secrets {
+            let resealed = reseal(sealed).ok_or_else(|| RotationError::Unsealable(username.clone()))?;
+            sqlx::query("UPDATE admin_totp SET secret = $1 WHERE username = $2")
+                .bind(resealed)
+                .bind(username)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let rows: Vec<ChainedEntry> = sqlx::query_as(
+            "SELECT id, at, actor, action, target, result, client_addr, hash, keyed FROM audit ORDER BY id",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        let (mut prev, mut head, mut first_keyed, mut relinked) = (GENESIS.to_string(), None, None, 0);
+        for row in rows {
+            let Some(hash) = row.hash else { continue };
+            // Links made before the chain was keyed stay as they are; keyed ones follow the new key.
+            let link = if row.keyed == 1 { row.entry.mac(&anchor.key, &prev) } else { hash };
+            if row.keyed == 1 {
+                sqlx::query("UPDATE audit SET prev_hash = $1, hash = $2 WHERE id = $3")
+                    .bind(&prev)
+                    .bind(&link)
+                    .bind(row.id)
+                    .execute(&mut *tx)
+                    .await?;
+                first_keyed.get_or_insert(row.id);
+                relinked += 1;
+            }
+            head = Some(row.id);
+            prev = link;
+        }
+        sqlx::query("UPDATE server_secret_check SET check_value = $1 WHERE id = 1")
+            .bind(check)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        if let (Some(id), Some(first_keyed)) = (head, first_keyed) {
+            write_checkpoint(anchor, Checkpoint { first_keyed, id, hash: prev, missing: None })?;
+        }
+        Ok(Rotated { totp_secrets: secrets.len(), audit_entries: relinked })
+    }
+}
+
 /// The head as `first_keyed id hash missing mac`, written whole (a temporary file of this
 /// process, then rename), 0600; never behind what another replica on this host wrote.
 fn write_checkpoint(anchor: &AuditAnchor, c: Checkpoint) -> std::io::Result<()> {
@@ -416,6 +495,24 @@ mod tests {
                 .await
                 .unwrap();
             prev = link;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_rotated_chain_verifies_under_the_new_key_only() {
+        let dir = tempfile::tempdir().unwrap();
+        for (t, store) in anchored_stores(&dir).await {
+            store.matches_server_secret("old").await.unwrap();
+            let new = AuditAnchor::new([8; 32], dir.path().join(format!("new-head-{}", t.engine)));
+            let rotated = store.rotate_server_secret(|s| Some(s.to_vec()), &new, "new").await.unwrap();
+            assert_eq!(rotated, Rotated { totp_secrets: 0, audit_entries: 5 }, "{}", t.engine);
+            let under_new = t.store.clone().anchored(new);
+            assert_eq!(under_new.verify_audit().await.unwrap(), None, "{}", t.engine);
+            under_new.audit(&entry(6)).await.unwrap();
+            assert_eq!(under_new.verify_audit().await.unwrap(), None, "appending goes on");
+            assert!(store.verify_audit().await.unwrap().is_some(), "the old key no longer verifies it");
+            assert!(under_new.matches_server_secret("new").await.unwrap());
+            assert!(!under_new.matches_server_secret("old").await.unwrap());
         }
     }
 

@@ -18,7 +18,7 @@ mod sessions;
 
 pub use accounts::{AccountLogin, KeyAccountRow};
 pub use admin::TotpRow;
-pub use audit::{AuditAnchor, AuditEntry, AuditSearch, ChainBreak};
+pub use audit::{AuditAnchor, AuditEntry, AuditSearch, ChainBreak, Rotated, RotationError};
 pub use deliveries::{DeliveryTarget, PendingDelivery};
 pub use employees::{EmployeeRow, EmployeeState, SyncReport, SyncedUser};
 pub use journal::{OpenChange, Step};

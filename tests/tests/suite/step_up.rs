@@ -321,3 +321,59 @@ async fn csrf_of(app: &TestApp, cookie: &str) -> String {
     let view: Value = response.unwrap().json().await.unwrap();
     view["csrf_token"].as_str().unwrap().to_string()
 }
+
+#[tokio::test]
+async fn the_server_secret_rotates_and_the_old_one_opens_nothing() {
+    let dc = TestDc::from_env();
+    let app = spawn_app(&dc, options(SecondFactorMode::Totp)).await;
+    let user = dc.create_user(UserOptions::default()).await;
+    let browser = Browser::sign_in(&app, &user).await;
+    let (secret, _, at) = browser.enrol().await;
+    let old_secret = app.state.config.secret_key_file.clone();
+    let new_secret = old_secret.with_file_name("rotated.key");
+    let binary = std::env::current_exe().unwrap().parent().unwrap().parent().unwrap().join("latchkey-server");
+    let rotate = |secret_file: &std::path::Path, new_file: &std::path::Path| {
+        std::process::Command::new(&binary)
+            .args(["secret", "rotate", "--new-secret-file"])
+            .arg(new_file)
+            .env("LATCHKEY_DATABASE_URL", &app.state.config.database_url)
+            .env("LATCHKEY_SECRET_KEY_FILE", secret_file)
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap()
+    };
+    let who = latchkey_server::identity::LoginKey::of(&user.sam);
+    let sealed_before = app.state.store.totp(&who).await.unwrap().unwrap().secret;
+    let done = rotate(&old_secret, &new_secret);
+    assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+    assert!(
+        String::from_utf8_lossy(&done.stdout).contains("1 TOTP secrets sealed"),
+        "{}",
+        String::from_utf8_lossy(&done.stdout)
+    );
+    let sealed_after = app.state.store.totp(&who).await.unwrap().unwrap().secret;
+    assert!(sealed_after != sealed_before, "sealed again");
+
+    // The old secret opens nothing any more: a command with it is refused.
+    let refused = rotate(&old_secret, &old_secret.with_file_name("again.key"));
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("is not the server secret"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    assert!(!old_secret.with_file_name("again.key").exists());
+
+    // With the new one: the chain verifies and the user's authenticator still works.
+    let after = AppOptions {
+        database_url: Some(app.state.config.database_url.clone()),
+        secret_key_file: Some(new_secret),
+        ..options(SecondFactorMode::Totp)
+    };
+    let after = spawn_app(&dc, after).await;
+    assert_eq!(after.state.store.verify_audit().await.unwrap(), None);
+    let browser = Browser::sign_in(&after, &user).await;
+    let (status, body) = browser.post("/api/step-up/totp", json!({ "code": totp_code_at(&secret, at + 30) })).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(browser.change(&user.password, "Fresh-Rotated-1!").await.0, StatusCode::OK);
+}
