@@ -17,6 +17,8 @@ pub struct TestSmtp {
     child: Option<Child>,
     cert: PathBuf,
     key: PathBuf,
+    /// TLS from the first byte (SMTPS) instead of STARTTLS.
+    implicit: bool,
 }
 
 /// One message as it arrived.
@@ -40,6 +42,14 @@ impl TestSmtp {
         smtp
     }
 
+    /// A server that speaks TLS from the first byte (SMTPS), started.
+    pub fn start_implicit(dc: &TestDc) -> TestSmtp {
+        let mut smtp = TestSmtp::stopped(dc);
+        smtp.implicit = true;
+        smtp.resume();
+        smtp
+    }
+
     /// A port nothing listens on yet (`resume` starts the server there).
     pub fn stopped(dc: &TestDc) -> TestSmtp {
         let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
@@ -49,6 +59,7 @@ impl TestSmtp {
             child: None,
             cert: dc.dir.join("tls/cert.pem"),
             key: dc.dir.join("tls/key.pem"),
+            implicit: false,
         }
     }
 
@@ -58,9 +69,9 @@ impl TestSmtp {
             .args(["-m", "aiosmtpd", "-n", "-u", "-l", &format!("127.0.0.1:{}", self.port)])
             .args(["-c", "aiosmtpd.handlers.Mailbox"])
             .arg(self.maildir.path().join("box"))
-            .arg("--tlscert")
+            .arg(if self.implicit { "--smtpscert" } else { "--tlscert" })
             .arg(&self.cert)
-            .arg("--tlskey")
+            .arg(if self.implicit { "--smtpskey" } else { "--tlskey" })
             .arg(&self.key)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -81,7 +92,7 @@ impl TestSmtp {
         MailConfig {
             host: "localhost".into(),
             port: Some(self.port),
-            tls: MailTls::Starttls,
+            tls: if self.implicit { MailTls::Implicit } else { MailTls::Starttls },
             ca_file: Some(dc.ca_file.clone()),
             tls_insecure_skip_verify: false,
             username: None,

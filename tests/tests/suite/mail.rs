@@ -54,6 +54,8 @@ async fn reminders_go_once_a_day_to_those_whose_password_expires_within_the_wind
     let disabled = employee_expiring_in(&dc, &group, 1, UserOptions { disabled: true, ..Default::default() }).await;
     let may_not_change = employee_expiring_in(&dc, &group, 1, UserOptions::default()).await;
     dc.deny_password_change(&may_not_change.dn);
+    let never_expires = employee_expiring_in(&dc, &group, 1, UserOptions::default()).await;
+    dc.replace(&never_expires.dn, "userAccountControl", "66048").await; // NORMAL_ACCOUNT | DONT_EXPIRE_PASSWD
     let no_mail = dc.create_user(UserOptions::default()).await;
     dc.add_to_group(&no_mail.dn, &group).await;
     dc.backdate_password(&no_mail.dn, MAX_AGE_DAYS - 1);
@@ -65,7 +67,7 @@ async fn reminders_go_once_a_day_to_those_whose_password_expires_within_the_wind
     let messages = smtp.wait_for(3).await;
     let recipients: BTreeSet<String> = messages.iter().map(|m| m.to.to_lowercase()).collect();
     let expected: BTreeSet<String> = told.iter().map(|u| format!("{}@example.test", u.sam.to_lowercase())).collect();
-    assert_eq!(recipients, expected, "not {}, {}, {}", eight.sam, disabled.sam, may_not_change.sam);
+    assert_eq!(recipients, expected, "not {} {} {} {}", eight.sam, disabled.sam, may_not_change.sam, never_expires.sam);
     for (user, days) in told.iter().zip(["1 day", "3 days", "7 days"]) {
         let to = format!("{}@example.test", user.sam.to_lowercase());
         let m = messages.iter().find(|m| m.to.to_lowercase() == to).unwrap();
@@ -134,7 +136,8 @@ async fn the_owner_is_told_of_every_change_and_no_message_holds_a_password() {
     let mut client = app.another_client();
     client.sign_in(&user.sam, "Fresh-Notice-2!").await;
     let enrolment: serde_json::Value = client.post("/api/totp/enrol", json!({})).await.json().await.unwrap();
-    let code = latchkey_tests::totp_code(enrolment["secret_base32"].as_str().unwrap());
+    let totp_secret = enrolment["secret_base32"].as_str().unwrap().to_string();
+    let code = latchkey_tests::totp_code(&totp_secret);
     assert_eq!(client.post("/api/totp/confirm", json!({ "code": code })).await.status(), StatusCode::OK);
     smtp.wait_for(5).await;
     let reset = admin.post(&format!("/api/admin/employees/{}/totp/reset", user.sam), json!({})).await;
@@ -164,7 +167,7 @@ async fn the_owner_is_told_of_every_change_and_no_message_holds_a_password() {
     assert!(messages[3].text.contains("Your key LK-NOTICE is now compromised."));
     assert!(messages[4].text.contains("An authenticator app was set up for your account."));
     assert!(messages[5].text.contains("An administrator removed the authenticator app from your account."));
-    never_holds_a_password(&messages, &[&user.password, "Fresh-Notice-1!", "Fresh-Notice-2!"]);
+    never_holds_a_password(&messages, &[&user.password, "Fresh-Notice-1!", "Fresh-Notice-2!", &totp_secret]);
 }
 
 #[tokio::test]
@@ -211,23 +214,30 @@ async fn mail_test_sends_one_message_with_the_configured_settings() {
     let smtp = TestSmtp::start(&dc);
     let dir = tempfile::tempdir().unwrap();
     let binary = std::env::current_exe().unwrap().parent().unwrap().parent().unwrap().join("latchkey-server");
-    let run = |to: &str, ca: &std::path::Path| {
+    let run = |to: &str, ca: &std::path::Path, smtps: Option<&TestSmtp>| {
+        let (port, tls) = smtps.map_or((smtp.port, "starttls"), |s| (s.port, "implicit"));
         std::process::Command::new(&binary)
+            .env("LATCHKEY_MAIL__TLS", tls)
             .args(["mail", "test", "--to", to])
             .env("LATCHKEY_DATABASE_URL", format!("sqlite://{}", dir.path().join("db.sqlite").display()))
             .env("LATCHKEY_SECRET_KEY_FILE", dir.path().join("secret.key"))
             .env("LATCHKEY_MAIL__HOST", "localhost")
-            .env("LATCHKEY_MAIL__PORT", smtp.port.to_string())
+            .env("LATCHKEY_MAIL__PORT", port.to_string())
             .env("LATCHKEY_MAIL__CA_FILE", ca)
             .env("LATCHKEY_MAIL__FROM", "Latchkey <latchkey@example.test>")
             .env("RUST_LOG", "warn")
             .output()
             .unwrap()
     };
-    let sent = run("ops@example.test", &dc.ca_file);
+    let sent = run("ops@example.test", &dc.ca_file, None);
     assert!(sent.status.success(), "{}", String::from_utf8_lossy(&sent.stderr));
     let messages = smtp.wait_for(1).await;
     assert_eq!((messages[0].to.as_str(), messages[0].subject.as_str()), ("ops@example.test", "Latchkey: test message"));
+    // Implicit TLS (SMTPS) too.
+    let smtps = TestSmtp::start_implicit(&dc);
+    let sent = run("ops@example.test", &dc.ca_file, Some(&smtps));
+    assert!(sent.status.success(), "{}", String::from_utf8_lossy(&sent.stderr));
+    assert_eq!(smtps.wait_for(1).await[0].subject, "Latchkey: test message");
     // A certificate that does not chain to the configured CA is refused: nothing is sent.
     let other_ca = dir.path().join("other-ca.pem");
     let made = std::process::Command::new("openssl")
@@ -239,7 +249,7 @@ async fn mail_test_sends_one_message_with_the_configured_settings() {
         .output()
         .unwrap();
     assert!(made.status.success());
-    let refused = run("ops@example.test", &other_ca);
+    let refused = run("ops@example.test", &other_ca, None);
     assert!(!refused.status.success());
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     assert_eq!(smtp.messages().len(), 1);
