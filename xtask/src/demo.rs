@@ -47,15 +47,26 @@ pub fn run() -> Result {
     // Mail goes to a local SMTP server (STARTTLS on the demo domain's certificate) that keeps
     // every message as a file.
     let maildir = data.join("mail");
-    let _smtp = KillOnDrop(Command::new("/usr/bin/python3")
-        .args(["-m", "aiosmtpd", "-n", "-u", "-l", &format!("127.0.0.1:{SMTP_PORT}"), "-c", "aiosmtpd.handlers.Mailbox"])
-        .arg(&maildir)
-        .arg("--tlscert")
-        .arg(dc.dir.join("tls/cert.pem"))
-        .arg("--tlskey")
-        .arg(dc.dir.join("tls/key.pem"))
-        .spawn()
-        .map_err(|e| format!("cannot start the demo's SMTP server (python3-aiosmtpd): {e}"))?);
+    let _smtp = KillOnDrop(
+        Command::new("/usr/bin/python3")
+            .args([
+                "-m",
+                "aiosmtpd",
+                "-n",
+                "-u",
+                "-l",
+                &format!("127.0.0.1:{SMTP_PORT}"),
+                "-c",
+                "aiosmtpd.handlers.Mailbox",
+            ])
+            .arg(&maildir)
+            .arg("--tlscert")
+            .arg(dc.dir.join("tls/cert.pem"))
+            .arg("--tlskey")
+            .arg(dc.dir.join("tls/key.pem"))
+            .spawn()
+            .map_err(|e| format!("cannot start the demo's SMTP server (python3-aiosmtpd): {e}"))?,
+    );
     let server = |args: &[&str]| {
         let mut c = Command::new(paths::target().join("release/latchkey-server"));
         c.args(args)
