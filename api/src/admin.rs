@@ -86,6 +86,9 @@ pub struct EmployeeDetail {
     /// An authenticator app is enrolled (an administrator may reset it).
     #[serde(default)]
     pub totp_enrolled: bool,
+    /// The password was reset without the key and the organisation wants that looked at.
+    #[serde(default)]
+    pub review_requested_at: Option<i64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -6,6 +6,7 @@ pub mod admin;
 mod error;
 pub mod key_refusal;
 mod password;
+pub mod recovery;
 pub mod registry;
 pub mod relay;
 pub mod step_up;

@@ -30,6 +30,9 @@ pub enum RelayRequest {
     SignIn,
     /// Confirms the signed-in owner before a change (step-up): a press on their own active key.
     ConfirmIdentity,
+    /// "Can't sign in?" with the key: no session needed, the key names its owner; `code` from
+    /// the authenticator app when the organisation asks for one.
+    Recover { action: crate::recovery::RecoveryAction, code: Option<String> },
 }
 
 /// One account on the key, as the page may show it (never a password).

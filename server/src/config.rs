@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::directory::DirectoryConfig;
 use crate::mail::MailConfig;
+use latchkey_api::recovery::RecoveryFactors;
 use latchkey_api::step_up::SecondFactorMode;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -64,6 +65,20 @@ pub struct Config {
     pub help_contact: String,
     /// Expiry reminders and change notices by mail; off when absent.
     pub mail: Option<MailConfig>,
+    /// "Can't sign in?" with the key: unlock, or a new password onto the key.
+    pub recovery_with_key: bool,
+    /// "Can't sign in?" without the key: an authenticator code and a mailed code, then a typed
+    /// password. Needs `[mail]` and `recovery_mail_attribute`.
+    pub recovery_without_key: bool,
+    /// Employees may report their own key lost or stolen (it is wiped when it next connects).
+    pub report_lost_key: bool,
+    /// What a recovery with the key asks for besides the key.
+    pub recovery_factors: RecoveryFactors,
+    /// The directory attribute holding the address recovery codes go to (never `mail` unless
+    /// set so: the user may be locked out of that mailbox).
+    pub recovery_mail_attribute: String,
+    /// Passwords reset without the key are marked for the administrators' review.
+    pub review_recoveries: bool,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -119,6 +134,12 @@ impl Default for Config {
             organisation_name: "Latchkey".into(),
             help_contact: "your IT help desk".into(),
             mail: None,
+            recovery_with_key: true,
+            recovery_without_key: false,
+            report_lost_key: true,
+            recovery_factors: RecoveryFactors::KeyAndTotpWhenEnrolled,
+            recovery_mail_attribute: "otherMailbox".into(),
+            review_recoveries: false,
         }
     }
 }
@@ -148,6 +169,12 @@ const SECTIONS: &[&str] = &[
     "organisation_name",
     "help_contact",
     "mail",
+    "recovery_with_key",
+    "recovery_without_key",
+    "report_lost_key",
+    "recovery_factors",
+    "recovery_mail_attribute",
+    "review_recoveries",
 ];
 
 /// Parses `trusted_proxies` (CIDRs or single addresses).

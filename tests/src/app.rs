@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use latchkey_api::recovery::RecoveryFactors;
 use latchkey_api::step_up::SecondFactorMode;
 use latchkey_api::{SessionView, CSRF_HEADER};
 use latchkey_server::config::LimitsConfig;
@@ -44,6 +45,10 @@ pub struct AppOptions {
     pub allow_enrolment_at_change: bool,
     /// Mail settings; the portal's own address becomes `public_url` so messages link to it.
     pub mail: Option<MailConfig>,
+    /// Recovery without the key (off by default, as in the configuration).
+    pub recovery_without_key: bool,
+    pub recovery_factors: RecoveryFactors,
+    pub review_recoveries: bool,
 }
 
 impl Default for AppOptions {
@@ -67,6 +72,9 @@ impl Default for AppOptions {
             second_factor: SecondFactorMode::Off,
             allow_enrolment_at_change: true,
             mail: None,
+            recovery_without_key: false,
+            recovery_factors: RecoveryFactors::default(),
+            review_recoveries: false,
         }
     }
 }
@@ -134,6 +142,12 @@ pub async fn spawn_app(dc: &TestDc, options: AppOptions) -> TestApp {
         organisation_name: "Example Test Ltd".into(),
         help_contact: "the help desk on 0100".into(),
         mail: options.mail,
+        recovery_with_key: true,
+        recovery_without_key: options.recovery_without_key,
+        report_lost_key: true,
+        recovery_factors: options.recovery_factors,
+        recovery_mail_attribute: "otherMailbox".into(),
+        review_recoveries: options.review_recoveries,
     };
     let state = AppState::new(config).await.expect("app state");
     let served = state.clone();

@@ -6,7 +6,7 @@ ALTER TABLE sessions ADD COLUMN step_up_until BIGINT;
 -- so two senders never send one twice.
 CREATE TABLE mail_outbox (
     id              BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    kind            TEXT NOT NULL CHECK (kind IN ('reminder', 'notice', 'test')),
+    kind            TEXT NOT NULL CHECK (kind IN ('reminder', 'notice', 'test', 'code')),
     recipient       TEXT NOT NULL,
     subject         TEXT NOT NULL,
     body_text       TEXT NOT NULL,
@@ -31,3 +31,15 @@ CREATE TABLE job_runs (
     finished_at   BIGINT,
     summary       TEXT
 );
+
+-- Recovery without the key: one code mailed to the recovery address per account at a time,
+-- stored hashed, good for ten minutes and a few tries.
+CREATE TABLE recovery_codes (
+    login_key   TEXT PRIMARY KEY NOT NULL,
+    code_hash   TEXT NOT NULL,
+    expires_at  BIGINT NOT NULL,
+    failures    BIGINT NOT NULL DEFAULT 0
+);
+
+-- An employee whose password was reset without the key, for the administrators to look at.
+ALTER TABLE employees ADD COLUMN review_requested_at BIGINT;

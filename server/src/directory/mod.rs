@@ -299,6 +299,28 @@ impl Directory {
         .await
     }
 
+    /// The first value of `attr` on `dn` (a recovery address, say), as the service account reads it.
+    pub async fn attribute(&self, dn: &str, attr: &str) -> Result<Option<String>, DirectoryError> {
+        self.guarded(async {
+            let mut ldap = self.service_session().await?;
+            let (entries, _) = ldap
+                .search(dn, Scope::Base, "(objectClass=*)", vec![attr])
+                .await?
+                .success()
+                .map_err(|e| DirectoryError::Unavailable(e.to_string()))?;
+            let value = entries.into_iter().next().and_then(|e| {
+                let entry = SearchEntry::construct(e);
+                entry
+                    .attrs
+                    .into_iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(attr))
+                    .and_then(|(_, v)| v.into_iter().next())
+            });
+            Ok(value.filter(|v| !v.trim().is_empty()))
+        })
+        .await
+    }
+
     /// Whether `user_dn` is a member of `group_dn`, directly or through nested groups.
     pub async fn is_member(&self, user_dn: &str, group_dn: &str) -> Result<bool, DirectoryError> {
         self.guarded(async {

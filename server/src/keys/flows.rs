@@ -18,6 +18,7 @@ use crate::session::{self, ClientAddr};
 use crate::state::AppState;
 use crate::store::{SessionRow, Step};
 use latchkey_api::key_refusal::{KeyRefusal, RelayProblem};
+use latchkey_api::recovery::RecoveryAction;
 use latchkey_api::registry::KeyStatus;
 use latchkey_api::step_up::SecondFactorMode;
 
@@ -39,6 +40,13 @@ pub async fn serve(
         let actor = user.map(|u| u.username.clone()).unwrap_or_else(|| audit::key_actor(&key.key.serial));
         let (action, outcome) = match (request, user) {
             (RelayRequest::SignIn, _) => (audit::action::KEY_SIGN_IN, sign_in(ch, state, &key).await),
+            (RelayRequest::Recover { action, code }, _) => {
+                let audited = match action {
+                    RecoveryAction::Unlock => audit::action::RECOVERY_UNLOCK,
+                    RecoveryAction::Reset => audit::action::RECOVERY_RESET_WITH_KEY,
+                };
+                (audited, super::recover::recover(ch, state, &key, action, code, addr).await)
+            }
             (_, None) => (audit::action::KEY_OPERATION, Err(Failure::from_kind(&ErrorKind::Unauthenticated))),
             (RelayRequest::ConfirmIdentity, Some(user)) => {
                 (audit::action::STEP_UP_KEY, confirm_identity(ch, state, &key, user).await)
@@ -109,7 +117,7 @@ where
 }
 
 /// Waits for a press on the key's button.
-async fn press(ch: &mut Channel) -> Result<(), Failure> {
+pub(super) async fn press(ch: &mut Channel) -> Result<(), Failure> {
     progress(ch, ProgressStep::ConfirmOnKey).await?;
     match ch.call_one(Command::ConfirmPresence).await? {
         Ok(_) => Ok(()),
@@ -132,7 +140,7 @@ fn ends_session(f: &Failure) -> bool {
     f.0.ends_session() || f.0 == KeyRefusal::Api(ErrorKind::Internal)
 }
 
-async fn progress(ch: &mut Channel, step: ProgressStep) -> Result<(), Failure> {
+pub(super) async fn progress(ch: &mut Channel, step: ProgressStep) -> Result<(), Failure> {
     ch.send(&RelayEvent::Progress { step }).await
 }
 
@@ -359,7 +367,7 @@ fn journal_since(state: &AppState) -> i64 {
 }
 
 /// Drops the staged password on the key and closes the journal entry as aborted.
-async fn undo(ch: &mut Channel, state: &AppState, journal: i64, account: u16, failure: Failure) -> Outcome {
+pub(super) async fn undo(ch: &mut Channel, state: &AppState, journal: i64, account: u16, failure: Failure) -> Outcome {
     state.store.journal_step(journal, Step::Aborted, state.now()).await?;
     if let Ok(Err(e)) = ch.call_one(Command::Abort { id: account }).await {
         tracing::warn!(error = %e, "the key refused to drop the staged password");
@@ -367,7 +375,7 @@ async fn undo(ch: &mut Channel, state: &AppState, journal: i64, account: u16, fa
     Err(failure)
 }
 
-async fn abandon(state: &AppState, journal: i64, failure: Failure) -> Outcome {
+pub(super) async fn abandon(state: &AppState, journal: i64, failure: Failure) -> Outcome {
     state.store.journal_step(journal, Step::Aborted, state.now()).await?;
     Err(failure)
 }

@@ -17,6 +17,7 @@ mod flows;
 pub mod generate;
 mod lease;
 mod reconcile;
+mod recover;
 
 pub use channel::{Channel, Failure};
 pub use connect::{connect, Connected};

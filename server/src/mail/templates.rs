@@ -28,6 +28,14 @@ pub enum Notice {
     AuthenticatorReset,
     /// An authenticator app was set up for the account.
     AuthenticatorEnrolled,
+    /// The owner unlocked the account with their key.
+    UnlockedWithKey { serial: String },
+    /// The owner set a new password with their key ("Can't sign in?").
+    RecoveredWithKey { serial: String },
+    /// The owner set a new password without the key, with their authenticator and a mailed code.
+    RecoveredWithoutKey,
+    /// The owner reported a key lost or stolen.
+    KeyReported { serial: String, reason: String },
 }
 
 pub struct Rendered {
@@ -46,6 +54,20 @@ impl Notice {
             Notice::KeyAssigned { serial } => format!("The key {serial} was assigned to you."),
             Notice::AuthenticatorReset => "An administrator removed the authenticator app from your account.".into(),
             Notice::AuthenticatorEnrolled => "An authenticator app was set up for your account.".into(),
+            Notice::UnlockedWithKey { serial } => format!("Your account was unlocked with your key {serial}."),
+            Notice::RecoveredWithKey { serial } => {
+                format!("A new password was set with your key {serial}; the key holds it.")
+            }
+            Notice::RecoveredWithoutKey => {
+                "A new password was set without your key, with your authenticator app and a code sent to your \
+                 recovery address."
+                    .into()
+            }
+            Notice::KeyReported { serial, reason } => {
+                format!(
+                    "Your key {serial} was reported {reason}: it is out of service and is wiped when it next connects."
+                )
+            }
         }
     }
 
@@ -55,6 +77,9 @@ impl Notice {
             Notice::ResetByAdministrator => "Your password was reset",
             Notice::KeyStatusChanged { .. } | Notice::KeyAssigned { .. } => "A change to your key",
             Notice::AuthenticatorReset | Notice::AuthenticatorEnrolled => "A change to your sign-in",
+            Notice::UnlockedWithKey { .. } => "Your account was unlocked",
+            Notice::RecoveredWithKey { .. } | Notice::RecoveredWithoutKey => "Your password was reset",
+            Notice::KeyReported { .. } => "A change to your key",
         }
     }
 }
@@ -83,6 +108,17 @@ impl Wording<'_> {
         ];
         let subject = format!("{}: your password expires in {days}", self.organisation);
         self.render(&subject, &lines, Some("Change your password"))
+    }
+
+    /// A recovery code, to the recovery address. It signs nobody in alone: the authenticator's
+    /// code is needed too.
+    pub fn recovery_code(&self, name: &str, code: &str) -> Rendered {
+        let lines = [
+            format!("Hello {name},"),
+            format!("Your recovery code is {code}. It works once, for ten minutes, together with a code from your authenticator app."),
+            format!("If you did not ask for it, someone knows your logon name: contact {}.", self.help_contact),
+        ];
+        self.render(&format!("{}: your recovery code", self.organisation), &lines, None)
     }
 
     /// `latchkey-server mail test`: proof that the settings work.

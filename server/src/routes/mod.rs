@@ -8,6 +8,7 @@ mod json;
 mod key_relay;
 pub(crate) mod origin;
 mod password;
+mod recovery;
 mod session;
 mod spa;
 mod step_up;
@@ -42,6 +43,11 @@ pub fn router(state: AppState) -> Router {
         .route("/step-up/totp", post(step_up::confirm_with_code))
         .route("/totp/enrol", post(step_up::enrol))
         .route("/totp/confirm", post(step_up::confirm_enrolment))
+        .route("/recovery", get(recovery::options))
+        .route("/recovery/start", post(recovery::start))
+        .route("/recovery/complete", post(recovery::complete))
+        .route("/keys", get(recovery::own_keys))
+        .route("/keys/{serial}/report", post(recovery::report_key))
         .route("/key/relay", get(key_relay::relay))
         .route("/session/key", post(session::sign_in_with_key))
         .route("/bootstrap", post(session::bootstrap))

@@ -105,6 +105,32 @@ pub async fn administrable(state: &AppState, username: &str) -> Result<Target, A
     Ok(Target { employee, user, facts })
 }
 
+/// The employee an account recovery (`service::recovery`) may serve: synced, still in the group
+/// and enabled there, an account that is neither disabled nor expired (a lockout or an expired
+/// password is what recovery is for); never an administrator (another administrator recovers
+/// them), the service account or a protected account.
+pub async fn recoverable(state: &AppState, employee: EmployeeRow) -> Result<Target, AppError> {
+    if employee.removed_at.is_some() || employee.disabled != 0 {
+        return Err(AppError(ErrorKind::NotAnEmployee));
+    }
+    let directory = state.directory()?;
+    let user = directory.find_by_guid(&employee.object_guid).await?.ok_or(AppError(ErrorKind::NotAnEmployee))?;
+    let facts = directory.account_facts(&user.dn).await?;
+    if facts.protected || is_service_account(state, &user, &facts) {
+        return Err(AppError(ErrorKind::ProtectedAccount));
+    }
+    if is_administrator(state, &Principal::Directory { dn: user.dn.clone() }).await? {
+        return Err(AppError(ErrorKind::ProtectedAccount));
+    }
+    if facts.disabled {
+        return Err(AppError(ErrorKind::Disabled));
+    }
+    if facts.account_expires_at.is_some_and(|at| at <= state.now()) {
+        return Err(AppError(ErrorKind::AccountExpired));
+    }
+    Ok(Target { employee, user, facts })
+}
+
 /// Whether `user` is the account the portal binds as (configured as a UPN, a DN or a name).
 fn is_service_account(state: &AppState, user: &UserRef, facts: &AccountFacts) -> bool {
     let Some(directory) = &state.config.directory else { return false };

@@ -117,6 +117,11 @@ pub mod action {
     pub const TOTP_ENROL: Action = Action("totp_enrol");
     pub const ADMIN_TOTP_RESET: Action = Action("admin_totp_reset");
     pub const MAIL_REMINDERS: Action = Action("mail_reminders");
+    pub const RECOVERY_UNLOCK: Action = Action("recovery_unlock");
+    pub const RECOVERY_RESET_WITH_KEY: Action = Action("recovery_reset_with_key");
+    pub const RECOVERY_CODE: Action = Action("recovery_code");
+    pub const RECOVERY_RESET_WITHOUT_KEY: Action = Action("recovery_reset_without_key");
+    pub const KEY_REPORTED: Action = Action("key_reported");
 }
 
 /// The actor of what the server does on its own (a scheduled sync, a sealed delivery).

@@ -9,6 +9,8 @@ pub enum MailKind {
     Reminder,
     Notice,
     Test,
+    /// A recovery code to the recovery address.
+    Code,
 }
 
 impl MailKind {
@@ -17,6 +19,7 @@ impl MailKind {
             MailKind::Reminder => "reminder",
             MailKind::Notice => "notice",
             MailKind::Test => "test",
+            MailKind::Code => "code",
         }
     }
 }

@@ -14,6 +14,7 @@ mod journal;
 mod keys;
 mod local;
 mod mail;
+mod recovery;
 mod sessions;
 
 pub use accounts::{AccountLogin, KeyAccountRow};
@@ -25,6 +26,7 @@ pub use journal::{OpenChange, Step};
 pub use keys::{parse_public_key, Employee, KeyRegistryError, KeyRow, NewEmployee, KEY_SLOTS};
 pub use local::LocalAccount;
 pub use mail::{JobRun, MailKind, MailRow, NewMail};
+pub use recovery::CodeCheck;
 pub use sessions::{NewSession, Principal, SessionRow};
 
 use sqlx::any::AnyPoolOptions;

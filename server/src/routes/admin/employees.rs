@@ -129,6 +129,7 @@ pub async fn detail(
         key_history: key_history.into_iter().map(Into::into).collect(),
         waiting_deliveries,
         totp_enrolled,
+        review_requested_at: state.store.review_requested_at(employee.id).await?,
     }))
 }
 

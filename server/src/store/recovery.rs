@@ -1,0 +1,97 @@
+//! Recovery without the key: the code mailed to the recovery address (hashed; one per account;
+//! ten minutes; a few tries), and the employees marked for review after such a reset.
+
+use super::Store;
+use crate::identity::LoginKey;
+
+/// Wrong tries before a code is void.
+pub const CODE_TRIES: i64 = 5;
+
+/// What checking a mailed code found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CodeCheck {
+    /// Right and in time: it is used up now.
+    Taken,
+    /// No code, an expired one, or a wrong one (counted; the fifth voids it).
+    Refused,
+}
+
+impl Store {
+    /// Replaces the account's code.
+    pub async fn put_recovery_code(&self, who: &LoginKey, hash: &str, expires_at: i64) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO recovery_codes (login_key, code_hash, expires_at, failures) VALUES ($1, $2, $3, 0) \
+             ON CONFLICT (login_key) DO UPDATE SET code_hash = excluded.code_hash, expires_at = excluded.expires_at, \
+             failures = 0",
+        )
+        .bind(who.as_str())
+        .bind(hash)
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await
+        .map(|_| ())
+    }
+
+    /// Takes the code if `hash` is it and it is still good at `now` (atomically: of two tries
+    /// with the right code, one gets it); a wrong one is counted.
+    pub async fn take_recovery_code(&self, who: &LoginKey, hash: &str, now: i64) -> Result<CodeCheck, sqlx::Error> {
+        let taken = sqlx::query(
+            "DELETE FROM recovery_codes WHERE login_key = $1 AND code_hash = $2 AND expires_at > $3 AND failures < $4",
+        )
+        .bind(who.as_str())
+        .bind(hash)
+        .bind(now)
+        .bind(CODE_TRIES)
+        .execute(&self.pool)
+        .await?;
+        if taken.rows_affected() == 1 {
+            return Ok(CodeCheck::Taken);
+        }
+        sqlx::query("UPDATE recovery_codes SET failures = failures + 1 WHERE login_key = $1")
+            .bind(who.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(CodeCheck::Refused)
+    }
+
+    pub async fn request_review(&self, employee_id: i64, now: i64) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE employees SET review_requested_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(employee_id)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+    }
+
+    pub async fn review_requested_at(&self, employee_id: i64) -> Result<Option<i64>, sqlx::Error> {
+        let at: Option<(Option<i64>,)> = sqlx::query_as("SELECT review_requested_at FROM employees WHERE id = $1")
+            .bind(employee_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(at.and_then(|(a,)| a))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::testing::stores;
+
+    #[tokio::test]
+    async fn a_code_is_taken_once_in_time_and_voided_by_wrong_tries() {
+        for t in stores().await {
+            let s = &t.store;
+            let who = LoginKey::of("Zoë");
+            assert_eq!(s.take_recovery_code(&who, "h", 10).await.unwrap(), CodeCheck::Refused, "none yet");
+            s.put_recovery_code(&who, "h", 100).await.unwrap();
+            assert_eq!(s.take_recovery_code(&who, "h", 100).await.unwrap(), CodeCheck::Refused, "expired at 100");
+            assert_eq!(s.take_recovery_code(&who, "h", 99).await.unwrap(), CodeCheck::Taken, "{}", t.engine);
+            assert_eq!(s.take_recovery_code(&who, "h", 99).await.unwrap(), CodeCheck::Refused, "used up");
+            s.put_recovery_code(&who, "h2", 100).await.unwrap();
+            for _ in 0..CODE_TRIES {
+                assert_eq!(s.take_recovery_code(&who, "wrong", 50).await.unwrap(), CodeCheck::Refused);
+            }
+            assert_eq!(s.take_recovery_code(&who, "h2", 50).await.unwrap(), CodeCheck::Refused, "void after five");
+        }
+    }
+}
