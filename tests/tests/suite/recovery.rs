@@ -41,8 +41,10 @@ async fn sign_in_with_key(app: &TestApp, page: &mut RelayPage, key: &mut keysim:
 #[tokio::test]
 async fn a_locked_account_is_unlocked_with_the_key() {
     let dc = TestDc::from_env();
-    let app = spawn_app(&dc, AppOptions::default()).await;
+    let smtp = TestSmtp::start(&dc);
+    let app = spawn_app(&dc, AppOptions { mail: Some(smtp.config(&dc)), ..AppOptions::default() }).await;
     let (user, mut key, cookie) = user_with_key(&dc, &app, "LK-REC-UNLOCK").await;
+    dc.replace(&user.dn, "mail", &format!("{}@example.test", user.sam.to_lowercase())).await;
     onboard(&app, &user, &mut key, &cookie).await;
     dc.lock_out(&user.dn).await;
     let before = LockoutEvidence::read(&dc, &user.dn).await;
@@ -56,13 +58,17 @@ async fn a_locked_account_is_unlocked_with_the_key() {
     assert_eq!(sign_in_with_key(&app, &mut page, &mut key).await, StatusCode::OK);
     let audit = app.state.store.audit_of("LK-REC-UNLOCK").await.unwrap();
     assert_eq!(results(&audit, "recovery_unlock"), ["success"]);
+    let notice = &smtp.wait_for(1).await[0];
+    assert!(notice.text.contains("Your account was unlocked with your key LK-REC-UNLOCK."), "{}", notice.text);
 }
 
 #[tokio::test]
 async fn a_forgotten_password_is_replaced_on_the_key_and_nowhere_else() {
     let dc = TestDc::from_env();
-    let app = spawn_app(&dc, AppOptions::default()).await;
+    let smtp = TestSmtp::start(&dc);
+    let app = spawn_app(&dc, AppOptions { mail: Some(smtp.config(&dc)), ..AppOptions::default() }).await;
     let (user, mut key, cookie) = user_with_key(&dc, &app, "LK-REC-RESET").await;
+    dc.replace(&user.dn, "mail", &format!("{}@example.test", user.sam.to_lowercase())).await;
     onboard(&app, &user, &mut key, &cookie).await;
     let session = reqwest::Client::new().get(format!("{}/api/session", app.url)).header("cookie", &cookie);
     assert_eq!(session.send().await.unwrap().status(), StatusCode::OK, "positive control: a session is open");
@@ -81,6 +87,9 @@ async fn a_forgotten_password_is_replaced_on_the_key_and_nowhere_else() {
     assert_eq!(sign_in_with_key(&app, &mut page, &mut key).await, StatusCode::OK);
     let audit = app.state.store.audit_of("LK-REC-RESET").await.unwrap();
     assert_eq!(results(&audit, "recovery_reset_with_key"), ["success"]);
+    let notice = &smtp.wait_for(1).await[0];
+    assert!(notice.text.contains("A new password was set with your key LK-REC-RESET"), "{}", notice.text);
+    assert!(!notice.raw.windows(new.len()).any(|w| w == new.as_bytes()), "the notice holds no password");
 }
 
 #[tokio::test]
