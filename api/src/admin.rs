@@ -249,3 +249,29 @@ pub struct ReminderRun {
     /// False when another replica was running the job: this one did nothing.
     pub ran: bool,
 }
+
+/// `GET /api/admin/directory-check` and `latchkey-server doctor`: what the portal needs of the
+/// directory, each with pass or fail and the fix. Nothing is changed by looking.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirectoryCheck {
+    pub checks: Vec<CheckResult>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckResult {
+    pub name: String,
+    pub outcome: CheckOutcome,
+    /// What was found.
+    pub detail: String,
+    /// What to do, when it did not pass.
+    pub fix: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckOutcome {
+    Pass,
+    /// Works today, needs attention soon (a certificate or password close to expiry).
+    Warn,
+    Fail,
+}

@@ -34,6 +34,10 @@ enum Command {
     /// Mail: check the `[mail]` settings.
     #[command(subcommand)]
     Mail(MailCommand),
+    /// Checks, without changing anything, what the portal needs of the directory (TLS, the
+    /// service account, the groups, the policies, the delegated rights, the clock) and prints
+    /// each with the fix; exits non-zero when one fails.
+    Doctor,
     /// The server secret (`secret_key_file`).
     #[command(subcommand)]
     Secret(SecretCommand),
@@ -140,6 +144,29 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Secret(SecretCommand::Rotate { new_secret_file }) => rotate_secret(config, &new_secret_file).await,
+        Command::Doctor => {
+            let state = AppState::new(config).await?;
+            let report = latchkey_server::service::doctor::run(&state).await;
+            let mut failed = false;
+            for check in &report.checks {
+                let mark = match check.outcome {
+                    latchkey_api::admin::CheckOutcome::Pass => "PASS",
+                    latchkey_api::admin::CheckOutcome::Warn => "WARN",
+                    latchkey_api::admin::CheckOutcome::Fail => {
+                        failed = true;
+                        "FAIL"
+                    }
+                };
+                println!("{mark} {}: {}", check.name, check.detail);
+                if let Some(fix) = &check.fix {
+                    println!("     fix: {fix}");
+                }
+            }
+            if failed {
+                anyhow::bail!("the directory check failed");
+            }
+            Ok(())
+        }
         Command::Serve => {
             let listener = tokio::net::TcpListener::bind(config.listen).await?;
             let addr = listener.local_addr()?;

@@ -194,6 +194,40 @@ db.modify(m, controls=["local_oid:1.3.6.1.4.1.7165.4.3.20:0"])
         assert!(status.success(), "backdating pwdLastSet failed");
     }
 
+    /// The objectSid of `dn`, in SDDL's string form (S-1-5-21-…).
+    pub async fn read_sid(&self, dn: &str) -> String {
+        let mut ldap = self.admin().await;
+        let (entries, _) = ldap
+            .search(dn, Scope::Base, "(objectClass=*)", vec!["objectSid"])
+            .await
+            .expect("search")
+            .success()
+            .expect("read");
+        let _ = ldap.unbind().await;
+        let entry = SearchEntry::construct(entries.into_iter().next().expect("the entry"));
+        let sid = entry.bin_attrs.get("objectSid").and_then(|v| v.first()).cloned().expect("objectSid");
+        let authority = sid[2..8].iter().fold(0u64, |a, b| (a << 8) | u64::from(*b));
+        let subs: Vec<String> = sid[8..]
+            .chunks(4)
+            .take(usize::from(sid[1]))
+            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]).to_string())
+            .collect();
+        format!("S-{}-{authority}-{}", sid[0], subs.join("-"))
+    }
+
+    /// Adds ACEs (SDDL) to the DACL of `dn` with `samba-tool dsacl`.
+    pub fn add_ace(&self, dn: &str, sddl: &str) {
+        let out = Command::new("samba-tool")
+            .args(["dsacl", "set", &format!("--objectdn={dn}"), &format!("--sddl={sddl}")])
+            .arg("-s")
+            .arg(self.dir.join("etc/smb.conf"))
+            .arg("-H")
+            .arg(self.dir.join("private/sam.ldb"))
+            .output()
+            .expect("samba-tool");
+        assert!(out.status.success(), "dsacl failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
     /// "User cannot change password": deny the change-password right to SELF and Everyone.
     pub fn deny_password_change(&self, dn: &str) {
         let sddl = "(OD;;CR;ab721a53-1e2f-11d0-9819-00aa0040529b;;PS)(OD;;CR;ab721a53-1e2f-11d0-9819-00aa0040529b;;WD)";

@@ -10,6 +10,7 @@
 //! - Every value put in a filter goes through `ldap_escape`.
 
 mod account;
+pub mod doctor;
 mod error;
 mod filetime;
 mod security_descriptor;
@@ -179,20 +180,26 @@ impl Directory {
     /// no account has reads, so it costs what a known name does. Its DN is asked of the DC once
     /// ("who am I"), then kept.
     pub async fn decoy_facts(&self) -> Result<AccountFacts, DirectoryError> {
+        let dn = self.service_dn().await?;
+        self.account_facts(&dn).await
+    }
+
+    /// The service account's own DN, asked of the DC once ("who am I"), then kept.
+    pub async fn service_dn(&self) -> Result<String, DirectoryError> {
         let dn = self
             .service_dn
             .get_or_try_init(|| async {
                 let mut ldap = self.service_session().await?;
-                let (who, _) = ldap
-                    .extended(ldap3::exop::WhoAmI)
-                    .await?
-                    .success()
-                    .map_err(|e| DirectoryError::Unavailable(e.to_string()))?;
-                let answer = who.val.map(|v| String::from_utf8_lossy(&v).into_owned()).unwrap_or_default();
+                // Samba does not answer "who am I": the configured name then says who it is.
+                let answer = match ldap.extended(ldap3::exop::WhoAmI).await?.success() {
+                    Ok((who, _)) => who.val.map(|v| String::from_utf8_lossy(&v).into_owned()).unwrap_or_default(),
+                    Err(_) => self.configured_identity(),
+                };
                 // "dn:<DN>", or (Active Directory) "u:DOMAIN\\name".
                 if let Some(dn) = answer.strip_prefix("dn:") {
                     return Ok(dn.to_string());
                 }
+                // A UPN names the account too (find_user matches it), a DOMAIN\\name its last part.
                 let name = answer.strip_prefix("u:").and_then(|u| u.rsplit('\\').next()).unwrap_or_default();
                 match self.find_user(name).await? {
                     Some(user) if !name.is_empty() => Ok(user.dn),
@@ -203,7 +210,17 @@ impl Directory {
             })
             .await?
             .clone();
-        self.account_facts(&dn).await
+        Ok(dn)
+    }
+
+    /// The service account as configured, in "who am I"'s form: `dn:<DN>` or `u:<name>`.
+    fn configured_identity(&self) -> String {
+        let account = self.service_account.trim();
+        if account.contains('=') {
+            format!("dn:{account}")
+        } else {
+            format!("u:{account}")
+        }
     }
 
     pub async fn find_user(&self, username: &str) -> Result<Option<UserRef>, DirectoryError> {

@@ -125,6 +125,72 @@ fn deny_ace(sid: &[u8; 12]) -> Vec<u8> {
     ace
 }
 
+/// The Reset-Password extended right, 00299570-246d-11d0-a768-00aa006e0529, on the wire.
+pub const RESET_PASSWORD: [u8; 16] =
+    [0x70, 0x95, 0x29, 0x00, 0x6d, 0x24, 0xd0, 0x11, 0xa7, 0x68, 0x00, 0xaa, 0x00, 0x6e, 0x05, 0x29];
+/// The User-Change-Password extended right.
+pub const USER_CHANGE_PASSWORD: [u8; 16] = CHANGE_PASSWORD;
+/// S-1-5-11, Authenticated Users.
+pub const AUTHENTICATED_USERS: [u8; 12] = [1, 1, 0, 0, 0, 0, 0, 5, 11, 0, 0, 0];
+pub const EVERYONE_SID: [u8; 12] = EVERYONE;
+
+const ACCESS_ALLOWED_ACE: u8 = 0x00;
+const ACCESS_ALLOWED_OBJECT_ACE: u8 = 0x05;
+const GENERIC_ALL: u32 = 0x1000_0000;
+/// ADS_RIGHT_GENERIC_ALL as the directory stores it expanded (full control).
+const FULL_CONTROL: u32 = 0x000f_01ff;
+
+/// Whether the DACL in `sd` grants the extended right `right` to one of `sids` (the account's
+/// own and its groups'): an allow ACE with control access for that right or for all rights, or
+/// full control. Deny ACEs are not weighed: the directory's answer to an attempt has the last
+/// word; this tells an administrator whether the grant is there at all.
+pub fn grants_right(sd: &[u8], right: &[u8; 16], sids: &[Vec<u8>]) -> Option<bool> {
+    let dacl_offset = u32_at(sd, 16)? as usize;
+    if dacl_offset == 0 {
+        return Some(false);
+    }
+    let acl = sd.get(dacl_offset..)?;
+    let ace_count = u16_at(acl, 4)?;
+    let mut pos = 8;
+    for _ in 0..ace_count {
+        let ace = acl.get(pos..)?;
+        let size = u16_at(ace, 2)? as usize;
+        if size < 8 {
+            return None;
+        }
+        let ace = ace.get(..size)?;
+        pos += size;
+        if ace[1] & INHERIT_ONLY_ACE != 0 {
+            continue;
+        }
+        let mask = u32_at(ace, 4)?;
+        let (object_type, sid) = match ace[0] {
+            ACCESS_ALLOWED_ACE => (None, ace.get(8..)?),
+            ACCESS_ALLOWED_OBJECT_ACE => {
+                let flags = u32_at(ace, 8)?;
+                let mut at = 12;
+                let object = if flags & OBJECT_TYPE_PRESENT != 0 {
+                    at += 16;
+                    Some(ace.get(12..28)?)
+                } else {
+                    None
+                };
+                if flags & INHERITED_OBJECT_TYPE_PRESENT != 0 {
+                    at += 16;
+                }
+                (object, ace.get(at..)?)
+            }
+            _ => continue,
+        };
+        let full = mask & GENERIC_ALL != 0 || mask & FULL_CONTROL == FULL_CONTROL;
+        let this_right = mask & CONTROL_ACCESS != 0 && object_type.is_none_or(|o| o == right);
+        if (full || this_right) && sids.iter().any(|s| sid.starts_with(s) && sid.len() >= s.len()) {
+            return Some(true);
+        }
+    }
+    Some(false)
+}
+
 fn u16_at(b: &[u8], at: usize) -> Option<u16> {
     Some(u16::from_le_bytes(b.get(at..at + 2)?.try_into().ok()?))
 }
@@ -185,6 +251,21 @@ mod tests {
             ace(0x06, 0, CONTROL_ACCESS, None, &SELF),
         ]);
         assert_eq!(denies_password_change(&sd), Some(false));
+    }
+
+    #[test]
+    fn a_granted_right_is_found_for_the_accounts_sids_only() {
+        let service = vec![1, 2, 0, 0, 0, 0, 0, 5, 21, 0, 0, 0, 9, 9, 9, 9];
+        let other = vec![1, 2, 0, 0, 0, 0, 0, 5, 21, 0, 0, 0, 8, 8, 8, 8];
+        let reset = ace(0x05, 0x10, CONTROL_ACCESS, Some(RESET_PASSWORD), &service);
+        let sd = descriptor(&[reset.clone()]);
+        assert_eq!(grants_right(&sd, &RESET_PASSWORD, std::slice::from_ref(&service)), Some(true));
+        assert_eq!(grants_right(&sd, &RESET_PASSWORD, &[other.clone()]), Some(false), "someone else's grant");
+        assert_eq!(grants_right(&sd, &CHANGE_PASSWORD, std::slice::from_ref(&service)), Some(false), "another right");
+        let inherit_only = descriptor(&[ace(0x05, INHERIT_ONLY_ACE, CONTROL_ACCESS, Some(RESET_PASSWORD), &service)]);
+        assert_eq!(grants_right(&inherit_only, &RESET_PASSWORD, &[service.clone()]), Some(false));
+        let all_rights = descriptor(&[ace(0x05, 0, CONTROL_ACCESS, None, &EVERYONE)]);
+        assert_eq!(grants_right(&all_rights, &RESET_PASSWORD, &[EVERYONE.to_vec()]), Some(true));
     }
 
     #[test]

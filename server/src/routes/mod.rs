@@ -71,6 +71,7 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/keys/{serial}/assign", post(admin::keys::assign))
         .route("/admin/keys/{serial}/status", post(admin::keys::status))
         .route("/admin/dashboard", get(admin::dashboard::dashboard))
+        .route("/admin/directory-check", get(admin::directory_check::check))
         .route("/admin/audit", get(admin::audit_log::search))
         .route("/admin/audit/verify", get(admin::audit_log::verify))
         .fallback(|| async { AppError(ErrorKind::NotFound) })

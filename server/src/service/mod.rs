@@ -8,6 +8,7 @@ pub mod bootstrap;
 pub mod changed;
 pub mod dashboard;
 pub mod deliveries;
+pub mod doctor;
 pub mod lockout;
 pub mod mail;
 pub mod notices;

@@ -996,3 +996,84 @@ async fn a_group_that_cannot_be_read_takes_nobodys_keys_an_emptied_one_does() {
     let row = app.state.store.key_by_serial("LK-EMPTYGROUP").await.unwrap().unwrap();
     assert_eq!((row.status.label(), row.status_reason), ("suspended", Some(StatusReason::EmployeeLeftGroup)));
 }
+
+/// The directory self-check against the test domain: everything passes; then one right is taken
+/// from the service account on one employee (a deny ACE, so no other test is touched) and the
+/// check names exactly that right and how to grant it. `latchkey-server doctor` says the same.
+#[tokio::test]
+async fn the_directory_check_names_exactly_the_right_that_is_missing() {
+    let dc = TestDc::from_env();
+    let group = dc.create_group().await;
+    let employee = dc.create_user(UserOptions::default()).await;
+    dc.add_to_group(&employee.dn, &group).await;
+    let app = spawn_app(&dc, AppOptions { employee_group: Some(group.clone()), ..AppOptions::default() }).await;
+    let (admin, _, _) = admin(&dc, &app).await;
+    let outcomes = |report: &Value| -> Vec<(String, String)> {
+        report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| (c["name"].as_str().unwrap().to_string(), c["outcome"].as_str().unwrap().to_string()))
+            .collect()
+    };
+    let report: Value = admin.get("/api/admin/directory-check").await.json().await.unwrap();
+    let all = outcomes(&report);
+    let names: Vec<&str> = all.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "TLS certificate",
+            "Service account",
+            "Base DN",
+            "Employee group",
+            "Administrators' group",
+            "Password policies",
+            "Reset Password",
+            "Change Password",
+            "Write pwdLastSet",
+            "Write lockoutTime",
+            "Write the DACL",
+            "Clock"
+        ]
+    );
+    assert!(all.iter().all(|(_, o)| o == "pass" || o == "warn"), "{report}");
+    assert!(all.iter().filter(|(_, o)| o == "warn").all(|(n, _)| n == "Password policies"), "{report}");
+    let tls = &report["checks"][0]["detail"];
+    assert!(tls.as_str().unwrap().contains("the chain verifies"), "{tls}");
+    // Plain users may not look.
+    let (plain, _) = signed_in(&app, &employee).await;
+    assert_eq!(plain.get("/api/admin/directory-check").await.status(), StatusCode::FORBIDDEN);
+
+    // Deny the service account the write of lockoutTime on this one employee.
+    let sid = dc.read_sid(&format!("CN={},CN=Users,{}", dc.service_account, dc.base_dn)).await;
+    let deny = format!("(OD;;WP;28630ebf-41d5-11d1-a9c1-0000f80367c1;;{sid})");
+    dc.add_ace(&employee.dn, &deny);
+    let report: Value = admin.get("/api/admin/directory-check").await.json().await.unwrap();
+    let failed: Vec<(String, String)> = outcomes(&report).into_iter().filter(|(_, o)| o == "fail").collect();
+    assert_eq!(failed, [("Write lockoutTime".to_string(), "fail".to_string())], "{report}");
+    let fix =
+        report["checks"].as_array().unwrap().iter().find(|c| c["name"] == "Write lockoutTime").unwrap()["fix"].clone();
+    assert!(fix.as_str().unwrap().contains("lockoutTime"), "{fix}");
+
+    // The command line says the same, and fails.
+    let binary = std::env::current_exe().unwrap().parent().unwrap().parent().unwrap().join("latchkey-server");
+    let config = &app.state.config;
+    let directory = config.directory.as_ref().unwrap();
+    let out = std::process::Command::new(binary)
+        .arg("doctor")
+        .env("LATCHKEY_DATABASE_URL", &config.database_url)
+        .env("LATCHKEY_SECRET_KEY_FILE", &config.secret_key_file)
+        .env("LATCHKEY_EMPLOYEE_GROUP", &group)
+        .env("LATCHKEY_ADMIN_GROUP", &dc.admin_group)
+        .env("LATCHKEY_DIRECTORY__URL", &directory.url)
+        .env("LATCHKEY_DIRECTORY__CA_FILE", directory.ca_file.as_ref().unwrap())
+        .env("LATCHKEY_DIRECTORY__SERVICE_ACCOUNT", &directory.service_account)
+        .env("LATCHKEY_DIRECTORY__SERVICE_PASSWORD", &directory.service_password)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{stdout}");
+    assert!(stdout.contains("FAIL Write lockoutTime: missing on"), "{stdout}");
+    assert!(stdout.contains("PASS Reset Password: held on"), "{stdout}");
+}

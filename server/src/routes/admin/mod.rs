@@ -4,6 +4,7 @@
 
 pub mod audit_log;
 pub mod dashboard;
+pub mod directory_check;
 pub mod employees;
 pub mod keys;
 pub mod mail;
