@@ -258,12 +258,12 @@ mod tests {
         let service = vec![1, 2, 0, 0, 0, 0, 0, 5, 21, 0, 0, 0, 9, 9, 9, 9];
         let other = vec![1, 2, 0, 0, 0, 0, 0, 5, 21, 0, 0, 0, 8, 8, 8, 8];
         let reset = ace(0x05, 0x10, CONTROL_ACCESS, Some(RESET_PASSWORD), &service);
-        let sd = descriptor(&[reset.clone()]);
+        let sd = descriptor(std::slice::from_ref(&reset));
         assert_eq!(grants_right(&sd, &RESET_PASSWORD, std::slice::from_ref(&service)), Some(true));
-        assert_eq!(grants_right(&sd, &RESET_PASSWORD, &[other.clone()]), Some(false), "someone else's grant");
+        assert_eq!(grants_right(&sd, &RESET_PASSWORD, std::slice::from_ref(&other)), Some(false), "someone else's grant");
         assert_eq!(grants_right(&sd, &CHANGE_PASSWORD, std::slice::from_ref(&service)), Some(false), "another right");
         let inherit_only = descriptor(&[ace(0x05, INHERIT_ONLY_ACE, CONTROL_ACCESS, Some(RESET_PASSWORD), &service)]);
-        assert_eq!(grants_right(&inherit_only, &RESET_PASSWORD, &[service.clone()]), Some(false));
+        assert_eq!(grants_right(&inherit_only, &RESET_PASSWORD, std::slice::from_ref(&service)), Some(false));
         let all_rights = descriptor(&[ace(0x05, 0, CONTROL_ACCESS, None, &EVERYONE)]);
         assert_eq!(grants_right(&all_rights, &RESET_PASSWORD, &[EVERYONE.to_vec()]), Some(true));
     }
