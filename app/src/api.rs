@@ -7,11 +7,10 @@ use js_sys::{Array, Reflect};
 use latchkey_api::step_up::{SecondFactorMode, StepUpGranted, StepUpStatus, UserTotpConfirmed, UserTotpEnrolment};
 use latchkey_api::{
     ChangePasswordRequest, ChangePasswordResponse, CheckPasswordRequest, CheckPasswordResponse, KeySignInRequest,
-    Password, PasswordStatus, Problem, SessionView, SignInRequest, TotpCode, CSRF_HEADER,
+    Password, PasswordStatus, Problem, SessionView, SignInRequest, CSRF_HEADER,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::fetch::{Request, Response};
@@ -91,13 +90,13 @@ pub async fn step_up_status() -> ApiResult<StepUpStatus> {
 
 /// Confirms it is the user with a code from their authenticator app (or a recovery code).
 pub async fn step_up_totp(code: String) -> ApiResult<StepUpGranted> {
-    let f = fields(post("/api/step-up/totp", &TotpCode { code }).await?).await?;
+    let f = fields(post_raw("/api/step-up/totp", code_body(&code)).await?).await?;
     Ok(StepUpGranted { confirmed_until: f.time("confirmed_until").unwrap_or_default() })
 }
 
 /// Starts enrolling an authenticator app: its secret, shown once.
 pub async fn totp_enrol() -> ApiResult<UserTotpEnrolment> {
-    let f = fields(post("/api/totp/enrol", &Empty {}).await?).await?;
+    let f = fields(post_raw("/api/totp/enrol", "{}".into()).await?).await?;
     Ok(UserTotpEnrolment {
         secret_base32: f.text("secret_base32"),
         otpauth_url: f.text("otpauth_url"),
@@ -107,7 +106,7 @@ pub async fn totp_enrol() -> ApiResult<UserTotpEnrolment> {
 
 /// Finishes the enrolment with the app's first code: the recovery codes, shown once.
 pub async fn totp_confirm(code: String) -> ApiResult<UserTotpConfirmed> {
-    let f = fields(post("/api/totp/confirm", &TotpCode { code }).await?).await?;
+    let f = fields(post_raw("/api/totp/confirm", code_body(&code)).await?).await?;
     Ok(UserTotpConfirmed {
         recovery_codes: f.texts("recovery_codes"),
         confirmed_until: f.time("confirmed_until").unwrap_or_default(),
@@ -185,7 +184,7 @@ impl Fields {
     }
 
     fn flag(&self, name: &str) -> bool {
-        self.get(name).as_bool().unwrap_or(false)
+        !self.get(name).is_falsy()
     }
 
     fn text(&self, name: &str) -> String {
@@ -198,9 +197,29 @@ impl Fields {
     }
 
     fn texts(&self, name: &str) -> Vec<String> {
-        let list = self.get(name).dyn_into::<Array>().unwrap_or_default();
-        list.iter().filter_map(|v| v.as_string()).collect()
+        let mut texts = Vec::new();
+        let list = self.get(name);
+        // Missing: no length, no items.
+        if !list.is_undefined() && !list.is_null() {
+            let list = list.unchecked_into::<Array>();
+            for i in 0..list.length() {
+                if let Some(text) = list.get(i).as_string() {
+                    texts.push(text);
+                }
+            }
+        }
+        texts
     }
+}
+
+/// A `TotpCode` as JSON (like `Fields`: no serde code for the struct).
+fn code_body(code: &str) -> String {
+    let code = serde_json::to_string(code).unwrap_or_default();
+    format!(r#"{{"code":{code}}}"#)
+}
+
+async fn post_raw(url: &str, json: String) -> ApiResult<Response> {
+    send(with_csrf(Request::new("POST", url)).json(json)).await
 }
 
 async fn fields(response: Response) -> ApiResult<Fields> {

@@ -9,6 +9,7 @@ use web_sys::BluetoothDevice;
 
 use crate::ble::{self, BleError};
 use crate::relay::{self, Relay, Transport};
+use crate::step_up;
 use crate::virtual_key::VirtualKey;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -46,12 +47,6 @@ pub struct KeySession {
     pub outcome: RwSignal<Option<Outcome>>,
     /// What the server did on connecting (an interrupted change finished or undone).
     pub notice: RwSignal<Option<String>>,
-    /// The last password write, sent again once the confirmation it lacked is given (step-up).
-    last: StoredValue<Option<RelayRequest>>,
-    /// Asked for before the key was connected: sent once it is ready.
-    queued: StoredValue<Option<RelayRequest>>,
-    /// Hears whether the key confirmed it is the user (step-up).
-    confirming: StoredValue<Option<Callback<bool>>>,
     relay: StoredValue<Option<Relay>, LocalStorage>,
     device: StoredValue<Option<BluetoothDevice>, LocalStorage>,
 }
@@ -63,9 +58,6 @@ impl KeySession {
             step: RwSignal::new(None),
             outcome: RwSignal::new(None),
             notice: RwSignal::new(None),
-            last: StoredValue::new(None),
-            queued: StoredValue::new(None),
-            confirming: StoredValue::new(None),
             relay: StoredValue::new_local(None),
             device: StoredValue::new_local(None),
         }
@@ -75,13 +67,13 @@ impl KeySession {
     pub fn connect(self) {
         let chosen = match ble::choose() {
             Ok(p) => p,
-            Err(e) => return self.fail(e.message()),
+            Err(e) => return self.state.set(KeyState::Failed(e.message())),
         };
         self.begin();
         spawn_local(async move {
             match ble::chosen(chosen).await {
                 Ok(device) => self.open(device).await,
-                Err(e) => self.fail(e.message()),
+                Err(e) => self.state.set(KeyState::Failed(e.message())),
             }
         });
     }
@@ -99,12 +91,12 @@ impl KeySession {
         spawn_local(async move {
             let key = match VirtualKey::load().await {
                 Ok(k) => k,
-                Err(e) => return self.fail(e.message()),
+                Err(e) => return self.state.set(KeyState::Failed(e.message())),
             };
             let beacon = key.beacon();
             match relay::start(Transport::Virtual(key), beacon, move |update| self.on_update(update)) {
                 Ok(r) => self.relay.set_value(Some(r)),
-                Err(e) => self.fail(e.message()),
+                Err(e) => self.state.set(KeyState::Failed(e.message())),
             }
         });
     }
@@ -113,10 +105,8 @@ impl KeySession {
     /// connection.
     pub fn cancel(self) {
         self.relay.set_value(None);
-        self.last.set_value(None);
         self.step.set(None);
         self.state.set(KeyState::Idle);
-        self.confirmed(false);
     }
 
     pub fn send(self, request: RelayRequest) {
@@ -127,47 +117,7 @@ impl KeySession {
                 r.send(&request);
             }
         });
-        if matches!(
-            request,
-            RelayRequest::Onboard { .. } | RelayRequest::ChangeOnKey { .. } | RelayRequest::ChangeEverywhere { .. }
-        ) {
-            self.last.set_value(Some(request));
-        }
-    }
-
-    /// Asks the user's own key to confirm it is them (step-up), connecting it first when
-    /// needed: call from a click (the chooser needs a user gesture). `then` hears whether it
-    /// did; the key panel shows the steps and any refusal.
-    pub fn confirm_identity(self, then: Callback<bool>) {
-        self.confirming.set_value(Some(then));
-        if matches!(self.state.get_untracked(), KeyState::Ready { .. }) {
-            self.send(RelayRequest::ConfirmIdentity);
-        } else {
-            self.queued.set_value(Some(RelayRequest::ConfirmIdentity));
-            self.reconnect();
-        }
-    }
-
-    fn fail(self, message: String) {
-        self.state.set(KeyState::Failed(message));
-        self.confirmed(false);
-    }
-
-    fn confirmed(self, ok: bool) {
-        self.queued.set_value(None);
-        if let Some(then) = self.confirming.get_value() {
-            self.confirming.set_value(None);
-            then.run(ok);
-        }
-    }
-
-    /// Sends the last request again (what the user typed is in it still), if the key is still
-    /// connected.
-    pub fn retry(self) {
-        let ready = matches!(self.state.get_untracked(), KeyState::Ready { .. });
-        if let Some(request) = self.last.get_value().filter(|_| ready) {
-            self.send(request);
-        }
+        step_up::sent(request);
     }
 
     pub fn busy(self) -> bool {
@@ -185,18 +135,18 @@ impl KeySession {
         self.device.set_value(Some(device.clone()));
         let connection = match ble::open(device).await {
             Ok(c) => c,
-            Err(e) => return self.fail(e.message()),
+            Err(e) => return self.state.set(KeyState::Failed(e.message())),
         };
         let beacon = match ble::read_beacon(&connection).await {
             Ok(b) => b,
             Err(e) => {
                 connection.disconnect();
-                return self.fail(e.message());
+                return self.state.set(KeyState::Failed(e.message()));
             }
         };
         match relay::start(Transport::Bluetooth(connection), beacon, move |update| self.on_update(update)) {
             Ok(r) => self.relay.set_value(Some(r)),
-            Err(e) => self.fail(e.message()),
+            Err(e) => self.state.set(KeyState::Failed(e.message())),
         }
     }
 
@@ -212,18 +162,10 @@ impl KeySession {
             Ok(RelayEvent::Ready { serial, accounts, notice, .. }) => {
                 self.notice.set(notice);
                 self.state.set(KeyState::Ready { serial, accounts });
-                if let Some(request) = self.queued.get_value() {
-                    self.queued.set_value(None);
-                    self.send(request);
-                }
             }
             Ok(RelayEvent::Progress { step }) => self.step.set(Some(step.label().to_string())),
             Ok(RelayEvent::Done { message, accounts }) => {
-                // A confirmation, or the write it was for.
-                match self.confirming.get_value() {
-                    Some(_) => self.confirmed(true),
-                    None => self.last.set_value(None),
-                }
+                step_up::written();
                 self.state.update(|s| {
                     if let KeyState::Ready { accounts: a, .. } = s {
                         *a = accounts;
@@ -233,15 +175,14 @@ impl KeySession {
             }
             Ok(RelayEvent::SignedIn { ticket }) => self.outcome.set(Some(Outcome::SignedIn(ticket))),
             Ok(RelayEvent::Refused { code, message }) => {
-                self.confirmed(false);
+                step_up::refused(&code, true);
                 self.outcome.set(Some(Outcome::Refused { code, message }))
             }
             Ok(RelayEvent::Failed { message, .. }) => self.state.set(KeyState::Failed(message)),
             Err(BleError::Lost) => self.state.set(KeyState::Lost),
-            Err(e) => self.fail(e.message()),
+            Err(e) => self.state.set(KeyState::Failed(e.message())),
         }
         if ended {
-            self.confirmed(false);
             // The relay owns this callback: end it once the callback has returned.
             spawn_local(async move { self.relay.set_value(None) });
         }

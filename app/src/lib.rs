@@ -1,10 +1,12 @@
 //! Latchkey's SPA. Knows the DOM, HTTP and WebBluetooth; never LDAP, SQL or a key's secrets. The same password rules as the server run here, live, as the user types.
 //!
-//! Plain-Rust logic (`checklist`, `dates`) builds and is tested on the host; the UI is wasm only.
+//! Plain-Rust logic (`checklist`, `dates`, `step_up_markup`) builds and is tested on the host; the UI is
+//! wasm only.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod checklist;
 pub mod dates;
+pub mod step_up_markup;
 
 #[cfg(target_arch = "wasm32")]
 pub mod api;

@@ -215,8 +215,12 @@ async fn rotate_secret(config: Config, new_secret_file: &std::path::Path) -> any
             )
         }
         Err(e) => {
-            // Nothing changed in the database: the new file is of no use.
-            let _ = std::fs::remove_file(new_secret_file);
+            // The file goes only when the database surely still answers to the old secret.
+            if state.store.matches_server_secret(&state.secrets.check_value()).await.unwrap_or(false) {
+                let _ = std::fs::remove_file(new_secret_file);
+            } else {
+                eprintln!("keep {}: the database may answer to it now", new_secret_file.display());
+            }
             Err(e.into())
         }
     }

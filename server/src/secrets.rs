@@ -20,6 +20,7 @@ const NONCE_LEN: usize = 12;
 pub struct ServerSecrets {
     totp: Aes256Gcm,
     audit_key: Zeroizing<[u8; 32]>,
+    code_key: Zeroizing<[u8; 32]>,
     check: [u8; 32],
 }
 
@@ -46,9 +47,11 @@ impl ServerSecrets {
         // Both lengths are valid for HKDF-SHA256: expand cannot fail.
         let _ = hk.expand(b"latchkey totp secrets v1", totp_key.as_mut());
         let _ = hk.expand(b"latchkey audit chain v1", audit_key.as_mut());
+        let mut code_key = Zeroizing::new([0u8; 32]);
+        let _ = hk.expand(b"latchkey one-time codes v1", code_key.as_mut());
         let mut check = [0u8; 32];
         let _ = hk.expand(b"latchkey secret check v1", &mut check);
-        ServerSecrets { totp: Aes256Gcm::new((&*totp_key).into()), audit_key, check }
+        ServerSecrets { totp: Aes256Gcm::new((&*totp_key).into()), audit_key, code_key, check }
     }
 
     /// A second-factor secret as stored: marker, nonce, ciphertext.
@@ -78,6 +81,15 @@ impl ServerSecrets {
         hex::encode(self.check)
     }
 
+    /// A short one-time code as stored: an HMAC under the server secret, so that a copy of the
+    /// database cannot try the few million codes there are against it.
+    pub fn code_hash(&self, code: &str) -> String {
+        use hmac::{Hmac, Mac};
+        let Ok(mut mac) = <Hmac<Sha256> as Mac>::new_from_slice(self.code_key.as_ref()) else { return String::new() };
+        mac.update(code.as_bytes());
+        hex::encode(mac.finalize().into_bytes())
+    }
+
     /// The audit chain's HMAC key.
     pub fn audit_key(&self) -> &[u8; 32] {
         &self.audit_key
@@ -103,6 +115,11 @@ pub fn create_random_file(path: &Path, what: &str) -> anyhow::Result<Zeroizing<[
         .open(path)
         .map_err(|e| anyhow::anyhow!("cannot create {what} {}: {e}", path.display()))?;
     file.write_all(bytes.as_ref())?;
+    // On disk before anything relies on it (a rotation commits right after).
+    file.sync_all()?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::File::open(dir).and_then(|d| d.sync_all())?;
+    }
     tracing::info!(path = %path.display(), "created {what}");
     Ok(bytes)
 }

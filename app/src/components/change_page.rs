@@ -1,4 +1,3 @@
-use futures::future::join;
 use latchkey_api::ChangeReason;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -8,9 +7,7 @@ use super::app::{Session, SessionState};
 use super::change_form::ChangeForm;
 use super::key_panel::KeyPanel;
 use super::policy_summary::PolicySummary;
-use crate::api;
-use crate::key_session::KeySession;
-use crate::step_up::StepUp;
+use crate::{api, step_up};
 
 /// The password page: who is signed in, the policy and dates, and the change form unless the
 /// directory forbids this user to change.
@@ -19,16 +16,13 @@ pub fn ChangePage() -> impl IntoView {
     let Session(session) = expect_context::<Session>();
     // A plain signal filled once: no Suspense or async resource machinery in the bundle.
     let status = RwSignal::new(None);
-    let step_up = StepUp::new();
-    // One key session for the page: the key panel and a confirmation with the key share it.
-    let key = KeySession::new();
+    step_up::load();
     spawn_local(async move {
-        let (password, confirmation) = join(api::password_status(), api::step_up_status()).await;
-        if let Ok(p) = &password {
-            // A server without step-up (or not answering) asks for nothing here.
-            step_up.start(p.now, confirmation.ok());
+        let answer = api::password_status().await;
+        if let Ok(s) = &answer {
+            step_up::clock(s.now);
         }
-        status.set(Some(password));
+        status.set(Some(answer));
     });
 
     let sign_out = move |_| {
@@ -64,15 +58,20 @@ pub fn ChangePage() -> impl IntoView {
                     Some(Err(e)) => view! { <Alert error=e /> }.into_any(),
                     Some(Ok(status)) if !status.may_change => view! {
                         <PolicySummary status=status.clone() />
-                        <p class="notice" role="status" data-testid="may-not-change">
-                            "Your account is set so that you may not change your own password. Ask your administrator."
-                        </p>
-                        <KeyPanel status=status key=key step_up=step_up />
+                        // With the step-up section's place (`step_up::HOST`): the key's writes may
+                        // ask for a confirmation.
+                        <div>
+                            <p class="notice" role="status" data-testid="may-not-change">
+                                "Your account is set so that you may not change your own password. Ask your administrator."
+                            </p>
+                            <div id="step-up"></div>
+                        </div>
+                        <KeyPanel status=status />
                     }.into_any(),
                     Some(Ok(status)) => view! {
                         <PolicySummary status=status.clone() />
-                        <ChangeForm status=status.clone() on_changed=move || status_changed(session) step_up=step_up key=key />
-                        <KeyPanel status=status key=key step_up=step_up />
+                        <ChangeForm status=status.clone() on_changed=move || status_changed(session) />
+                        <KeyPanel status=status />
                     }.into_any(),
                 }}
         </section>

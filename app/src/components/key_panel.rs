@@ -4,27 +4,18 @@ use leptos::prelude::*;
 use super::activation_form::ActivationForm;
 use super::demo_key_button::DemoKeyButton;
 use super::key_account::KeyAccountCard;
-use super::step_up_section::StepUpSection;
 use crate::key_session::{step_text, KeySession, KeyState, Outcome};
-use crate::step_up::{CodeField, StepUp};
+use crate::step_up;
 
 /// The user's hardware key: find it over Bluetooth and let the server reach it through this
 /// page (which only relays what neither it nor anyone between can read); then store, change
 /// or generate the password it holds. An operation refused for want of a confirmation
-/// (step-up) asks for one here, then is sent again as it was.
+/// (step-up) is sent again once the page's "Confirm it's you" has it.
 #[component]
-pub fn KeyPanel(status: PasswordStatus, key: KeySession, step_up: StepUp) -> impl IntoView {
+pub fn KeyPanel(status: PasswordStatus) -> impl IntoView {
+    let key = KeySession::new();
+    step_up::use_key(key);
     let status = StoredValue::new(status);
-    let refused_for_step_up = Memo::new(move |_| {
-        matches!(key.outcome.get(), Some(Outcome::Refused { code, .. }) if code == "step_up_required")
-            && step_up.status.with(Option::is_some)
-    });
-    Effect::new(move |_| match key.outcome.get() {
-        Some(Outcome::Refused { code, .. }) if code == "step_up_required" => step_up.lost(),
-        // An operation done used the confirmation it had, if any.
-        Some(Outcome::Done(_)) => step_up.reload(),
-        _ => {}
-    });
 
     let body = move || match key.state.get() {
         KeyState::Idle => view! { <p class="hint">"Switch your key on and keep it near this computer."</p> }.into_any(),
@@ -63,10 +54,6 @@ pub fn KeyPanel(status: PasswordStatus, key: KeySession, step_up: StepUp) -> imp
                     <p class="alert" role="alert" data-testid="key-refused" data-code=code>{message}</p>
                 }.into_any()),
                 Outcome::SignedIn(_) => None,
-            })}
-            {move || refused_for_step_up.get().then(|| view! {
-                <StepUpSection id="key-step-up" step_up=step_up field=CodeField::new() key=key
-                    on_confirmed=Callback::new(move |()| key.retry()) />
             })}
             <div class="row">
                 {move || match key.state.get() {

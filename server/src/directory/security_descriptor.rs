@@ -260,7 +260,11 @@ mod tests {
         let reset = ace(0x05, 0x10, CONTROL_ACCESS, Some(RESET_PASSWORD), &service);
         let sd = descriptor(std::slice::from_ref(&reset));
         assert_eq!(grants_right(&sd, &RESET_PASSWORD, std::slice::from_ref(&service)), Some(true));
-        assert_eq!(grants_right(&sd, &RESET_PASSWORD, std::slice::from_ref(&other)), Some(false), "someone else's grant");
+        assert_eq!(
+            grants_right(&sd, &RESET_PASSWORD, std::slice::from_ref(&other)),
+            Some(false),
+            "someone else's grant"
+        );
         assert_eq!(grants_right(&sd, &CHANGE_PASSWORD, std::slice::from_ref(&service)), Some(false), "another right");
         let inherit_only = descriptor(&[ace(0x05, INHERIT_ONLY_ACE, CONTROL_ACCESS, Some(RESET_PASSWORD), &service)]);
         assert_eq!(grants_right(&inherit_only, &RESET_PASSWORD, std::slice::from_ref(&service)), Some(false));

@@ -20,7 +20,6 @@ use crate::store::{SessionRow, Step};
 use latchkey_api::key_refusal::{KeyRefusal, RelayProblem};
 use latchkey_api::recovery::RecoveryAction;
 use latchkey_api::registry::KeyStatus;
-use latchkey_api::step_up::SecondFactorMode;
 
 /// How long a sign-in ticket may wait to be redeemed.
 const TICKET_TTL_SECS: i64 = 60;
@@ -37,6 +36,12 @@ pub async fn serve(
     addr: &ClientAddr,
 ) -> Result<(), Failure> {
     while let Some(request) = ch.request().await? {
+        // The session may have ended since the socket opened (a change or a recovery elsewhere).
+        if let Some(user) = user {
+            if state.store.session(&user.token_hash, state.now()).await?.is_none() {
+                return Err(Failure::from_kind(&ErrorKind::Unauthenticated));
+            }
+        }
         let actor = user.map(|u| u.username.clone()).unwrap_or_else(|| audit::key_actor(&key.key.serial));
         let (action, outcome) = match (request, user) {
             (RelayRequest::SignIn, _) => (audit::action::KEY_SIGN_IN, sign_in(ch, state, &key).await),
@@ -110,7 +115,7 @@ where
         press(ch).await?;
     }
     let outcome = flow(ch).await;
-    if outcome.as_ref().is_err_and(|f| !ends_session(f)) {
+    if outcome.as_ref().is_err_and(refused_before_writing) {
         step_up::give_back(state, user, taken).await;
     }
     outcome
@@ -128,12 +133,28 @@ pub(super) async fn press(ch: &mut Channel) -> Result<(), Failure> {
 /// Step-up with the key: a press on the owner's own active key confirms them for the next
 /// password write of their session (on the password page, say).
 async fn confirm_identity(ch: &mut Channel, state: &AppState, key: &Connected, user: &SessionRow) -> Outcome {
-    if state.config.second_factor != SecondFactorMode::KeyOrTotp || key.key.status != KeyStatus::Active {
+    // In a session the key started, with an authenticator enrolled, the key is not the factor.
+    if !step_up::factors(state, user).await?.key || key.key.status != KeyStatus::Active {
         return Err(Failure::from_kind(&ErrorKind::Forbidden));
     }
     press(ch).await?;
     step_up::grant(state, user).await?;
     Ok("Confirmed with your key: you may change your password now.".into())
+}
+
+/// A refusal that came before anything was written to the key or the directory.
+fn refused_before_writing(f: &Failure) -> bool {
+    match &f.0 {
+        KeyRefusal::WrongPassword
+        | KeyRefusal::Unverified
+        | KeyRefusal::EmptyPassword
+        | KeyRefusal::EmptyKeyPassword
+        | KeyRefusal::NoSuchAccount
+        | KeyRefusal::NotDirectoryManaged
+        | KeyRefusal::NoPasswordOnKey { .. } => true,
+        KeyRefusal::Api(kind) => step_up::refused_before_writing(kind),
+        _ => false,
+    }
 }
 
 fn ends_session(f: &Failure) -> bool {

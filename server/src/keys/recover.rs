@@ -73,6 +73,10 @@ async fn needs_code(state: &AppState, username: &str) -> Result<bool, Failure> {
 
 async fn reset(ch: &mut Channel, state: &AppState, key: &Connected, target: &Target, addr: &ClientAddr) -> Outcome {
     let Target { employee, user, facts } = target;
+    // "User cannot change password" holds for a recovery too.
+    if !facts.may_change {
+        return Err(Failure::from_kind(&ErrorKind::NotPermitted));
+    }
     // The account on the key that holds this directory password.
     let account = key
         .accounts

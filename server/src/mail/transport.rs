@@ -31,6 +31,11 @@ impl Mailer {
         let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&config.host).port(config.port());
         match config.tls {
             MailTls::None => {
+                if config.password.is_some() {
+                    anyhow::bail!(
+                        "mail.tls = \"none\" would send mail.password in the clear: use starttls or implicit"
+                    );
+                }
                 tracing::warn!(host = %config.host, "mail is sent IN THE CLEAR (mail.tls = \"none\")");
             }
             tls => {

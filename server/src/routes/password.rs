@@ -79,7 +79,7 @@ pub async fn change(
         state.limits.attempt(&row.username, addr.0)?;
         let taken = step_up::take(&state, &row).await?;
         let written = write(&state, &row, &request).await;
-        if written.is_err() {
+        if written.as_ref().is_err_and(|e| step_up::refused_before_writing(&e.0)) {
             step_up::give_back(&state, &row, taken).await;
         }
         let employee = written?;

@@ -40,7 +40,8 @@ pub async fn sign_in(
                 object_guid: String::new(),
             };
             let change = (account.must_change != 0).then_some(ChangeReason::MustChange);
-            return sessions::start(&state, &user, principal, change, &addr, sessions::AdminEntry::Allowed).await;
+            let admin = sessions::AdminEntry::Allowed;
+            return sessions::start(&state, &user, principal, change, &addr, admin, false).await;
         }
         let (signed_in, facts) = lockout::authenticate(&state, &username, &request.password).await?;
         access::admit_with(&state, &signed_in.user, &facts).await?;
@@ -52,6 +53,7 @@ pub async fn sign_in(
             signed_in.change_required,
             &addr,
             sessions::AdminEntry::Allowed,
+            false,
         )
         .await
     }
@@ -113,7 +115,7 @@ pub async fn sign_in_with_key(
             sessions::AdminEntry::Never
         };
         let principal = Principal::Directory { dn: user.dn.clone() };
-        sessions::start(&state, &user, principal, change_required, &addr, admin).await
+        sessions::start(&state, &user, principal, change_required, &addr, admin, true).await
     }
     .await;
     audit::record(&state, &owner, audit::action::SIGN_IN_WITH_KEY, &owner, &outcome, &addr).await;

@@ -53,8 +53,10 @@ pub async fn sender(state: AppState) {
 pub async fn send_due(state: &AppState, mailer: &Mailer) -> Result<usize, sqlx::Error> {
     let Some(config) = &state.config.mail else { return Ok(0) };
     let mut sent = 0;
+    let holder = format!("{}:{}", std::process::id(), crate::session::new_token());
     loop {
-        let batch = state.store.claim_due_mail(state.now(), CLAIM_SECS, 20).await?;
+        // One at a time: a claim outlives the send it covers.
+        let batch = state.store.claim_due_mail(&holder, state.now(), CLAIM_SECS, 1).await?;
         if batch.is_empty() {
             return Ok(sent);
         }
@@ -63,14 +65,14 @@ pub async fn send_due(state: &AppState, mailer: &Mailer) -> Result<usize, sqlx::
                 Outgoing { to: &mail.recipient, subject: &mail.subject, text: &mail.body_text, html: &mail.body_html };
             match mailer.send(&outgoing).await {
                 Ok(()) => {
-                    state.store.mail_sent(mail.id, state.now()).await?;
+                    state.store.mail_sent(mail.id, &holder, state.now()).await?;
                     sent += 1;
                 }
                 Err(e) => {
                     let attempt = u32::try_from(mail.attempts).unwrap_or(u32::MAX);
                     let retry_at = config.retry_after(attempt).map(|secs| state.now() + secs as i64);
                     tracing::warn!(id = mail.id, to = %mail.recipient, attempt, error = %e, ?retry_at, "a message could not be sent");
-                    state.store.mail_failed(mail.id, &format!("{e}"), retry_at).await?;
+                    state.store.mail_failed(mail.id, &holder, &format!("{e}"), retry_at).await?;
                 }
             }
         }

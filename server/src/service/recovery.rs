@@ -19,7 +19,6 @@ use crate::error::AppError;
 use crate::identity::LoginKey;
 use crate::service::access::{self, Target};
 use crate::service::{audit, notices, second_factor};
-use crate::session;
 use crate::state::AppState;
 use crate::store::{CodeCheck, MailKind, NewMail, Principal};
 
@@ -59,7 +58,7 @@ async fn send_code(state: &AppState, username: &str) -> Result<(), AppError> {
     let to = state.directory()?.attribute(&target.user.dn, attribute).await?.ok_or(AppError(ErrorKind::NotFound))?;
     let code = format!("{:08}", rand::rng().random_range(0..100_000_000u32));
     let who = LoginKey::of(&target.employee.username);
-    state.store.put_recovery_code(&who, &session::hash_token(&code), state.now() + CODE_SECS).await?;
+    state.store.put_recovery_code(&who, &state.secrets.code_hash(&code), state.now() + CODE_SECS).await?;
     let name =
         if target.user.display_name.is_empty() { &target.user.sam_account_name } else { &target.user.display_name };
     let rendered = super::mail::wording(state).recovery_code(name, &code);
@@ -76,8 +75,23 @@ async fn send_code(state: &AppState, username: &str) -> Result<(), AppError> {
     Ok(())
 }
 
-/// Both codes, then the new password. Until both codes are right every refusal is `wrong_code`.
+/// Every refusal of `complete` before both codes are right takes at least this long, so that
+/// an unknown name (refused at once) and a real one (looked up in the directory) look alike.
+const REFUSAL_FLOOR: std::time::Duration = std::time::Duration::from_millis(400);
+
+/// Both codes, then the new password. Until both codes are right every refusal is
+/// `wrong_code`, and takes `REFUSAL_FLOOR` at least.
 pub async fn complete(state: &AppState, request: &RecoveryComplete, addr: &ClientAddr) -> Result<(), AppError> {
+    let started = tokio::time::Instant::now();
+    let outcome = check_codes(state, request, addr).await;
+    if outcome.is_err() {
+        tokio::time::sleep_until(started + REFUSAL_FLOOR).await;
+    }
+    set_password(state, request, addr, outcome?).await
+}
+
+/// The account, once both codes proved its owner.
+async fn check_codes(state: &AppState, request: &RecoveryComplete, addr: &ClientAddr) -> Result<Target, AppError> {
     if !state.config.recovery_without_key {
         return Err(AppError(ErrorKind::Forbidden));
     }
@@ -90,14 +104,27 @@ pub async fn complete(state: &AppState, request: &RecoveryComplete, addr: &Clien
     })?;
     let who = LoginKey::of(&target.employee.username);
     let mail_code = request.mail_code.trim();
-    if state.store.take_recovery_code(&who, &session::hash_token(mail_code), state.now()).await? != CodeCheck::Taken {
+    if state.store.take_recovery_code(&who, &state.secrets.code_hash(mail_code), state.now()).await? != CodeCheck::Taken
+    {
         return Err(wrong());
     }
     second_factor::verify(state, &target.employee.username, &request.totp_code).await.map_err(|e| match e.0 {
         ErrorKind::RateLimited { .. } => e,
         _ => wrong(),
     })?;
+    Ok(target)
+}
+
+async fn set_password(
+    state: &AppState,
+    request: &RecoveryComplete,
+    addr: &ClientAddr,
+    target: Target,
+) -> Result<(), AppError> {
     let Target { employee, user, facts } = &target;
+    if !facts.may_change {
+        return Err(AppError(ErrorKind::NotPermitted));
+    }
     state.checker.require(request.new_password.expose(), None, &facts.policy, &user.account()).map_err(AppError)?;
     let directory = state.directory()?;
     directory.reset_password(&user.dn, &request.new_password, false).await?;

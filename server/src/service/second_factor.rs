@@ -71,6 +71,10 @@ pub async fn verify(state: &AppState, username: &str, code: &str) -> Result<(), 
 
 async fn check_code(state: &AppState, who: &LoginKey, code: &str, recovery: bool) -> Result<(), AppError> {
     let row = state.store.totp(who).await?.ok_or(AppError(ErrorKind::Forbidden))?;
+    // Only the first code of an enrolment confirms it; every other use needs it confirmed.
+    if recovery && row.confirmed == 0 {
+        return Err(AppError(ErrorKind::Forbidden));
+    }
     let now = state.now();
     // Counted before it is checked: concurrent guesses cannot all slip under the lock.
     if !state.store.reserve_totp_try(who, MAX_FAILURES, now, LOCK_SECS).await? {

@@ -26,6 +26,7 @@ pub async fn start(
     change_required: Option<ChangeReason>,
     addr: &ClientAddr,
     admin_entry: AdminEntry,
+    with_key: bool,
 ) -> Result<(String, SessionView), AppError> {
     let token = session::new_token();
     let csrf_token = session::new_token();
@@ -45,6 +46,7 @@ pub async fn start(
             admin_state: admin.map(AdminState::label),
             csrf_token: &csrf_token,
             client_addr: addr.label().as_deref(),
+            with_key,
             now,
             expires_at: now + state.config.session_ttl_secs as i64,
         })

@@ -4,9 +4,12 @@
 //! operation. A write that the directory or the key then refuses gives it back: a refusal for
 //! the password's history is not a reason to ask for another code.
 //!
-//! Who has no factor yet may enrol an authenticator without one, except, when
-//! `allow_enrolment_at_change` is off, a user whose change is required: a stolen expired password
-//! must not buy its holder an authenticator.
+//! Who never had a factor may enrol an authenticator without one (trust on first use; the owner
+//! is told by mail), except, when `allow_enrolment_at_change` is off, a user whose change is
+//! required. Who has a key out of service (reported lost, locked) may not: a password alone
+//! must not trade the owner's key for an authenticator of its holder's — an administrator's reset
+//! of the authenticator allows it for a day. In a session the key started, the key is not also the
+//! second factor when an authenticator is enrolled: that one is asked.
 
 use latchkey_api::registry::KeyStatus;
 use latchkey_api::step_up::{SecondFactorMode, StepUpStatus, STEP_UP_SECS};
@@ -22,8 +25,11 @@ use crate::store::SessionRow;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Factors {
     pub totp: bool,
-    /// An active key assigned to them, and the mode lets it confirm.
+    /// An active key assigned to them, and the mode lets it confirm in this session.
     pub key: bool,
+    /// A key of theirs was taken out of service, and no administrator allowed an enrolment
+    /// since.
+    pub enrolment_needs_admin: bool,
 }
 
 impl Factors {
@@ -43,21 +49,33 @@ pub enum Taken {
 
 pub async fn factors(state: &AppState, row: &SessionRow) -> Result<Factors, AppError> {
     let totp = state.store.totp_enrolled(&LoginKey::of(&row.username)).await?;
-    let key = state.config.second_factor == SecondFactorMode::KeyOrTotp && has_active_key(state, row).await?;
-    Ok(Factors { totp, key })
+    let (active_key, enrolment_needs_admin) = keys(state, row).await?;
+    // A session the key started has used the key already, when there is another factor.
+    let key_may_confirm = row.with_key == 0 || !totp;
+    let key = state.config.second_factor == SecondFactorMode::KeyOrTotp && active_key && key_may_confirm;
+    Ok(Factors { totp, key, enrolment_needs_admin })
 }
 
-async fn has_active_key(state: &AppState, row: &SessionRow) -> Result<bool, AppError> {
+/// Whether the user holds an active key, and whether a first enrolment needs an administrator
+/// (a key of theirs is out of service — lost, stolen, locked — and no administrator allowed one
+/// since).
+async fn keys(state: &AppState, row: &SessionRow) -> Result<(bool, bool), AppError> {
     if row.principal().is_local() {
-        return Ok(false);
+        return Ok((false, false));
     }
-    let Some(employee) = state.store.employee_by_username(&row.username).await? else { return Ok(false) };
-    Ok(state.store.keys_of(employee.id).await?.iter().any(|k| k.status == KeyStatus::Active))
+    let Some(employee) = state.store.employee_by_username(&row.username).await? else { return Ok((false, false)) };
+    let keys = state.store.keys_of(employee.id).await?;
+    let allowed = state.store.enrolment_allowed_until(employee.id).await?.is_some_and(|until| until >= state.now());
+    let active = keys.iter().any(|k| k.status == KeyStatus::Active);
+    let out_of_service = keys.iter().any(|k| !matches!(k.status, KeyStatus::Active | KeyStatus::Reserved));
+    Ok((active, out_of_service && !allowed))
 }
 
-/// Whether an authenticator may be enrolled now, with the factors held.
+/// Whether an authenticator may be enrolled now without confirming with another factor first.
 pub fn may_enrol(state: &AppState, row: &SessionRow, factors: Factors) -> bool {
-    !factors.any() && (row.change_required.is_none() || state.config.allow_enrolment_at_change)
+    !factors.any()
+        && !factors.enrolment_needs_admin
+        && (row.change_required.is_none() || state.config.allow_enrolment_at_change)
 }
 
 pub async fn status(state: &AppState, row: &SessionRow) -> Result<StepUpStatus, AppError> {
@@ -107,17 +125,39 @@ async fn take_for(state: &AppState, row: &SessionRow, own_key_at_hand: bool) -> 
     if let Some(until) = state.store.take_step_up(&row.token_hash, state.now()).await? {
         return Ok(Taken::Held { until });
     }
-    if own_key_at_hand && mode == SecondFactorMode::KeyOrTotp {
+    let factors = factors(state, row).await?;
+    if own_key_at_hand && factors.key {
         return Ok(Taken::PressOnKey);
     }
-    let factors = factors(state, row).await?;
     if !factors.any() && !may_enrol(state, row, factors) {
         return Err(AppError(ErrorKind::NoSecondFactor { help_contact: state.config.help_contact.clone() }));
     }
     Err(AppError(ErrorKind::StepUpRequired))
 }
 
-/// A write refused before anything was written: the confirmation it took serves the next try.
+/// A write the directory or the key refused before anything was written: the confirmation it
+/// took serves the next try. Anything else (no answer, an error after a write) keeps it spent.
+pub fn refused_before_writing(kind: &ErrorKind) -> bool {
+    matches!(
+        kind,
+        ErrorKind::WrongCurrentPassword
+            | ErrorKind::InvalidCredentials
+            | ErrorKind::TooYoung { .. }
+            | ErrorKind::TooShort { .. }
+            | ErrorKind::NotComplex
+            | ErrorKind::InHistory
+            | ErrorKind::SameAsCurrent
+            | ErrorKind::PolicyViolation { .. }
+            | ErrorKind::RejectedByDirectory
+            | ErrorKind::ConfirmationMismatch
+            | ErrorKind::NotPermitted
+            | ErrorKind::LockedOut
+            | ErrorKind::RateLimited { .. }
+            | ErrorKind::BadRequest { .. }
+    )
+}
+
+/// Gives a taken confirmation back (see [`refused_before_writing`]).
 pub async fn give_back(state: &AppState, row: &SessionRow, taken: Taken) {
     if let Taken::Held { until } = taken {
         if until >= state.now() {

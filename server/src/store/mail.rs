@@ -79,9 +79,15 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Messages due at `now` that nobody is sending, each claimed for `claim_secs` by this
-    /// caller (a claim is a conditional update: of two replicas, one wins each message).
-    pub async fn claim_due_mail(&self, now: i64, claim_secs: i64, limit: i64) -> Result<Vec<MailRow>, sqlx::Error> {
+    /// Messages due at `now` that nobody is sending, each claimed for `claim_secs` by `holder`
+    /// (a claim is a conditional update: of two replicas, one wins each message).
+    pub async fn claim_due_mail(
+        &self,
+        holder: &str,
+        now: i64,
+        claim_secs: i64,
+        limit: i64,
+    ) -> Result<Vec<MailRow>, sqlx::Error> {
         let due: Vec<(i64,)> = sqlx::query_as(
             "SELECT id FROM mail_outbox WHERE sent_at IS NULL AND gave_up = 0 AND next_attempt_at <= $1 \
              AND claimed_until <= $1 ORDER BY id LIMIT $2",
@@ -93,12 +99,13 @@ impl Store {
         let mut claimed = Vec::new();
         for (id,) in due {
             let won = sqlx::query(
-                "UPDATE mail_outbox SET claimed_until = $1, attempts = attempts + 1 WHERE id = $2 \
+                "UPDATE mail_outbox SET claimed_until = $1, attempts = attempts + 1, claimed_by = $4 WHERE id = $2 \
                  AND sent_at IS NULL AND gave_up = 0 AND claimed_until <= $3",
             )
             .bind(now + claim_secs)
             .bind(id)
             .bind(now)
+            .bind(holder)
             .execute(&self.pool)
             .await?;
             if won.rows_affected() == 1 {
@@ -112,25 +119,40 @@ impl Store {
         Ok(claimed)
     }
 
-    pub async fn mail_sent(&self, id: i64, now: i64) -> Result<(), sqlx::Error> {
-        sqlx::query("UPDATE mail_outbox SET sent_at = $1, last_error = NULL, claimed_until = 0 WHERE id = $2")
-            .bind(now)
-            .bind(id)
-            .execute(&self.pool)
-            .await
-            .map(|_| ())
+    /// Sent by `holder`. The body is not kept: what the message said (a recovery code, a
+    /// client's address) has no use once it went out.
+    pub async fn mail_sent(&self, id: i64, holder: &str, now: i64) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE mail_outbox SET sent_at = $1, last_error = NULL, claimed_until = 0, body_text = '', body_html = '' \
+             WHERE id = $2 AND claimed_by = $3",
+        )
+        .bind(now)
+        .bind(id)
+        .bind(holder)
+        .execute(&self.pool)
+        .await
+        .map(|_| ())
     }
 
-    /// A failed attempt: tried again at `retry_at`, or given up when `None`.
-    pub async fn mail_failed(&self, id: i64, error: &str, retry_at: Option<i64>) -> Result<(), sqlx::Error> {
+    /// A failed attempt by `holder`: tried again at `retry_at`, or given up (and its body
+    /// dropped) when `None`.
+    pub async fn mail_failed(
+        &self,
+        id: i64,
+        holder: &str,
+        error: &str,
+        retry_at: Option<i64>,
+    ) -> Result<(), sqlx::Error> {
         sqlx::query(
-            "UPDATE mail_outbox SET last_error = $1, next_attempt_at = $2, gave_up = $3, claimed_until = 0 \
-             WHERE id = $4",
+            "UPDATE mail_outbox SET last_error = $1, next_attempt_at = $2, gave_up = $3, claimed_until = 0, \
+             body_text = CASE WHEN $3 = 1 THEN '' ELSE body_text END, \
+             body_html = CASE WHEN $3 = 1 THEN '' ELSE body_html END WHERE id = $4 AND claimed_by = $5",
         )
         .bind(error)
         .bind(retry_at.unwrap_or(0))
         .bind(i64::from(retry_at.is_none()))
         .bind(id)
+        .bind(holder)
         .execute(&self.pool)
         .await
         .map(|_| ())
@@ -231,14 +253,21 @@ mod tests {
             assert!(!s.queue_mail(&mail(Some("reminder:g:2026-11-30")), 101).await.unwrap(), "{}", t.engine);
             assert!(s.queue_mail(&mail(None), 100).await.unwrap());
             assert!(s.queue_mail(&mail(None), 100).await.unwrap(), "no key, no dedupe");
-            let first = s.claim_due_mail(100, 60, 10).await.unwrap();
+            let first = s.claim_due_mail("a", 100, 60, 10).await.unwrap();
             assert_eq!(first.len(), 3, "{}", t.engine);
-            assert!(s.claim_due_mail(100, 60, 10).await.unwrap().is_empty(), "claimed: nobody else takes them");
-            s.mail_failed(first[0].id, "refused", Some(200)).await.unwrap();
-            s.mail_sent(first[1].id, 100).await.unwrap();
-            s.mail_failed(first[2].id, "refused", None).await.unwrap();
-            assert!(s.claim_due_mail(199, 60, 10).await.unwrap().is_empty(), "not due yet");
-            let again = s.claim_due_mail(200, 60, 10).await.unwrap();
+            assert!(s.claim_due_mail("b", 100, 60, 10).await.unwrap().is_empty(), "claimed: nobody else takes them");
+            s.mail_sent(first[1].id, "b", 100).await.unwrap();
+            assert!(s.recent_mail(10).await.unwrap().iter().all(|m| m.sent_at.is_none()), "only its holder marks it");
+            s.mail_failed(first[0].id, "a", "refused", Some(200)).await.unwrap();
+            s.mail_sent(first[1].id, "a", 100).await.unwrap();
+            s.mail_failed(first[2].id, "a", "refused", None).await.unwrap();
+            let done = s.recent_mail(10).await.unwrap();
+            assert!(
+                done.iter().filter(|m| m.sent_at.is_some() || m.gave_up == 1).all(|m| m.body_text.is_empty()),
+                "bodies dropped"
+            );
+            assert!(s.claim_due_mail("b", 199, 60, 10).await.unwrap().is_empty(), "not due yet");
+            let again = s.claim_due_mail("b", 200, 60, 10).await.unwrap();
             assert_eq!((again.len(), again[0].attempts), (1, 2), "{}", t.engine);
             assert_eq!(s.failing_mail().await.unwrap(), 2);
         }

@@ -63,6 +63,25 @@ impl Store {
             .map(|_| ())
     }
 
+    /// Lets the employee enrol an authenticator without another factor until `until` (an
+    /// administrator's reset of their authenticator).
+    pub async fn allow_enrolment(&self, employee_id: i64, until: i64) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE employees SET enrolment_allowed_until = $1 WHERE id = $2")
+            .bind(until)
+            .bind(employee_id)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+    }
+
+    pub async fn enrolment_allowed_until(&self, employee_id: i64) -> Result<Option<i64>, sqlx::Error> {
+        let at: Option<(Option<i64>,)> = sqlx::query_as("SELECT enrolment_allowed_until FROM employees WHERE id = $1")
+            .bind(employee_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(at.and_then(|(a,)| a))
+    }
+
     pub async fn review_requested_at(&self, employee_id: i64) -> Result<Option<i64>, sqlx::Error> {
         let at: Option<(Option<i64>,)> = sqlx::query_as("SELECT review_requested_at FROM employees WHERE id = $1")
             .bind(employee_id)

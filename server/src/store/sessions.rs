@@ -46,6 +46,8 @@ pub struct NewSession<'a> {
     pub admin_state: Option<&'a str>,
     pub csrf_token: &'a str,
     pub client_addr: Option<&'a str>,
+    /// Started by a sign-in with the key.
+    pub with_key: bool,
     pub now: i64,
     pub expires_at: i64,
 }
@@ -61,14 +63,16 @@ pub struct SessionRow {
     pub admin_state: Option<String>,
     /// Unix seconds of the last re-check of an administrator's standing (0: at sign-in).
     pub checked_at: i64,
+    /// 1 when a sign-in with the key started it.
+    pub with_key: i64,
 }
 
 impl Store {
     pub async fn create_session(&self, s: NewSession<'_>) -> Result<(), sqlx::Error> {
         sqlx::query(
             "INSERT INTO sessions (token_hash, user_dn, username, display_name, change_required, \
-             csrf_token, client_addr, created_at, expires_at, admin_state, checked_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $8)",
+             csrf_token, client_addr, created_at, expires_at, admin_state, checked_at, with_key) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $8, $11)",
         )
         .bind(s.token_hash)
         .bind(s.principal.stored())
@@ -80,6 +84,7 @@ impl Store {
         .bind(s.now)
         .bind(s.expires_at)
         .bind(s.admin_state)
+        .bind(i64::from(s.with_key))
         .execute(&self.pool)
         .await
         .map(|_| ())
@@ -90,7 +95,7 @@ impl Store {
         sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now).execute(&self.pool).await?;
         sqlx::query_as(
             "SELECT token_hash, user_dn, username, display_name, change_required, csrf_token, admin_state, \
-             checked_at FROM sessions WHERE token_hash = $1",
+             checked_at, with_key FROM sessions WHERE token_hash = $1",
         )
         .bind(token_hash)
         .fetch_optional(&self.pool)
@@ -200,6 +205,7 @@ mod tests {
             admin_state: None,
             csrf_token: "c",
             client_addr: None,
+            with_key: false,
             now: 100,
             expires_at,
         }

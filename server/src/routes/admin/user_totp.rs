@@ -1,5 +1,6 @@
 //! `POST /api/admin/employees/{username}/totp/reset`: an administrator removes an employee's
-//! authenticator app (lost phone), so they can enrol a new one. Audited; the owner is told.
+//! authenticator app (lost phone), if any, and lets them enrol a new one without another factor
+//! for a day (an employee who once held a key may not otherwise). Audited; the owner is told.
 
 use axum::extract::{Path, State};
 
@@ -10,7 +11,9 @@ use crate::routes::ApiJson;
 use crate::service::{access, audit, notices};
 use crate::session::ClientAddr;
 use crate::state::AppState;
-use latchkey_api::ErrorKind;
+
+/// How long the employee may enrol a new authenticator without another factor.
+const ENROLMENT_WINDOW_SECS: i64 = 24 * 3600;
 
 pub async fn reset(
     State(state): State<AppState>,
@@ -23,9 +26,8 @@ pub async fn reset(
     let outcome = async {
         let target = access::administrable(&state, &username).await?;
         audited = target.employee.username.clone();
-        if !state.store.reset_totp(&LoginKey::of(&target.employee.username)).await? {
-            return Err(AppError(ErrorKind::NotFound));
-        }
+        state.store.reset_totp(&LoginKey::of(&target.employee.username)).await?;
+        state.store.allow_enrolment(target.employee.id, state.now() + ENROLMENT_WINDOW_SECS).await?;
         notices::send(&state, notices::Whose::Dn(&target.user.dn), notices::Notice::AuthenticatorReset, &addr);
         Ok(())
     }
