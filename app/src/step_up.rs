@@ -247,6 +247,8 @@ fn act(what: String) {
             _ => None,
         });
         if let Some(until) = until {
+            // The codes were saved: the section goes (the confirmation is held now).
+            PAGE.with_borrow_mut(|p| p.shown = None);
             granted(until, true);
             next_after_confirmation();
         }

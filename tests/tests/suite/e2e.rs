@@ -1,6 +1,7 @@
 //! The SPA in headless Chromium against the real server and DC. One browser for the suite.
 
 mod admin_pages;
+mod step_up_pages;
 
 use keysim::storage::MemoryFlash;
 use keysim::SimKey;
@@ -35,6 +36,15 @@ async fn self_service_password_change_in_the_browser() {
         scenario(&mut failed, name, an_administrator_resets_a_password_that_only_the_key_learns(dc, browser)).await;
         let name = "the_administration_pages_have_no_dead_ends";
         scenario(&mut failed, name, admin_pages::the_administration_pages_have_no_dead_ends(dc, browser)).await;
+        let name = "a_change_waits_for_an_authenticator_enrolled_in_the_page";
+        scenario(
+            &mut failed,
+            name,
+            step_up_pages::a_change_waits_for_an_authenticator_enrolled_in_the_page(dc, browser),
+        )
+        .await;
+        let name = "a_key_press_confirms_a_change_everywhere";
+        scenario(&mut failed, name, step_up_pages::a_key_press_confirms_a_change_everywhere(dc, browser)).await;
         let name = "key_connection_failures_are_explained";
         scenario(&mut failed, name, key_connection_failures_are_explained(dc, browser)).await;
     }
