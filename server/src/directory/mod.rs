@@ -95,7 +95,9 @@ pub struct Directory {
     service_password: Zeroizing<String>,
     configured_base_dn: Option<String>,
     base_dn: OnceCell<String>,
-    service: tokio::sync::Mutex<Option<Ldap>>,
+    service: tokio::sync::Mutex<Option<Shared>>,
+    /// Failed attempts to make the shared connection in a row, and when the last one failed.
+    reconnects: std::sync::Mutex<(u32, Option<std::time::Instant>)>,
     /// The service account's own DN, once known (see [`Directory::decoy_facts`]).
     service_dn: OnceCell<String>,
 }
@@ -132,6 +134,7 @@ impl Directory {
             configured_base_dn: config.base_dn,
             base_dn: OnceCell::new(),
             service: tokio::sync::Mutex::new(None),
+            reconnects: std::sync::Mutex::new((0, None)),
             service_dn: OnceCell::new(),
         })
     }
@@ -510,21 +513,43 @@ impl Directory {
 
     /// The service account's bound connection, shared: ldap3 multiplexes every read and
     /// administrative write on it. Made again when the DC closed it (a restart, an idle
-    /// timeout); never closed by a caller.
+    /// timeout) or when it is `MAX_CONNECTION_AGE` old (a DC behind a name moves on); never
+    /// closed by a caller. Making it again after failures waits first (`backoff`), so a DC that
+    /// is away is asked at a bounded rate — one caller at a time, the others wait on the lock —
+    /// and a DC that is back is reached by the next request.
     async fn service_session(&self) -> Result<Ldap, DirectoryError> {
         let mut shared = self.service.lock().await;
-        if let Some(ldap) = shared.as_mut() {
-            if !ldap.is_closed() {
-                return Ok(ldap.clone());
+        if let Some(current) = shared.as_mut() {
+            if !current.ldap.is_closed() && current.made.elapsed() < MAX_CONNECTION_AGE {
+                return Ok(current.ldap.clone());
             }
         }
         *shared = None;
-        let mut ldap = self.connect().await?;
-        let bind = ldap.simple_bind(&self.service_account, &self.service_password).await?;
-        error::from_bind(&bind)
-            .map_err(|e| DirectoryError::Misconfigured(format!("the service account cannot bind: {e}")))?;
-        *shared = Some(ldap.clone());
-        Ok(ldap)
+        let wait = {
+            let tried = self.reconnects.lock().unwrap_or_else(|e| e.into_inner());
+            tried.1.map(|at| backoff(tried.0).saturating_sub(at.elapsed())).unwrap_or_default()
+        };
+        tokio::time::sleep(wait).await;
+        let made = async {
+            let mut ldap = self.connect().await?;
+            let bind = ldap.simple_bind(&self.service_account, &self.service_password).await?;
+            error::from_bind(&bind)
+                .map_err(|e| DirectoryError::Misconfigured(format!("the service account cannot bind: {e}")))?;
+            Ok::<Ldap, DirectoryError>(ldap)
+        }
+        .await;
+        let mut tried = self.reconnects.lock().unwrap_or_else(|e| e.into_inner());
+        match made {
+            Ok(ldap) => {
+                *tried = (0, None);
+                *shared = Some(Shared { ldap: ldap.clone(), made: std::time::Instant::now() });
+                Ok(ldap)
+            }
+            Err(e) => {
+                *tried = (tried.0.saturating_add(1), Some(std::time::Instant::now()));
+                Err(e)
+            }
+        }
     }
 
     async fn base_dn(&self, ldap: &mut Ldap) -> Result<String, DirectoryError> {
@@ -548,6 +573,24 @@ impl Directory {
             .await
             .cloned()
     }
+}
+
+/// The shared service connection and when it was made.
+struct Shared {
+    ldap: Ldap,
+    made: std::time::Instant,
+}
+
+/// A shared connection older than this is made again.
+const MAX_CONNECTION_AGE: Duration = Duration::from_secs(15 * 60);
+
+/// How long after the `failures`-th failed attempt in a row the next may start: 100 ms,
+/// doubling, at most 2 s.
+fn backoff(failures: u32) -> Duration {
+    if failures == 0 {
+        return Duration::ZERO;
+    }
+    Duration::from_millis(100u64.saturating_mul(1 << (failures - 1).min(5))).min(Duration::from_secs(2))
 }
 
 /// unicodePwd's value: the password in double quotes, UTF-16LE.
@@ -587,6 +630,15 @@ fn tls_config(ca_file: Option<&PathBuf>) -> anyhow::Result<rustls::ClientConfig>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reconnects_back_off_and_are_bounded() {
+        assert_eq!(backoff(0), Duration::ZERO);
+        assert_eq!(backoff(1), Duration::from_millis(100));
+        assert_eq!(backoff(3), Duration::from_millis(400));
+        assert_eq!(backoff(6), Duration::from_millis(2000));
+        assert_eq!(backoff(60), Duration::from_secs(2), "capped");
+    }
 
     fn config(url: &str, starttls: bool, allow_plaintext_ldap: bool) -> DirectoryConfig {
         DirectoryConfig {

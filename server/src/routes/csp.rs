@@ -8,9 +8,10 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
-/// The policy for the SPA in `spa_dir` (its `index.html` and `admin/index.html`).
+/// The policy for the SPA in `spa_dir` (its `index.html`, `admin/index.html` and
+/// `recover/index.html`).
 pub fn policy(spa_dir: &Path) -> String {
-    let mut hashes: Vec<String> = ["index.html", "admin/index.html"]
+    let mut hashes: Vec<String> = ["index.html", "admin/index.html", "recover/index.html"]
         .iter()
         .filter_map(|page| std::fs::read_to_string(spa_dir.join(page)).ok())
         .flat_map(|html| {
