@@ -2,11 +2,11 @@
 //! path segments and query values percent-encoded; components call these functions only.
 
 use latchkey_api::admin::{
-    AssignKey, AssignedKey, AuditView, Dashboard, EmployeeDetail, EmployeePage, FlagsChange, KeyStatusChange, KeyView,
-    MailOverview, ManifestReport, NewAccount, RegisterKey, ReminderRun, SyncReport,
+    AssignKey, AssignedKey, AuditView, Dashboard, DirectoryCheck, EmployeeDetail, EmployeePage, FlagsChange,
+    KeyStatusChange, KeyView, MailOverview, ManifestReport, NewAccount, RegisterKey, ReminderRun, SyncReport,
 };
 use latchkey_api::{AdminResetRequest, AdminResetResponse, RecoveryCodes, TotpCode, TotpEnrolment};
-use latchkey_app::api::{get, post_json, post_text, post_unit, Empty};
+use latchkey_app::api::{encode, get, post_json, post_text, post_unit, Empty};
 pub use latchkey_app::api::{session, sign_out, ApiResult};
 
 /// How many employees a page of the list shows.
@@ -54,6 +54,11 @@ pub async fn reset(username: &str, request: &AdminResetRequest) -> ApiResult<Adm
 /// Removes the employee's authenticator app (and its recovery codes): they enrol a new one.
 pub async fn reset_totp(username: &str) -> ApiResult<()> {
     post_unit(&employee_url(username, "/totp/reset"), &Empty {}).await
+}
+
+/// Checks what the portal needs of the directory; changes nothing.
+pub async fn directory_check() -> ApiResult<DirectoryCheck> {
+    get("/api/admin/directory-check").await
 }
 
 pub async fn mail() -> ApiResult<MailOverview> {
@@ -141,14 +146,4 @@ fn audit_url(f: &AuditFilter, csv: bool) -> String {
         if f.failures_only { "&outcome=failure" } else { "" },
         if csv { "&format=csv" } else { "" }
     )
-}
-
-/// Percent-encodes a path segment or a query value (UTF-8, unreserved characters kept).
-pub fn encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }

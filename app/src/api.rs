@@ -237,3 +237,14 @@ async fn error_of(response: Response) -> Problem {
 fn unreachable_server(detail: &str) -> Problem {
     Problem::new("internal", format!("Latchkey's server could not be reached ({detail}). Nothing was changed."))
 }
+
+/// Percent-encodes a path segment or a query value (UTF-8, unreserved characters kept), for the
+/// bundles that build URLs with user input (administration, recovery).
+pub fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

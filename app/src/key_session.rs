@@ -52,6 +52,8 @@ pub struct KeySession {
 }
 
 impl KeySession {
+    // No `Default`: its code, unused by the app, still weighed on the first load (inlining).
+    #[allow(clippy::new_without_default)]
     pub fn new() -> Self {
         KeySession {
             state: RwSignal::new(KeyState::Idle),

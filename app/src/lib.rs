@@ -11,13 +11,13 @@ pub mod step_up_markup;
 #[cfg(target_arch = "wasm32")]
 pub mod api;
 #[cfg(target_arch = "wasm32")]
-mod ble;
+pub mod ble;
 #[cfg(target_arch = "wasm32")]
 pub mod components;
 #[cfg(target_arch = "wasm32")]
 pub mod fetch;
 #[cfg(target_arch = "wasm32")]
-mod key_session;
+pub mod key_session;
 #[cfg(target_arch = "wasm32")]
 mod live_check;
 #[cfg(target_arch = "wasm32")]

@@ -1,6 +1,7 @@
 //! Builds the SPA with Trunk (release, size profile, wasm-opt from binaryen), the administration
-//! pages as a bundle of their own in `dist/admin/`, then the demo's virtual key as a separate
-//! module in `dist/demo/` that the app imports only on demand.
+//! pages and the "Can't sign in?" pages as bundles of their own in `dist/admin/` and
+//! `dist/recover/`, then the demo's virtual key as a separate module in `dist/demo/` that the
+//! app imports only on demand.
 
 use std::process::Command;
 
@@ -20,6 +21,15 @@ pub fn build() -> Result {
         Command::new("trunk")
             .args(["build", "admin/index.html", "--release", "true", "--public-url", "/admin/", "--dist"])
             .arg(paths::dist().join("admin"))
+            .current_dir(paths::root())
+            .env("PATH", paths::tool_path())
+            .env("CARGO_TARGET_DIR", paths::target()),
+    )?;
+    // "Can't sign in?": its own bundle at /recover/, off the employees' first load.
+    cmd::run(
+        Command::new("trunk")
+            .args(["build", "recover/index.html", "--release", "true", "--public-url", "/recover/", "--dist"])
+            .arg(paths::dist().join("recover"))
             .current_dir(paths::root())
             .env("PATH", paths::tool_path())
             .env("CARGO_TARGET_DIR", paths::target()),

@@ -94,6 +94,8 @@ fn lint() -> Result {
         "latchkey-virtual-key",
         "-p",
         "latchkey-admin",
+        "-p",
+        "latchkey-recover",
         "--target",
         "wasm32-unknown-unknown",
         "--locked",

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::admin_app::{Nav, View};
+use super::directory_check::DirectoryCheckCard;
 use super::mail_card::MailCard;
 use super::moment::Moment;
 use crate::api::{self, AuditFilter};
@@ -88,6 +89,7 @@ pub fn DashboardPage() -> impl IntoView {
             })}
             {move || error.get().map(|e| view! { <Alert error=e /> })}
             <MailCard />
+            <DirectoryCheckCard />
         </section>
     }
 }

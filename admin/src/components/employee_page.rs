@@ -1,6 +1,7 @@
 use latchkey_api::admin::EmployeeDetail;
 use latchkey_api::Problem;
 use latchkey_app::components::alert::Alert;
+use latchkey_app::components::format::{iso, local_datetime_with_zone};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -50,6 +51,12 @@ pub fn EmployeePage(username: String) -> impl IntoView {
                 <h1 id="employee-title" data-testid="employee-title">
                     {move || detail.with(|d| d.as_ref().map(|d| format!("{} ({})", d.display_name, d.username)))}
                 </h1>
+                {move || detail.with(|d| d.as_ref().and_then(|d| d.review_requested_at)).map(|at| view! {
+                    <p class="notice" data-testid="review-requested">
+                        "Password reset without the key on " <time datetime=iso(at)>{local_datetime_with_zone(at)}</time>
+                        ": please review."
+                    </p>
+                })}
                 <EmployeeFacts detail=detail reload=reload />
                 <EmployeeTotp detail=detail reload=reload />
                 <EmployeeKeys detail=detail reload=reload />

@@ -5,6 +5,7 @@ pub mod audit_page;
 pub mod audit_table;
 pub mod confirm_dialog;
 pub mod dashboard;
+pub mod directory_check;
 pub mod employee_accounts;
 pub mod employee_facts;
 pub mod employee_keys;

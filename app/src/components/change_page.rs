@@ -46,6 +46,7 @@ pub fn ChangePage() -> impl IntoView {
             {move || greeting().map(|v| view! {
                 <p class="hint">"Signed in as " <strong>{v.display_name.clone()}</strong> " (" {v.username.clone()} ")"</p>
                 {v.admin.map(|_| view! { <p><a href="/admin/" data-testid="admin-link">"Administration"</a></p> })}
+                <p><a href="/recover/#lost" data-testid="lost-key-link">"Lost your key?"</a></p>
                 {v.change_required.map(|reason| view! {
                     <p class="notice" role="status">{match reason {
                         ChangeReason::MustChange => "Your administrator requires a new password before you can use your account.",

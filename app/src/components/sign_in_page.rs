@@ -38,7 +38,9 @@ pub fn SignInPage() -> impl IntoView {
     view! {
         <section class="card" aria-labelledby="sign-in-title">
             <h1 id="sign-in-title">"Sign in"</h1>
-            <p class="hint">"Use your domain logon name and password."</p>
+            // A plain link: the recovery pages are a bundle of their own, off the first load.
+            <p class="hint">"Use your domain logon name and password. "
+                <a href="/recover/" data-testid="cant-sign-in">"Can't sign in?"</a></p>
             <form on:submit=submit>
                 <label for="username">"Logon name"</label>
                 <input id="username" name="username" autocomplete="username" required

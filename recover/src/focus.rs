@@ -1,0 +1,31 @@
+//! Focus follows each action to its answer (the next step, or the error): screen-reader and
+//! keyboard users land where the page changed.
+
+use leptos::html::ElementType;
+use leptos::prelude::*;
+use wasm_bindgen::JsCast;
+
+/// Focuses the element every time it is mounted. (`NodeRef::on_load` runs once per ref; these
+/// elements come and go.)
+pub fn on_mount<E>(node: NodeRef<E>)
+where
+    E: ElementType,
+    E::Output: JsCast + Clone + 'static,
+{
+    Effect::new(move |_| {
+        if let Some(element) = node.get() {
+            let _ = element.unchecked_ref::<web_sys::HtmlElement>().focus();
+        }
+    });
+}
+
+/// Focuses the element now, if it is on the page (a field that stays, with a new error).
+pub fn now<E>(node: NodeRef<E>)
+where
+    E: ElementType,
+    E::Output: JsCast + Clone + 'static,
+{
+    if let Some(element) = node.get_untracked() {
+        let _ = element.unchecked_ref::<web_sys::HtmlElement>().focus();
+    }
+}
