@@ -1,6 +1,7 @@
 //! The SPA in headless Chromium against the real server and DC. One browser for the suite.
 
 mod admin_pages;
+mod recovery_pages;
 mod step_up_pages;
 
 use keysim::storage::MemoryFlash;
@@ -45,6 +46,12 @@ async fn self_service_password_change_in_the_browser() {
         .await;
         let name = "a_key_press_confirms_a_change_everywhere";
         scenario(&mut failed, name, step_up_pages::a_key_press_confirms_a_change_everywhere(dc, browser)).await;
+        let name = "a_locked_out_user_unlocks_with_the_key";
+        scenario(&mut failed, name, recovery_pages::a_locked_out_user_unlocks_with_the_key(dc, browser)).await;
+        let name = "a_user_without_the_key_recovers_with_two_codes";
+        scenario(&mut failed, name, recovery_pages::a_user_without_the_key_recovers_with_two_codes(dc, browser)).await;
+        let name = "a_signed_in_user_reports_their_key_stolen";
+        scenario(&mut failed, name, recovery_pages::a_signed_in_user_reports_their_key_stolen(dc, browser)).await;
         let name = "key_connection_failures_are_explained";
         scenario(&mut failed, name, key_connection_failures_are_explained(dc, browser)).await;
     }
