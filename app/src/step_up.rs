@@ -108,6 +108,15 @@ fn listen() {
 /// Before a change: sends the typed code if one is asked. False when the change must wait (the
 /// code was refused, or no code can be given yet); the section says why, and has focus.
 pub async fn confirm_typed() -> bool {
+    // The form's own confirmation: no key write goes with it. A code already on its way (Enter
+    // in its field) is not sent twice: the change waits for it.
+    let busy = PAGE.with_borrow_mut(|p| {
+        p.again = false;
+        p.busy
+    });
+    if busy {
+        return false;
+    }
     match PAGE.with_borrow(|p| p.shown.as_ref().map(|(_, s)| matches!(s, Step::Code))) {
         None => true,
         Some(true) => confirm_code().await,
@@ -137,6 +146,8 @@ pub fn written() {
 /// confirmation, none is held, whatever the page thought.
 pub fn refused(code: &str, on_key: bool) {
     if code != "step_up_required" {
+        // Refused for another reason: nothing is to be sent again, ever.
+        PAGE.with_borrow_mut(|p| p.write = None);
         return;
     }
     PAGE.with_borrow_mut(|p| {

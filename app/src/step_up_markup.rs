@@ -85,7 +85,7 @@ pub fn section(step: &Step, means: Means, help_contact: &str) -> String {
     html += r#"<div id="step-up-error"></div>"#;
     // In `key_or_totp`, the key's own operations ask for a press on it: that confirms too.
     if means.key_confirms {
-        let use_key = if matches!(step, Step::Nothing) { "Use" } else { "Or use" };
+        let use_key = if matches!(step, Step::Nothing) { "Change it with" } else { "Or use" };
         let _ = write!(
             html,
             r#"<p class="hint" data-testid="step-up-key-hint">{use_key} your key in the key panel: a press on it confirms it is you.</p>"#
@@ -106,7 +106,7 @@ pub fn alert(problem: &Problem) -> String {
     )
 }
 
-/// For text and double-quoted attribute values.
+/// For text and quoted attribute values.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -114,6 +114,7 @@ pub fn escape(text: &str) -> String {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
             c => out.push(c),
         }
     }
@@ -134,7 +135,7 @@ mod tests {
 
     #[test]
     fn what_the_server_says_is_escaped() {
-        assert_eq!(escape(r#"<a href="x">'&'</a>"#), "&lt;a href=&quot;x&quot;>'&amp;'&lt;/a>");
+        assert_eq!(escape(r#"<a href="x">'&'</a>"#), "&lt;a href=&quot;x&quot;>&#39;&amp;&#39;&lt;/a>");
         let html = section(&Step::Nothing, means(false, false, false));
         assert!(html.contains("Contact the &lt;help> desk."));
         assert!(alert(&Problem::new("wrong_code", "<b>")).contains("<p>&lt;b></p>"));
@@ -163,7 +164,7 @@ mod tests {
     #[test]
     fn the_key_is_pointed_to_where_it_can_confirm() {
         let key_only = section(&Step::Nothing, means(false, false, true));
-        assert!(key_only.contains(">Use your key") && !key_only.contains("no_second_factor"));
+        assert!(key_only.contains(">Change it with your key") && !key_only.contains("no_second_factor"));
         assert!(section(&Step::Code, means(true, false, true)).contains(">Or use your key"));
         assert!(!section(&Step::Code, means(true, false, false)).contains("step-up-key-hint"));
     }

@@ -98,14 +98,13 @@ async fn check_codes(state: &AppState, request: &RecoveryComplete, addr: &Client
     let username = request.username.trim();
     state.limits.attempt(username, addr.0)?;
     let wrong = || AppError(ErrorKind::WrongCode);
-    let target = target(state, username).await.map_err(|e| match e.0 {
-        ErrorKind::DirectoryUnavailable | ErrorKind::Internal => e,
-        _ => wrong(),
-    })?;
+    // Whatever the reason (no such name, not recoverable, the directory away), the answer is one.
+    let target = target(state, username).await.map_err(|_| wrong())?;
     let who = LoginKey::of(&target.employee.username);
     let mail_code = request.mail_code.trim();
-    if state.store.take_recovery_code(&who, &state.secrets.code_hash(mail_code), state.now()).await? != CodeCheck::Taken
-    {
+    // Checked, not taken: a password the policy refuses must not cost the mailed code.
+    let hash = state.secrets.code_hash(mail_code);
+    if state.store.check_recovery_code(&who, &hash, state.now()).await? != CodeCheck::Taken {
         return Err(wrong());
     }
     second_factor::verify(state, &target.employee.username, &request.totp_code).await.map_err(|e| match e.0 {
@@ -126,6 +125,11 @@ async fn set_password(
         return Err(AppError(ErrorKind::NotPermitted));
     }
     state.checker.require(request.new_password.expose(), None, &facts.policy, &user.account()).map_err(AppError)?;
+    // Now the code is spent, once: a completion racing with this one finds it gone.
+    let hash = state.secrets.code_hash(request.mail_code.trim());
+    if !state.store.drop_recovery_code(&LoginKey::of(&employee.username), &hash).await? {
+        return Err(AppError(ErrorKind::WrongCode));
+    }
     let directory = state.directory()?;
     directory.reset_password(&user.dn, &request.new_password, false).await?;
     if let Err(e) = directory.unlock(&user.dn).await {

@@ -10,7 +10,7 @@ pub const CODE_TRIES: i64 = 5;
 /// What checking a mailed code found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CodeCheck {
-    /// Right and in time: it is used up now.
+    /// Right and in time (taken: used up now; checked: still there).
     Taken,
     /// No code, an expired one, or a wrong one (counted; the fifth voids it).
     Refused,
@@ -52,6 +52,40 @@ impl Store {
             .execute(&self.pool)
             .await?;
         Ok(CodeCheck::Refused)
+    }
+
+    /// Whether `hash` is the account's code and still good at `now`, leaving it in place (it
+    /// is dropped once what it proves is done); a wrong one is counted.
+    pub async fn check_recovery_code(&self, who: &LoginKey, hash: &str, now: i64) -> Result<CodeCheck, sqlx::Error> {
+        let found: Option<(i64,)> = sqlx::query_as(
+            "SELECT failures FROM recovery_codes WHERE login_key = $1 AND code_hash = $2 AND expires_at > $3 \
+             AND failures < $4",
+        )
+        .bind(who.as_str())
+        .bind(hash)
+        .bind(now)
+        .bind(CODE_TRIES)
+        .fetch_optional(&self.pool)
+        .await?;
+        if found.is_some() {
+            return Ok(CodeCheck::Taken);
+        }
+        sqlx::query("UPDATE recovery_codes SET failures = failures + 1 WHERE login_key = $1")
+            .bind(who.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(CodeCheck::Refused)
+    }
+
+    /// Drops the account's code: whether there was one with this hash (of two completions
+    /// racing with it, one gets it).
+    pub async fn drop_recovery_code(&self, who: &LoginKey, hash: &str) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query("DELETE FROM recovery_codes WHERE login_key = $1 AND code_hash = $2")
+            .bind(who.as_str())
+            .bind(hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     pub async fn request_review(&self, employee_id: i64, now: i64) -> Result<(), sqlx::Error> {

@@ -122,6 +122,7 @@ pub async fn the_administration_pages_have_no_dead_ends(dc: &TestDc, browser: &T
     wait_until(&page, "!document.querySelector('dialog[data-testid=confirm]').open").await;
     assert_eq!(dc.read(&employee.dn, "pwdLastSet").await, before, "Cancel changed nothing");
     click(&page, "[data-testid=reset] button[type=submit]").await;
+    wait_until(&page, "document.querySelector('dialog[data-testid=confirm]').open").await;
     click(&page, "[data-testid=confirm-yes]").await;
     wait_for(&page, "[data-testid=reset-done]").await;
     assert_eq!(dc.read(&employee.dn, "pwdLastSet").await.as_deref(), Some("0"), "must change at next logon");
