@@ -231,15 +231,7 @@ db.modify(m, controls=["local_oid:1.3.6.1.4.1.7165.4.3.20:0"])
     /// "User cannot change password": deny the change-password right to SELF and Everyone.
     pub fn deny_password_change(&self, dn: &str) {
         let sddl = "(OD;;CR;ab721a53-1e2f-11d0-9819-00aa0040529b;;PS)(OD;;CR;ab721a53-1e2f-11d0-9819-00aa0040529b;;WD)";
-        let out = Command::new("samba-tool")
-            .args(["dsacl", "set", &format!("--objectdn={dn}"), &format!("--sddl={sddl}")])
-            .arg("-s")
-            .arg(self.dir.join("etc/smb.conf"))
-            .arg("-H")
-            .arg(self.dir.join("private/sam.ldb"))
-            .output()
-            .expect("samba-tool");
-        assert!(out.status.success(), "dsacl failed: {}", String::from_utf8_lossy(&out.stderr));
+        self.add_ace(dn, sddl);
     }
 
     /// Locks `dn` out by binding with wrong passwords up to the domain's threshold.

@@ -21,24 +21,10 @@ const INHERITED_OBJECT_TYPE_PRESENT: u32 = 0x2;
 /// True when the DACL in `sd` (self-relative form) denies the change-password right to SELF or
 /// Everyone. A descriptor that cannot be parsed answers `None`.
 pub fn denies_password_change(sd: &[u8]) -> Option<bool> {
-    let dacl_offset = u32_at(sd, 16)? as usize;
-    if dacl_offset == 0 {
-        return Some(false);
-    }
-    let acl = sd.get(dacl_offset..)?;
-    let ace_count = u16_at(acl, 4)?;
-    let mut pos = 8;
-    for _ in 0..ace_count {
-        let ace = acl.get(pos..)?;
-        let size = u16_at(ace, 2)? as usize;
-        if size < 4 {
-            return None;
-        }
-        let ace = ace.get(..size)?;
+    for ace in dacl_aces(sd)? {
         if ace[0] == ACCESS_DENIED_OBJECT_ACE && ace[1] & INHERIT_ONLY_ACE == 0 && denies(ace)? {
             return Some(true);
         }
-        pos += size;
     }
     Some(false)
 }
@@ -145,22 +131,8 @@ const FULL_CONTROL: u32 = 0x000f_01ff;
 /// full control. Deny ACEs are not weighed: the directory's answer to an attempt has the last
 /// word; this tells an administrator whether the grant is there at all.
 pub fn grants_right(sd: &[u8], right: &[u8; 16], sids: &[Vec<u8>]) -> Option<bool> {
-    let dacl_offset = u32_at(sd, 16)? as usize;
-    if dacl_offset == 0 {
-        return Some(false);
-    }
-    let acl = sd.get(dacl_offset..)?;
-    let ace_count = u16_at(acl, 4)?;
-    let mut pos = 8;
-    for _ in 0..ace_count {
-        let ace = acl.get(pos..)?;
-        let size = u16_at(ace, 2)? as usize;
-        if size < 8 {
-            return None;
-        }
-        let ace = ace.get(..size)?;
-        pos += size;
-        if ace[1] & INHERIT_ONLY_ACE != 0 {
+    for ace in dacl_aces(sd)? {
+        if ace[1] & INHERIT_ONLY_ACE != 0 || ace.len() < 8 {
             continue;
         }
         let mask = u32_at(ace, 4)?;
@@ -189,6 +161,28 @@ pub fn grants_right(sd: &[u8], right: &[u8; 16], sids: &[Vec<u8>]) -> Option<boo
         }
     }
     Some(false)
+}
+
+/// The ACEs of the DACL in `sd` (self-relative form), each whole; none when there is no DACL.
+/// `None` when the descriptor cannot be parsed.
+fn dacl_aces(sd: &[u8]) -> Option<Vec<&[u8]>> {
+    let dacl_offset = u32_at(sd, 16)? as usize;
+    if dacl_offset == 0 {
+        return Some(Vec::new());
+    }
+    let acl = sd.get(dacl_offset..)?;
+    let mut aces = Vec::new();
+    let mut pos = 8;
+    for _ in 0..u16_at(acl, 4)? {
+        let ace = acl.get(pos..)?;
+        let size = u16_at(ace, 2)? as usize;
+        if size < 4 {
+            return None;
+        }
+        aces.push(ace.get(..size)?);
+        pos += size;
+    }
+    Some(aces)
 }
 
 fn u16_at(b: &[u8], at: usize) -> Option<u16> {

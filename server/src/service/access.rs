@@ -88,13 +88,8 @@ pub async fn administrable(state: &AppState, username: &str) -> Result<Target, A
     if employee.removed_at.is_some() {
         return Err(AppError(ErrorKind::NotAnEmployee));
     }
+    let Target { employee, user, facts } = unprotected(state, employee).await?;
     let directory = state.directory()?;
-    // Found again by objectGUID: a reused name never redirects an action to someone else.
-    let user = directory.find_by_guid(&employee.object_guid).await?.ok_or(AppError(ErrorKind::NotAnEmployee))?;
-    let facts = directory.account_facts(&user.dn).await?;
-    if facts.protected || is_service_account(state, &user, &facts) {
-        return Err(AppError(ErrorKind::ProtectedAccount));
-    }
     if !state.config.admins_may_manage_admins {
         if let Some(group) = &state.config.admin_group {
             if directory.is_member(&user.dn, group).await? {
@@ -113,12 +108,7 @@ pub async fn recoverable(state: &AppState, employee: EmployeeRow) -> Result<Targ
     if employee.removed_at.is_some() || employee.disabled != 0 {
         return Err(AppError(ErrorKind::NotAnEmployee));
     }
-    let directory = state.directory()?;
-    let user = directory.find_by_guid(&employee.object_guid).await?.ok_or(AppError(ErrorKind::NotAnEmployee))?;
-    let facts = directory.account_facts(&user.dn).await?;
-    if facts.protected || is_service_account(state, &user, &facts) {
-        return Err(AppError(ErrorKind::ProtectedAccount));
-    }
+    let Target { employee, user, facts } = unprotected(state, employee).await?;
     if is_administrator(state, &Principal::Directory { dn: user.dn.clone() }).await? {
         return Err(AppError(ErrorKind::ProtectedAccount));
     }
@@ -127,6 +117,18 @@ pub async fn recoverable(state: &AppState, employee: EmployeeRow) -> Result<Targ
     }
     if facts.account_expires_at.is_some_and(|at| at <= state.now()) {
         return Err(AppError(ErrorKind::AccountExpired));
+    }
+    Ok(Target { employee, user, facts })
+}
+
+/// The employee's account, found again by objectGUID (a reused name never redirects an action
+/// to someone else), unless it is protected (adminCount = 1) or the portal's service account.
+async fn unprotected(state: &AppState, employee: EmployeeRow) -> Result<Target, AppError> {
+    let directory = state.directory()?;
+    let user = directory.find_by_guid(&employee.object_guid).await?.ok_or(AppError(ErrorKind::NotAnEmployee))?;
+    let facts = directory.account_facts(&user.dn).await?;
+    if facts.protected || is_service_account(state, &user, &facts) {
+        return Err(AppError(ErrorKind::ProtectedAccount));
     }
     Ok(Target { employee, user, facts })
 }
