@@ -149,6 +149,12 @@ impl Store {
     }
 }
 
+/// Whether `e` is SQLite refusing a transaction's write because another connection wrote since
+/// the transaction read (SQLITE_BUSY, or SQLITE_BUSY_SNAPSHOT in WAL mode): trying it again works.
+pub(crate) fn stale_snapshot(e: &sqlx::Error) -> bool {
+    e.as_database_error().and_then(|d| d.code()).is_some_and(|code| code == "5" || code == "517")
+}
+
 /// Stores for the fast tier's tests: a temporary SQLite always, and a fresh database on the
 /// PostgreSQL the test command starts when `LATCHKEY_TEST_PG_URL` names it.
 #[cfg(test)]
