@@ -50,7 +50,7 @@ impl Store {
     ) -> Result<Vec<String>, KeyRegistryError> {
         let employee =
             self.employee_by_username(username).await?.ok_or_else(|| KeyRegistryError::NoKey(username.into()))?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let keys: Vec<(i64, String)> = sqlx::query_as(
             "SELECT id, serial FROM keys WHERE employee_id = $1 AND status IN ('reserved', 'active') ORDER BY id",
         )

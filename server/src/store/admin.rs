@@ -53,7 +53,7 @@ impl Store {
     /// Confirms the enrolment and stores the recovery codes' hashes, replacing older ones.
     /// Fails (`RowNotFound`) when there is no unconfirmed enrolment to confirm.
     pub async fn confirm_totp(&self, who: &LoginKey, code_hashes: &[String]) -> Result<(), sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let done = sqlx::query("UPDATE admin_totp SET confirmed = 1 WHERE username = $1 AND confirmed = 0")
             .bind(who.as_str())
             .execute(&mut *tx)
@@ -167,7 +167,7 @@ impl Store {
 impl Store {
     /// Forgets an enrolment and its recovery codes (an administrator's reset): whether there was one.
     pub async fn reset_totp(&self, who: &LoginKey) -> Result<bool, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         sqlx::query("DELETE FROM admin_recovery_codes WHERE username = $1")
             .bind(who.as_str())
             .execute(&mut *tx)

@@ -151,7 +151,7 @@ impl Store {
         // Entries are chained in order: one writer at a time in this process, and the read of
         // the previous link and the insert in one transaction.
         let _turn = self.audit_turn.lock().await;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         if self.backend == super::Backend::Postgres {
             // Replicas share the chain: one appender at a time, until this transaction ends.
             sqlx::query("SELECT pg_advisory_xact_lock(7411)").execute(&mut *tx).await?;
@@ -355,7 +355,7 @@ impl Store {
         check: &str,
     ) -> Result<Rotated, RotationError> {
         let _turn = self.audit_turn.lock().await;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         if self.backend == super::Backend::Postgres {
             sqlx::query("SELECT pg_advisory_xact_lock(7411)").execute(&mut *tx).await?;
         }

@@ -62,7 +62,7 @@ impl Store {
         ciphertext: &[u8],
         now: i64,
     ) -> Result<(), sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         sqlx::query("DELETE FROM pending_deliveries WHERE key_id = $1 AND slot = $2")
             .bind(key_id)
             .bind(slot)

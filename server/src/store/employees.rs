@@ -39,19 +39,7 @@ impl Store {
     /// Applies a group's membership: new users added, renamed or (dis|en)abled ones updated,
     /// those no longer in the group marked removed (their keys and audit stay).
     pub async fn sync_employees(&self, members: &[SyncedUser<'_>], now: i64) -> Result<SyncReport, sqlx::Error> {
-        // SQLite refuses a read transaction's first write when another connection wrote since
-        // it began (its snapshot is stale); the whole sync is tried again then.
-        let mut tries = 0;
-        loop {
-            match self.sync_employees_once(members, now).await {
-                Err(e) if tries < 3 && super::stale_snapshot(&e) => tries += 1,
-                outcome => return outcome,
-            }
-        }
-    }
-
-    async fn sync_employees_once(&self, members: &[SyncedUser<'_>], now: i64) -> Result<SyncReport, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let mut report = SyncReport::default();
         for m in members {
             let existing: Option<(String, String, i64, Option<i64>)> = sqlx::query_as(

@@ -109,7 +109,7 @@ impl Store {
         employee: &NewEmployee<'_>,
         now: i64,
     ) -> Result<String, KeyRegistryError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let key = sqlx::query("SELECT status, activation_code FROM keys WHERE serial = $1")
             .bind(serial)
             .fetch_optional(&mut *tx)

@@ -65,7 +65,7 @@ impl Store {
         now: i64,
         offered_after: i64,
     ) -> Result<bool, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let taken = sqlx::query(
             "UPDATE bootstrap SET used_at = $1, token_hash = NULL
              WHERE id = 1 AND token_hash = $2 AND used_at IS NULL AND offered_at > $3",

@@ -144,15 +144,19 @@ impl Store {
         &self.pool
     }
 
+    /// A transaction that will write. On SQLite it takes the write lock at once (`BEGIN
+    /// IMMEDIATE`, waiting out other writers within the busy timeout): a transaction that read
+    /// first would be refused its first write whenever another connection wrote in between.
+    pub(crate) async fn write_tx(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+    }
+
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
         sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ())
     }
-}
-
-/// Whether `e` is SQLite refusing a transaction's write because another connection wrote since
-/// the transaction read (SQLITE_BUSY, or SQLITE_BUSY_SNAPSHOT in WAL mode): trying it again works.
-pub(crate) fn stale_snapshot(e: &sqlx::Error) -> bool {
-    e.as_database_error().and_then(|d| d.code()).is_some_and(|code| code == "5" || code == "517")
 }
 
 /// Stores for the fast tier's tests: a temporary SQLite always, and a fresh database on the
