@@ -76,6 +76,15 @@ impl UserRef {
         }
     }
 
+    /// How messages address the user: the display name, or the logon name when there is none.
+    pub fn greeting_name(&self) -> &str {
+        if self.display_name.is_empty() {
+            &self.sam_account_name
+        } else {
+            &self.display_name
+        }
+    }
+
     pub fn account(&self) -> Account {
         Account { sam_account_name: self.sam_account_name.clone(), display_name: self.display_name.clone() }
     }

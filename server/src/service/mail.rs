@@ -15,7 +15,7 @@ use std::time::Duration;
 use latchkey_api::admin::ReminderRun;
 
 use crate::error::AppError;
-use crate::mail::{Mailer, Outgoing, Wording};
+use crate::mail::{Mailer, Outgoing, Rendered, Wording};
 use crate::state::AppState;
 use crate::store::{MailKind, NewMail};
 
@@ -33,6 +33,30 @@ pub fn wording(state: &AppState) -> Wording<'_> {
         help_contact: &state.config.help_contact,
         public_url: state.config.public_url.as_deref(),
     }
+}
+
+/// Queues `rendered` for `to` (once ever, with a `dedupe_key`) and wakes the sender; whether
+/// it was queued.
+pub async fn queue(
+    state: &AppState,
+    kind: MailKind,
+    to: &str,
+    rendered: &Rendered,
+    dedupe_key: Option<&str>,
+) -> Result<bool, sqlx::Error> {
+    let mail = NewMail {
+        kind,
+        recipient: to,
+        subject: &rendered.subject,
+        body_text: &rendered.text,
+        body_html: &rendered.html,
+        dedupe_key,
+    };
+    let queued = state.store.queue_mail(&mail, state.now()).await?;
+    if queued {
+        state.mail_wake.notify_one();
+    }
+    Ok(queued)
 }
 
 /// Sends what is due, for as long as the server runs.
@@ -105,9 +129,6 @@ pub async fn reminders(state: &AppState) -> Result<ReminderRun, AppError> {
         Err(e) => format!("failed: {}", e.0.message()),
     };
     state.store.finish_job(REMINDER_JOB, &holder, state.now(), &summary).await?;
-    if outcome.as_ref().is_ok_and(|r| r.queued > 0) {
-        state.mail_wake.notify_one();
-    }
     outcome
 }
 
@@ -135,19 +156,9 @@ async fn remind(state: &AppState, days: i64) -> Result<ReminderRun, AppError> {
             continue;
         };
         let days_left = days_until(now, expires_at);
-        let name =
-            if facts.user.display_name.is_empty() { &facts.user.sam_account_name } else { &facts.user.display_name };
-        let rendered = wording(state).reminder(name, days_left, expires_at);
+        let rendered = wording(state).reminder(facts.user.greeting_name(), days_left, expires_at);
         let key = format!("reminder:{}:{today}", facts.user.object_guid);
-        let mail = NewMail {
-            kind: MailKind::Reminder,
-            recipient: to,
-            subject: &rendered.subject,
-            body_text: &rendered.text,
-            body_html: &rendered.html,
-            dedupe_key: Some(&key),
-        };
-        if state.store.queue_mail(&mail, now).await? {
+        if queue(state, MailKind::Reminder, to, &rendered, Some(&key)).await? {
             run.queued += 1;
         } else {
             run.skipped += 1;

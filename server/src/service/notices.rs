@@ -4,7 +4,7 @@
 
 use crate::client_addr::ClientAddr;
 use crate::state::AppState;
-use crate::store::{MailKind, NewMail, SessionRow};
+use crate::store::{MailKind, SessionRow};
 
 pub use crate::mail::Notice;
 
@@ -57,17 +57,7 @@ async fn queue(state: &AppState, owner: Owned, notice: &Notice, at: i64, from: O
         tracing::info!(user = %facts.user.sam_account_name, "no mail address: the notice is not sent");
         return Ok(());
     };
-    let name = if facts.user.display_name.is_empty() { &facts.user.sam_account_name } else { &facts.user.display_name };
-    let rendered = super::mail::wording(state).notice(name, notice, at, from);
-    let mail = NewMail {
-        kind: MailKind::Notice,
-        recipient: to,
-        subject: &rendered.subject,
-        body_text: &rendered.text,
-        body_html: &rendered.html,
-        dedupe_key: None,
-    };
-    state.store.queue_mail(&mail, state.now()).await?;
-    state.mail_wake.notify_one();
+    let rendered = super::mail::wording(state).notice(facts.user.greeting_name(), notice, at, from);
+    super::mail::queue(state, MailKind::Notice, to, &rendered, None).await?;
     Ok(())
 }

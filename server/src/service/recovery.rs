@@ -20,7 +20,7 @@ use crate::identity::LoginKey;
 use crate::service::access::{self, Target};
 use crate::service::{audit, notices, second_factor};
 use crate::state::AppState;
-use crate::store::{CodeCheck, MailKind, NewMail, Principal};
+use crate::store::{CodeCheck, MailKind, Principal};
 
 const CODE_SECS: i64 = 10 * 60;
 pub const STARTED: &str =
@@ -59,19 +59,8 @@ async fn send_code(state: &AppState, username: &str) -> Result<(), AppError> {
     let code = format!("{:08}", rand::rng().random_range(0..100_000_000u32));
     let who = LoginKey::of(&target.employee.username);
     state.store.put_recovery_code(&who, &state.secrets.code_hash(&code), state.now() + CODE_SECS).await?;
-    let name =
-        if target.user.display_name.is_empty() { &target.user.sam_account_name } else { &target.user.display_name };
-    let rendered = super::mail::wording(state).recovery_code(name, &code);
-    let mail = NewMail {
-        kind: MailKind::Code,
-        recipient: &to,
-        subject: &rendered.subject,
-        body_text: &rendered.text,
-        body_html: &rendered.html,
-        dedupe_key: None,
-    };
-    state.store.queue_mail(&mail, state.now()).await?;
-    state.mail_wake.notify_one();
+    let rendered = super::mail::wording(state).recovery_code(target.user.greeting_name(), &code);
+    super::mail::queue(state, MailKind::Code, &to, &rendered, None).await?;
     Ok(())
 }
 
@@ -104,7 +93,7 @@ async fn check_codes(state: &AppState, request: &RecoveryComplete, addr: &Client
     let mail_code = request.mail_code.trim();
     // Checked, not taken: a password the policy refuses must not cost the mailed code.
     let hash = state.secrets.code_hash(mail_code);
-    if state.store.check_recovery_code(&who, &hash, state.now()).await? != CodeCheck::Taken {
+    if state.store.check_recovery_code(&who, &hash, state.now()).await? != CodeCheck::Good {
         return Err(wrong());
     }
     second_factor::verify(state, &target.employee.username, &request.totp_code).await.map_err(|e| match e.0 {

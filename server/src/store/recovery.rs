@@ -10,8 +10,8 @@ pub const CODE_TRIES: i64 = 5;
 /// What checking a mailed code found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CodeCheck {
-    /// Right and in time (taken: used up now; checked: still there).
-    Taken,
+    /// Right and in time (still there: it is dropped once what it proves is done).
+    Good,
     /// No code, an expired one, or a wrong one (counted; the fifth voids it).
     Refused,
 }
@@ -32,28 +32,6 @@ impl Store {
         .map(|_| ())
     }
 
-    /// Takes the code if `hash` is it and it is still good at `now` (atomically: of two tries
-    /// with the right code, one gets it); a wrong one is counted.
-    pub async fn take_recovery_code(&self, who: &LoginKey, hash: &str, now: i64) -> Result<CodeCheck, sqlx::Error> {
-        let taken = sqlx::query(
-            "DELETE FROM recovery_codes WHERE login_key = $1 AND code_hash = $2 AND expires_at > $3 AND failures < $4",
-        )
-        .bind(who.as_str())
-        .bind(hash)
-        .bind(now)
-        .bind(CODE_TRIES)
-        .execute(&self.pool)
-        .await?;
-        if taken.rows_affected() == 1 {
-            return Ok(CodeCheck::Taken);
-        }
-        sqlx::query("UPDATE recovery_codes SET failures = failures + 1 WHERE login_key = $1")
-            .bind(who.as_str())
-            .execute(&self.pool)
-            .await?;
-        Ok(CodeCheck::Refused)
-    }
-
     /// Whether `hash` is the account's code and still good at `now`, leaving it in place (it
     /// is dropped once what it proves is done); a wrong one is counted.
     pub async fn check_recovery_code(&self, who: &LoginKey, hash: &str, now: i64) -> Result<CodeCheck, sqlx::Error> {
@@ -68,7 +46,7 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         if found.is_some() {
-            return Ok(CodeCheck::Taken);
+            return Ok(CodeCheck::Good);
         }
         sqlx::query("UPDATE recovery_codes SET failures = failures + 1 WHERE login_key = $1")
             .bind(who.as_str())
@@ -131,20 +109,22 @@ mod tests {
     use crate::store::testing::stores;
 
     #[tokio::test]
-    async fn a_code_is_taken_once_in_time_and_voided_by_wrong_tries() {
+    async fn a_code_is_good_once_in_time_and_voided_by_wrong_tries() {
         for t in stores().await {
             let s = &t.store;
             let who = LoginKey::of("Zoë");
-            assert_eq!(s.take_recovery_code(&who, "h", 10).await.unwrap(), CodeCheck::Refused, "none yet");
+            assert_eq!(s.check_recovery_code(&who, "h", 10).await.unwrap(), CodeCheck::Refused, "none yet");
             s.put_recovery_code(&who, "h", 100).await.unwrap();
-            assert_eq!(s.take_recovery_code(&who, "h", 100).await.unwrap(), CodeCheck::Refused, "expired at 100");
-            assert_eq!(s.take_recovery_code(&who, "h", 99).await.unwrap(), CodeCheck::Taken, "{}", t.engine);
-            assert_eq!(s.take_recovery_code(&who, "h", 99).await.unwrap(), CodeCheck::Refused, "used up");
+            assert_eq!(s.check_recovery_code(&who, "h", 100).await.unwrap(), CodeCheck::Refused, "expired at 100");
+            assert_eq!(s.check_recovery_code(&who, "h", 99).await.unwrap(), CodeCheck::Good, "{}", t.engine);
+            assert!(s.drop_recovery_code(&LoginKey::of("ZOË"), "h").await.unwrap(), "used up, once");
+            assert!(!s.drop_recovery_code(&who, "h").await.unwrap(), "a racing completion finds it gone");
+            assert_eq!(s.check_recovery_code(&who, "h", 99).await.unwrap(), CodeCheck::Refused, "used up");
             s.put_recovery_code(&who, "h2", 100).await.unwrap();
             for _ in 0..CODE_TRIES {
-                assert_eq!(s.take_recovery_code(&who, "wrong", 50).await.unwrap(), CodeCheck::Refused);
+                assert_eq!(s.check_recovery_code(&who, "wrong", 50).await.unwrap(), CodeCheck::Refused);
             }
-            assert_eq!(s.take_recovery_code(&who, "h2", 50).await.unwrap(), CodeCheck::Refused, "void after five");
+            assert_eq!(s.check_recovery_code(&who, "h2", 50).await.unwrap(), CodeCheck::Refused, "void after five");
         }
     }
 }

@@ -38,14 +38,21 @@ async fn sign_in_with_key(app: &TestApp, page: &mut RelayPage, key: &mut keysim:
     response.await.unwrap().status()
 }
 
+/// A server with mail, and a user with a mail address and an activated key holding their
+/// password.
+async fn onboarded_with_mail(dc: &TestDc, serial: &str) -> (TestSmtp, TestApp, TestUser, keysim::SimKey, String) {
+    let smtp = TestSmtp::start(dc);
+    let app = spawn_app(dc, AppOptions { mail: Some(smtp.config(dc)), ..AppOptions::default() }).await;
+    let (user, mut key, cookie) = user_with_key(dc, &app, serial).await;
+    dc.replace(&user.dn, "mail", &format!("{}@example.test", user.sam.to_lowercase())).await;
+    onboard(&app, &user, &mut key, &cookie).await;
+    (smtp, app, user, key, cookie)
+}
+
 #[tokio::test]
 async fn a_locked_account_is_unlocked_with_the_key() {
     let dc = TestDc::from_env();
-    let smtp = TestSmtp::start(&dc);
-    let app = spawn_app(&dc, AppOptions { mail: Some(smtp.config(&dc)), ..AppOptions::default() }).await;
-    let (user, mut key, cookie) = user_with_key(&dc, &app, "LK-REC-UNLOCK").await;
-    dc.replace(&user.dn, "mail", &format!("{}@example.test", user.sam.to_lowercase())).await;
-    onboard(&app, &user, &mut key, &cookie).await;
+    let (smtp, app, user, mut key, _) = onboarded_with_mail(&dc, "LK-REC-UNLOCK").await;
     dc.lock_out(&user.dn).await;
     let before = LockoutEvidence::read(&dc, &user.dn).await;
     assert!(before.lockout_time != 0 && before.bad_pwd_count >= 5, "locked: {before:?}");
@@ -65,11 +72,7 @@ async fn a_locked_account_is_unlocked_with_the_key() {
 #[tokio::test]
 async fn a_forgotten_password_is_replaced_on_the_key_and_nowhere_else() {
     let dc = TestDc::from_env();
-    let smtp = TestSmtp::start(&dc);
-    let app = spawn_app(&dc, AppOptions { mail: Some(smtp.config(&dc)), ..AppOptions::default() }).await;
-    let (user, mut key, cookie) = user_with_key(&dc, &app, "LK-REC-RESET").await;
-    dc.replace(&user.dn, "mail", &format!("{}@example.test", user.sam.to_lowercase())).await;
-    onboard(&app, &user, &mut key, &cookie).await;
+    let (smtp, app, user, mut key, cookie) = onboarded_with_mail(&dc, "LK-REC-RESET").await;
     let session = reqwest::Client::new().get(format!("{}/api/session", app.url)).header("cookie", &cookie);
     assert_eq!(session.send().await.unwrap().status(), StatusCode::OK, "positive control: a session is open");
 
