@@ -95,11 +95,13 @@ impl AdminState {
     }
 }
 
-/// `POST /api/admin/totp/enrol`: the authenticator's secret, shown once.
+/// `POST /api/admin/totp/enrol` and `POST /api/totp/enrol`: the authenticator's secret, shown
+/// once, with its QR code as SVG (drawn by the server, so no page carries a QR encoder).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TotpEnrolment {
     pub secret_base32: String,
     pub otpauth_url: String,
+    pub qr_svg: String,
 }
 
 /// `POST /api/admin/totp/confirm` and `/verify`: a code from the authenticator, or (verify only)

@@ -49,15 +49,6 @@ pub struct StepUpGranted {
     pub confirmed_until: i64,
 }
 
-/// `POST /api/totp/enrol`: the authenticator's secret, shown once, with its QR code as SVG
-/// (drawn by the server so the page carries no QR encoder).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UserTotpEnrolment {
-    pub secret_base32: String,
-    pub otpauth_url: String,
-    pub qr_svg: String,
-}
-
 /// `POST /api/totp/confirm`: the recovery codes (shown once) and the confirmation the first
 /// code gave.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -4,7 +4,8 @@
 use std::cell::RefCell;
 
 use js_sys::{Array, Reflect};
-use latchkey_api::step_up::{SecondFactorMode, StepUpGranted, StepUpStatus, UserTotpConfirmed, UserTotpEnrolment};
+use latchkey_api::step_up::{SecondFactorMode, StepUpGranted, StepUpStatus, UserTotpConfirmed};
+use latchkey_api::TotpEnrolment;
 use latchkey_api::{
     ChangePasswordRequest, ChangePasswordResponse, CheckPasswordRequest, CheckPasswordResponse, KeySignInRequest,
     Password, PasswordStatus, Problem, SessionView, SignInRequest, CSRF_HEADER,
@@ -95,9 +96,9 @@ pub async fn step_up_totp(code: String) -> ApiResult<StepUpGranted> {
 }
 
 /// Starts enrolling an authenticator app: its secret, shown once.
-pub async fn totp_enrol() -> ApiResult<UserTotpEnrolment> {
+pub async fn totp_enrol() -> ApiResult<TotpEnrolment> {
     let f = fields(post_raw("/api/totp/enrol", "{}".into()).await?).await?;
-    Ok(UserTotpEnrolment {
+    Ok(TotpEnrolment {
         secret_base32: f.text("secret_base32"),
         otpauth_url: f.text("otpauth_url"),
         qr_svg: f.text("qr_svg"),

@@ -43,7 +43,7 @@ pub fn TotpEnrol(on_done: impl Fn() + Copy + Send + Sync + 'static) -> impl Into
                 (Some(e), None) => view! {
                     <p>"Scan this code with your authenticator app (TOTP, 6 digits, 30 s), then enter the code it shows."</p>
                     <div class="qr" data-testid="totp-qr" role="img" aria-label="QR code of your authenticator secret"
-                        inner_html=qr_svg(&e.otpauth_url)></div>
+                        inner_html=e.qr_svg.clone()></div>
                     <p>"Or type this secret into it: " <code class="secret" data-testid="totp-secret">{e.secret_base32.clone()}</code></p>
                     <form on:submit=confirm>
                         <label for="totp-code">"Code"</label>
@@ -55,13 +55,5 @@ pub fn TotpEnrol(on_done: impl Fn() + Copy + Send + Sync + 'static) -> impl Into
             }}
             {move || error.get().map(|e| view! { <Alert error=e /> })}
         </section>
-    }
-}
-
-/// The otpauth link as a QR code, drawn here (an SVG; nothing is sent anywhere).
-fn qr_svg(url: &str) -> String {
-    match qrcode::QrCode::new(url.as_bytes()) {
-        Ok(code) => code.render::<qrcode::render::svg::Color<'_>>().quiet_zone(true).build(),
-        Err(_) => String::new(),
     }
 }

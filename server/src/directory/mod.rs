@@ -141,12 +141,7 @@ impl Directory {
 
     /// Readiness: the service account binds and the base DN is known.
     pub async fn ping(&self) -> Result<(), DirectoryError> {
-        self.guarded(async {
-            let mut ldap = self.service_session().await?;
-            self.base_dn(&mut ldap).await?;
-            Ok(())
-        })
-        .await
+        self.base_dn_now().await.map(|_| ())
     }
 
     /// One bind as `user` with `password`: what the directory requires of them, or why not.

@@ -3,8 +3,8 @@
 
 use axum::extract::State;
 use axum::Json;
-use latchkey_api::step_up::{StepUpGranted, StepUpStatus, UserTotpConfirmed, UserTotpEnrolment};
-use latchkey_api::{ErrorKind, TotpCode};
+use latchkey_api::step_up::{StepUpGranted, StepUpStatus, UserTotpConfirmed};
+use latchkey_api::{ErrorKind, TotpCode, TotpEnrolment};
 
 use crate::error::AppError;
 use crate::routes::ApiJson;
@@ -35,7 +35,7 @@ pub async fn enrol(
     State(state): State<AppState>,
     Session(row): Session,
     ApiJson(_): ApiJson<serde_json::Value>,
-) -> Result<Json<UserTotpEnrolment>, AppError> {
+) -> Result<Json<TotpEnrolment>, AppError> {
     let status = step_up::status(&state, &row).await?;
     if status.totp_enrolled {
         return Err(AppError(ErrorKind::AlreadyEnrolled));
@@ -49,9 +49,7 @@ pub async fn enrol(
             AppError(ErrorKind::NoSecondFactor { help_contact: status.help_contact })
         });
     }
-    let enrolment = second_factor::begin(&state, &row.username).await?;
-    let qr_svg = second_factor::qr_svg(&enrolment.otpauth_url);
-    Ok(Json(UserTotpEnrolment { secret_base32: enrolment.secret_base32, otpauth_url: enrolment.otpauth_url, qr_svg }))
+    second_factor::begin(&state, &row.username).await.map(Json)
 }
 
 pub async fn confirm_enrolment(

@@ -6,7 +6,7 @@
 //!   locks codes for `LOCK_SECS`, whatever address the guesses come from;
 //! - the secret is sealed with the server's key before it reaches the store.
 
-use latchkey_api::{ErrorKind, RecoveryCodes};
+use latchkey_api::{ErrorKind, RecoveryCodes, TotpEnrolment};
 use rand::RngCore;
 use totp_rs::{Algorithm, Secret, TOTP};
 use zeroize::Zeroizing;
@@ -23,14 +23,9 @@ const STEP_SECS: i64 = 30;
 pub const MAX_FAILURES: i64 = 5;
 pub const LOCK_SECS: i64 = 15 * 60;
 
-/// What enrolment shows once: the secret, as text and as an `otpauth://` link.
-pub struct Enrolment {
-    pub secret_base32: String,
-    pub otpauth_url: String,
-}
-
-/// Starts (or restarts, while unconfirmed) an enrolment for `username`.
-pub async fn begin(state: &AppState, username: &str) -> Result<Enrolment, AppError> {
+/// Starts (or restarts, while unconfirmed) an enrolment for `username`: what it shows once,
+/// the secret as text, as an `otpauth://` link and as its QR code.
+pub async fn begin(state: &AppState, username: &str) -> Result<TotpEnrolment, AppError> {
     let mut secret = Zeroizing::new([0u8; 20]);
     rand::rng().fill_bytes(secret.as_mut());
     let sealed = state.secrets.seal_totp(secret.as_ref()).map_err(|_| AppError(ErrorKind::Internal))?;
@@ -40,11 +35,12 @@ pub async fn begin(state: &AppState, username: &str) -> Result<Enrolment, AppErr
     let otpauth_url = format!(
         "otpauth://totp/{ISSUER}:{label}?secret={secret_base32}&issuer={ISSUER}&algorithm=SHA1&digits=6&period=30"
     );
-    Ok(Enrolment { secret_base32, otpauth_url })
+    let qr_svg = qr_svg(&otpauth_url);
+    Ok(TotpEnrolment { secret_base32, otpauth_url, qr_svg })
 }
 
-/// The otpauth link as a QR code (SVG), drawn here so the page needs no encoder of its own.
-pub fn qr_svg(otpauth_url: &str) -> String {
+/// The otpauth link as a QR code (SVG), drawn here so no page needs an encoder of its own.
+fn qr_svg(otpauth_url: &str) -> String {
     match qrcode::QrCode::new(otpauth_url.as_bytes()) {
         Ok(code) => code.render::<qrcode::render::svg::Color<'_>>().quiet_zone(true).min_dimensions(200, 200).build(),
         Err(_) => String::new(),

@@ -3,7 +3,7 @@
 //! their own key; a confirmation serves one write within five minutes.
 
 use latchkey_api::relay::{ProgressStep, RelayEvent, RelayRequest};
-use latchkey_api::step_up::{SecondFactorMode, StepUpStatus, UserTotpConfirmed, UserTotpEnrolment};
+use latchkey_api::step_up::{SecondFactorMode, StepUpStatus, UserTotpConfirmed};
 use latchkey_api::CSRF_HEADER;
 use latchkey_tests::keys::{key_password, password, RelayPage};
 use latchkey_tests::secrets;
@@ -61,7 +61,7 @@ impl Browser {
     async fn enrol(&self) -> (String, Vec<String>, u64) {
         let (status, body) = self.post("/api/totp/enrol", json!({})).await;
         assert_eq!(status, StatusCode::OK, "{body}");
-        let enrolment: UserTotpEnrolment = serde_json::from_value(body).unwrap();
+        let enrolment: latchkey_api::TotpEnrolment = serde_json::from_value(body).unwrap();
         assert!(enrolment.qr_svg.contains("<svg"), "a QR code is drawn");
         assert!(enrolment.otpauth_url.contains(&enrolment.secret_base32));
         let at = now();

@@ -21,8 +21,7 @@ pub async fn enrol(State(state): State<AppState>, Session(row): Session) -> Resu
     if state_of(&row) != Some(AdminState::EnrolTotp) {
         return Err(AppError(ErrorKind::Forbidden));
     }
-    let enrolment = second_factor::begin(&state, &row.username).await?;
-    Ok(Json(TotpEnrolment { secret_base32: enrolment.secret_base32, otpauth_url: enrolment.otpauth_url }))
+    second_factor::begin(&state, &row.username).await.map(Json)
 }
 
 pub async fn confirm(
