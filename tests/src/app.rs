@@ -49,6 +49,10 @@ pub struct AppOptions {
     pub recovery_without_key: bool,
     pub recovery_factors: RecoveryFactors,
     pub review_recoveries: bool,
+    /// The built app served (`LATCHKEY_TEST_DIST` when `None`): a copy a test may change.
+    pub spa_dir: Option<PathBuf>,
+    /// Listen here (a restarted server on the address it had) instead of a random port.
+    pub listen: Option<SocketAddr>,
 }
 
 impl Default for AppOptions {
@@ -75,6 +79,8 @@ impl Default for AppOptions {
             recovery_without_key: false,
             recovery_factors: RecoveryFactors::default(),
             review_recoveries: false,
+            spa_dir: None,
+            listen: None,
         }
     }
 }
@@ -87,6 +93,9 @@ pub struct TestApp {
     pub state: AppState,
     /// The database's folder, shared by every client of this server.
     data: Arc<tempfile::TempDir>,
+    /// Ends `serve`, which closes the listener (see `stop`).
+    stop: Arc<std::sync::Mutex<Option<tokio::sync::oneshot::Sender<()>>>>,
+    served: Arc<tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>>,
 }
 
 /// The built SPA when `cargo xtask test` built one, else an empty folder.
@@ -97,12 +106,13 @@ pub fn spa_dir() -> PathBuf {
 pub async fn spawn_app(dc: &TestDc, options: AppOptions) -> TestApp {
     crate::server_log::install();
     let data = tempfile::tempdir().expect("tempdir");
-    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await.expect("bind");
+    let listen = options.listen.unwrap_or(SocketAddr::from(([127, 0, 0, 1], 0)));
+    let listener = tokio::net::TcpListener::bind(listen).await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let config = Config {
         listen: addr,
         public_url: options.mail.is_some().then(|| format!("http://{addr}/")),
-        spa_dir: spa_dir(),
+        spa_dir: options.spa_dir.unwrap_or_else(spa_dir),
         database_url: if let Some(url) = options.database_url.clone() {
             url
         } else if options.postgres {
@@ -151,8 +161,12 @@ pub async fn spawn_app(dc: &TestDc, options: AppOptions) -> TestApp {
     };
     let state = AppState::new(config).await.expect("app state");
     let served = state.clone();
-    tokio::spawn(async move {
-        let _ = latchkey_server::serve(listener, served, std::future::pending()).await;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let served = tokio::spawn(async move {
+        let _ = latchkey_server::serve(listener, served, async move {
+            let _ = stopped.await;
+        })
+        .await;
     });
     // The first answer comes once `serve` did what it does at start (the bootstrap offer).
     let client = new_client();
@@ -162,7 +176,16 @@ pub async fn spawn_app(dc: &TestDc, options: AppOptions) -> TestApp {
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    TestApp { addr, url: format!("http://{addr}"), client: new_client(), csrf: None, state, data: Arc::new(data) }
+    TestApp {
+        addr,
+        url: format!("http://{addr}"),
+        client: new_client(),
+        csrf: None,
+        state,
+        data: Arc::new(data),
+        stop: Arc::new(std::sync::Mutex::new(Some(stop))),
+        served: Arc::new(tokio::sync::Mutex::new(Some(served))),
+    }
 }
 
 /// The PostgreSQL the test command started (`LATCHKEY_TEST_PG_URL`).
@@ -248,6 +271,19 @@ impl TestApp {
             csrf: None,
             state: self.state.clone(),
             data: self.data.clone(),
+            stop: self.stop.clone(),
+            served: self.served.clone(),
+        }
+    }
+
+    /// Stops the server as an outage would: it stops accepting, closes its connections, and its
+    /// port is free again once this returns.
+    pub async fn stop(&self) {
+        if let Some(stop) = self.stop.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            let _ = stop.send(());
+        }
+        if let Some(served) = self.served.lock().await.take() {
+            let _ = served.await;
         }
     }
 }

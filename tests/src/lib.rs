@@ -8,9 +8,11 @@ pub mod dc;
 pub mod dc_proxy;
 pub mod evidence;
 pub mod keys;
+pub mod pwa;
 pub mod secrets;
 pub mod server_log;
 pub mod smtp;
+pub mod wire;
 
 pub use app::{spawn_app, AppOptions, TestApp};
 

@@ -23,9 +23,10 @@ pub fn target() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| cache().join("target"))
 }
 
-/// The built SPA.
+/// The built SPA: `$LATCHKEY_DIST`, else `dist/` in the clone (two builds side by side, say
+/// while a second build of the app is tested against the first).
 pub fn dist() -> PathBuf {
-    root().join("dist")
+    std::env::var_os("LATCHKEY_DIST").map(PathBuf::from).unwrap_or_else(|| root().join("dist"))
 }
 
 /// axe-core's browser script, injected into pages by the accessibility checks.

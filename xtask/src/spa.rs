@@ -1,7 +1,8 @@
 //! Builds the SPA with Trunk (release, size profile, wasm-opt from binaryen), the administration
 //! pages and the "Can't sign in?" pages as bundles of their own in `dist/admin/` and
 //! `dist/recover/`, then the demo's virtual key as a separate module in `dist/demo/` that the
-//! app imports only on demand.
+//! app imports only on demand; last, the service worker and the precompressed copies
+//! (`xtask::pwa`).
 
 use std::process::Command;
 
@@ -10,7 +11,8 @@ use crate::{cmd, paths, Result};
 pub fn build() -> Result {
     cmd::run(
         Command::new("trunk")
-            .args(["build", "--release"])
+            .args(["build", "--release", "--dist"])
+            .arg(paths::dist())
             .current_dir(paths::root())
             .env("PATH", paths::tool_path())
             .env("CARGO_TARGET_DIR", paths::target()),
@@ -34,7 +36,9 @@ pub fn build() -> Result {
             .env("PATH", paths::tool_path())
             .env("CARGO_TARGET_DIR", paths::target()),
     )?;
-    virtual_key()
+    virtual_key()?;
+    // Last, over everything built: the service worker and the compressed copies.
+    xtask::pwa::finish(&paths::dist())
 }
 
 /// The reference key for the page: wasm-bindgen (`--target web`, loaded by `import()`), then

@@ -1,8 +1,88 @@
+//! The built SPA as the browser downloads it: the build's brotli or gzip copy when the browser
+//! accepts one, hashed files cached for good, everything else revalidated on every load.
+
 use std::path::Path;
 
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::Response;
+use axum::Router;
+use tower::ServiceExt;
 use tower_http::services::{ServeDir, ServeFile};
 
-/// The built SPA; unknown paths get index.html so client-side routes survive a reload.
-pub fn service(dir: &Path) -> ServeDir<ServeFile> {
-    ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html")))
+#[derive(Clone)]
+struct Spa {
+    /// Files by name: a missing one is 404, never the page in its place.
+    files: ServeDir,
+    /// Pages: unknown paths get index.html so client-side routes survive a reload.
+    pages: ServeDir<ServeFile>,
+}
+
+pub fn service(dir: &Path) -> Router {
+    let files = ServeDir::new(dir).precompressed_br().precompressed_gzip();
+    let index = ServeFile::new(dir.join("index.html")).precompressed_br().precompressed_gzip();
+    let spa = Spa { files: files.clone(), pages: files.fallback(index) };
+    Router::new().fallback(serve).with_state(spa)
+}
+
+async fn serve(State(spa): State<Spa>, request: Request) -> Response {
+    let path = request.uri().path().to_string();
+    let response = if is_file(&path) {
+        spa.files.oneshot(request).await.map(|r| r.map(Body::new))
+    } else {
+        spa.pages.oneshot(request).await.map(|r| r.map(Body::new))
+    };
+    let mut response = response.unwrap_or_else(|never| match never {});
+    let html = response.headers().get(header::CONTENT_TYPE).is_some_and(|t| t.as_bytes().starts_with(b"text/html"));
+    let cache = if response.status() == StatusCode::OK && !html && is_hashed(&path) {
+        // The name changes with the content: a year, and no revalidation.
+        "public, max-age=31536000, immutable"
+    } else {
+        // index.html, the service worker, the manifest: always asked again, so a deployment is
+        // seen at the next load.
+        "no-cache"
+    };
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    response
+}
+
+/// A path naming a file (`/app-1234.js`), not a page of the app (`/`, `/admin/`, `/recover`).
+fn is_file(path: &str) -> bool {
+    let last = path.rsplit('/').next().unwrap_or("");
+    last.contains('.') && !last.ends_with(".html")
+}
+
+/// Whether a name in the path carries the build's content hash (`latchkey-app-a2c7f4290f82b6d3.js`,
+/// `snippets/latchkey-app-784843cf2cf97224/inline0.js`).
+fn is_hashed(path: &str) -> bool {
+    path.split('/').flat_map(|segment| segment.split('-').skip(1)).any(|part| {
+        let hash = part.split(['.', '_']).next().unwrap_or("");
+        hash.len() >= 12 && hash.bytes().all(|b| b.is_ascii_hexdigit())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn build_hashed_names_are_told_from_the_rest() {
+        for hashed in [
+            "/latchkey-app-a2c7f4290f82b6d3.js",
+            "/latchkey-app-a2c7f4290f82b6d3_bg.wasm",
+            "/main-e90bfac6ab4980c.css",
+            "/admin/latchkey-admin-259201d3a2e7a11a.js",
+            "/snippets/latchkey-app-784843cf2cf97224/inline0.js",
+        ] {
+            assert!(is_hashed(hashed), "{hashed}");
+        }
+        for plain in ["/", "/index.html", "/sw.js", "/pwa.js", "/manifest.webmanifest", "/icon-192.png", "/admin/"] {
+            assert!(!is_hashed(plain), "{plain}");
+        }
+        assert!(is_file("/sw.js") && is_file("/admin/admin-d4a64bf978008f73.css"));
+        assert!(!is_file("/") && !is_file("/admin/") && !is_file("/recover") && !is_file("/index.html"));
+    }
 }

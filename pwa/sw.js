@@ -1,0 +1,67 @@
+// Latchkey's service worker. The build writes the two lines below: the files of this build's
+// app shell and a version derived from their contents, so a new deployment is a new worker.
+const VERSION = "__VERSION__";
+const PRECACHE = __PRECACHE__;
+
+const SHELL = `shell-${VERSION}`;
+// The administration and "Can't sign in?" bundles, cached when visited.
+const VISITED = `visited-${VERSION}`;
+const VISITED_PREFIXES = ["/admin/", "/recover/"];
+
+self.addEventListener("install", (event) => {
+  // Waits to take over until the page asks (its "Reload"), so one page never mixes versions.
+  event.waitUntil(caches.open(SHELL).then((cache) => cache.addAll(PRECACHE)));
+});
+
+self.addEventListener("message", (event) => {
+  if (event.data === "take-over") self.skipWaiting();
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil(
+    caches
+      .keys()
+      .then((names) => Promise.all(names.filter((n) => n !== SHELL && n !== VISITED).map((n) => caches.delete(n))))
+      .then(() => self.clients.claim()),
+  );
+});
+
+self.addEventListener("fetch", (event) => {
+  const request = event.request;
+  const url = new URL(request.url);
+  // The API (and the key relay's WebSocket, which never reaches a worker) goes straight to the
+  // network: nothing of it is cached, and nothing is queued to be replayed later.
+  if (request.method !== "GET" || url.origin !== self.location.origin || url.pathname.startsWith("/api/")) return;
+  if (url.pathname === "/sw.js") return;
+  event.respondWith(request.mode === "navigate" ? navigation(request, url) : asset(request, url));
+});
+
+/** Pages: the network first, so a deployment is seen at once; the cached shell when it is out of reach. */
+async function navigation(request, url) {
+  const bundle = VISITED_PREFIXES.find((p) => url.pathname.startsWith(p));
+  try {
+    const response = await fetch(request);
+    if (bundle && response.ok) await put(VISITED, `${bundle}index.html`, response.clone());
+    return response;
+  } catch (offline) {
+    const shell = await caches.match(bundle ? `${bundle}index.html` : "/index.html");
+    if (shell) return shell;
+    throw offline;
+  }
+}
+
+/** Hashed files never change under their name: the cache first. */
+async function asset(request, url) {
+  const cached = await caches.match(request);
+  if (cached) return cached;
+  const response = await fetch(request);
+  if (response.ok && VISITED_PREFIXES.some((p) => url.pathname.startsWith(p))) {
+    await put(VISITED, request, response.clone());
+  }
+  return response;
+}
+
+async function put(name, key, response) {
+  const cache = await caches.open(name);
+  await cache.put(key, response);
+}
