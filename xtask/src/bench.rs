@@ -3,6 +3,7 @@
 //! - one policy check, p50/p99, natively and as wasm (run by Node.js, the engine of Chromium);
 //! - bytes and round trips of the key protocol's flows;
 //! - the employee list with 10,000 employees, on SQLite and PostgreSQL;
+//! - first content (the sign-in form) in headless Chromium, cold and warm;
 //! - a password change through the portal against a raw ldap3 change on the same DC.
 
 use std::io::Write;
@@ -29,6 +30,8 @@ pub fn run() -> Result {
     cmd::run(cargo(&["bench", "-p", "latchkey-tests", "--bench", "employees"]).env("LATCHKEY_TEST_PG_URL", pg.url()))?;
     drop(pg);
     let dc = Dc::start()?;
+    let first_load = ["bench", "-p", "latchkey-tests", "--bench", "first_load"];
+    cmd::run(cargo(&first_load).envs(dc.env()).env("LATCHKEY_TEST_DIST", paths::dist()))?;
     let result = cmd::run(cargo(&["bench", "-p", "latchkey-tests", "--bench", "directory"]).envs(dc.env()));
     drop(dc);
     result

@@ -8,7 +8,7 @@ use latchkey_api::key_refusal::{KeyRefusal, RelayProblem};
 use latchkey_api::relay::{RelayEvent, RelayRequest};
 use latchkey_api::ErrorKind;
 use latchkey_protocol::host::{HostEvent, HostSession};
-use latchkey_protocol::message::{Command, KeyError, Reply, Request};
+use latchkey_protocol::message::{AccountListing, Command, KeyError, Reply, Request};
 
 /// How long the key (through the page) may take to answer one frame.
 const FRAME_TIMEOUT: Duration = Duration::from_secs(5);
@@ -77,11 +77,13 @@ impl From<sqlx::Error> for Failure {
 pub struct Channel {
     socket: WebSocket,
     host: Option<HostSession>,
+    /// The key's account listing from the last batch that ended with one (`call_and_list`).
+    listing: Option<Vec<AccountListing>>,
 }
 
 impl Channel {
     pub fn new(socket: WebSocket) -> Self {
-        Channel { socket, host: None }
+        Channel { socket, host: None, listing: None }
     }
 
     pub fn set_host(&mut self, host: HostSession) {
@@ -138,6 +140,41 @@ impl Channel {
     /// Feeds the key's handshake reply to the host session.
     pub fn on_handshake(&mut self, reply: &[u8]) -> Option<Result<HostEvent, latchkey_protocol::host::HostError>> {
         self.host.as_mut().map(|h| h.on_frame(reply))
+    }
+
+    /// One command and, in the same round trip, the listing it leaves behind (`take_listing`):
+    /// a write and the key's new state cost one exchange, not two.
+    pub async fn call_and_list(&mut self, command: Command) -> Result<Result<Reply, KeyError>, Failure> {
+        self.call_batch_and_list(vec![command])
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| protocol("the key gave no answer"))
+    }
+
+    /// `commands`, then `ListAccounts`, in one round trip; the listing is kept when the key got
+    /// that far (it stops at the first error).
+    pub async fn call_batch_and_list(
+        &mut self,
+        mut commands: Vec<Command>,
+    ) -> Result<Vec<Result<Reply, KeyError>>, Failure> {
+        let count = commands.len();
+        commands.push(Command::ListAccounts);
+        let mut results = self.call(commands).await?;
+        self.listing = match results.pop() {
+            Some(Ok(Reply::Accounts(accounts))) if results.len() == count => Some(accounts),
+            Some(other) if results.len() < count => {
+                results.push(other);
+                None
+            }
+            _ => None,
+        };
+        Ok(results)
+    }
+
+    /// The listing the last `call_and_list` brought back, once.
+    pub fn take_listing(&mut self) -> Option<Vec<AccountListing>> {
+        self.listing.take()
     }
 
     /// One command whose failure is an error.

@@ -88,9 +88,15 @@ pub async fn connect(
 
     let mut notice = reconcile::open_changes(ch, state, &key).await?;
     let mut accounts = sync_accounts(ch, state, &key).await?;
-    if deliver(ch, state, &key).await? {
+    let delivered = deliver(ch, state, &key).await?;
+    if delivered {
         notice = Some("A new password your administrator set is now on the key.".into());
-        accounts = list(ch).await?;
+    }
+    // Deliveries bring the key's new listing back with them, unless one stopped the batch.
+    match ch.take_listing() {
+        Some(listed) => accounts = listed,
+        None if delivered => accounts = list(ch).await?,
+        None => {}
     }
     ch.send(&RelayEvent::Ready {
         serial: key.serial.clone(),
@@ -233,7 +239,7 @@ async fn deliver(ch: &mut Channel, state: &AppState, key: &KeyRow) -> Result<boo
     }
     let (ids, commands): (Vec<i64>, Vec<Command>) = commands.into_iter().unzip();
     let mut delivered = false;
-    for (id, result) in ids.into_iter().zip(ch.call(commands).await?) {
+    for (id, result) in ids.into_iter().zip(ch.call_batch_and_list(commands).await?) {
         match result {
             Ok(_) => {
                 state.store.delete_delivery(id).await?;
@@ -272,12 +278,15 @@ async fn sync_accounts(ch: &mut Channel, state: &AppState, key: &KeyRow) -> Resu
     if missing.is_empty() {
         return Ok(listed);
     }
-    for result in ch.call(missing).await? {
+    for result in ch.call_batch_and_list(missing).await? {
         if let Err(e) = result {
             return Err(Failure::key(e));
         }
     }
-    list(ch).await
+    match ch.take_listing() {
+        Some(accounts) => Ok(accounts),
+        None => list(ch).await,
+    }
 }
 
 pub async fn list(ch: &mut Channel) -> Result<Vec<AccountListing>, Failure> {

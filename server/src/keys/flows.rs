@@ -43,6 +43,8 @@ pub async fn serve(
             }
         }
         let actor = user.map(|u| u.username.clone()).unwrap_or_else(|| audit::key_actor(&key.key.serial));
+        // A listing left from before this request says nothing of what it did.
+        ch.take_listing();
         let (action, outcome) = match (request, user) {
             (RelayRequest::SignIn, _) => (audit::action::KEY_SIGN_IN, sign_in(ch, state, &key).await),
             (RelayRequest::Recover { action, code }, _) => {
@@ -85,7 +87,11 @@ pub async fn serve(
         match outcome {
             Ok(ticket) if action == audit::action::KEY_SIGN_IN => ch.send(&RelayEvent::SignedIn { ticket }).await?,
             Ok(message) => {
-                key.accounts = list(ch).await?;
+                // The flow's last write brought the listing back in its own round trip.
+                key.accounts = match ch.take_listing() {
+                    Some(accounts) => accounts,
+                    None => list(ch).await?,
+                };
                 ch.send(&RelayEvent::Done { message, accounts: views(&key.accounts) }).await?;
             }
             // Lost links and broken frames end the session; anything else is the operation's.
@@ -197,7 +203,7 @@ async fn verify(
 
 async fn set_on_key(ch: &mut Channel, account: u16, password: &Password) -> Result<(), Failure> {
     let command = Command::SetPassword { id: account, password: Secret::new(password.expose()) };
-    match ch.call_one(command).await? {
+    match ch.call_and_list(command).await? {
         Ok(_) => Ok(()),
         Err(e) => Err(Failure::key(e)),
     }
@@ -368,7 +374,7 @@ async fn change_everywhere(
     notices::send(state, notices::Whose::Session(user), notice, addr);
 
     progress(ch, ProgressStep::Committing).await?;
-    match ch.call_one(Command::Commit { id: account }).await? {
+    match ch.call_and_list(Command::Commit { id: account }).await? {
         Ok(_) => state.store.journal_step(journal, Step::Committed, state.now()).await?,
         Err(e) => return Err(Failure::key(e)),
     }

@@ -122,7 +122,7 @@ async fn reset(ch: &mut Channel, state: &AppState, key: &Connected, target: &Tar
         tracing::error!(user = %employee.username, error = %e, "the sessions could not be ended after a recovery");
     }
     progress(ch, ProgressStep::Committing).await?;
-    match ch.call_one(Command::Commit { id: account }).await? {
+    match ch.call_and_list(Command::Commit { id: account }).await? {
         Ok(_) => state.store.journal_step(journal, Step::Committed, state.now()).await?,
         Err(e) => return Err(Failure::key(e)),
     }

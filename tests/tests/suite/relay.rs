@@ -725,3 +725,49 @@ async fn a_key_that_never_answers_times_out() {
     let mut page = RelayPage::open(&app, Some(&cookie)).await;
     ready(&mut page, &mut key).await;
 }
+
+/// Round trips as the page relays them (each frame from the server is one exchange with the
+/// key): onboarding takes one, a change in the directory and on the key two, a sealed delivery
+/// one, each bringing the key's new listing back with its last write. The handshake is apart.
+#[tokio::test]
+async fn each_flow_takes_the_round_trips_the_protocol_promises() {
+    let dc = TestDc::from_env();
+    let app = spawn_app(&dc, AppOptions::default()).await;
+    let (user, mut key, cookie) = user_with_key(&dc, &app, "LK-TRIPS").await;
+    let mut page = RelayPage::open(&app, Some(&cookie)).await;
+    let accounts = ready(&mut page, &mut key).await;
+    assert!(!accounts[0].has_password);
+
+    let before = page.frames;
+    let onboarded =
+        page.send(&mut key, RelayRequest::Onboard { account: ACCOUNT, password: password(&user.password) }).await;
+    let RelayEvent::Done { accounts, .. } = &onboarded else { panic!("{onboarded:?}") };
+    assert!(accounts[0].has_password, "the listing that came back shows the stored password");
+    assert_eq!(page.frames - before, 1, "onboarding: one round trip");
+
+    let before = page.frames;
+    let changed = page.send(&mut key, RelayRequest::ChangeEverywhere { account: ACCOUNT, password: None }).await;
+    assert!(matches!(changed, RelayEvent::Done { .. }), "{changed:?}");
+    assert_eq!(page.frames - before, 2, "a change in the directory and on the key: two round trips");
+    page.close().await;
+    let changed_to = key_password(&key, ACCOUNT).unwrap();
+    assert!(dc.binds(&user.dn, &changed_to).await);
+
+    // A connection with nothing waiting, then one with a password sealed to the key (as an
+    // administrator's reset queues it): the delivery adds one round trip.
+    let mut page = RelayPage::open(&app, Some(&cookie)).await;
+    ready(&mut page, &mut key).await;
+    let plain_connection = page.frames;
+    page.close().await;
+    let employee = app.state.store.employee_named(&user.sam).await.unwrap().unwrap();
+    let sealed = latchkey_protocol::message::Secret::new("Sealed-For-Trips-1");
+    let queued =
+        latchkey_server::service::deliveries::seal_to_keys(&app.state, employee.id, &sealed, None).await.unwrap();
+    assert_eq!(queued, ["LK-TRIPS"]);
+    let mut page = RelayPage::open(&app, Some(&cookie)).await;
+    let delivered = ready(&mut page, &mut key).await;
+    assert_eq!(page.frames - plain_connection, 1, "a delivery: one round trip");
+    assert!(delivered[0].has_password);
+    page.close().await;
+    assert_eq!(key_password(&key, ACCOUNT).as_deref(), Some("Sealed-For-Trips-1"), "the key took it");
+}
