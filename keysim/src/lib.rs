@@ -10,6 +10,8 @@ mod key;
 pub mod link;
 mod presence;
 pub mod storage;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod vectors;
 
 pub use key::{Manufactured, SimKey};
 pub use presence::Presence;

@@ -7,6 +7,8 @@
 //! - `bench`: the tracked figures (bundle size, policy check, portal vs raw directory change).
 //! - `fuzz`:  the protocol's fuzz targets, for a set time each.
 //! - `dc`:    start a throwaway DC and print how to reach it (for development).
+//! - `vectors`: rewrite the protocol's test vectors (`protocol/vectors/`) from the reference
+//!   implementation; the test suite fails while the published ones differ.
 
 mod bench;
 mod cmd;
@@ -31,7 +33,8 @@ fn main() -> ExitCode {
         Some("spa") => spa::build(),
         Some("bench") => bench::run(),
         Some("fuzz") => fuzz::run(&args[1..]),
-        _ => Err("usage: cargo xtask <setup|test|demo|bench|fuzz|dc|spa>".into()),
+        Some("vectors") => vectors(),
+        _ => Err("usage: cargo xtask <setup|test|demo|bench|fuzz|dc|spa|vectors>".into()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -40,6 +43,15 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn vectors() -> Result {
+    let mut test = std::process::Command::new("cargo");
+    test.args(["test", "--locked", "-p", "keysim", "--test", "vectors", "the_published_vectors"])
+        .current_dir(paths::root())
+        .env("CARGO_TARGET_DIR", paths::target())
+        .env("LATCHKEY_WRITE_VECTORS", "1");
+    cmd::run(&mut test)
 }
 
 pub type Result<T = ()> = std::result::Result<T, String>;
