@@ -4,6 +4,7 @@
 
 use latchkey_api::relay::{KeyAccount, ProgressStep, RelayEvent, RelayRequest};
 use latchkey_protocol::crypto::KeyPair;
+use latchkey_protocol::device::PROTOCOL_VERSION;
 use latchkey_protocol::host::{HostEvent, HostSession};
 use latchkey_protocol::message::{
     self, Account, AccountListing, Beacon, Command, KeyError, KeyStatus, LoginType, Reply, Sealed, StatusChange,
@@ -350,6 +351,14 @@ async fn receive_beacon(ch: &mut Channel) -> Result<Beacon, Failure> {
     let beacon: Beacon = message::decode(&bytes).map_err(|_| Failure::relay(RelayProblem::BeaconUnreadable))?;
     if !message::valid_serial(&beacon.serial) {
         return Err(Failure::relay(RelayProblem::BeaconSerial));
+    }
+    // The beacon names the newest protocol the key speaks; a key serves every older version's
+    // commands too, so this server (version 1) talks to any key of version 1 or later, and
+    // never sends a command newer than that.
+    if beacon.protocol < PROTOCOL_VERSION {
+        let detail =
+            format!("it speaks protocol version {}; this portal needs {PROTOCOL_VERSION} or later", beacon.protocol);
+        return Err(Failure(KeyRefusal::KeyProtocol { detail }));
     }
     Ok(beacon)
 }

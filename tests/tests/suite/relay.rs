@@ -771,3 +771,36 @@ async fn each_flow_takes_the_round_trips_the_protocol_promises() {
     page.close().await;
     assert_eq!(key_password(&key, ACCOUNT).as_deref(), Some("Sealed-For-Trips-1"), "the key took it");
 }
+
+/// The beacon's first byte is the newest protocol version the key speaks: a key of version 0 is
+/// refused before any handshake; one of a later version is served (in version 1's commands).
+#[tokio::test]
+async fn keys_speaking_an_older_protocol_are_refused_and_newer_ones_served() {
+    let dc = TestDc::from_env();
+    let app = spawn_app(&dc, AppOptions::default()).await;
+    let (_user, mut key, cookie) = user_with_key(&dc, &app, "LK-VERSIONS").await;
+    let with_version = |key: &keysim::SimKey, version: u8| {
+        let mut beacon = key.beacon();
+        assert_eq!(beacon[0], 1, "the reference key speaks version 1");
+        beacon[0] = version;
+        RelayRequest::Beacon { beacon: hex::encode(beacon) }
+    };
+    let mut page = RelayPage::open(&app, Some(&cookie)).await;
+    key.disconnect();
+    let request = with_version(&key, 0);
+    let old = page.send(&mut key, request).await;
+    let (RelayEvent::Failed { code, message } | RelayEvent::Refused { code, message }) = &old else {
+        panic!("{old:?}")
+    };
+    assert_eq!(code, "key_protocol", "{message}");
+    assert!(message.contains("version 0"), "{message}");
+    assert_eq!(page.frames, 0, "nothing was sent to it");
+    page.close().await;
+
+    let mut page = RelayPage::open(&app, Some(&cookie)).await;
+    key.disconnect();
+    let request = with_version(&key, 2);
+    let newer = page.send(&mut key, request).await;
+    assert!(matches!(newer, RelayEvent::Ready { .. }), "a later version is served: {newer:?}");
+    page.close().await;
+}
