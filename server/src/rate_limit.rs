@@ -1,95 +1,112 @@
-//! Operations per account and per client address, of any outcome, in this process: a bound on
-//! how fast anyone can drive the portal. Wrong passwords are counted apart, in the store, by
-//! the lockout guard (`service::lockout`).
+//! Operations per account and per client address, of any outcome, counted in the store so that
+//! every replica shares one count: a bound on how fast anyone can drive the portal. Wrong
+//! passwords are counted apart, also in the store, by the lockout guard (`service::lockout`).
+//! Windows are fixed (`window_secs` long): at a window's edge up to twice the quota can pass in
+//! one window's time, never more.
 
 use std::net::IpAddr;
-use std::num::NonZeroU32;
-use std::time::Duration;
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use latchkey_api::ErrorKind;
 
 use crate::config::LimitsConfig;
 use crate::error::AppError;
+use crate::identity::LoginKey;
+use crate::store::Store;
 
 pub struct Limits {
-    per_account: DefaultKeyedRateLimiter<String>,
-    per_address: DefaultKeyedRateLimiter<IpAddr>,
+    store: Store,
+    per_account: i64,
+    per_address: i64,
+    window_secs: i64,
 }
 
 impl Limits {
-    pub fn new(config: &LimitsConfig) -> Limits {
-        let quota = |n: u32| {
-            let n = NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN);
-            let window = Duration::from_secs(config.window_secs.max(1));
-            Quota::with_period(window / n.get()).map(|q| q.allow_burst(n)).unwrap_or_else(|| Quota::per_second(n))
-        };
+    pub fn new(config: &LimitsConfig, store: Store) -> Limits {
         Limits {
-            per_account: RateLimiter::keyed(quota(config.operations_per_account)),
-            per_address: RateLimiter::keyed(quota(config.per_address)),
+            store,
+            per_account: i64::from(config.operations_per_account.max(1)),
+            per_address: i64::from(config.per_address.max(1)),
+            window_secs: i64::try_from(config.window_secs.max(1)).unwrap_or(i64::MAX),
         }
     }
 
-    /// Forgets buckets that are full again (one per address or account ever seen otherwise).
-    pub fn prune(&self) {
-        self.per_account.retain_recent();
-        self.per_address.retain_recent();
+    /// Forgets windows that are over (one row per account and address seen otherwise).
+    pub async fn prune(&self) {
+        let before = now() - self.window_secs;
+        if let Err(e) = self.store.prune_rate_counts(before).await {
+            tracing::warn!(error = %e, "cannot prune the operation counts");
+        }
     }
 
     /// Counts one attempt from `address` alone (nothing names an account yet).
-    pub fn attempt_from(&self, address: Option<IpAddr>) -> Result<(), AppError> {
+    pub async fn attempt_from(&self, address: Option<IpAddr>) -> Result<(), AppError> {
         let Some(address) = address else { return Ok(()) };
-        let now = DefaultClock::default().now();
-        self.per_address.check_key(&address).map_err(|n| {
-            let wait = n.wait_time_from(now);
-            AppError(ErrorKind::RateLimited { retry_after_secs: wait.as_secs() + u64::from(wait.subsec_nanos() > 0) })
-        })
+        self.hit(&format!("address:{address}"), self.per_address, now()).await
     }
 
-    /// Counts one attempt for `account` (case-insensitive) and `address`.
-    pub fn attempt(&self, account: &str, address: Option<IpAddr>) -> Result<(), AppError> {
-        let now = DefaultClock::default().now();
-        let refuse = |wait: Duration| {
-            AppError(ErrorKind::RateLimited { retry_after_secs: wait.as_secs() + u64::from(wait.subsec_nanos() > 0) })
-        };
+    /// Counts one attempt for `account` (compared as the directory compares names) and
+    /// `address`.
+    pub async fn attempt(&self, account: &str, address: Option<IpAddr>) -> Result<(), AppError> {
+        let now = now();
         if let Some(address) = address {
-            self.per_address.check_key(&address).map_err(|n| refuse(n.wait_time_from(now)))?;
+            self.hit(&format!("address:{address}"), self.per_address, now).await?;
         }
-        self.per_account.check_key(&account.trim().to_lowercase()).map_err(|n| refuse(n.wait_time_from(now)))
+        self.hit(&format!("account:{}", LoginKey::of(account).as_str()), self.per_account, now).await
     }
+
+    async fn hit(&self, bucket: &str, quota: i64, now: i64) -> Result<(), AppError> {
+        let window_start = now - now.rem_euclid(self.window_secs);
+        let hits = self.store.count_hit(bucket, window_start).await?;
+        if hits > quota {
+            let retry_after_secs = u64::try_from(window_start + self.window_secs - now).unwrap_or(1).max(1);
+            return Err(AppError(ErrorKind::RateLimited { retry_after_secs }));
+        }
+        Ok(())
+    }
+}
+
+fn now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::testing::stores;
 
-    #[test]
-    fn refuses_after_the_quota_per_account_whatever_the_case() {
-        let limits = Limits::new(&LimitsConfig {
-            per_account: 1,
-            per_address: 100,
-            window_secs: 600,
-            operations_per_account: 2,
-        });
-        assert!(limits.attempt("Alice", None).is_ok());
-        assert!(limits.attempt("alice", None).is_ok());
-        let err = limits.attempt("ALICE", None).unwrap_err();
-        assert!(matches!(err.0, ErrorKind::RateLimited { retry_after_secs } if retry_after_secs > 0));
-        assert!(limits.attempt("bob", None).is_ok());
+    fn limits(store: &Store, per_account: u32, per_address: u32) -> Limits {
+        let config =
+            LimitsConfig { per_account: 100, per_address, window_secs: 600, operations_per_account: per_account };
+        Limits::new(&config, store.clone())
     }
 
-    #[test]
-    fn refuses_after_the_quota_per_address() {
-        let limits = Limits::new(&LimitsConfig {
-            per_account: 100,
-            per_address: 1,
-            window_secs: 600,
-            operations_per_account: 100,
-        });
-        let addr = IpAddr::from([10, 0, 0, 1]);
-        assert!(limits.attempt("a", Some(addr)).is_ok());
-        assert!(limits.attempt("b", Some(addr)).is_err());
-        assert!(limits.attempt("c", Some(IpAddr::from([10, 0, 0, 2]))).is_ok());
+    #[tokio::test]
+    async fn refuses_after_the_quota_per_account_whatever_the_case() {
+        for t in stores().await {
+            let limits = limits(&t.store, 2, 100);
+            assert!(limits.attempt("Zoë", None).await.is_ok());
+            assert!(limits.attempt("zoë", None).await.is_ok());
+            let err = limits.attempt("ZOË", None).await.unwrap_err();
+            assert!(
+                matches!(err.0, ErrorKind::RateLimited { retry_after_secs } if retry_after_secs > 0),
+                "{}",
+                t.engine
+            );
+            assert!(limits.attempt("bob", None).await.is_ok());
+        }
+    }
+
+    #[tokio::test]
+    async fn refuses_after_the_quota_per_address_and_replicas_share_the_count() {
+        for t in stores().await {
+            // Two replicas: two `Limits` on one store.
+            let (a, b) = (limits(&t.store, 100, 2), limits(&t.store, 100, 2));
+            let addr = IpAddr::from([10, 0, 0, 1]);
+            assert!(a.attempt("a", Some(addr)).await.is_ok());
+            assert!(b.attempt_from(Some(addr)).await.is_ok());
+            assert!(a.attempt("c", Some(addr)).await.is_err(), "{}: the third from one address", t.engine);
+            assert!(b.attempt("c", Some(IpAddr::from([10, 0, 0, 2]))).await.is_ok());
+        }
     }
 }

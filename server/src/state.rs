@@ -1,4 +1,3 @@
-use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -30,8 +29,6 @@ pub struct Inner {
     pub key_identity: Option<KeyPair>,
     /// The setup token `serve` logged at start, while nobody could administer the portal.
     bootstrap_token: Mutex<Option<String>>,
-    /// Keys with a session running: one session per key at a time (`keys::KeyLease`).
-    pub(crate) busy_keys: Mutex<HashSet<String>>,
     /// How long refusing a real name's wrong password takes: an unknown name takes as long.
     pub(crate) refusal_pace: crate::service::lockout::RefusalPace,
     /// Sends mail, when `[mail]` is configured.
@@ -57,7 +54,7 @@ impl AppState {
         if directory.is_none() {
             tracing::warn!("no [directory] configured: sign-in and changes are unavailable");
         }
-        let limits = Limits::new(&config.limits);
+        let limits = Limits::new(&config.limits, store.clone());
         let trusted_proxies = crate::config::parse_trusted(&config.trusted_proxies)?;
         let checker = PasswordChecker::new(config.password.blocklist_file.as_deref())?;
         let key_identity = config.key_identity_file.as_deref().map(load_or_create_identity).transpose()?;
@@ -73,7 +70,6 @@ impl AppState {
         }
         seal_stored_secrets(&store, &secrets).await?;
         let mailer = config.mail.as_ref().map(crate::mail::Mailer::new).transpose()?;
-        let busy_keys = Mutex::default();
         Ok(AppState(Arc::new(Inner {
             config,
             store,
@@ -84,7 +80,6 @@ impl AppState {
             secrets,
             key_identity,
             bootstrap_token: Mutex::default(),
-            busy_keys,
             refusal_pace: Default::default(),
             mailer,
             mail_wake: tokio::sync::Notify::new(),

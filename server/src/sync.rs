@@ -62,20 +62,45 @@ pub async fn housekeeping(state: AppState) {
     let mut ticks = tokio::time::interval(Duration::from_secs(600));
     loop {
         ticks.tick().await;
-        state.limits.prune();
+        state.limits.prune().await;
         if let Err(e) = state.store.prune_password_failures(state.now() - 86_400).await {
             tracing::warn!(error = %e, "cannot prune the wrong-password counts");
         }
     }
 }
 
-/// Syncs every `interval`, for as long as the server runs; each run is audited.
+/// The scheduled sync's name among the store's job leases.
+const SYNC_JOB: &str = "employee_sync";
+/// Longer than a sync of a large directory takes; a replica that dies mid-run frees it then.
+const SYNC_LEASE_SECS: i64 = 15 * 60;
+
+/// Syncs every `interval`, for as long as the server runs, on one replica at a time (a lease in
+/// the store); each run is audited.
 pub async fn every(state: AppState, interval: Duration) {
     let mut ticks = tokio::time::interval(interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let holder = format!("{}:{}", std::process::id(), crate::session::new_token());
     loop {
         ticks.tick().await;
+        let now = state.now();
+        match state.store.take_job_lease(SYNC_JOB, &holder, now, now + SYNC_LEASE_SECS).await {
+            Ok(true) => {}
+            Ok(false) => continue,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot take the scheduled sync's lease; next try in {interval:?}");
+                continue;
+            }
+        }
         let outcome = employees(&state).await;
+        let summary = match &outcome {
+            Ok(_) => "synced".to_string(),
+            Err(e) => format!("failed: {}", e.code()),
+        };
+        // The next run is the next interval's, on whichever replica comes first.
+        let next_at = now + i64::try_from(interval.as_secs()).unwrap_or(i64::MAX / 2) - 1;
+        if let Err(e) = state.store.finish_job(SYNC_JOB, &holder, state.now(), &summary, next_at).await {
+            tracing::warn!(error = %e, "cannot close the scheduled sync's run");
+        }
         if let Err(e) = &outcome {
             tracing::warn!(error = %e.0.message(), "the scheduled employee sync failed; next try in {interval:?}");
         }

@@ -192,7 +192,7 @@ async fn verify(
     addr: &ClientAddr,
     password: &Password,
 ) -> Result<Verdict, Failure> {
-    state.limits.attempt(&user.username, addr.0)?;
+    state.limits.attempt(&user.username, addr.0).await?;
     match crate::service::lockout::authenticate(state, &user.username, password).await {
         Ok((signed_in, _)) if signed_in.change_required.is_some() => Ok(Verdict::AcceptedMustChange),
         Ok(_) => Ok(Verdict::Accepted),
@@ -289,7 +289,7 @@ async fn change_everywhere(
     if !listed.has_password {
         return Err(Failure(KeyRefusal::NoPasswordOnKey { said: key_error_message(KeyError::NoPassword) }));
     }
-    state.limits.attempt(&user.username, addr.0)?;
+    state.limits.attempt(&user.username, addr.0).await?;
     let directory = state.directory()?;
     let facts = directory.account_facts(&user.user_dn).await?;
     if !facts.may_change {

@@ -44,7 +44,7 @@ pub async fn recover(
         .await?
         .ok_or_else(|| Failure::from_kind(&ErrorKind::NotAnEmployee))?;
     let target = access::recoverable(state, employee).await?;
-    state.limits.attempt(&target.employee.username, addr.0)?;
+    state.limits.attempt(&target.employee.username, addr.0).await?;
     if needs_code(state, &target.employee.username).await? {
         let code = code.ok_or_else(|| Failure::from_kind(&ErrorKind::SecondFactorRequired))?;
         second_factor::verify(state, &target.employee.username, &code).await?;

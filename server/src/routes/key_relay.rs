@@ -33,7 +33,7 @@ pub async fn relay(
     let user = session.map(|Session(row)| row);
     if user.is_none() {
         // Anonymous sockets (sign-in with the key) are counted per address like sign-ins.
-        state.limits.attempt_from(addr.0)?;
+        state.limits.attempt_from(addr.0).await?;
     }
     // Frames are at most 4 KiB, requests a few hundred bytes.
     let upgrade = upgrade.max_message_size(MAX_MESSAGE).max_frame_size(MAX_MESSAGE);

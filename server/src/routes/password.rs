@@ -76,7 +76,7 @@ pub async fn change(
     ApiJson(request): ApiJson<ChangePasswordRequest>,
 ) -> Result<Json<ChangePasswordResponse>, AppError> {
     audit::audited(&state, &row.username, audit::action::CHANGE_PASSWORD, &row.username, &addr, async {
-        state.limits.attempt(&row.username, addr.0)?;
+        state.limits.attempt(&row.username, addr.0).await?;
         let taken = step_up::take(&state, &row).await?;
         let written = write(&state, &row, &request).await;
         if written.as_ref().is_err_and(|e| step_up::refused_before_writing(&e.0)) {

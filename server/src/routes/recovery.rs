@@ -26,7 +26,7 @@ pub async fn start(
     addr: ClientAddr,
     ApiJson(request): ApiJson<RecoveryStart>,
 ) -> Result<Json<RecoveryStarted>, AppError> {
-    recovery::start(&state, &request.username, &addr).map(Json)
+    recovery::start(&state, &request.username, &addr).await.map(Json)
 }
 
 pub async fn complete(

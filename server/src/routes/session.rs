@@ -24,7 +24,7 @@ pub async fn sign_in(
 ) -> Result<(HeaderMap, Json<SessionView>), AppError> {
     let username = request.username.trim().to_string();
     let outcome = async {
-        state.limits.attempt(&username, addr.0)?;
+        state.limits.attempt(&username, addr.0).await?;
         if let Some(account) = state.store.local_account(&username).await? {
             let attempt = lockout::reserve(&state, &[lockout::Account::local(&username)], lockout::Rule::LOCAL).await?;
             let right = local::verify(&account.password_hash, &request.password);
@@ -71,7 +71,7 @@ pub async fn bootstrap(
     ApiJson(request): ApiJson<BootstrapRequest>,
 ) -> Result<(), AppError> {
     let outcome = async {
-        state.limits.attempt_from(addr.0)?;
+        state.limits.attempt_from(addr.0).await?;
         crate::service::bootstrap::create_admin(&state, &request).await
     }
     .await;

@@ -23,7 +23,7 @@ pub async fn confirm_with_code(
     ApiJson(request): ApiJson<TotpCode>,
 ) -> Result<Json<StepUpGranted>, AppError> {
     audit::audited(&state, &row.username, audit::action::STEP_UP_TOTP, &row.username, &addr, async {
-        state.limits.attempt(&row.username, addr.0)?;
+        state.limits.attempt(&row.username, addr.0).await?;
         let confirmed_until = step_up::confirm_with_code(&state, &row, &request.code).await?;
         Ok(StepUpGranted { confirmed_until })
     })
@@ -59,7 +59,7 @@ pub async fn confirm_enrolment(
     ApiJson(request): ApiJson<TotpCode>,
 ) -> Result<Json<UserTotpConfirmed>, AppError> {
     audit::audited(&state, &row.username, audit::action::TOTP_ENROL, &row.username, &addr, async {
-        state.limits.attempt(&row.username, addr.0)?;
+        state.limits.attempt(&row.username, addr.0).await?;
         let codes = second_factor::confirm(&state, &row.username, &request.code).await?;
         // The first code proves the factor just as a later one would.
         let confirmed_until = step_up::grant(&state, &row).await?;

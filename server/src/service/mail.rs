@@ -128,7 +128,7 @@ pub async fn reminders(state: &AppState) -> Result<ReminderRun, AppError> {
         Ok(run) => format!("{} reminders queued, {} skipped", run.queued, run.skipped),
         Err(e) => format!("failed: {}", e.0.message()),
     };
-    state.store.finish_job(REMINDER_JOB, &holder, state.now(), &summary).await?;
+    state.store.finish_job(REMINDER_JOB, &holder, state.now(), &summary, 0).await?;
     outcome
 }
 

@@ -26,11 +26,11 @@ const CODE_SECS: i64 = 10 * 60;
 pub const STARTED: &str =
     "If the account can be recovered this way, a code is on its way to its recovery address. It works for ten minutes.";
 
-pub fn start(state: &AppState, username: &str, addr: &ClientAddr) -> Result<RecoveryStarted, AppError> {
+pub async fn start(state: &AppState, username: &str, addr: &ClientAddr) -> Result<RecoveryStarted, AppError> {
     if !state.config.recovery_without_key {
         return Err(AppError(ErrorKind::Forbidden));
     }
-    state.limits.attempt(username.trim(), addr.0)?;
+    state.limits.attempt(username.trim(), addr.0).await?;
     let (state, username, addr) = (state.clone(), username.trim().to_string(), ClientAddr(addr.0));
     tokio::spawn(async move {
         let outcome = send_code(&state, &username).await;
@@ -85,7 +85,7 @@ async fn check_codes(state: &AppState, request: &RecoveryComplete, addr: &Client
         return Err(AppError(ErrorKind::Forbidden));
     }
     let username = request.username.trim();
-    state.limits.attempt(username, addr.0)?;
+    state.limits.attempt(username, addr.0).await?;
     let wrong = || AppError(ErrorKind::WrongCode);
     // Whatever the reason (no such name, not recoverable, the directory away), the answer is one.
     let target = target(state, username).await.map_err(|_| wrong())?;

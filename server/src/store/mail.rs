@@ -205,15 +205,24 @@ impl Store {
         Ok(taken.rows_affected() == 1)
     }
 
-    /// Ends the run this holder leased, keeping what it did.
-    pub async fn finish_job(&self, job: &str, holder: &str, now: i64, summary: &str) -> Result<(), sqlx::Error> {
+    /// Ends the run this holder leased, keeping what it did; no replica starts the job again
+    /// before `next_at` (0: at once).
+    pub async fn finish_job(
+        &self,
+        job: &str,
+        holder: &str,
+        now: i64,
+        summary: &str,
+        next_at: i64,
+    ) -> Result<(), sqlx::Error> {
         sqlx::query(
-            "UPDATE job_runs SET lease_until = 0, finished_at = $1, summary = $2 WHERE name = $3 AND holder = $4",
+            "UPDATE job_runs SET lease_until = $5, finished_at = $1, summary = $2 WHERE name = $3 AND holder = $4",
         )
         .bind(now)
         .bind(summary)
         .bind(job)
         .bind(holder)
+        .bind(next_at)
         .execute(&self.pool)
         .await
         .map(|_| ())
@@ -279,11 +288,14 @@ mod tests {
             let s = &t.store;
             assert!(s.take_job_lease("reminders", "a", 100, 200).await.unwrap());
             assert!(!s.take_job_lease("reminders", "b", 150, 250).await.unwrap(), "{}", t.engine);
-            s.finish_job("reminders", "a", 160, "done").await.unwrap();
+            s.finish_job("reminders", "a", 160, "done", 0).await.unwrap();
             let run = s.last_job_run("reminders").await.unwrap().unwrap();
             assert_eq!((run.started_at, run.finished_at, run.summary.as_deref()), (Some(100), Some(160), Some("done")));
             assert!(s.take_job_lease("reminders", "b", 170, 270).await.unwrap());
             assert!(s.take_job_lease("reminders", "c", 271, 300).await.unwrap(), "an expired lease is taken over");
+            s.finish_job("reminders", "c", 280, "done", 400).await.unwrap();
+            assert!(!s.take_job_lease("reminders", "a", 390, 500).await.unwrap(), "not again before its next time");
+            assert!(s.take_job_lease("reminders", "a", 400, 500).await.unwrap(), "{}", t.engine);
         }
     }
 }

@@ -16,6 +16,7 @@ mod local;
 mod mail;
 mod recovery;
 mod sessions;
+mod shared_limits;
 
 pub use accounts::{AccountLogin, KeyAccountRow};
 pub use admin::TotpRow;

@@ -156,6 +156,52 @@ async fn two_server_processes_send_each_reminder_once() {
     b.stop();
 }
 
+/// Two processes on one PostgreSQL share what must not be per process: a key holds one session
+/// across both (the second is told the key is busy until the first ends), and the operations
+/// counted against an account add up across both.
+#[tokio::test]
+async fn two_server_processes_share_a_keys_session_and_the_rate_limits() {
+    let dc = TestDc::from_env();
+    let seed = spawn_app(&dc, on_postgres()).await;
+    let url = seed.state.config.database_url.clone();
+    let identity = seed.state.config.key_identity_file.clone().unwrap();
+    let limits = [("LATCHKEY_LIMITS__OPERATIONS_PER_ACCOUNT", "4".to_string())];
+    let mut a = Server::start_with(&dc, &url, &identity, &limits).await;
+    let mut b = Server::start_with(&dc, &url, &identity, &limits).await;
+
+    let user = dc.create_user(UserOptions { name_prefix: Some("Zoë-Ün".into()), ..Default::default() }).await;
+    let cookie = session_cookie_at(&a.url(), &user).await;
+    let (mut key, made) = new_key("LK-PG-LEASE");
+    let code = provision(&seed, &user, &made).await;
+    let mut on_a = RelayPage::open_at(a.addr, Some(&cookie)).await;
+    on_a.connect(&mut key).await;
+    assert!(matches!(on_a.send(&mut key, RelayRequest::Activate { code }).await, RelayEvent::Ready { .. }));
+
+    // While A's session lives, B is told the key is busy.
+    let mut on_b = RelayPage::open_at(b.addr, Some(&cookie)).await;
+    let busy = on_b.connect(&mut key).await;
+    assert!(matches!(&busy, RelayEvent::Failed { code, .. } if code == "key_busy"), "{busy:?}");
+    on_b.close().await;
+    // Once it ends, B has the key.
+    on_a.close().await;
+    let mut on_b = RelayPage::open_at(b.addr, Some(&cookie)).await;
+    assert!(matches!(on_b.connect(&mut key).await, RelayEvent::Ready { .. }), "B has the key once A let go");
+    on_b.close().await;
+
+    // The account's operations, alternately on A and B: the limit counts them all. (The
+    // sign-in above used one.)
+    let client = reqwest::Client::new();
+    let mut statuses = Vec::new();
+    for i in 0..4 {
+        let server = if i % 2 == 0 { b.url() } else { a.url() };
+        let body = serde_json::json!({ "username": user.sam.to_uppercase(), "password": user.password });
+        statuses.push(client.post(format!("{server}/api/session")).json(&body).send().await.unwrap().status().as_u16());
+    }
+    assert_eq!(statuses, [200, 200, 200, 429], "the fifth operation on the account, whichever replica");
+    a.stop();
+    b.stop();
+}
+
 struct Server {
     child: Child,
     addr: SocketAddr,

@@ -34,7 +34,7 @@ pub async fn confirm(
         if state_of(&row) != Some(AdminState::EnrolTotp) {
             return Err(AppError(ErrorKind::Forbidden));
         }
-        state.limits.attempt(&row.username, addr.0)?;
+        state.limits.attempt(&row.username, addr.0).await?;
         let codes = second_factor::confirm(&state, &row.username, &request.code).await?;
         state.store.set_admin_state(&row.token_hash, AdminState::Active.label()).await?;
         Ok(codes)
@@ -53,7 +53,7 @@ pub async fn verify(
         if state_of(&row) != Some(AdminState::VerifyTotp) {
             return Err(AppError(ErrorKind::Forbidden));
         }
-        state.limits.attempt(&row.username, addr.0)?;
+        state.limits.attempt(&row.username, addr.0).await?;
         second_factor::verify(&state, &row.username, &request.code).await?;
         state.store.set_admin_state(&row.token_hash, AdminState::Active.label()).await?;
         Ok(())
