@@ -1,5 +1,5 @@
 //! The requirements a key must meet, each checked from outside through the chunk stream and
-//! citing the section of PROTOCOL.md that states it.
+//! citing its requirement ids (PROTOCOL.md, Appendix A) and sections.
 
 use latchkey_protocol::crypto::KeyPair;
 use latchkey_protocol::frame::Frame;
@@ -30,74 +30,69 @@ pub fn all() -> Vec<Requirement> {
     }
     vec![
         req!(
-            "K-BEACON",
-            "§6.1",
+            "K-GATT-3",
+            "§3, §8.9",
             "the beacon names the manufactured serial and public key, protocol 1, status Ready",
             beacon
         ),
         req!(
-            "K-HS-FRESH",
-            "§4",
+            "K-NOISE-1/2/3",
+            "§6.1, §6.2",
             "a factory-fresh key completes the IK handshake and says it is not activated",
             fresh_handshake
         ),
-        req!("K-NOT-ACTIVATED", "§5", "before activation only Info and Activate are served", not_activated),
+        req!("K-STAT-1", "§9.2", "before activation only Info and Activate are served", not_activated),
         req!(
-            "K-ACT-LOCKOUT",
-            "§4 Activation",
+            "K-ACT-3/4/5",
+            "§9.5",
             "wrong codes count down 2, 1, then the key locks and refuses even the right code",
             activation_lockout
         ),
         req!(
-            "K-ACT-BIND",
-            "§4 Activation",
+            "K-ACT-2/6",
+            "§9.5",
             "the right code binds the server: Done, then AlreadyActivated, then Hello says activated",
             activation_binds
         ),
-        req!("K-WRONG-SERVER", "§4", "an activated key refuses a handshake from any other server", wrong_server),
+        req!("K-NOISE-7", "§6.2", "an activated key refuses a handshake from any other server", wrong_server),
         req!(
-            "K-ACCOUNTS",
-            "§5",
+            "K-CMD-4/5/10/11",
+            "§9.4",
             "accounts and passwords: put, set, list, read; NoPassword and NoSuchAccount",
             accounts
         ),
         req!(
-            "K-TWO-PHASE",
-            "§5 Two-phase update",
+            "K-CMD-6/7/8/9",
+            "§9.4",
             "Stage keeps both, Commit and Abort settle it and are idempotent, SetPassword drops a staged one",
             two_phase
         ),
-        req!("K-BATCH", "§5", "a batch runs in order and stops at the first error", batch_stops),
+        req!("K-CMD-1", "§9.4", "a batch runs in order and stops at the first error", batch_stops),
         req!(
-            "K-SEALED",
-            "§6.4",
+            "K-SEAL-1/2",
+            "§9.6",
             "a sealed delivery opens and becomes current; replayed and altered ones are refused",
             sealed_delivery
         ),
-        req!("K-TAMPER", "§3", "an altered transport frame is refused and ends the session", tampered_frame),
-        req!("K-REPLAY", "§3", "a replayed transport frame is refused", replayed_frame),
+        req!("K-NOISE-9", "§6.3", "an altered transport frame is refused and ends the session", tampered_frame),
+        req!("K-NOISE-9", "§6.3", "a replayed transport frame is refused", replayed_frame),
         req!(
-            "K-NO-SESSION",
-            "§3",
+            "K-NOISE-9",
+            "§5, §6.3",
             "a transport frame without a session is refused as Malformed",
             transport_without_session
         ),
-        req!("K-STATUS", "§5", "Lock, Unlock, Suspend and Deactivate change what the key serves", statuses),
+        req!("K-STAT-1/2", "§9.2", "Lock, Unlock, Suspend and Deactivate change what the key serves", statuses),
         req!(
-            "K-WIPE",
-            "§5",
+            "K-CMD-13",
+            "§9.4",
             "Wipe leaves a Ready key with no accounts, no binding and its activation tries back",
             wipe
         ),
-        req!(
-            "K-POWER-LOSS",
-            "§5 Two-phase update",
-            "what was stored and staged survives the key losing power",
-            power_loss
-        ),
-        req!("K-LINK-DROP", "§2", "after the link drops, the old session is gone and a new handshake works", link_drop),
-        req!("K-MTU", "§2", "chunks of ATT_MTU 247 are taken, and answers fit the link's chunk size", large_mtu),
-        req!("K-LIMITS", "§5", "passwords over 256 characters and names over 64 bytes are TooLarge", limits),
+        req!("K-STORE-1/2", "§9.7", "what was stored and staged survives the key losing power", power_loss),
+        req!("K-LINK-7", "§4.3", "after the link drops, the old session is gone and a new handshake works", link_drop),
+        req!("K-LINK-6", "§4.2", "chunks of ATT_MTU 247 are taken, and answers fit the link's chunk size", large_mtu),
+        req!("K-CAP-2", "§9.8", "passwords over 256 characters and names over 64 bytes are TooLarge", limits),
     ]
 }
 

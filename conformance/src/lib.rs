@@ -29,7 +29,7 @@ pub fn table(outcomes: &[Outcome]) -> String {
     let mut out = String::new();
     for o in outcomes {
         let verdict = if o.result.is_ok() { "pass" } else { "FAIL" };
-        out.push_str(&format!("{verdict:<4}  {:<16} {:<22} {}\n", o.id, o.section, o.text));
+        out.push_str(&format!("{verdict:<4}  {:<15} {:<12} {}\n", o.id, o.section, o.text));
         if let Err(e) = &o.result {
             out.push_str(&format!("      └ {e}\n"));
         }

@@ -1,7 +1,8 @@
 //! Test vectors (PROTOCOL.md "Test vectors"): every byte a key implementation must produce or
 //! accept, from fixed keys and seeds, so a vendor checks its encoder, its Noise IK handshake,
-//! its transport and its HPKE opening byte for byte. `keysim vectors DIR` writes them;
-//! `keysim/tests/vectors.rs` checks that the files are exactly what this code produces.
+//! its transport and its HPKE opening byte for byte. `cargo xtask vectors` writes them (through
+//! `keysim/tests/vectors.rs`, which otherwise checks that the files are exactly what this code
+//! produces).
 
 use latchkey_protocol::crypto::{self, KeyPair, Seed};
 use latchkey_protocol::device::{Device, Platform, StorageError, Vault};

@@ -246,7 +246,7 @@ impl Device {
         }
     }
 
-    /// Status and activation gates (PROTOCOL.md §5).
+    /// Status and activation gates (PROTOCOL.md §9.2).
     fn allowed(&self, command: &Command, server: &[u8; 32]) -> Result<(), KeyError> {
         let bound_here = self.vault.bound_server.as_ref().is_some_and(|b| crypto::constant_time_eq(b, server));
         match (self.vault.status, command) {

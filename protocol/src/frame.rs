@@ -1,4 +1,4 @@
-//! Frames (PROTOCOL.md §3): a type byte and a body.
+//! Frames (PROTOCOL.md §5): a type byte and a body.
 
 use crate::message::{self, KeyError};
 

@@ -1,4 +1,4 @@
-//! The GATT layout (PROTOCOL.md §1).
+//! The GATT layout (PROTOCOL.md §3).
 
 pub const SERVICE: &str = "4c4b0001-5d8e-4f0a-9b1c-6a2e7d3f1000";
 /// Host → key: write, write without response.

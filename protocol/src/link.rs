@@ -1,4 +1,4 @@
-//! The link layer (PROTOCOL.md §2): frames split into chunks that fit a characteristic value,
+//! The link layer (PROTOCOL.md §4): frames split into chunks that fit a characteristic value,
 //! and reassembled with every loss, duplicate and reordering detected.
 
 use crate::gatt::MAX_VALUE;
@@ -33,7 +33,7 @@ impl Chunker {
         if frame.len() > MAX_FRAME {
             return Err(LinkError::TooLarge);
         }
-        // ATT_MTU 23 at least; and a characteristic value is at most 512 bytes (§1).
+        // ATT_MTU 23 at least; and a characteristic value is at most 512 bytes (§3).
         let room = chunk_size.clamp(20, MAX_VALUE) - HEADER;
         let id = self.next_frame;
         self.next_frame = self.next_frame.wrapping_add(1);

@@ -1,4 +1,4 @@
-//! Messages (PROTOCOL.md §5–§7), encoded with postcard. New variants are only ever appended:
+//! Messages (PROTOCOL.md §7–§8), encoded with postcard. New variants are only ever appended:
 //! the variant index is the wire format.
 
 use serde::{Deserialize, Serialize};
@@ -108,7 +108,7 @@ pub enum StatusChange {
     Deactivate,
 }
 
-/// An HPKE-sealed password (PROTOCOL.md §6.4).
+/// An HPKE-sealed password (PROTOCOL.md §8.8, §9.6).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Sealed {
     pub encapsulated_key: [u8; 32],
@@ -171,7 +171,7 @@ pub struct Response {
     pub results: Vec<Result<Reply, KeyError>>,
 }
 
-/// Every error the key can answer (PROTOCOL.md §7).
+/// Every error the key can answer (PROTOCOL.md §8.11).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum KeyError {
     Malformed,

@@ -1,4 +1,4 @@
-//! Sealed delivery (PROTOCOL.md §6.4): HPKE base mode, DHKEM(X25519, HKDF-SHA256),
+//! Sealed delivery (PROTOCOL.md §9.6): HPKE base mode, DHKEM(X25519, HKDF-SHA256),
 //! HKDF-SHA256, AES-256-GCM, bound to the key's serial, the account and a counter.
 
 use hpke::aead::AesGcm256;

@@ -1,8 +1,8 @@
-//! Test vectors: fixed values and their exact bytes on the wire (PROTOCOL.md §2–§7), in hex.
+//! Test vectors: fixed values and their exact bytes on the wire (PROTOCOL.md §4–§8), in hex.
 //! Each vector must encode to its bytes and its bytes must decode to the value, so any change
 //! of the wire format fails here first. A key's firmware can check itself against them.
 //!
-//! Postcard, in brief (§6): a struct is its fields in order; an enum is its variant's index as
+//! Postcard, in brief (§7): a struct is its fields in order; an enum is its variant's index as
 //! a varint, then its fields; integers wider than a byte (u16, u32) are varints (7 bits a byte,
 //! low first, high bit set while more follow: 300 is `ac 02`); a `u8` is one byte; a string or a
 //! byte vector is its length (varint) then its bytes; a `[u8; 32]` is its 32 bytes; a `bool` is
@@ -217,7 +217,7 @@ fn responses() {
             hex: "010004010a4f726269742d3230393300",
         },
         Vector {
-            what: "1 result; Err (1), NoSuchAccount: variant 6 (its code in PROTOCOL.md §7 is 7)",
+            what: "1 result; Err (1), NoSuchAccount: variant 6 (its code in PROTOCOL.md §8.11 is 7)",
             value: answer(Err(KeyError::NoSuchAccount)),
             hex: "010106",
         },

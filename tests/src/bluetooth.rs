@@ -219,7 +219,7 @@ async fn trigger_notification(page: &Page) {
     }
 }
 
-/// The key's GATT database (PROTOCOL.md §1).
+/// The key's GATT database (PROTOCOL.md §3).
 async fn add_gatt(browser: &Browser) -> Ids {
     let service = browser.execute(ble::AddServiceParams::new(ADDRESS, gatt::SERVICE)).await.expect("service");
     let service = service.result.service_id.clone();

@@ -66,6 +66,10 @@ pub struct RelayPage {
     pub step_frames: Vec<(ProgressStep, usize)>,
     /// Progress steps heard since the last request.
     pub steps: Vec<latchkey_api::relay::ProgressStep>,
+    /// The Bluetooth link as the browser has it: frames cut into 20-byte chunks (ATT_MTU 23)
+    /// on the way to the key, the key's chunks put back together on the way back.
+    chunker: latchkey_protocol::link::Chunker,
+    reassembler: latchkey_protocol::link::Reassembler,
 }
 
 impl RelayPage {
@@ -93,7 +97,23 @@ impl RelayPage {
             tamper_at: None,
             mute: false,
             steps: Vec::new(),
+            chunker: Default::default(),
+            reassembler: Default::default(),
         }
+    }
+
+    /// `frame` over the link, chunk by chunk, and the key's answering frame.
+    fn over_the_link(&mut self, key: &mut SimKey<MemoryFlash>, frame: &[u8]) -> Vec<u8> {
+        let chunks = self.chunker.split(frame, latchkey_protocol::gatt::chunk_size(23));
+        let chunks = chunks
+            .unwrap_or_else(|e| panic!("the server sent a frame the link cannot carry ({} B): {e:?}", frame.len()));
+        let mut answer = None;
+        for chunk in chunks {
+            for notification in key.on_write(&chunk, 0) {
+                answer = self.reassembler.push(&notification, 0).expect("the key's chunks").or(answer);
+            }
+        }
+        answer.expect("the key answers every frame")
     }
 
     /// Sends the key's beacon; returns the first event (`Ready`, `NeedsActivation`, `Failed`).
@@ -125,7 +145,7 @@ impl RelayPage {
                     if self.drop_at == Some(Drop::Before(self.frames)) {
                         return self.drop_link(key).await;
                     }
-                    let mut reply = key.on_frame(&frame).expect("the key answers every frame");
+                    let mut reply = self.over_the_link(key, &frame);
                     if self.mute {
                         continue;
                     }

@@ -1,5 +1,6 @@
 //! Bytes over the air and round trips for the key protocol's flows, at the smallest and the
-//! largest common ATT_MTU. Prints one line per flow.
+//! largest common ATT_MTU, in the batches the server sends (PROTOCOL.md §12: a flow's last write
+//! carries the `ListAccounts` the page shows next). Prints one line per flow.
 
 use keysim::link::Link;
 use keysim::storage::MemoryFlash;
@@ -30,7 +31,7 @@ fn start(link: &Link<MemoryFlash>) -> Meter {
 fn report(mtu: u16, flow: &str, link: &Link<MemoryFlash>, m: Meter) {
     let bytes = link.bytes_to_key + link.bytes_from_key - m.bytes;
     let trips = link.round_trips - m.trips;
-    println!("protocol-cost mtu={mtu:<3} {flow:<28} {bytes:>5} bytes {trips} round trip(s)");
+    println!("protocol-cost mtu={mtu:<3} {flow:<34} {bytes:>5} bytes {trips} round trip(s)");
 }
 
 fn measure(mtu: u16) -> Result<(), String> {
@@ -60,12 +61,20 @@ fn measure(mtu: u16) -> Result<(), String> {
         login: "jane.doe".into(),
         directory_managed: true,
     };
+    // At connection: the listing, then the registry's account the key lacks.
+    let m = start(&link);
+    ok(link.call(vec![Command::ListAccounts]))?;
+    report(mtu, "connection listing", &link, m);
+    let m = start(&link);
+    ok(link.call(vec![Command::PutAccount { account }, Command::ListAccounts]))?;
+    report(mtu, "missing account (put+list)", &link, m);
+
     let m = start(&link);
     ok(link.call(vec![
-        Command::PutAccount { account },
         Command::SetPassword { id: 1, password: Secret::new("Current-Domain-Pass-2026") },
+        Command::ListAccounts,
     ]))?;
-    report(mtu, "onboarding (put + set)", &link, m);
+    report(mtu, "onboarding (set+list)", &link, m);
 
     let m = start(&link);
     let first = link
@@ -77,13 +86,13 @@ fn measure(mtu: u16) -> Result<(), String> {
     if !matches!(first.results.first(), Some(Ok(Reply::Passwords { .. }))) {
         return Err("read failed".into());
     }
-    ok(link.call(vec![Command::Commit { id: 1 }]))?;
-    report(mtu, "change (read+stage, commit)", &link, m);
+    ok(link.call(vec![Command::Commit { id: 1 }, Command::ListAccounts]))?;
+    report(mtu, "change (read+stage, commit+list)", &link, m);
 
     let sealed = sealed::seal(&made.public_key, &made.serial, 1, 1, &Secret::new("Admin-Reset-Pass-77"), [5; 32])
         .map_err(|e| format!("{e:?}"))?;
     let m = start(&link);
-    ok(link.call(vec![Command::DeliverSealed { id: 1, counter: 1, sealed }]))?;
-    report(mtu, "admin reset delivery", &link, m);
+    ok(link.call(vec![Command::DeliverSealed { id: 1, counter: 1, sealed }, Command::ListAccounts]))?;
+    report(mtu, "delivery (deliver+list)", &link, m);
     Ok(())
 }

@@ -238,9 +238,52 @@ async fn deliver(ch: &mut Channel, state: &AppState, key: &KeyRow) -> Result<boo
     if commands.is_empty() {
         return Ok(false);
     }
-    let (ids, commands): (Vec<i64>, Vec<Command>) = commands.into_iter().unzip();
     let mut delivered = false;
-    for (id, result) in ids.into_iter().zip(ch.call_batch_and_list(commands).await?) {
+    let batches = fitting_batches(commands);
+    let last = batches.len().saturating_sub(1);
+    for (n, batch) in batches.into_iter().enumerate() {
+        let (ids, commands): (Vec<i64>, Vec<Command>) = batch.into_iter().unzip();
+        // The last batch brings the listing back with it.
+        let results = if n == last { ch.call_batch_and_list(commands).await? } else { ch.call(commands).await? };
+        let complete = results.len() == ids.len();
+        delivered |= take_results(state, key, ids, results).await?;
+        if !complete {
+            // The key stopped at an error: the rest waits for the next connection.
+            break;
+        }
+    }
+    Ok(delivered)
+}
+
+/// A frame holds 4096 bytes (PROTOCOL.md §4.2): deliveries go in as many requests as they need,
+/// each well under it (a sealed 256-character password is about 1.1 KB).
+fn fitting_batches(commands: Vec<(i64, Command)>) -> Vec<Vec<(i64, Command)>> {
+    const BUDGET: usize = 3000;
+    let mut batches: Vec<Vec<(i64, Command)>> = Vec::new();
+    let mut size = 0;
+    for (id, command) in commands {
+        let len = message::encode(&command).len();
+        if batches.is_empty() || size + len > BUDGET {
+            batches.push(Vec::new());
+            size = 0;
+        }
+        size += len;
+        if let Some(batch) = batches.last_mut() {
+            batch.push((id, command));
+        }
+    }
+    batches
+}
+
+/// Settles each delivery by the key's answer; whether any was taken.
+async fn take_results(
+    state: &AppState,
+    key: &KeyRow,
+    ids: Vec<i64>,
+    results: Vec<Result<Reply, KeyError>>,
+) -> Result<bool, Failure> {
+    let mut delivered = false;
+    for (id, result) in ids.into_iter().zip(results) {
         match result {
             Ok(_) => {
                 state.store.delete_delivery(id).await?;

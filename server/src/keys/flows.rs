@@ -310,19 +310,23 @@ async fn change_everywhere(
         ])
         .await?;
     let mut results = results.into_iter();
-    let current = match results.next() {
+    let (read, staged) = (results.next(), results.next());
+    // The key stops at the first error: a staged password exists only when Stage answered.
+    let staged_ok = matches!(staged, Some(Ok(_)));
+    let current = match read {
         Some(Ok(Reply::Passwords { current: Some(current), .. })) => Password::new(current.expose()),
         Some(Err(e)) => return abandon(state, journal, Failure::key(e)).await,
         _ => {
-            return abandon(
-                state,
-                journal,
-                Failure(KeyRefusal::NoPasswordOnKey { said: key_error_message(KeyError::NoPassword) }),
-            )
-            .await
+            let failure = Failure(KeyRefusal::NoPasswordOnKey { said: key_error_message(KeyError::NoPassword) });
+            // Staged beside nothing: dropped again, so the key keeps what it had.
+            return if staged_ok {
+                undo(ch, state, journal, account, failure).await
+            } else {
+                abandon(state, journal, failure).await
+            };
         }
     };
-    match results.next() {
+    match staged {
         Some(Ok(_)) => {}
         Some(Err(e)) => return abandon(state, journal, Failure::key(e)).await,
         None => {

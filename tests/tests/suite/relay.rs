@@ -804,3 +804,36 @@ async fn keys_speaking_an_older_protocol_are_refused_and_newer_ones_served() {
     assert!(matches!(newer, RelayEvent::Ready { .. }), "a later version is served: {newer:?}");
     page.close().await;
 }
+
+/// Deliveries waiting for a key are sent in as many requests as a frame's limit needs: a
+/// password of 256 four-byte characters sealed to five accounts on one key (over 5 KB
+/// together) reaches all five.
+#[tokio::test]
+async fn many_long_sealed_passwords_reach_the_key_in_frames_that_fit() {
+    let dc = TestDc::from_env();
+    let app = spawn_app(&dc, AppOptions::default()).await;
+    let (user, mut key, cookie) = user_with_key(&dc, &app, "LK-MANY-SEALED").await;
+    let store = &app.state.store;
+    for domain in ["EXA", "EXB", "EXC", "EXD"] {
+        store.add_domain_account(&user.sam, domain, &format!("Domain {domain}"), 0).await.unwrap();
+    }
+    let mut page = RelayPage::open(&app, Some(&cookie)).await;
+    assert_eq!(ready(&mut page, &mut key).await.len(), 5, "the key holds the five accounts");
+    page.close().await;
+    let employee = store.employee_named(&user.sam).await.unwrap().unwrap();
+    let long = format!("L{}", "𝔘".repeat(255));
+    let sealed = latchkey_protocol::message::Secret::new(long.as_str());
+    let queued =
+        latchkey_server::service::deliveries::seal_to_keys(&app.state, employee.id, &sealed, None).await.unwrap();
+    assert_eq!(queued, ["LK-MANY-SEALED"]);
+    let key_id = store.key_by_serial("LK-MANY-SEALED").await.unwrap().unwrap().id;
+    assert_eq!(store.pending_deliveries(key_id).await.unwrap().len(), 5);
+    let mut page = RelayPage::open(&app, Some(&cookie)).await;
+    let accounts = ready(&mut page, &mut key).await;
+    page.close().await;
+    assert!(accounts.iter().all(|a| a.has_password), "{accounts:?}");
+    for account in accounts {
+        assert_eq!(key_password(&key, account.id).as_deref(), Some(long.as_str()), "account {}", account.id);
+    }
+    assert!(store.pending_deliveries(key_id).await.unwrap().is_empty(), "all five were taken");
+}
