@@ -5,6 +5,7 @@
 pub mod admin;
 mod error;
 pub mod key_refusal;
+pub mod manifest;
 mod password;
 pub mod recovery;
 pub mod registry;

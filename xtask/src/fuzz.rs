@@ -1,4 +1,5 @@
-//! `cargo xtask fuzz [SECONDS]`: runs every fuzz target of the protocol crate for SECONDS each
+//! `cargo xtask fuzz [SECONDS]`: runs every fuzz target (the protocol's frames and messages, the
+//! relay's JSON messages, the key manifest) for SECONDS each
 //! (default 60) and reports the executions reached. cargo-fuzz wants nightly features; the
 //! stable toolchain provides them with RUSTC_BOOTSTRAP.
 
@@ -6,7 +7,9 @@ use std::process::Command;
 
 use crate::{cmd, paths, Result};
 
-const TARGETS: &[&str] = &["reassembler", "messages"];
+/// Each target with the crate whose `fuzz/` folder holds it.
+const TARGETS: &[(&str, &str)] =
+    &[("protocol", "reassembler"), ("protocol", "messages"), ("api", "relay_messages"), ("api", "manifest")];
 
 pub fn run(args: &[String]) -> Result {
     let seconds: u64 = match args.first() {
@@ -20,10 +23,10 @@ pub fn run(args: &[String]) -> Result {
                 .env("CARGO_TARGET_DIR", paths::cache().join("tool-build")),
         )?;
     }
-    for target in TARGETS {
+    for (krate, target) in TARGETS {
         let out = Command::new("cargo")
             .args(["fuzz", "run", target, "--", &format!("-max_total_time={seconds}"), "-print_final_stats=1"])
-            .current_dir(paths::root().join("protocol"))
+            .current_dir(paths::root().join(krate))
             .env("RUSTC_BOOTSTRAP", "1")
             .output()
             .map_err(|e| format!("cannot run cargo fuzz: {e}"))?;

@@ -5,6 +5,7 @@
 use axum::extract::{Path, State};
 use axum::Json;
 use latchkey_api::admin::{AssignKey, AssignedKey, KeyStatusChange, KeyView, ManifestReport, RegisterKey};
+use latchkey_api::manifest::{self, ManifestLine};
 use latchkey_api::registry::{KeyStatus, StatusReason};
 use latchkey_api::ErrorKind;
 
@@ -18,9 +19,6 @@ use crate::service::notices;
 use crate::session::ClientAddr;
 use crate::state::AppState;
 use crate::store::NewEmployee;
-
-/// Longest manifest accepted in one request, in lines.
-const MAX_MANIFEST_LINES: usize = 10_000;
 
 pub async fn list(State(state): State<AppState>, Admin(_): Admin) -> Result<Json<Vec<KeyView>>, AppError> {
     Ok(Json(state.store.keys().await?.iter().map(key_view).collect()))
@@ -46,24 +44,17 @@ pub async fn manifest(
     Admin(admin): Admin,
     body: String,
 ) -> Result<Json<ManifestReport>, AppError> {
-    let lines: Vec<&str> = body.lines().collect();
-    if lines.len() > MAX_MANIFEST_LINES {
-        return Err(AppError(ErrorKind::ManifestTooLong { max_lines: MAX_MANIFEST_LINES as u32 }));
-    }
     let mut report = ManifestReport { registered: 0, errors: Vec::new() };
-    for (n, line) in lines.iter().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || (n == 0 && line.to_ascii_lowercase().starts_with("serial")) {
-            continue;
-        }
-        let fields: Vec<&str> = line.split(',').map(str::trim).collect();
-        let outcome = match fields.as_slice() {
-            [serial, public_key, code] => register_one(&state, serial, public_key, code).await,
-            _ => Err(AppError(ErrorKind::InvalidManifestLine)),
+    for entry in manifest::parse(&body).map_err(AppError)? {
+        let (line, outcome) = match entry {
+            ManifestLine::Key { line, serial, public_key, activation_code } => {
+                (line, register_one(&state, serial, public_key, activation_code).await)
+            }
+            ManifestLine::Malformed { line } => (line, Err(AppError(ErrorKind::InvalidManifestLine))),
         };
         match outcome {
             Ok(()) => report.registered += 1,
-            Err(AppError(e)) => report.errors.push(format!("line {}: {}", n + 1, e.message())),
+            Err(AppError(e)) => report.errors.push(format!("line {line}: {}", e.message())),
         }
     }
     let summary = Ok::<_, AppError>(());
