@@ -8,6 +8,7 @@ pub mod dc;
 pub mod dc_proxy;
 pub mod evidence;
 pub mod keys;
+pub mod process;
 pub mod pwa;
 pub mod secrets;
 pub mod server_log;

@@ -4,6 +4,7 @@
 //! - bytes and round trips of the key protocol's flows;
 //! - the employee list with 10,000 employees, on SQLite and PostgreSQL;
 //! - first content (the sign-in form) in headless Chromium, cold and warm;
+//! - the server's resident memory idle, with 1,000 sessions and with 100 key sessions;
 //! - a password change through the portal against a raw ldap3 change on the same DC.
 
 use std::io::Write;
@@ -32,6 +33,9 @@ pub fn run() -> Result {
     let dc = Dc::start()?;
     let first_load = ["bench", "-p", "latchkey-tests", "--bench", "first_load"];
     cmd::run(cargo(&first_load).envs(dc.env()).env("LATCHKEY_TEST_DIST", paths::dist()))?;
+    // The server measured as its own process: the release binary beside the benchmarks.
+    cmd::run(&mut cargo(&["build", "--release", "-p", "latchkey-server"]))?;
+    cmd::run(cargo(&["bench", "-p", "latchkey-tests", "--bench", "memory"]).envs(dc.env()))?;
     let result = cmd::run(cargo(&["bench", "-p", "latchkey-tests", "--bench", "directory"]).envs(dc.env()));
     drop(dc);
     result

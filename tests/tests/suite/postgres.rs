@@ -1,12 +1,11 @@
 //! The store on PostgreSQL: the key flows and an administrator's reset on it, and two server
 //! processes sharing one database as replicas do.
 
-use std::net::SocketAddr;
-use std::process::{Child, Command};
 use std::time::Duration;
 
 use latchkey_api::relay::{RelayEvent, RelayRequest};
 use latchkey_tests::keys::{key_password, new_key, password, provision, session_cookie_at, RelayPage};
+use latchkey_tests::process::ServerProcess;
 use latchkey_tests::{spawn_app, AppOptions, TestDc, UserOptions};
 
 fn on_postgres() -> AppOptions {
@@ -54,8 +53,8 @@ async fn two_server_processes_share_one_postgresql() {
     let seed = spawn_app(&dc, on_postgres()).await;
     let url = seed.state.config.database_url.clone();
     let identity = seed.state.config.key_identity_file.clone().unwrap();
-    let mut a = Server::start(&dc, &url, &identity).await;
-    let mut b = Server::start(&dc, &url, &identity).await;
+    let mut a = ServerProcess::start(&dc, &url, &identity, &[]).await;
+    let mut b = ServerProcess::start(&dc, &url, &identity, &[]).await;
 
     let user = dc.create_user(UserOptions::default()).await;
     let cookie = session_cookie_at(&a.url(), &user).await;
@@ -140,8 +139,8 @@ async fn two_server_processes_send_each_reminder_once() {
         ("LATCHKEY_MAIL__FROM", config.from.clone()),
         ("LATCHKEY_MAIL__REMINDER_INTERVAL_SECS", "1".to_string()),
     ];
-    let mut a = Server::start_with(&dc, &url, &identity, &env).await;
-    let mut b = Server::start_with(&dc, &url, &identity, &env).await;
+    let mut a = ServerProcess::start(&dc, &url, &identity, &env).await;
+    let mut b = ServerProcess::start(&dc, &url, &identity, &env).await;
     let messages = smtp.wait_for(3).await;
     // Both keep running the job every second for a while: still three.
     tokio::time::sleep(Duration::from_secs(4)).await;
@@ -166,8 +165,8 @@ async fn two_server_processes_share_a_keys_session_and_the_rate_limits() {
     let url = seed.state.config.database_url.clone();
     let identity = seed.state.config.key_identity_file.clone().unwrap();
     let limits = [("LATCHKEY_LIMITS__OPERATIONS_PER_ACCOUNT", "4".to_string())];
-    let mut a = Server::start_with(&dc, &url, &identity, &limits).await;
-    let mut b = Server::start_with(&dc, &url, &identity, &limits).await;
+    let mut a = ServerProcess::start(&dc, &url, &identity, &limits).await;
+    let mut b = ServerProcess::start(&dc, &url, &identity, &limits).await;
 
     let user = dc.create_user(UserOptions { name_prefix: Some("Zoë-Ün".into()), ..Default::default() }).await;
     let cookie = session_cookie_at(&a.url(), &user).await;
@@ -200,61 +199,4 @@ async fn two_server_processes_share_a_keys_session_and_the_rate_limits() {
     assert_eq!(statuses, [200, 200, 200, 429], "the fifth operation on the account, whichever replica");
     a.stop();
     b.stop();
-}
-
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Server {
-    async fn start(dc: &TestDc, database_url: &str, identity: &std::path::Path) -> Server {
-        Server::start_with(dc, database_url, identity, &[]).await
-    }
-
-    async fn start_with(dc: &TestDc, database_url: &str, identity: &std::path::Path, env: &[(&str, String)]) -> Server {
-        let binary = std::env::current_exe().unwrap().parent().unwrap().parent().unwrap().join("latchkey-server");
-        assert!(binary.exists(), "{} is not built (the test command builds it)", binary.display());
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let addr = SocketAddr::from(([127, 0, 0, 1], port));
-        let child = Command::new(binary)
-            .arg("serve")
-            .env("LATCHKEY_LISTEN", addr.to_string())
-            .env("LATCHKEY_DATABASE_URL", database_url)
-            .env("LATCHKEY_KEY_IDENTITY_FILE", identity)
-            .env("LATCHKEY_SECRET_KEY_FILE", identity.with_file_name("secret.key"))
-            .env("LATCHKEY_SPA_DIR", latchkey_tests::app::spa_dir())
-            .env("LATCHKEY_LIMITS__PER_ACCOUNT", "100")
-            .env("LATCHKEY_DIRECTORY__URL", &dc.url)
-            .env("LATCHKEY_DIRECTORY__CA_FILE", &dc.ca_file)
-            .env("LATCHKEY_DIRECTORY__SERVICE_ACCOUNT", format!("{}@{}", dc.service_account, dc.realm()))
-            .env("LATCHKEY_DIRECTORY__SERVICE_PASSWORD", &dc.service_password)
-            .env("RUST_LOG", "warn")
-            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-            .spawn()
-            .unwrap();
-        let server = Server { child, addr };
-        for _ in 0..100 {
-            if reqwest::get(format!("{}/healthz", server.url())).await.is_ok_and(|r| r.status().is_success()) {
-                return server;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("the server process at {addr} did not come up");
-    }
-
-    fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.stop();
-    }
 }
