@@ -35,11 +35,29 @@ impl Blocklist for NoBlocklist {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Rule {
-    MinLength { min: u32, actual: u32 },
-    MaxLength { max: u32, actual: u32 },
-    Categories { required: u32, found: u32, missing: Vec<crate::Category> },
-    NoAccountName { account_name: String },
-    NoNameParts { found: Vec<String> },
+    MinLength {
+        min: u32,
+        actual: u32,
+        /// Characters beyond the Basic Multilingual Plane (emoji, rare scripts): the directory
+        /// counts each as two, and the checklist says so.
+        #[serde(default)]
+        counted_twice: u32,
+    },
+    MaxLength {
+        max: u32,
+        actual: u32,
+    },
+    Categories {
+        required: u32,
+        found: u32,
+        missing: Vec<crate::Category>,
+    },
+    NoAccountName {
+        account_name: String,
+    },
+    NoNameParts {
+        found: Vec<String>,
+    },
     NotBlocklisted,
     DiffersFromCurrent,
 }
@@ -60,9 +78,13 @@ impl Rule {
     /// The rule as the user reads it in the checklist.
     pub fn message(&self) -> String {
         match self {
-            Rule::MinLength { min, actual } => {
+            Rule::MinLength { min, actual, counted_twice: 0 } => {
                 format!("At least {min} characters ({actual} so far)")
             }
+            Rule::MinLength { min, actual, counted_twice } => format!(
+                "At least {min} characters ({actual} so far: the directory counts each emoji or rare character \
+                 as two, {counted_twice} here)"
+            ),
             Rule::MaxLength { max, actual } => format!("At most {max} characters ({actual} typed)"),
             Rule::Categories { required, found, missing } if found < required => {
                 let missing: Vec<_> = missing.iter().map(|c| c.describe()).collect();
@@ -106,7 +128,8 @@ pub fn check(
         rules.push(RuleResult { rule, outcome });
     };
 
-    push(Rule::MinLength { min: policy.min_length, actual: length }, length >= policy.min_length);
+    let counted_twice = u32::try_from(candidate.chars().filter(|c| c.len_utf16() == 2).count()).unwrap_or(u32::MAX);
+    push(Rule::MinLength { min: policy.min_length, actual: length, counted_twice }, length >= policy.min_length);
     if length > MAX_LENGTH {
         push(Rule::MaxLength { max: MAX_LENGTH, actual: length }, false);
     }
@@ -157,18 +180,47 @@ fn name_parts_in(folded_candidate: &str, display_name: &str) -> Vec<String> {
 }
 
 /// Text as Windows compares names without regard to case: each character mapped to its
-/// simple uppercase (`ς` and `σ` both `Σ`); one whose uppercase is several characters (`ß`)
-/// stays itself.
+/// simple uppercase (`ς` and `σ` both `Σ`, `ᾳ` is `ᾼ`); one with no simple uppercase (`ß`,
+/// whose full uppercase is several characters) stays itself.
 fn fold_case(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            let mut upper = c.to_uppercase();
-            match (upper.next(), upper.next()) {
-                (Some(u), None) => u,
-                _ => c,
-            }
-        })
-        .collect()
+    text.chars().map(simple_uppercase).collect()
+}
+
+/// The letters whose simple uppercase (UnicodeData.txt) is not their full one: Greek with
+/// ypogegrammeni, whose full uppercase is two letters (`ᾳ` → `ΑΙ`) and whose simple one is the
+/// titlecase letter with prosgegrammeni. The test derives this list from the character database
+/// for every code point.
+const SIMPLE_ONLY_UPPERCASE: [(char, char); 27] = {
+    let mut pairs = [('\0', '\0'); 27];
+    let mut i = 0;
+    while i < 24 {
+        // ᾀ..ᾇ, ᾐ..ᾗ, ᾠ..ᾧ: each block of eight is followed by its titlecase letters.
+        let lower = 0x1F80 + (i / 8) * 16 + i % 8;
+        pairs[i as usize] = (char_at(lower), char_at(lower + 8));
+        i += 1;
+    }
+    pairs[24] = ('\u{1FB3}', '\u{1FBC}');
+    pairs[25] = ('\u{1FC3}', '\u{1FCC}');
+    pairs[26] = ('\u{1FF3}', '\u{1FFC}');
+    pairs
+};
+
+const fn char_at(code: u32) -> char {
+    match char::from_u32(code) {
+        Some(c) => c,
+        None => '\0',
+    }
+}
+
+fn simple_uppercase(c: char) -> char {
+    if let Some((_, upper)) = SIMPLE_ONLY_UPPERCASE.iter().find(|(lower, _)| *lower == c) {
+        return *upper;
+    }
+    let mut upper = c.to_uppercase();
+    match (upper.next(), upper.next()) {
+        (Some(u), None) => u,
+        _ => c,
+    }
 }
 
 #[cfg(test)]
@@ -262,6 +314,13 @@ mod tests {
         let long = format!("aA1!{}", "😀".repeat(127));
         assert_eq!(long.chars().count(), 131, "under 256 characters");
         assert!(failed_codes(&check(&long, None, &p, &a, &NoBlocklist)).contains(&"max_length"), "258 units");
+        // The checklist says why seven characters are eight, and says nothing when none is wide.
+        let said = |text: &str| check(text, None, &p, &a, &NoBlocklist).rules[0].rule.message();
+        assert_eq!(
+            said("Äbc1éü😀"),
+            "At least 8 characters (8 so far: the directory counts each emoji or rare character as two, 1 here)"
+        );
+        assert_eq!(said("Äbc1éüö"), "At least 8 characters (7 so far)");
     }
 
     #[test]
@@ -328,6 +387,30 @@ mod tests {
         let r = check("STRASSE-Lane-77", None, &ad(8), &account("x1", "Straße"), &NoBlocklist);
         assert!(!failed_codes(&r).contains(&"no_name_parts"), "{r:?}");
         assert_eq!(fold_case("ßς"), "ßΣ");
+        // ᾳ's full uppercase is two letters, its simple one ᾼ: the name is in the password.
+        let r = check("ΣΟΦΊᾼ-x-77", None, &ad(8), &account("x1", "Σοφίᾳ"), &NoBlocklist);
+        assert!(failed_codes(&r).contains(&"no_name_parts"), "{r:?}");
+    }
+
+    /// The simple uppercase where it is not the full one, derived for every code point: a
+    /// letter whose full uppercase is several characters has a simple uppercase exactly when a
+    /// titlecase letter (general category Lt) lowercases to it, and that letter is it.
+    #[test]
+    fn the_simple_only_uppercases_are_exactly_those_of_the_character_database() {
+        use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+        let mut derived = Vec::new();
+        for t in (0..=0x10FFFFu32).filter_map(char::from_u32) {
+            if t.general_category() != GeneralCategory::TitlecaseLetter {
+                continue;
+            }
+            let mut lower = t.to_lowercase();
+            let (Some(c), None) = (lower.next(), lower.next()) else { continue };
+            if c.to_uppercase().count() > 1 {
+                derived.push((c, t));
+            }
+        }
+        derived.sort();
+        assert_eq!(derived, SIMPLE_ONLY_UPPERCASE.to_vec());
     }
 
     #[test]
