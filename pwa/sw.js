@@ -10,7 +10,10 @@ const VISITED_PREFIXES = ["/admin/", "/recover/"];
 
 self.addEventListener("install", (event) => {
   // Waits to take over until the page asks (its "Reload"), so one page never mixes versions.
-  event.waitUntil(caches.open(SHELL).then((cache) => cache.addAll(PRECACHE)));
+  // Asked of the server again (a 304 when unchanged): a file whose name did not change with
+  // its content must not come from the HTTP cache's old copy.
+  const fresh = PRECACHE.map((url) => new Request(url, { cache: "no-cache" }));
+  event.waitUntil(caches.open(SHELL).then((cache) => cache.addAll(fresh)));
 });
 
 self.addEventListener("message", (event) => {

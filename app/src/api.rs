@@ -1,8 +1,10 @@
-//! The server's JSON API. Remembers the session's CSRF token and sends it on every
-//! state-changing request.
+//! The server's JSON API, over gloo-net's `fetch`: the only place that knows URLs. Remembers
+//! the session's CSRF token and sends it on every state-changing request. A request that never
+//! reached the server (a network error) is told apart from the server's own refusals.
 
 use std::cell::RefCell;
 
+use gloo_net::http::{Method, Request, RequestBuilder, Response};
 use js_sys::{Array, Reflect};
 use latchkey_api::step_up::{SecondFactorMode, StepUpGranted, StepUpStatus, UserTotpConfirmed};
 use latchkey_api::TotpEnrolment;
@@ -13,8 +15,8 @@ use latchkey_api::{
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use wasm_bindgen::{JsCast, JsValue};
-
-use crate::fetch::{Request, Response};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::RequestCredentials;
 
 thread_local! {
     static CSRF: RefCell<Option<String>> = const { RefCell::new(None) };
@@ -22,9 +24,13 @@ thread_local! {
 
 pub type ApiResult<T> = Result<T, Problem>;
 
+/// The code of a request that never reached the server: the browser's network error (offline,
+/// off the VPN, the server down). Never a code of the server's own.
+pub const OFFLINE: &str = "offline";
+
 /// The current session, or `None` when signed out.
 pub async fn session() -> ApiResult<Option<SessionView>> {
-    let response = send(Request::new("GET", "/api/session")).await?;
+    let response = send(request(Method::GET, "/api/session").build()).await?;
     if response.status() == 401 {
         return Ok(None);
     }
@@ -49,17 +55,17 @@ pub async fn sign_in_with_key(ticket: String) -> ApiResult<SessionView> {
 
 /// DEMO ONLY: whether the server offers a virtual key.
 pub async fn virtual_key_offered() -> bool {
-    send(Request::new("HEAD", "/api/demo/virtual-key")).await.is_ok_and(|r| r.ok())
+    send(request(Method::HEAD, "/api/demo/virtual-key").build()).await.is_ok_and(|r| r.ok())
 }
 
 pub async fn sign_out() -> ApiResult<()> {
-    let response = send(with_csrf(Request::new("DELETE", "/api/session"))).await?;
+    let response = send(request(Method::DELETE, "/api/session").build()).await?;
     CSRF.with(|c| c.borrow_mut().take());
     nothing(response).await
 }
 
 pub async fn password_status() -> ApiResult<PasswordStatus> {
-    decode(send(Request::new("GET", "/api/password/status")).await?).await
+    get("/api/password/status").await
 }
 
 pub async fn check(candidate: String) -> ApiResult<CheckPasswordResponse> {
@@ -73,7 +79,7 @@ pub async fn change(current: String, new: String) -> ApiResult<ChangePasswordRes
 
 /// What a change asks of the user before it is written (step-up).
 pub async fn step_up_status() -> ApiResult<StepUpStatus> {
-    let f = fields(send(Request::new("GET", "/api/step-up")).await?).await?;
+    let f = fields(send(request(Method::GET, "/api/step-up").build()).await?).await?;
     let mode = match f.text("mode").as_str() {
         "totp" => SecondFactorMode::Totp,
         "key_or_totp" => SecondFactorMode::KeyOrTotp,
@@ -120,7 +126,7 @@ pub struct Empty {}
 
 /// A GET of JSON (the administration pages use these too).
 pub async fn get<T: DeserializeOwned>(url: &str) -> ApiResult<T> {
-    decode(send(Request::new("GET", url)).await?).await
+    decode(send(request(Method::GET, url).build()).await?).await
 }
 
 /// A POST of JSON, answered with JSON.
@@ -135,7 +141,7 @@ pub async fn post_unit<B: Serialize>(url: &str, body: &B) -> ApiResult<()> {
 
 /// A POST of plain text (a CSV manifest), answered with JSON.
 pub async fn post_text<T: DeserializeOwned>(url: &str, body: String) -> ApiResult<T> {
-    let request = with_csrf(Request::new("POST", url)).text(body);
+    let request = request(Method::POST, url).header("content-type", "text/plain; charset=utf-8").body(body);
     decode(send(request).await?).await
 }
 
@@ -143,27 +149,36 @@ fn remember(view: &SessionView) {
     CSRF.with(|c| *c.borrow_mut() = Some(view.csrf_token.clone()));
 }
 
-fn with_csrf(request: Request) -> Request {
+/// A same-origin request (the session's cookie goes with it); a state-changing one carries the
+/// CSRF token once a session gave one.
+fn request(method: Method, url: &str) -> RequestBuilder {
+    let safe = method == Method::GET || method == Method::HEAD;
+    let builder = RequestBuilder::new(url).method(method).credentials(RequestCredentials::SameOrigin);
     match CSRF.with(|c| c.borrow().clone()) {
-        Some(token) => request.header(CSRF_HEADER, &token),
-        None => request,
+        Some(token) if !safe => builder.header(CSRF_HEADER, &token),
+        _ => builder,
     }
 }
 
 async fn post<B: Serialize>(url: &str, body: &B) -> ApiResult<Response> {
-    let json = serde_json::to_string(body).map_err(|_| unreachable_server("unencodable request"))?;
-    send(with_csrf(Request::new("POST", url)).json(json)).await
+    send(request(Method::POST, url).json(body)).await
 }
 
-async fn send(request: Request) -> ApiResult<Response> {
-    request.send().await.map_err(|e| unreachable_server(&e))
+/// Sends a built request. A request that cannot be built never leaves the page; one that
+/// fails as a network error never reached the server (offline, no VPN, the server down).
+async fn send(request: Result<Request, gloo_net::Error>) -> ApiResult<Response> {
+    let request =
+        request.map_err(|_| Problem::new("internal", "Latchkey could not make this request. Nothing was changed."))?;
+    let answer = request.send().await;
+    crate::network::heard(answer.is_ok());
+    answer.map_err(|_| unreachable_server())
 }
 
 async fn decode<T: DeserializeOwned>(response: Response) -> ApiResult<T> {
     if !response.ok() {
         return Err(error_of(response).await);
     }
-    response.json().await.map_err(|_| unreachable_server("unexpected answer"))
+    response.json().await.map_err(|_| unexpected(response.status()))
 }
 
 /// An answer with no body: success, or the error it carries.
@@ -220,23 +235,40 @@ fn code_body(code: &str) -> String {
 }
 
 async fn post_raw(url: &str, json: String) -> ApiResult<Response> {
-    send(with_csrf(Request::new("POST", url)).json(json)).await
+    send(request(Method::POST, url).header("content-type", "application/json").body(json)).await
 }
 
+/// The body as the browser's JSON parser reads it: no serde decoder in the bundle for it.
 async fn fields(response: Response) -> ApiResult<Fields> {
     if !response.ok() {
         return Err(error_of(response).await);
     }
-    response.js().await.map(Fields).map_err(|_| unreachable_server("unexpected answer"))
+    let status = response.status();
+    let raw = web_sys::Response::from(response);
+    let promise = raw.json().map_err(|_| unexpected(status))?;
+    JsFuture::from(promise).await.map(Fields).map_err(|_| unexpected(status))
 }
 
 async fn error_of(response: Response) -> Problem {
     let status = response.status();
-    response.json::<Problem>().await.unwrap_or_else(|_| unreachable_server(&format!("HTTP {status}")))
+    response.json::<Problem>().await.unwrap_or_else(|_| unexpected(status))
 }
 
-fn unreachable_server(detail: &str) -> Problem {
-    Problem::new("internal", format!("Latchkey's server could not be reached ({detail}). Nothing was changed."))
+/// What a request that never reached the server says (see `OFFLINE`).
+fn unreachable_server() -> Problem {
+    Problem::new(
+        OFFLINE,
+        "Latchkey's server cannot be reached: you may be offline (it needs the company network or VPN). \
+         Nothing was changed.",
+    )
+}
+
+/// An answer that is not the API's (a proxy's error page, say).
+fn unexpected(status: u16) -> Problem {
+    Problem::new(
+        "internal",
+        format!("Latchkey's server gave an unexpected answer (HTTP {status}). Nothing was changed."),
+    )
 }
 
 /// Percent-encodes a path segment or a query value (UTF-8, unreserved characters kept), for the

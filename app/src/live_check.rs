@@ -8,8 +8,8 @@ use latchkey_policy::NoBlocklist;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::api;
 use crate::checklist::{self, Item};
+use crate::{api, network};
 
 /// Pause after the last keystroke before asking the server (blocklist, strength).
 const CHECK_DELAY: Duration = Duration::from_millis(300);
@@ -43,21 +43,22 @@ pub fn live_check(
         let server_report = server.as_ref().filter(|(c, _)| *c == candidate).map(|(_, r)| &r.report);
         let confirm_typed = confirm.get();
         let confirm_matches = (!confirm_typed.is_empty()).then(|| confirm_typed == candidate);
-        checklist::items(&local, server_report, confirm_matches)
+        checklist::items(&local, server_report, confirm_matches, !candidate.is_empty())
     });
     let strength = Signal::derive(move || {
         let candidate = new.get();
         server.get().filter(|(c, _)| *c == candidate && !c.is_empty()).map(|(_, r)| r.strength)
     });
 
-    // Ask the server once typing pauses; ignore answers for stale text.
+    // Ask the server once typing pauses; ignore answers for stale text. Offline, nothing is
+    // asked; once the server answers again, what is typed is asked then.
     let timer = StoredValue::new(None::<TimeoutHandle>);
     Effect::new(move |_| {
         let candidate = new.get();
         if let Some(handle) = timer.get_value() {
             handle.clear();
         }
-        if candidate.is_empty() {
+        if candidate.is_empty() || network::offline() {
             return;
         }
         let handle = set_timeout_with_handle(

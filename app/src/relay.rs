@@ -1,24 +1,31 @@
 //! The page's side of the key relay: frames from the server go to the key in chunks; the key's
 //! notifications are reassembled into frames for the server. The page reads none of them; it
 //! hears the session's events and sends the user's requests.
+//!
+//! The WebSocket is gloo-net's, owned by one task: it sends what the page queues (requests,
+//! the key's frames) and hands on what the server sends, in order, until the relay is dropped.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
+use futures::channel::mpsc::{self, UnboundedSender};
+use futures::future::{select, Either};
+use futures::{SinkExt, StreamExt};
+use gloo_net::websocket::futures::WebSocket;
+use gloo_net::websocket::Message;
 use latchkey_api::relay::{RelayEvent, RelayRequest};
 use latchkey_protocol::gatt;
 use latchkey_protocol::link::{Chunker, Reassembler};
 use leptos::task::spawn_local;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
-use web_sys::{BinaryType, MessageEvent, WebSocket};
 
-use crate::ble::{self, BleError, KeyConnection};
+use crate::ble::{self, BleError};
 use crate::virtual_key::VirtualKey;
 
 /// How the page reaches the key.
 pub enum Transport {
-    Bluetooth(KeyConnection),
+    Bluetooth(ble::KeyConnection),
     /// DEMO ONLY: the reference key running in the page.
     Virtual(VirtualKey),
 }
@@ -28,23 +35,20 @@ pub type Update = Result<RelayEvent, BleError>;
 
 /// A running relay; dropping it ends the session (and disconnects the key).
 pub struct Relay {
-    socket: WebSocket,
+    outbox: UnboundedSender<Message>,
     transport: Rc<Transport>,
-    _handlers: Handlers,
+    over: Rc<Cell<bool>>,
+    _key_handlers: Option<KeyHandlers>,
 }
 
-struct Handlers {
-    _open: Closure<dyn FnMut()>,
-    _message: Closure<dyn FnMut(MessageEvent)>,
-    _close: Closure<dyn FnMut()>,
-    _notification: Option<Closure<dyn FnMut()>>,
-    _lost: Option<Closure<dyn FnMut()>>,
-}
+/// The Bluetooth key's notification and disconnection handlers, kept while the relay runs.
+type KeyHandlers = (Closure<dyn FnMut()>, Closure<dyn FnMut()>);
 
 impl Drop for Relay {
     fn drop(&mut self) {
-        self.socket.set_onclose(None);
-        let _ = self.socket.close();
+        // Ended by the page: nothing more is reported, and the socket task closes the socket.
+        self.over.set(true);
+        self.outbox.close_channel();
         match self.transport.as_ref() {
             Transport::Bluetooth(connection) => {
                 connection.from_key.set_oncharacteristicvaluechanged(None);
@@ -59,26 +63,29 @@ impl Drop for Relay {
 impl Relay {
     pub fn send(&self, request: &RelayRequest) {
         if let Ok(text) = serde_json::to_string(request) {
-            let _ = self.socket.send_with_str(&text);
+            let _ = self.outbox.unbounded_send(Message::Text(text));
         }
     }
 }
 
-/// Opens the relay for `connection`; `on_update` hears every event until the session ends.
+/// Opens the relay for `transport`; `on_update` hears every event until the session ends.
 pub fn start(transport: Transport, beacon: Vec<u8>, on_update: impl Fn(Update) + 'static) -> Result<Relay, BleError> {
     let location = web_sys::window().map(|w| w.location()).ok_or(BleError::Unsupported)?;
     let scheme = if location.protocol().ok().as_deref() == Some("https:") { "wss" } else { "ws" };
     let host = location.host().map_err(|_| BleError::Failed("no host".into()))?;
-    let socket = WebSocket::new(&format!("{scheme}://{host}/api/key/relay"))
+    let socket = WebSocket::open(&format!("{scheme}://{host}/api/key/relay"))
         .map_err(|_| BleError::Failed("the relay could not be opened".into()))?;
-    socket.set_binary_type(BinaryType::Arraybuffer);
     let transport = Rc::new(transport);
-    let reassembler = Rc::new(std::cell::RefCell::new(Reassembler::default()));
-    let on_update = Rc::new(on_update);
+    let (outbox, queued) = mpsc::unbounded();
+    // The first message names the key; gloo-net holds it until the socket is open.
+    let hello = RelayRequest::Beacon { beacon: hex::encode(&beacon) };
+    if let Ok(text) = serde_json::to_string(&hello) {
+        let _ = outbox.unbounded_send(Message::Text(text));
+    }
     // Once the session is over, later closes and errors say nothing more.
     let over = Rc::new(Cell::new(false));
     let report = {
-        let (on_update, over) = (on_update.clone(), over.clone());
+        let over = over.clone();
         Rc::new(move |update: Update| {
             if over.get() {
                 return;
@@ -89,92 +96,98 @@ pub fn start(transport: Transport, beacon: Vec<u8>, on_update: impl Fn(Update) +
             on_update(update);
         })
     };
+    let reassembler = Rc::new(RefCell::new(Reassembler::default()));
 
-    let open = {
-        let socket = socket.clone();
-        Closure::<dyn FnMut()>::new(move || {
-            let hello = RelayRequest::Beacon { beacon: hex::encode(&beacon) };
-            if let Ok(text) = serde_json::to_string(&hello) {
-                let _ = socket.send_with_str(&text);
-            }
-        })
-    };
-
-    let message = {
-        let (transport, report, socket, reassembler) =
-            (transport.clone(), report.clone(), socket.clone(), reassembler.clone());
-        let chunker = Rc::new(std::cell::RefCell::new(Chunker::default()));
-        Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-            let data = event.data();
-            if let Some(text) = data.as_string() {
-                report(
-                    serde_json::from_str::<RelayEvent>(&text).map_err(|_| BleError::Failed("unreadable event".into())),
-                );
-                return;
-            }
-            let frame = js_sys::Uint8Array::new(&data).to_vec();
-            let chunks = chunker.borrow_mut().split(&frame, gatt::chunk_size(23)).unwrap_or_default();
-            if let Transport::Virtual(key) = transport.as_ref() {
-                for note in chunks.iter().flat_map(|chunk| key.write(chunk)) {
-                    forward(&reassembler, &socket, &note);
-                }
-                return;
-            }
-            let (transport, report) = (transport.clone(), report.clone());
-            spawn_local(async move {
-                let Transport::Bluetooth(connection) = transport.as_ref() else { return };
-                for chunk in chunks {
-                    if let Err(e) = connection.write(&chunk).await {
-                        report(Err(e));
-                        return;
-                    }
-                }
-            });
-        })
-    };
-
-    let close = {
-        let report = report.clone();
-        Closure::<dyn FnMut()>::new(move || {
-            report(Err(BleError::Failed("the connection to the server was lost".into())))
-        })
-    };
-
-    socket.set_onopen(Some(open.as_ref().unchecked_ref()));
-    socket.set_onmessage(Some(message.as_ref().unchecked_ref()));
-    socket.set_onclose(Some(close.as_ref().unchecked_ref()));
-    let (mut notification, mut lost) = (None, None);
+    let mut key_handlers = None;
     if let Transport::Bluetooth(connection) = transport.as_ref() {
         let on_note = {
-            let (from_key, socket, reassembler) = (connection.from_key.clone(), socket.clone(), reassembler.clone());
+            let (from_key, outbox, reassembler) = (connection.from_key.clone(), outbox.clone(), reassembler.clone());
             Closure::<dyn FnMut()>::new(move || {
                 if let Some(view) = from_key.value() {
-                    forward(&reassembler, &socket, &ble::bytes_of(&view));
+                    forward(&reassembler, &outbox, &ble::bytes_of(&view));
                 }
             })
         };
         // The key went out of range: the server notices the closed relay; the page offers to
         // reconnect.
         let on_lost = {
-            let (report, socket) = (report.clone(), socket.clone());
+            let (report, outbox) = (report.clone(), outbox.clone());
             Closure::<dyn FnMut()>::new(move || {
                 report(Err(BleError::Lost));
-                let _ = socket.close();
+                outbox.close_channel();
             })
         };
         connection.from_key.set_oncharacteristicvaluechanged(Some(on_note.as_ref().unchecked_ref()));
         connection.device.set_ongattserverdisconnected(Some(on_lost.as_ref().unchecked_ref()));
-        (notification, lost) = (Some(on_note), Some(on_lost));
+        key_handlers = Some((on_note, on_lost));
     }
-    let _handlers =
-        Handlers { _open: open, _message: message, _close: close, _notification: notification, _lost: lost };
-    Ok(Relay { socket, transport, _handlers })
+
+    spawn_local(run(socket, queued, transport.clone(), outbox.clone(), report, reassembler));
+    Ok(Relay { outbox, transport, over, _key_handlers: key_handlers })
+}
+
+/// The socket's task: sends what is queued, hands on what arrives. Ends (closing the socket)
+/// when the queue is closed or the server's side is gone.
+async fn run(
+    mut socket: WebSocket,
+    mut queued: mpsc::UnboundedReceiver<Message>,
+    transport: Rc<Transport>,
+    outbox: UnboundedSender<Message>,
+    report: Rc<dyn Fn(Update)>,
+    reassembler: Rc<RefCell<Reassembler>>,
+) {
+    let mut chunker = Chunker::default();
+    loop {
+        // Whichever comes first; the other wait is dropped before the socket is used again.
+        let next = match select(queued.next(), socket.next()).await {
+            Either::Left((out, _)) => Either::Left(out),
+            Either::Right((arrived, _)) => Either::Right(arrived),
+        };
+        let frame = match next {
+            Either::Left(Some(out)) => {
+                if socket.send(out).await.is_err() {
+                    break report(lost());
+                }
+                continue;
+            }
+            // The relay was dropped (or the key is gone): the socket closes with this task.
+            Either::Left(None) => break,
+            Either::Right(Some(Ok(Message::Text(text)))) => {
+                let event = serde_json::from_str::<RelayEvent>(&text);
+                report(event.map_err(|_| BleError::Failed("unreadable event".into())));
+                continue;
+            }
+            Either::Right(Some(Ok(Message::Bytes(frame)))) => frame,
+            Either::Right(_) => break report(lost()),
+        };
+        let chunks = chunker.split(&frame, gatt::chunk_size(23)).unwrap_or_default();
+        match transport.as_ref() {
+            Transport::Virtual(key) => {
+                for note in chunks.iter().flat_map(|chunk| key.write(chunk)) {
+                    forward(&reassembler, &outbox, &note);
+                }
+            }
+            // In order, each acknowledged by the key before the next.
+            Transport::Bluetooth(connection) => {
+                for chunk in chunks {
+                    if let Err(e) = connection.write(&chunk).await {
+                        report(Err(e));
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn lost() -> Update {
+    Err(BleError::Failed("the connection to the server was lost".into()))
 }
 
 /// A chunk from the key; a whole frame goes to the server.
-fn forward(reassembler: &std::cell::RefCell<Reassembler>, socket: &WebSocket, chunk: &[u8]) {
+fn forward(reassembler: &RefCell<Reassembler>, outbox: &UnboundedSender<Message>, chunk: &[u8]) {
     let now = js_sys::Date::now() as u64;
     if let Ok(Some(frame)) = reassembler.borrow_mut().push(chunk, now) {
-        let _ = socket.send_with_u8_array(&frame);
+        let _ = outbox.unbounded_send(Message::Bytes(frame));
     }
 }

@@ -21,10 +21,10 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Element, Event, HtmlElement, HtmlInputElement};
 
-use crate::api;
 use crate::components::format::now;
 use crate::key_session::{KeySession, KeyState};
 use crate::step_up_markup::{alert, section, Means, Step, CODE};
+use crate::{api, network};
 
 /// Where the section is painted (the views hold it literally, as a static element), and the
 /// section (a fieldset) when shown.
@@ -127,6 +127,13 @@ pub async fn confirm_typed() -> bool {
     }
 }
 
+/// Before a key write from the change form: a code typed into the section goes first; with
+/// none typed, the key's own press may confirm (a refusal brings the section up, and the write
+/// goes again once it is given).
+pub async fn confirm_typed_for_key() -> bool {
+    value(CODE).is_empty() || confirm_typed().await
+}
+
 /// The key session sent `request` (only a password write is refused for want of a
 /// confirmation, and sent again).
 pub fn sent(request: RelayRequest) {
@@ -170,9 +177,14 @@ pub fn reload() {
 
 fn fetch() {
     spawn_local(async {
-        if let Ok(status) = api::step_up_status().await {
-            PAGE.with_borrow_mut(|p| p.status = Some(status));
-            repaint();
+        match api::step_up_status().await {
+            Ok(status) => {
+                PAGE.with_borrow_mut(|p| p.status = Some(status));
+                repaint();
+            }
+            // Asked again once the server answers: a change would be refused without it.
+            Err(e) if network::unreached(&e) => network::again(fetch),
+            Err(_) => {}
         }
     });
 }

@@ -7,8 +7,6 @@
 mod api;
 #[cfg(target_arch = "wasm32")]
 mod components;
-#[cfg(target_arch = "wasm32")]
-mod focus;
 
 #[cfg(target_arch = "wasm32")]
 fn main() {

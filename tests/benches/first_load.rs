@@ -7,7 +7,6 @@
 use chromiumoxide::cdp::browser_protocol::page::AddScriptToEvaluateOnNewDocumentParams;
 use chromiumoxide::Page;
 use latchkey_tests::browser::{eval, wait_until, TestBrowser};
-use latchkey_tests::pwa::open_app;
 use latchkey_tests::{spawn_app, AppOptions, TestDc};
 
 const RUNS: usize = 10;
@@ -23,7 +22,7 @@ async fn main() {
     let (mut cold, mut warm, mut floor) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..RUNS {
         let browser = TestBrowser::launch().await;
-        let page = open_app(&browser, "about:blank").await;
+        let page = browser.open("about:blank").await;
         let watch = AddScriptToEvaluateOnNewDocumentParams::builder().source(WATCH).build().expect("script");
         page.execute(watch).await.expect("watch for the form");
         cold.push(first_content(&page, &app.url).await);
@@ -35,7 +34,12 @@ async fn main() {
     }
     let (cold, warm, floor) = (median(cold), median(warm), median(floor));
     println!("first content, median of {RUNS}: cold {cold:.0} ms, warm {warm:.0} ms; a static file {floor:.0} ms");
-    println!("first content ratios: warm/cold {:.2}, cold/static {:.1}, warm/static {:.1}", warm / cold, cold / floor, warm / floor);
+    println!(
+        "first content ratios: warm/cold {:.2}, cold/static {:.1}, warm/static {:.1}",
+        warm / cold,
+        cold / floor,
+        warm / floor
+    );
 }
 
 async fn first_content(page: &Page, url: &str) -> f64 {

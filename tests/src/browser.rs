@@ -36,8 +36,25 @@ impl TestBrowser {
         TestBrowser { browser: Arc::new(browser), handler, _profile: profile }
     }
 
+    /// A new page at `url`, on an origin as fresh as its server: every scenario's server has a
+    /// port of its own, but the system hands out ports again, and an earlier server's service
+    /// worker, caches and storage on the same port would otherwise meet this one. The driver
+    /// also attaches to every worker a page starts and holds it until told to run, which can
+    /// leave a worker's install hanging for good; the page is told, before it loads anything,
+    /// to let its workers run.
     pub async fn open(&self, url: &str) -> Page {
-        self.browser.new_page(url).await.expect("new page")
+        use chromiumoxide::cdp::browser_protocol::storage::ClearDataForOriginParams;
+        use chromiumoxide::cdp::browser_protocol::target::SetAutoAttachParams;
+        let page = self.browser.new_page("about:blank").await.expect("new page");
+        let attach = SetAutoAttachParams::builder().auto_attach(false).wait_for_debugger_on_start(false).flatten(true);
+        page.execute(attach.build().expect("auto-attach")).await.expect("let workers run");
+        if url != "about:blank" {
+            if let Some(origin) = origin_of(url) {
+                page.execute(ClearDataForOriginParams::new(origin, "all")).await.expect("a fresh origin");
+            }
+            page.goto(url).await.expect("open the page");
+        }
+        page
     }
 
     /// Closes the browser; every task holding it (an emulated key) must be detached first.
@@ -49,6 +66,13 @@ impl TestBrowser {
         self.handler.abort();
         let _ = (&mut self.handler).await;
     }
+}
+
+/// `http://host:port` of `url`.
+fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let host = rest.split('/').next()?;
+    Some(format!("{scheme}://{host}"))
 }
 
 /// Waits until `selector` matches an element.
@@ -146,4 +170,39 @@ pub async fn accessibility_violations(page: &Page) -> Vec<String> {
         "axe.run(document).then(r => r.violations.map(v => `${v.id} (${v.impact}): ${v.nodes.map(n => n.target.join(' ')).join(', ')}`))",
     )
     .await
+}
+
+/// Runs axe-core on the page as it is now, prints how many violations it found in `state`
+/// (`axe: <state>: <n> violations`), and fails on any.
+pub async fn assert_accessible(page: &Page, state: &str) {
+    let found = accessibility_violations(page).await;
+    println!("axe: {state}: {} violations", found.len());
+    assert!(found.is_empty(), "axe-core on {state}: {found:#?}");
+}
+
+/// Presses `key` ("Tab", "Enter", …) as the keyboard would, wherever the focus is: the
+/// browser's own default action follows (Tab moves the focus, Enter submits a form).
+pub async fn press(page: &Page, key: &str) {
+    wait_for(page, "body").await.press_key(key).await.expect("key press");
+}
+
+/// The focused element's id (empty when it has none, or nothing has the focus).
+pub async fn focused_id(page: &Page) -> String {
+    eval(page, "document.activeElement?.id ?? ''").await
+}
+
+/// Waits until the element with `id` has the focus.
+pub async fn wait_for_focus(page: &Page, id: &str) {
+    wait_until(page, &format!("document.activeElement?.id === {id:?}")).await;
+}
+
+/// Lays the page out as a phone of `width` CSS pixels would (and `height`).
+pub async fn set_viewport(page: &Page, width: i64, height: i64) {
+    use chromiumoxide::cdp::browser_protocol::emulation::SetDeviceMetricsOverrideParams;
+    page.execute(SetDeviceMetricsOverrideParams::new(width, height, 1.0, true)).await.expect("viewport");
+}
+
+/// How wide the page's content is, in CSS pixels (wider than the viewport: it scrolls sideways).
+pub async fn scroll_width(page: &Page) -> i64 {
+    eval(page, "document.documentElement.scrollWidth").await
 }

@@ -12,18 +12,6 @@ use futures::StreamExt;
 
 use crate::browser::eval;
 
-/// A new page at `url` whose service workers run freely: the driver attaches to every worker a
-/// page starts and holds it until told to run, which can leave a worker's install hanging; the
-/// page is told before it loads anything not to hold them.
-pub async fn open_app(browser: &crate::browser::TestBrowser, url: &str) -> Page {
-    use chromiumoxide::cdp::browser_protocol::target::SetAutoAttachParams;
-    let page = browser.open("about:blank").await;
-    let attach = SetAutoAttachParams::builder().auto_attach(false).wait_for_debugger_on_start(false).flatten(true);
-    page.execute(attach.build().expect("auto-attach")).await.expect("stop holding workers");
-    page.goto(url).await.expect("open the app");
-    page
-}
-
 /// Why Chromium would not offer to install the page (empty: installable).
 pub async fn installability_errors(page: &Page) -> Vec<String> {
     let answer = page.execute(GetInstallabilityErrorsParams::default()).await.expect("installability");
@@ -71,8 +59,14 @@ pub async fn stored_text(page: &Page) -> String {
 
 /// Fails when any of `secrets` is stored by the origin anywhere `stored_text` looks.
 pub async fn assert_nothing_stored(page: &Page, secrets: &[&str]) {
+    // Positive controls: a probe put in session storage is found, and so is the worker's
+    // cached shell.
+    let probe = "probe-7f3a-stored-text";
+    let _: bool = eval(page, &format!("(sessionStorage.setItem('probe', '{probe}'), true)")).await;
     let stored = stored_text(page).await;
-    assert!(stored.len() > 2, "the storage areas were read");
+    let _: bool = eval(page, "(sessionStorage.removeItem('probe'), true)").await;
+    assert!(stored.contains(probe), "the search reads session storage");
+    assert!(stored.contains("/index.html"), "the search reads the worker's cache");
     for secret in secrets {
         assert!(!stored.contains(secret), "a password is stored by the origin");
     }

@@ -18,8 +18,19 @@ const COMPRESSED: &[&str] = &["html", "js", "wasm", "css", "webmanifest", "svg",
 /// Run again after a file changed, it makes a new deployment: a new version, a new worker.
 pub fn finish(dist: &Path) -> Result<(), String> {
     let shell = shell_files(dist)?;
+    // The version covers every file served, the bundles cached on visit included: any change
+    // is a new worker, whose activation drops the old caches.
+    let mut served: Vec<PathBuf> = walk(dist)?
+        .into_iter()
+        .filter_map(|p| p.strip_prefix(dist).ok().map(PathBuf::from))
+        .filter(|p| {
+            let name = p.to_string_lossy();
+            !(name == "sw.js" || name.ends_with(".br") || name.ends_with(".gz") || name.contains(".stage"))
+        })
+        .collect();
+    served.sort();
     let mut hash = Sha256::new();
-    for file in &shell {
+    for file in &served {
         hash.update(file.to_string_lossy().as_bytes());
         hash.update(fs::read(dist.join(file)).map_err(|e| format!("{}: {e}", file.display()))?);
     }

@@ -16,7 +16,7 @@ pub fn ActivationForm(key: KeySession, serial: String, remaining: Option<u8>) ->
             <p>"Key " <strong>{serial}</strong> " is new. Enter the activation code your administrator gave you, \
                 then press the button on the key."</p>
             {remaining.map(|r| view! {
-                <p class="alert" role="alert" data-testid="activation-wrong">
+                <p id="activation-wrong" class="alert" role="alert" tabindex="-1" data-testid="activation-wrong">
                     "That code is wrong. " {r} " tries left before the key locks itself."
                 </p>
             })}

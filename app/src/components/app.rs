@@ -3,8 +3,9 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::change_page::ChangePage;
+use super::offline_message::OfflineMessage;
 use super::sign_in_page::SignInPage;
-use crate::api;
+use crate::{api, network};
 
 /// Who is signed in, shared by every page.
 #[derive(Clone, Debug, PartialEq)]
@@ -28,13 +29,8 @@ pub struct Session(pub RwSignal<SessionState>);
 pub fn App() -> impl IntoView {
     let session = RwSignal::new(SessionState::Loading);
     provide_context(Session(session));
-    spawn_local(async move {
-        let state = match api::session().await {
-            Ok(Some(view)) => SessionState::SignedIn(view),
-            _ => SessionState::SignedOut,
-        };
-        session.set(state);
-    });
+    let offline = network::watch();
+    check_session(session);
     // Which page shows follows from the session alone: no router needed (and none shipped).
     // The memo changes only on sign-in and sign-out, so updating the session keeps the page.
     let page_kind = Memo::new(move |_| match session.get() {
@@ -51,6 +47,19 @@ pub fn App() -> impl IntoView {
         <header class="bar">
             <span class="brand">"Latchkey"</span>
         </header>
+        <OfflineMessage offline=offline />
         <main>{page}</main>
     }
+}
+
+/// Who is signed in. Unreachable (the shell opened from the cache with the server down): the
+/// offline message shows, and the check runs again once the server may be back.
+fn check_session(session: RwSignal<SessionState>) {
+    spawn_local(async move {
+        match api::session().await {
+            Ok(Some(view)) => session.set(SessionState::SignedIn(view)),
+            Err(e) if network::unreached(&e) => network::again(move || check_session(session)),
+            _ => session.set(SessionState::SignedOut),
+        }
+    });
 }

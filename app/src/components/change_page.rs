@@ -1,4 +1,4 @@
-use latchkey_api::ChangeReason;
+use latchkey_api::{ChangeReason, PasswordStatus, Problem};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -7,28 +7,46 @@ use super::app::{Session, SessionState};
 use super::change_form::ChangeForm;
 use super::key_panel::KeyPanel;
 use super::policy_summary::PolicySummary;
-use crate::{api, step_up};
+use crate::key_session::{KeySession, Outcome};
+use crate::{api, network, step_up};
 
-/// The password page: who is signed in, the policy and dates, and the change form unless the
-/// directory forbids this user to change.
+/// What the page can show of the status.
+#[derive(Clone, Copy, PartialEq)]
+enum Shape {
+    Loading,
+    Failed,
+    /// Loaded; whether the directory lets this user change their password.
+    Loaded(bool),
+}
+
+/// The password page: who is signed in, the policy and dates, the one change form (unless the
+/// directory forbids this user to change), and the key.
 #[component]
 pub fn ChangePage() -> impl IntoView {
     let Session(session) = expect_context::<Session>();
-    // A plain signal filled once: no Suspense or async resource machinery in the bundle.
-    let status = RwSignal::new(None);
+    // Plain signals: no Suspense or async resource machinery in the bundle. The status is
+    // loaded again after every change, and the form stays as it is meanwhile.
+    let status = RwSignal::new(None::<PasswordStatus>);
+    let failure = RwSignal::new(None::<Problem>);
+    let key = KeySession::new();
     step_up::load();
-    spawn_local(async move {
-        let answer = api::password_status().await;
-        if let Ok(s) = &answer {
-            step_up::clock(s.now);
+    step_up::use_key(key);
+    load_status(status, failure, session);
+    let reload = move || load_status(status, failure, session);
+    // The key changed or stored the password: the dates follow at once.
+    Effect::new(move |_| {
+        if key.outcome.with(|o| matches!(o, Some(Outcome::Done(_)))) {
+            load_status(status, failure, session);
         }
-        status.set(Some(answer));
     });
 
     let sign_out = move |_| {
         spawn_local(async move {
-            let _ = api::sign_out().await;
-            session.set(SessionState::SignedOut);
+            match api::sign_out().await {
+                // Still signed in on the server: say so rather than pretend.
+                Err(e) if network::unreached(&e) => network::point_to_message(),
+                _ => session.set(SessionState::SignedOut),
+            }
         });
     };
 
@@ -36,6 +54,12 @@ pub fn ChangePage() -> impl IntoView {
         SessionState::SignedIn(v) => Some(v),
         _ => None,
     };
+    let shape = Memo::new(move |_| match status.with(|s| s.as_ref().map(|s| s.may_change)) {
+        Some(may_change) => Shape::Loaded(may_change),
+        None if failure.with(Option::is_some) => Shape::Failed,
+        None => Shape::Loading,
+    });
+    let too_early = Signal::derive(move || status.with(|s| s.as_ref().is_some_and(|s| s.earliest_change.is_some())));
 
     view! {
         <section class="card" aria-labelledby="change-title">
@@ -54,36 +78,59 @@ pub fn ChangePage() -> impl IntoView {
                     }}</p>
                 })}
             })}
-            {move || match status.get() {
-                    None => view! { <p>"Loading your password policy…"</p> }.into_any(),
-                    Some(Err(e)) => view! { <Alert error=e /> }.into_any(),
-                    Some(Ok(status)) if !status.may_change => view! {
-                        <PolicySummary status=status.clone() />
-                        // With the step-up section's place (`step_up::HOST`): the key's writes may
-                        // ask for a confirmation.
-                        <div>
-                            <p class="notice" role="status" data-testid="may-not-change">
-                                "Your account is set so that you may not change your own password. Ask your administrator."
-                            </p>
-                            <div id="step-up"></div>
-                        </div>
-                        <KeyPanel status=status />
-                    }.into_any(),
-                    Some(Ok(status)) => view! {
-                        <PolicySummary status=status.clone() />
-                        <ChangeForm status=status.clone() on_changed=move || status_changed(session) />
-                        <KeyPanel status=status />
-                    }.into_any(),
-                }}
+            {move || match shape.get() {
+                Shape::Loading => view! { <p>"Loading your password policy…"</p> }.into_any(),
+                Shape::Failed => failure.get_untracked().map(|e| view! { <Alert error=e /> }).into_any(),
+                Shape::Loaded(may_change) => {
+                    let first = status.get_untracked();
+                    view! {
+                        <PolicySummary status=status />
+                        {(!may_change).then(|| view! {
+                            // With the step-up section's place (`step_up::HOST`): the key's writes
+                            // may ask for a confirmation.
+                            <div>
+                                <p class="notice" role="status" data-testid="may-not-change">
+                                    "Your account is set so that you may not change your own password. Ask your administrator."
+                                </p>
+                                <div id="step-up"></div>
+                            </div>
+                        })}
+                        {first.map(|s| view! { <ChangeForm status=s too_early=too_early key=key on_changed=reload /> })}
+                        <KeyPanel key=key />
+                    }.into_any()
+                }
+            }}
         </section>
     }
 }
 
-/// After a change the session no longer requires one.
-fn status_changed(session: RwSignal<SessionState>) {
-    session.update(|s| {
-        if let SessionState::SignedIn(view) = s {
-            view.change_required = None;
+/// Loads the password status (again). Unreachable: the offline message shows and it is asked
+/// again once the server may be back; a reload that fails otherwise keeps what is shown.
+fn load_status(
+    status: RwSignal<Option<PasswordStatus>>,
+    failure: RwSignal<Option<Problem>>,
+    session: RwSignal<SessionState>,
+) {
+    spawn_local(async move {
+        match api::password_status().await {
+            Ok(s) => {
+                step_up::clock(s.now);
+                // A change made here satisfied what the directory required.
+                if s.change_required.is_none() {
+                    session.update(|state| {
+                        if let SessionState::SignedIn(view) = state {
+                            view.change_required = None;
+                        }
+                    });
+                }
+                status.set(Some(s));
+            }
+            Err(e) if network::unreached(&e) => network::again(move || load_status(status, failure, session)),
+            Err(e) => {
+                if status.with_untracked(Option::is_none) {
+                    failure.set(Some(e));
+                }
+            }
         }
     });
 }

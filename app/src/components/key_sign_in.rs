@@ -4,10 +4,13 @@ use leptos::task::spawn_local;
 
 use super::app::{Session, SessionState};
 use super::demo_key_button::DemoKeyButton;
-use crate::api;
 use crate::key_session::{step_text, KeySession, KeyState, Outcome};
+use crate::{api, focus};
 
-/// Sign-in with the key: its secure channel to the server plus a press on its button.
+const ERROR: &str = "key-sign-in-error";
+
+/// Sign-in with the key: its secure channel to the server plus a press on its button. Offered
+/// below the password form, as secondary buttons.
 #[component]
 pub fn KeySignIn() -> impl IntoView {
     let Session(session) = expect_context::<Session>();
@@ -45,18 +48,31 @@ pub fn KeySignIn() -> impl IntoView {
         error.set(None);
         key.connect();
     };
+    let said = Memo::new(move |_| match key.state.get() {
+        KeyState::Failed(m) => Some(m),
+        KeyState::Lost => Some(crate::ble::BleError::Lost.message()),
+        _ => error.get(),
+    });
+    // A failure takes the focus, as a refused password does.
+    Effect::new(move |_| {
+        if said.with(Option::is_some) {
+            focus::soon(ERROR);
+        }
+    });
     view! {
         <div class="key-sign-in">
-            <button type="button" data-testid="key-sign-in" on:click=start disabled=move || key.busy()>
-                "Sign in with your key"
-            </button>
-            <DemoKeyButton key=key />
+            <p class="or">"Or, with your hardware key:"</p>
+            <div class="actions">
+                <button type="button" class="secondary" data-testid="key-sign-in" on:click=start
+                    disabled=move || key.busy()>
+                    "Sign in with your key"
+                </button>
+                <DemoKeyButton key=key />
+            </div>
             {move || key.step.get().map(|s| view! { <p role="status">{step_text(&s)}</p> })}
-            {move || match key.state.get() {
-                KeyState::Failed(m) => Some(m),
-                KeyState::Lost => Some(crate::ble::BleError::Lost.message()),
-                _ => error.get(),
-            }.map(|m| view! { <p class="alert" role="alert" data-testid="key-error">{m}</p> })}
+            {move || said.get().map(|m| view! {
+                <p class="alert" role="alert" id=ERROR tabindex="-1" data-testid="key-error">{m}</p>
+            })}
         </div>
     }
 }

@@ -5,9 +5,14 @@ use leptos::prelude::*;
 use super::format::local_datetime;
 use crate::dates;
 
-/// The policy and the dates, shown before the user types anything.
+/// The policy and the dates, shown before the user types anything; they follow the status as
+/// it is loaded again (after a change: the new expiry at once).
 #[component]
-pub fn PolicySummary(status: PasswordStatus) -> impl IntoView {
+pub fn PolicySummary(status: RwSignal<Option<PasswordStatus>>) -> impl IntoView {
+    move || status.get().map(summary)
+}
+
+fn summary(status: PasswordStatus) -> impl IntoView {
     let p = &status.policy;
     let now = status.now;
     let mut lines: Vec<String> = vec![format!("At least {} characters", p.min_length)];
@@ -42,7 +47,7 @@ pub fn PolicySummary(status: PasswordStatus) -> impl IntoView {
         )
     });
     view! {
-        <div class="policy" aria-label="Password policy">
+        <div class="policy" role="group" aria-label="Password policy">
             <h2>"Rules for a new password"</h2>
             <p class="hint">"From " {source} "."</p>
             <ul>{lines.into_iter().map(|l| view! { <li>{l}</li> }).collect_view()}</ul>

@@ -5,8 +5,11 @@ use leptos::task::spawn_local;
 use super::alert::Alert;
 use super::app::{Session, SessionState};
 use super::key_sign_in::KeySignIn;
-use crate::api;
+use crate::{api, focus, network};
 
+const ERROR: &str = "sign-in-error";
+
+/// The password sign-in is the page's one primary action; the key's is offered below it.
 #[component]
 pub fn SignInPage() -> impl IntoView {
     let Session(session) = expect_context::<Session>();
@@ -29,7 +32,12 @@ pub fn SignInPage() -> impl IntoView {
                     password.set(String::new());
                     session.set(SessionState::SignedIn(view));
                 }
-                Err(e) => error.set(Some(e)),
+                // What was typed stays; the offline message says why nothing happened.
+                Err(e) if network::unreached(&e) => network::point_to_message(),
+                Err(e) => {
+                    error.set(Some(e));
+                    focus::soon(ERROR);
+                }
             }
             busy.set(false);
         });
@@ -38,9 +46,7 @@ pub fn SignInPage() -> impl IntoView {
     view! {
         <section class="card" aria-labelledby="sign-in-title">
             <h1 id="sign-in-title">"Sign in"</h1>
-            // A plain link: the recovery pages are a bundle of their own, off the first load.
-            <p class="hint">"Use your domain logon name and password. "
-                <a href="/recover/" data-testid="cant-sign-in">"Can't sign in?"</a></p>
+            <p class="hint">"Use your domain logon name and password."</p>
             <form on:submit=submit>
                 <label for="username">"Logon name"</label>
                 <input id="username" name="username" autocomplete="username" required
@@ -52,7 +58,9 @@ pub fn SignInPage() -> impl IntoView {
                     {move || if busy.get() { "Signing in…" } else { "Sign in" }}
                 </button>
             </form>
-            {move || error.get().map(|e| view! { <Alert error=e /> })}
+            {move || error.get().map(|e| view! { <Alert error=e id=ERROR /> })}
+            // A plain link: the recovery pages are a bundle of their own, off the first load.
+            <p><a href="/recover/" data-testid="cant-sign-in">"Can't sign in?"</a></p>
             <KeySignIn />
         </section>
     }

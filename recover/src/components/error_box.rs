@@ -2,7 +2,7 @@ use latchkey_api::Problem;
 use latchkey_app::components::alert::Alert;
 use leptos::prelude::*;
 
-use crate::focus;
+use latchkey_app::focus;
 
 /// The app's alert (a policy violation lists its failed rules), taking focus as it appears.
 #[component]

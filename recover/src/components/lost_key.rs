@@ -5,7 +5,8 @@ use leptos::task::spawn_local;
 
 use super::error_box::ErrorBox;
 use super::own_key_row::OwnKeyRow;
-use crate::{api, focus};
+use crate::api;
+use latchkey_app::focus;
 
 #[derive(Clone, PartialEq)]
 enum Keys {

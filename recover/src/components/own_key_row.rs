@@ -5,7 +5,8 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::error_box::ErrorBox;
-use crate::{api, focus};
+use crate::api;
+use latchkey_app::focus;
 
 /// The refusal that asks the signed-in user to confirm it is them first.
 const STEP_UP: &str = "step_up_required";

@@ -3,7 +3,8 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::error_box::ErrorBox;
-use crate::{api, focus};
+use crate::api;
+use latchkey_app::focus;
 
 /// The second step without the key: the authenticator's code, the mailed code and the new
 /// password twice. A mismatch is refused here, on the second field; the server checks the

@@ -8,7 +8,8 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::error_box::ErrorBox;
-use crate::{api, focus};
+use crate::api;
+use latchkey_app::focus;
 
 /// The refusal that asks for a code from the authenticator app besides the key.
 const CODE_NEEDED: &str = "second_factor_required";

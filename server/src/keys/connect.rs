@@ -245,10 +245,10 @@ async fn deliver(ch: &mut Channel, state: &AppState, key: &KeyRow) -> Result<boo
         let (ids, commands): (Vec<i64>, Vec<Command>) = batch.into_iter().unzip();
         // The last batch brings the listing back with it.
         let results = if n == last { ch.call_batch_and_list(commands).await? } else { ch.call(commands).await? };
-        let complete = results.len() == ids.len();
+        // The key stops at its first error: what follows waits for the next connection.
+        let complete = results.len() == ids.len() && results.iter().all(Result::is_ok);
         delivered |= take_results(state, key, ids, results).await?;
         if !complete {
-            // The key stopped at an error: the rest waits for the next connection.
             break;
         }
     }

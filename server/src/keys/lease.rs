@@ -16,10 +16,9 @@ const WAIT: Duration = Duration::from_secs(10);
 
 /// A key's session slot, held for the session's length.
 pub struct KeyLease {
-    state: AppState,
-    serial: String,
-    holder: String,
-    renewal: tokio::task::JoinHandle<()>,
+    /// Tells the holding task to give the lease back and end; it alone writes the lease, so a
+    /// renewal in flight can never land after the release.
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 impl KeyLease {
@@ -36,16 +35,21 @@ impl KeyLease {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        let renewal = tokio::spawn(renew(state.clone(), serial.to_string(), holder.clone()));
-        Ok(KeyLease { state: state.clone(), serial: serial.to_string(), holder, renewal })
+        let (stop, stopped) = tokio::sync::oneshot::channel();
+        tokio::spawn(hold(state.clone(), serial.to_string(), holder, stopped));
+        Ok(KeyLease { stop: Some(stop) })
     }
 }
 
-async fn renew(state: AppState, serial: String, holder: String) {
+/// Renews the lease until the session ends (its `KeyLease` dropped), then gives it back.
+async fn hold(state: AppState, serial: String, holder: String, mut stopped: tokio::sync::oneshot::Receiver<()>) {
     let mut ticks = tokio::time::interval(Duration::from_secs((LEASE_SECS / 3) as u64));
     ticks.tick().await;
     loop {
-        ticks.tick().await;
+        tokio::select! {
+            _ = &mut stopped => break,
+            _ = ticks.tick() => {}
+        }
         let now = state.now();
         match state.store.take_key_lease(&serial, &holder, now, now + LEASE_SECS).await {
             Ok(true) => {}
@@ -53,17 +57,15 @@ async fn renew(state: AppState, serial: String, holder: String) {
             Err(e) => tracing::warn!(%serial, error = %e, "cannot renew a key's session lease"),
         }
     }
+    if let Err(e) = state.store.release_key_lease(&serial, &holder).await {
+        tracing::warn!(%serial, error = %e, "cannot give a key's session lease back; it runs out");
+    }
 }
 
 impl Drop for KeyLease {
     fn drop(&mut self) {
-        self.renewal.abort();
-        let (state, serial, holder) =
-            (self.state.clone(), std::mem::take(&mut self.serial), std::mem::take(&mut self.holder));
-        tokio::spawn(async move {
-            if let Err(e) = state.store.release_key_lease(&serial, &holder).await {
-                tracing::warn!(%serial, error = %e, "cannot give a key's session lease back; it runs out");
-            }
-        });
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
     }
 }

@@ -1,13 +1,21 @@
 //! The SPA in headless Chromium against the real server and DC. One browser for the suite.
 
 mod admin_pages;
+mod pwa_pages;
 mod recovery_pages;
 mod step_up_pages;
 
+use chromiumoxide::cdp::browser_protocol::bluetooth_emulation::{
+    CentralState, DisableParams as BluetoothEmulationDisable, EnableParams as BluetoothEmulationEnable,
+};
+use chromiumoxide::cdp::browser_protocol::device_access::EnableParams as DeviceAccessEnable;
 use keysim::storage::MemoryFlash;
 use keysim::SimKey;
 use latchkey_tests::bluetooth::{remove_adapter, EmulatedKey};
-use latchkey_tests::browser::{click, eval, type_into, wait_for, wait_until, TestBrowser};
+use latchkey_tests::browser::{
+    assert_accessible, click, eval, focused_id, press, scroll_width, set_viewport, type_into, wait_for, wait_for_focus,
+    wait_until, TestBrowser,
+};
 use latchkey_tests::{keys, spawn_app, totp_code, AppOptions, TestDc, TestUser, UserOptions};
 
 const FAILED_RULES: &str = "Array.from(document.querySelectorAll('li[data-outcome=failed]')).map(e => e.dataset.rule)";
@@ -22,6 +30,10 @@ async fn self_service_password_change_in_the_browser() {
     {
         let (dc, browser) = (&dc, &browser);
         scenario(&mut failed, "change_with_live_checklist", change_with_live_checklist(dc, browser)).await;
+        let name = "the_keyboard_alone_signs_in_on_a_narrow_screen";
+        scenario(&mut failed, name, the_keyboard_alone_signs_in_on_a_narrow_screen(dc, browser)).await;
+        let name = "a_change_without_the_server_keeps_what_was_typed";
+        scenario(&mut failed, name, a_change_without_the_server_keeps_what_was_typed(dc, browser)).await;
         let name = "must_change_user_is_sent_straight_to_the_change";
         scenario(&mut failed, name, must_change_user_is_sent_straight_to_the_change(dc, browser)).await;
         scenario(
@@ -54,6 +66,17 @@ async fn self_service_password_change_in_the_browser() {
         scenario(&mut failed, name, recovery_pages::a_signed_in_user_reports_their_key_stolen(dc, browser)).await;
         let name = "key_connection_failures_are_explained";
         scenario(&mut failed, name, key_connection_failures_are_explained(dc, browser)).await;
+        let name = "the_portal_installs_and_opens_offline";
+        scenario(&mut failed, name, pwa_pages::the_portal_installs_and_opens_offline(dc, browser)).await;
+        let name = "a_new_deployment_is_offered_and_replaces_the_old";
+        scenario(&mut failed, name, pwa_pages::a_new_deployment_is_offered_and_replaces_the_old(dc, browser)).await;
+        let name = "a_first_visit_fits_the_budget_and_a_warm_one_only_revalidates";
+        scenario(
+            &mut failed,
+            name,
+            pwa_pages::a_first_visit_fits_the_budget_and_a_warm_one_only_revalidates(dc, browser),
+        )
+        .await;
     }
     browser.close().await;
     assert!(failed.is_empty(), "browser scenarios failed: {failed:?}");
@@ -123,19 +146,65 @@ async fn change_in_form(page: &chromiumoxide::Page, current: &str, new: &str) {
     wait_for(page, "[data-testid=changed]").await;
 }
 
+/// Ids that more than one element carries.
+const DUPLICATE_IDS: &str =
+    "(() => { const ids = [...document.querySelectorAll('[id]')].map(e => e.id); return [...new Set(ids.filter((id, i) => ids.indexOf(id) !== i))]; })()";
+
+/// With the key ready and holding no password for the account: the change form goes to the
+/// key only; the current password, checked by the directory, is stored on the key.
+async fn onboard(page: &chromiumoxide::Page, password: &str) {
+    wait_until(page, "document.querySelector('form.change')?.dataset.target === 'key'").await;
+    type_into(page, "#on-key", password).await;
+    click(page, "form.change button[type=submit]").await;
+    wait_for(page, "[data-testid=key-done]").await;
+}
+
+/// The same, with a password the directory refuses: the refusal takes the focus.
+async fn onboard_refused(page: &chromiumoxide::Page, wrong: &str) {
+    wait_until(page, "document.querySelector('form.change')?.dataset.target === 'key'").await;
+    type_into(page, "#on-key", wrong).await;
+    click(page, "form.change button[type=submit]").await;
+    wait_for(page, "[data-testid=key-refused]").await;
+    wait_for_focus(page, "key-outcome").await;
+}
+
+/// "Directory and key", generated: changed in the directory and on the key, shown to nobody.
+async fn generate_everywhere(page: &chromiumoxide::Page) {
+    click(page, "#target-everywhere").await;
+    click(page, "#how-generated").await;
+    wait_until(page, "document.querySelector('form.change')?.dataset.target === 'everywhere'").await;
+    click(page, "form.change button[type=submit]").await;
+    wait_until(
+        page,
+        "(document.querySelector('[data-testid=key-done]')?.innerText ?? '').includes('directory and on the key')",
+    )
+    .await;
+    wait_for_focus(page, "key-outcome").await;
+}
+
 async fn change_with_live_checklist(dc: &TestDc, browser: &TestBrowser) {
     let user = dc.create_user(UserOptions { display_name: Some("Nora Vance".into()), ..Default::default() }).await;
     let app = spawn_app(dc, AppOptions::default()).await;
     let page = browser.open(&app.url).await;
 
-    // A wrong password is refused with the reason shown.
+    // A wrong password is refused with the reason shown, and the reason has the focus.
     sign_in(&page, &user.sam, "Not-My-Password-1").await;
     wait_until(&page, "document.querySelector('.alert[data-code=invalid_credentials]') !== null").await;
+    wait_for_focus(&page, "sign-in-error").await;
+    assert_accessible(&page, "sign-in with an error").await;
 
     sign_in(&page, &user.sam, &user.password).await;
     wait_for(&page, "#new").await;
     let expiry: String = eval(&page, "document.querySelector('[data-testid=expiry]').innerText").await;
     assert!(expiry.contains("expires in 41 days") || expiry.contains("expires in 42 days"), "{expiry}");
+
+    // Nothing typed yet: every rule is neutral, none failed and none met (the blocklist's
+    // included); the field describes itself by its own checklist.
+    let rules: Vec<String> =
+        eval(&page, "[...document.querySelectorAll('#new-rules li')].map(e => e.dataset.outcome)").await;
+    assert!(!rules.is_empty() && rules.iter().all(|o| o == "pending"), "{rules:?}");
+    let described: String = eval(&page, "document.querySelector('#new').getAttribute('aria-describedby')").await;
+    assert_eq!(described, "new-rules");
 
     // A weak password: every failed rule is listed as the user types, before any submit.
     type_into(&page, "#new", "vance").await;
@@ -144,18 +213,128 @@ async fn change_with_live_checklist(dc: &TestDc, browser: &TestBrowser) {
     assert_eq!(failed, vec!["min_length", "no_name_parts", "categories"]);
     let disabled: bool = eval(&page, "document.querySelector('form.change button').disabled").await;
     assert!(disabled, "a failing password cannot be submitted");
+    assert_accessible(&page, "the change form with failing rules").await;
 
     // A common password passes the local rules but the server's blocklist catches it.
     type_into(&page, "#new", "Password123!").await;
     wait_until(&page, "document.querySelector('li[data-rule=not_blocklisted][data-outcome=failed]') !== null").await;
 
-    // A strong one: everything passes, the server's checks included.
+    // A strong one: everything passes, the server's checks included; the answer has the focus,
+    // and the expiry follows the new password at once.
     let new = "Copper-Lantern-Orbit-58";
     change_in_form(&page, &user.password, new).await;
+    wait_for_focus(&page, "change-done").await;
+    wait_until(&page, &format!("document.querySelector('[data-testid=expiry]').innerText !== {expiry:?}")).await;
 
     assert!(dc.binds(&user.dn, new).await, "the new password binds in the directory");
     assert!(!dc.binds(&user.dn, &user.password).await);
     page.close().await.expect("close page");
+}
+
+/// The sign-in page with the keyboard alone, on a 375 px phone: Tab reaches the logon name, the
+/// password and the submit in that order; Enter submits; a refusal takes the focus; neither
+/// page scrolls sideways.
+async fn the_keyboard_alone_signs_in_on_a_narrow_screen(dc: &TestDc, browser: &TestBrowser) {
+    let user = dc
+        .create_user(UserOptions {
+            display_name: Some("Maximiliane Wolkenstein-Oberhausen".into()),
+            ..Default::default()
+        })
+        .await;
+    let app = spawn_app(dc, AppOptions::default()).await;
+    let page = browser.open("about:blank").await;
+    set_viewport(&page, 375, 800).await;
+    page.goto(&app.url).await.expect("open the portal");
+    wait_for(&page, "#username").await;
+    let width = scroll_width(&page).await;
+    assert!(width <= 375, "the sign-in page is {width} px wide at 375 px");
+
+    let from_the_top: bool =
+        eval(&page, "(document.activeElement?.blur(), document.activeElement === document.body)").await;
+    assert!(from_the_top);
+    // From the top of the page (past the app bar's own buttons, when the browser offers them).
+    let mut stops = Vec::new();
+    while stops.len() < 4 && stops.last().map(String::as_str) != Some("username") {
+        press(&page, "Tab").await;
+        stops.push(focused_id(&page).await);
+    }
+    assert_eq!(stops.last().map(String::as_str), Some("username"), "Tab stops: {stops:?}");
+    let outlined: String = eval(&page, "getComputedStyle(document.activeElement).outlineStyle").await;
+    assert_ne!(outlined, "none", "the focused field shows it");
+    press(&page, "Tab").await;
+    assert_eq!(focused_id(&page).await, "password");
+    press(&page, "Tab").await;
+    let on_submit: bool =
+        eval(&page, "document.activeElement === document.querySelector('form button[type=submit]')").await;
+    assert!(on_submit, "the third stop is the sign-in button");
+
+    // Typed, then Enter: a wrong password is refused, and the refusal has the focus.
+    type_into(&page, "#username", &user.sam).await;
+    type_into(&page, "#password", "Not-Her-Password-3").await;
+    press(&page, "Enter").await;
+    wait_for(&page, ".alert[data-code=invalid_credentials]").await;
+    wait_for_focus(&page, "sign-in-error").await;
+    type_into(&page, "#password", &user.password).await;
+    press(&page, "Enter").await;
+    wait_for(&page, "#new").await;
+
+    // The change page at 375 px, with a long name and every rule listed.
+    type_into(&page, "#new", "a").await;
+    wait_for(&page, "li[data-outcome=failed]").await;
+    let width = scroll_width(&page).await;
+    assert!(width <= 375, "the change page is {width} px wide at 375 px");
+    page.close().await.expect("close page");
+}
+
+/// The server goes away while the user changes their password: the submit says they are
+/// offline (with the focus), keeps everything typed, stores none of it, queues nothing; the
+/// page notices by itself when the server is back, and the same submit then goes through.
+async fn a_change_without_the_server_keeps_what_was_typed(dc: &TestDc, browser: &TestBrowser) {
+    let user = dc.create_user(UserOptions::default()).await;
+    let app = spawn_app(dc, AppOptions::default()).await;
+    let page = browser.open(&app.url).await;
+    sign_in(&page, &user.sam, &user.password).await;
+    let new = "Lichen-Beacon-Rowan-74";
+    type_into(&page, "#current", &user.password).await;
+    type_into(&page, "#new", new).await;
+    type_into(&page, "#new-confirm", new).await;
+    wait_until(&page, "document.querySelector('li[data-rule=not_blocklisted][data-outcome=passed]') !== null").await;
+
+    app.stop().await;
+    click(&page, "form.change button[type=submit]").await;
+    let said = wait_for(&page, "[data-testid=offline]").await.inner_text().await.unwrap().unwrap_or_default();
+    assert!(said.contains("You are offline — changing a password needs the company network or VPN"), "{said}");
+    wait_for_focus(&page, "offline").await;
+    let kept: Vec<String> =
+        eval(&page, "['#current', '#new', '#new-confirm'].map(s => document.querySelector(s).value)").await;
+    assert_eq!(kept, vec![user.password.clone(), new.to_string(), new.to_string()], "what was typed is kept");
+    let changed: bool = eval(&page, "document.querySelector('[data-testid=changed]') !== null").await;
+    assert!(!changed, "nothing claims a change");
+    assert_accessible(&page, "the change form with the offline message").await;
+    let stored: String =
+        eval(&page, "JSON.stringify([Object.entries(localStorage), Object.entries(sessionStorage)])").await;
+    assert!(!stored.contains(new) && !stored.contains(&user.password), "no password stored: {stored}");
+    assert!(!dc.binds(&user.dn, new).await, "nothing reached the directory");
+
+    // The same server back on the same address (its database and secret: the session holds).
+    // No `online` event fires for a server that restarts: the page asks again by itself.
+    let back = spawn_app(
+        dc,
+        AppOptions {
+            listen: Some(app.addr),
+            database_url: Some(app.state.config.database_url.clone()),
+            secret_key_file: Some(app.state.config.secret_key_file.clone()),
+            ..AppOptions::default()
+        },
+    )
+    .await;
+    wait_until(&page, "document.querySelector('[data-testid=offline]') === null").await;
+    assert!(!dc.binds(&user.dn, new).await, "nothing was sent again by itself");
+    click(&page, "form.change button[type=submit]").await;
+    wait_for(&page, "[data-testid=changed]").await;
+    assert!(dc.binds(&user.dn, new).await, "the submit, made again, changed it");
+    page.close().await.expect("close page");
+    back.stop().await;
 }
 
 async fn must_change_user_is_sent_straight_to_the_change(dc: &TestDc, browser: &TestBrowser) {
@@ -205,8 +384,10 @@ async fn key_flows_in_the_browser(dc: &TestDc, browser: &TestBrowser) {
     wait_for(&page, "#new").await;
     let emulated = EmulatedKey::attach(&browser.browser, &page, key, true).await;
 
-    // First connection: the activation code the administrator handed over.
+    // First connection: the activation code the administrator handed over; its field has the focus.
     click(&page, "[data-testid=key-connect]").await;
+    wait_for_focus(&page, "activation-code").await;
+    assert_accessible(&page, "the key panel asking for the activation code").await;
     type_into(&page, "#activation-code", &code).await;
     click(&page, "form.activation button").await;
     let ready = wait_for(&page, "[data-testid=key-ready]").await;
@@ -218,28 +399,46 @@ async fn key_flows_in_the_browser(dc: &TestDc, browser: &TestBrowser) {
         assert!(seen.writes.iter().all(|w| w.len() <= 20), "chunks fit the default MTU");
     }
 
+    // The key holds no password yet: the one change form offers to store it (the key only),
+    // and its choice has the focus. A wrong password is refused, and nothing is stored.
+    wait_for_focus(&page, "target-key").await;
+    assert_accessible(&page, "the key panel ready with its accounts").await;
+    onboard_refused(&page, "Not-The-Password-9").await;
+    assert_accessible(&page, "the key panel with an operation refused").await;
+    assert_eq!(keys::key_password(&emulated.key.lock().unwrap(), 1), None);
+
     // Onboarding: the current password, verified by the directory, then stored on the key.
-    type_into(&page, "#current-1", &user.password).await;
-    click(&page, "[data-testid=onboard] button").await;
-    wait_for(&page, "[data-testid=key-done]").await;
+    onboard(&page, &user.password).await;
+    assert_accessible(&page, "the key panel with an operation done").await;
     assert_eq!(keys::key_password(&emulated.key.lock().unwrap(), 1).as_deref(), Some(user.password.as_str()));
 
+    // Now the key holds it, the same form changes both at once. Still one "New password" on
+    // the page, one checklist and one strength meter, each form's field described by its own.
+    click(&page, "#target-everywhere").await;
+    click(&page, "#how-typed").await;
+    type_into(&page, "#new", "Sparrow-Gantry-Velvet-62").await;
+    wait_for(&page, ".strength meter").await;
+    let new_fields: usize = eval(&page, "document.querySelectorAll('input[autocomplete=new-password]').length").await;
+    assert_eq!(new_fields, 2, "one new password and its confirmation");
+    let repeated: Vec<String> = eval(&page, DUPLICATE_IDS).await;
+    assert!(repeated.is_empty(), "ids used twice: {repeated:?}");
+    assert_accessible(&page, "the change form with the key's choices").await;
+    type_into(&page, "#new", "").await;
+
     // "Generate one for me": changed in the directory and on the key, shown to nobody.
-    click(&page, "[data-testid=generate]").await;
-    wait_until(
-        &page,
-        "(document.querySelector('[data-testid=key-done]')?.innerText ?? '').includes('directory and on the key')",
-    )
-    .await;
+    generate_everywhere(&page).await;
     let generated = keys::key_password(&emulated.key.lock().unwrap(), 1).unwrap();
     assert_ne!(generated, user.password);
     assert!(dc.binds(&user.dn, &generated).await, "the generated password binds");
     let html: String = eval(&page, "document.documentElement.outerHTML").await;
     assert!(!html.contains(&generated), "the page never saw the generated password");
 
-    // The key goes out of range; the page offers to reconnect, and the session resumes.
+    // The key goes out of range; the page says so (with the focus) and offers to reconnect,
+    // and the session resumes.
     emulated.go_out_of_range(&browser.browser).await;
     wait_for(&page, "[data-testid=key-lost]").await;
+    wait_for_focus(&page, "key-state").await;
+    assert_accessible(&page, "the key panel with the key lost").await;
     click(&page, "[data-testid=key-reconnect]").await;
     wait_for(&page, "[data-testid=key-ready]").await;
 
@@ -250,6 +449,10 @@ async fn key_flows_in_the_browser(dc: &TestDc, browser: &TestBrowser) {
     wait_for(&page, "#new").await;
     let greeting: String = eval(&page, "document.querySelector('.card .hint').innerText").await;
     assert!(greeting.contains(&user.sam), "{greeting}");
+    // After every flow above: none of the passwords used is kept by the origin anywhere
+    // (the service worker's caches, local and session storage, IndexedDB).
+    let used = [user.password.as_str(), generated.as_str(), "Sparrow-Gantry-Velvet-62", "Not-The-Password-9"];
+    latchkey_tests::pwa::assert_nothing_stored(&page, &used).await;
     emulated.detach().await;
     page.close().await.expect("close page");
 
@@ -283,9 +486,7 @@ async fn the_demo_virtual_key_runs_in_the_page(dc: &TestDc, browser: &TestBrowse
     type_into(&page, "#activation-code", &code).await;
     click(&page, "form.activation button").await;
     wait_for(&page, "[data-testid=key-ready]").await;
-    type_into(&page, "#current-1", &user.password).await;
-    click(&page, "[data-testid=onboard] button").await;
-    wait_for(&page, "[data-testid=key-done]").await;
+    onboard(&page, &user.password).await;
     let row = app.state.store.key_by_serial(&made.serial).await.unwrap().unwrap();
     assert_eq!(row.status.label(), "active", "the virtual key was activated through the real protocol");
     page.close().await.expect("close page");
@@ -409,6 +610,17 @@ async fn key_connection_failures_are_explained(dc: &TestDc, browser: &TestBrowse
     let error: String = eval(&page, "new Promise(r => { const t = setInterval(() => { const e = document.querySelector('[data-testid=key-error]'); if (e) { clearInterval(t); r(e.innerText); } }, 50); })").await;
     assert!(error.contains("No key was chosen"), "{error}");
     emulated.detach().await;
+    page.close().await.expect("close page");
+
+    // The chooser stays open (nobody picks a key): the panel says it is connecting.
+    let (page, _app) = signed_in_page(dc, browser).await;
+    page.execute(DeviceAccessEnable::default()).await.expect("DeviceAccess.enable");
+    let _ = browser.browser.execute(BluetoothEmulationDisable::default()).await;
+    browser.browser.execute(BluetoothEmulationEnable::new(CentralState::PoweredOn, true)).await.expect("adapter");
+    click(&page, "[data-testid=key-connect]").await;
+    wait_for(&page, "[data-testid=key-connecting]").await;
+    wait_for_focus(&page, "key-state").await;
+    assert_accessible(&page, "the key panel connecting").await;
     page.close().await.expect("close page");
 
     // No Bluetooth adapter at all.

@@ -7,7 +7,7 @@ use chromiumoxide::Page;
 use latchkey_api::registry::KeyStatus;
 use latchkey_api::relay::{RelayEvent, RelayRequest};
 use latchkey_tests::browser::{
-    accessibility_violations, choose, click, eval, type_into, wait_for, wait_until, TestBrowser,
+    accessibility_violations, assert_accessible, choose, click, eval, type_into, wait_for, wait_until, TestBrowser,
 };
 use latchkey_tests::{keys, spawn_app, AppOptions, TestDc, TestUser, UserOptions};
 
@@ -18,8 +18,7 @@ async fn figure(page: &Page, testid: &str) -> u64 {
 }
 
 async fn no_violations(page: &Page, what: &str) {
-    let found = accessibility_violations(page).await;
-    assert!(found.is_empty(), "axe-core on {what}: {found:#?}");
+    assert_accessible(page, what).await;
 }
 
 async fn open_employee(page: &Page, user: &TestUser) {
@@ -117,7 +116,7 @@ pub async fn the_administration_pages_have_no_dead_ends(dc: &TestDc, browser: &T
     wait_until(&page, "document.querySelector('dialog[data-testid=confirm]').open").await;
     let question: String = eval(&page, "document.querySelector('#confirm-title').innerText").await;
     assert!(question.contains("Émilie Durand"), "{question}");
-    no_violations(&page, "the confirmation dialog").await;
+    no_violations(&page, "the employee page with the confirmation dialog open").await;
     click(&page, "[data-testid=confirm-cancel]").await;
     wait_until(&page, "!document.querySelector('dialog[data-testid=confirm]').open").await;
     assert_eq!(dc.read(&employee.dn, "pwdLastSet").await, before, "Cancel changed nothing");
@@ -174,6 +173,7 @@ pub async fn the_administration_pages_have_no_dead_ends(dc: &TestDc, browser: &T
     wait_until(&page, "document.querySelector('dialog[data-testid=confirm]').open").await;
     let consequence: String = eval(&page, "document.querySelector('#confirm-text').innerText").await;
     assert!(consequence.contains(&employee.sam), "{consequence}");
+    no_violations(&page, "the keys page with the confirmation dialog open").await;
     wait_for(&page, "[data-testid=confirm-cancel]").await.press_key("Escape").await.unwrap();
     wait_until(&page, "!document.querySelector('dialog[data-testid=confirm]').open").await;
     let status = || async { app.state.store.key_by_serial(&made.serial).await.unwrap().unwrap().status };

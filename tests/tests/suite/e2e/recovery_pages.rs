@@ -3,7 +3,7 @@
 //! and a new password; a signed-in user reports their key stolen. axe-core checks the pages.
 
 use latchkey_tests::bluetooth::EmulatedKey;
-use latchkey_tests::browser::{accessibility_violations, click, eval, type_into, wait_for, wait_until, TestBrowser};
+use latchkey_tests::browser::{assert_accessible, click, eval, type_into, wait_for, wait_until, TestBrowser};
 use latchkey_tests::smtp::TestSmtp;
 use latchkey_tests::{spawn_app, totp_code, totp_code_at, AppOptions, TestDc, UserOptions};
 use serde_json::json;
@@ -11,8 +11,7 @@ use serde_json::json;
 use crate::relay::{onboard, user_with_key};
 
 async fn no_violations(page: &chromiumoxide::Page, what: &str) {
-    let found = accessibility_violations(page).await;
-    assert!(found.is_empty(), "axe-core on {what}: {found:#?}");
+    assert_accessible(page, what).await;
 }
 
 pub async fn a_locked_out_user_unlocks_with_the_key(dc: &TestDc, browser: &TestBrowser) {

@@ -4,12 +4,11 @@
 
 use latchkey_api::step_up::SecondFactorMode;
 use latchkey_tests::bluetooth::EmulatedKey;
-use latchkey_tests::browser::{accessibility_violations, click, eval, type_into, wait_for, wait_until, TestBrowser};
+use latchkey_tests::browser::{assert_accessible, click, eval, type_into, wait_for, TestBrowser};
 use latchkey_tests::{keys, spawn_app, totp_code_at, AppOptions, TestDc, UserOptions};
 
 async fn no_violations(page: &chromiumoxide::Page, what: &str) {
-    let found = accessibility_violations(page).await;
-    assert!(found.is_empty(), "axe-core on {what}: {found:#?}");
+    assert_accessible(page, what).await;
 }
 
 /// `second_factor = "totp"`: the change form asks first; the user enrols an authenticator in
@@ -67,18 +66,11 @@ pub async fn a_key_press_confirms_a_change_everywhere(dc: &TestDc, browser: &Tes
     type_into(&page, "#activation-code", &code).await;
     click(&page, "form.activation button").await;
     wait_for(&page, "[data-testid=key-ready]").await;
-    type_into(&page, "#current-1", &user.password).await;
-    click(&page, "[data-testid=onboard] button").await;
-    wait_for(&page, "[data-testid=key-done]").await;
+    super::onboard(&page, &user.password).await;
     // The active key is a factor now: the page points to it.
     wait_for(&page, "[data-testid=step-up-key-hint]").await;
     no_violations(&page, "the key panel with the key as the factor").await;
-    click(&page, "[data-testid=generate]").await;
-    wait_until(
-        &page,
-        "(document.querySelector('[data-testid=key-done]')?.innerText ?? '').includes('directory and on the key')",
-    )
-    .await;
+    super::generate_everywhere(&page).await;
     let generated = keys::key_password(&emulated.key.lock().unwrap(), 1).unwrap();
     assert!(dc.binds(&user.dn, &generated).await, "the generated password binds");
     let audit = app.state.store.audit_of("LK-E2E-STEPUP").await.unwrap();
