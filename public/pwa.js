@@ -42,32 +42,48 @@
   // Set by "Reload" only: the first install's worker also takes the page over, and that must
   // not reload it.
   let takingOver = false;
-  navigator.serviceWorker.addEventListener("controllerchange", () => {
-    if (takingOver) location.reload();
-  });
-  const offerReload = (worker) => {
+  // "Reload" hands over to whichever worker is waiting when it is pressed (a later deployment
+  // may have replaced the one it was offered for); with none waiting, a new worker is already
+  // in charge (another tab's Reload) and the page just loads again.
+  const reload = async () => {
+    const waiting = (await navigator.serviceWorker.getRegistration())?.waiting;
+    if (!waiting) return location.reload();
+    takingOver = true;
+    waiting.postMessage("take-over");
+  };
+  const offerReload = () => {
     if (document.getElementById("update")) return;
     const note = document.createElement("p");
     note.id = "update";
     note.setAttribute("role", "status");
-    note.append("A new version is ready — ");
-    note.append(
-      button("update-reload", "Reload", () => {
-        takingOver = true;
-        worker.postMessage("take-over");
-      }),
-    );
     bar().append(note);
+    // Written into the live region after it is in the page, so it is announced.
+    note.append("A new version is ready — ", button("update-reload", "Reload", reload));
   };
-  navigator.serviceWorker.register("/sw.js", { scope: "/" }).then((registration) => {
-    const watch = (worker) =>
-      worker.addEventListener("statechange", () => {
-        if (worker.state === "installed" && navigator.serviceWorker.controller) offerReload(worker);
-      });
-    if (registration.waiting && navigator.serviceWorker.controller) offerReload(registration.waiting);
-    if (registration.installing) watch(registration.installing);
-    registration.addEventListener("updatefound", () => watch(registration.installing));
-    // A page left open for days still hears of a deployment.
-    setInterval(() => registration.update().catch(() => {}), 60 * 60 * 1000);
+  // Whether a worker served this page: the first install's takes it over without a new build.
+  let controlled = Boolean(navigator.serviceWorker.controller);
+  navigator.serviceWorker.addEventListener("controllerchange", () => {
+    // Another tab's Reload put a new worker in charge of this page, still running the old
+    // code: ask, never reload under the user's typing.
+    if (takingOver) location.reload();
+    else if (controlled) offerReload();
+    controlled = true;
   });
+  navigator.serviceWorker
+    .register("/sw.js", { scope: "/" })
+    .then((registration) => {
+      const watch = (worker) =>
+        worker.addEventListener("statechange", () => {
+          if (worker.state === "installed" && navigator.serviceWorker.controller) offerReload();
+        });
+      if (registration.waiting && navigator.serviceWorker.controller) offerReload();
+      if (registration.installing) watch(registration.installing);
+      registration.addEventListener("updatefound", () => watch(registration.installing));
+      // A page left open for days still hears of a deployment.
+      setInterval(() => registration.update().catch(() => {}), 60 * 60 * 1000);
+    })
+    .catch(() => {
+      // No worker (a browser that refuses it, a server without sw.js): the portal works
+      // online as a plain page.
+    });
 })();

@@ -7,6 +7,10 @@ const SHELL = `shell-${VERSION}`;
 // The administration and "Can't sign in?" bundles, cached when visited.
 const VISITED = `visited-${VERSION}`;
 const VISITED_PREFIXES = ["/admin/", "/recover/"];
+// Pages whose network copy differs from this worker's cached one: a newer build than this
+// worker's, whose files without a hash in their name must come from the network too, never
+// this worker's older copies. (Kept while the worker runs; a restarted worker serves its own.)
+const NEWER_PAGES = new Set();
 
 self.addEventListener("install", (event) => {
   // Waits to take over until the page asks (its "Reload"), so one page never mixes versions.
@@ -36,15 +40,24 @@ self.addEventListener("fetch", (event) => {
   // network: nothing of it is cached, and nothing is queued to be replayed later.
   if (request.method !== "GET" || url.origin !== self.location.origin || url.pathname.startsWith("/api/")) return;
   if (url.pathname === "/sw.js") return;
-  event.respondWith(request.mode === "navigate" ? navigation(request, url) : asset(request, url));
+  event.respondWith(
+    request.mode === "navigate" ? navigation(event, request, url) : asset(request, url, event.clientId),
+  );
 });
 
 /** Pages: the network first, so a deployment is seen at once; the cached shell when it is out of reach. */
-async function navigation(request, url) {
+async function navigation(event, request, url) {
   const bundle = VISITED_PREFIXES.find((p) => url.pathname.startsWith(p));
   try {
     const response = await fetch(request);
-    if (bundle && response.ok) await put(VISITED, `${bundle}index.html`, response.clone());
+    const mine = await caches.match(bundle ? `${bundle}index.html` : "/index.html");
+    if (mine && response.ok && (await mine.text()) !== (await response.clone().text())) {
+      NEWER_PAGES.add(event.resultingClientId);
+    }
+    // Only the bundle's own page is kept as its shell: a mistyped path under it is served the
+    // portal's page, which must not take the bundle's place.
+    const own = bundle && (url.pathname === bundle || url.pathname === `${bundle}index.html`);
+    if (own && response.ok) await put(VISITED, `${bundle}index.html`, response.clone());
     return response;
   } catch (offline) {
     const shell = await caches.match(bundle ? `${bundle}index.html` : "/index.html");
@@ -53,15 +66,29 @@ async function navigation(request, url) {
   }
 }
 
-/** Hashed files never change under their name: the cache first. */
-async function asset(request, url) {
+/** The cache first. Only a page of a newer build than this worker's gets the files without a
+ * hash in their name (pwa.js, the manifest, icons, wasm-bindgen's snippets) from the network
+ * first, so it never runs beside this worker's older copies; the cache when the network is out
+ * of reach. */
+async function asset(request, url, client) {
   const cached = await caches.match(request);
-  if (cached) return cached;
-  const response = await fetch(request);
-  if (response.ok && VISITED_PREFIXES.some((p) => url.pathname.startsWith(p))) {
-    await put(VISITED, request, response.clone());
+  if (cached && (hashed(url) || !NEWER_PAGES.has(client))) return cached;
+  try {
+    const response = await fetch(request);
+    if (response.ok && VISITED_PREFIXES.some((p) => url.pathname.startsWith(p))) {
+      await put(VISITED, request, response.clone());
+    }
+    return response;
+  } catch (offline) {
+    if (cached) return cached;
+    throw offline;
   }
-  return response;
+}
+
+/** The build names a file after its content: `name-<hash>.ext` or `name-<hash>_bg.wasm`. */
+function hashed(url) {
+  const name = url.pathname.split("/").pop();
+  return /-[0-9a-f]{12,}[._]/.test(name);
 }
 
 async function put(name, key, response) {

@@ -129,7 +129,8 @@ pub fn ChangeForm(
                         account: account.id,
                         password: (!generated.get_untracked()).then(|| password(new)),
                     },
-                    _ if !account.has_password => {
+                    // Onboarding stores the domain password: only in the directory's account.
+                    _ if !account.has_password && account.directory_managed => {
                         RelayRequest::Onboard { account: account.id, password: password(on_key) }
                     }
                     _ => RelayRequest::ChangeOnKey {

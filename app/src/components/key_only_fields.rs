@@ -11,7 +11,10 @@ pub fn KeyOnlyFields(
     picked: RwSignal<Option<u16>>,
     on_key: RwSignal<String>,
 ) -> impl IntoView {
-    let stored = Memo::new(move |_| account.with(|a| a.as_ref().is_some_and(|a| a.has_password)));
+    // Onboarding (the domain password, checked, then stored) is for the directory's account
+    // only; any other account just takes the password typed.
+    let stored =
+        Memo::new(move |_| account.with(|a| a.as_ref().is_some_and(|a| a.has_password || !a.directory_managed)));
     let pick = move |ev: leptos::ev::Event| picked.set(event_target_value(&ev).parse().ok());
     view! {
         {move || (accounts.with(Vec::len) > 1).then(|| view! {

@@ -209,7 +209,8 @@ async fn set_on_key(ch: &mut Channel, account: u16, password: &Password) -> Resu
     }
 }
 
-/// Onboarding: the current directory password, verified, then stored on the key.
+/// Onboarding: the current directory password, verified, then stored on the key, in the
+/// directory's account only: the domain password never goes into another system's slot.
 async fn onboard(
     ch: &mut Channel,
     state: &AppState,
@@ -219,7 +220,9 @@ async fn onboard(
     account: u16,
     password: Password,
 ) -> Outcome {
-    listing(key, account)?;
+    if !listing(key, account)?.account.directory_managed {
+        return Err(Failure(KeyRefusal::NotDirectoryManaged));
+    }
     if password.is_empty() {
         return Err(Failure(KeyRefusal::EmptyPassword));
     }
@@ -251,10 +254,13 @@ async fn change_on_key(
     password: Password,
     confirm_unverified: bool,
 ) -> Outcome {
-    listing(key, account)?;
+    let directory_managed = listing(key, account)?.account.directory_managed;
     if password.is_empty() {
         return Err(Failure(KeyRefusal::EmptyKeyPassword));
     }
+    // Another system's password is never tried against the directory: a wrong "domain"
+    // password there would count against the user's domain account.
+    let confirm_unverified = confirm_unverified || !directory_managed;
     if !confirm_unverified {
         progress(ch, ProgressStep::Verifying).await?;
         if verify(state, user, addr, &password).await? == Verdict::Wrong {

@@ -35,7 +35,9 @@ async fn serve(State(spa): State<Spa>, request: Request) -> Response {
     };
     let mut response = response.unwrap_or_else(|never| match never {});
     let html = response.headers().get(header::CONTENT_TYPE).is_some_and(|t| t.as_bytes().starts_with(b"text/html"));
-    let cache = if response.status() == StatusCode::OK && !html && is_hashed(&path) {
+    // A 304 for a hashed file keeps the year too: a revalidation must not shorten it.
+    let fresh = matches!(response.status(), StatusCode::OK | StatusCode::NOT_MODIFIED);
+    let cache = if fresh && !html && is_hashed(&path) {
         // The name changes with the content: a year, and no revalidation.
         "public, max-age=31536000, immutable"
     } else {

@@ -837,3 +837,46 @@ async fn many_long_sealed_passwords_reach_the_key_in_frames_that_fit() {
     }
     assert!(store.pending_deliveries(key_id).await.unwrap().is_empty(), "all five were taken");
 }
+
+/// Another system's account on the key (here Entra ID): the domain password is never stored in
+/// it by onboarding, and a password stored in it is never tried against the directory (a wrong
+/// one would count against the user's domain account). A directory account beside it is the
+/// positive control.
+#[tokio::test]
+async fn another_systems_account_never_receives_or_tests_the_domain_password() {
+    let dc = TestDc::from_env();
+    let app = spawn_app(&dc, AppOptions::default()).await;
+    let (user, mut key, cookie) = user_with_key(&dc, &app, "LK-OTHER-SYS").await;
+    let entra = latchkey_server::store::AccountLogin::Entra { upn: "zoë@example.onmicrosoft.com" };
+    app.state.store.add_account(&user.sam, entra, "Entra ID", 0).await.unwrap();
+    let mut page = RelayPage::open(&app, Some(&cookie)).await;
+    let accounts = ready(&mut page, &mut key).await;
+    let other = accounts.iter().find(|a| !a.directory_managed).expect("the Entra account").id;
+
+    let refused =
+        page.send(&mut key, RelayRequest::Onboard { account: other, password: password(&user.password) }).await;
+    assert!(matches!(&refused, RelayEvent::Refused { code, .. } if code == "not_directory_managed"), "{refused:?}");
+    assert_eq!(key_password(&key, other), None, "the domain password is not in the other slot");
+
+    let before = LockoutEvidence::read(&dc, &user.dn).await;
+    let stored = page
+        .send(
+            &mut key,
+            RelayRequest::ChangeOnKey {
+                account: other,
+                password: password("Entra-Only-Pass-1"),
+                confirm_unverified: false,
+            },
+        )
+        .await;
+    assert!(matches!(stored, RelayEvent::Done { .. }), "{stored:?}");
+    let after = LockoutEvidence::read(&dc, &user.dn).await;
+    assert_eq!(after.bad_pwd_count, before.bad_pwd_count, "nothing was tried against the directory");
+    assert_eq!(key_password(&key, other).as_deref(), Some("Entra-Only-Pass-1"));
+
+    // The directory's own account still onboards, verified.
+    let done =
+        page.send(&mut key, RelayRequest::Onboard { account: ACCOUNT, password: password(&user.password) }).await;
+    assert!(matches!(done, RelayEvent::Done { .. }), "{done:?}");
+    page.close().await;
+}

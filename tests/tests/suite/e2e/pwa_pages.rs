@@ -93,7 +93,16 @@ pub async fn a_new_deployment_is_offered_and_replaces_the_old(dc: &TestDc, brows
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
-    wait_for(&page, "#update").await;
+    let offered: bool = eval(&page, "document.querySelector('#update') !== null").await;
+    if !offered {
+        let state: String = eval(
+            &page,
+            "navigator.serviceWorker.getRegistration().then(async r => JSON.stringify([r?.installing?.state, \
+             r?.waiting?.state, r?.active?.state, await caches.keys(), (await (await fetch('/sw.js', {cache: 'no-store'})).text()).split('\\n')[2]]))",
+        )
+        .await;
+        panic!("no update prompt; the worker's registration, caches and the served version: {state}");
+    }
     let text: String = eval(&page, "document.querySelector('#update').innerText").await;
     assert!(text.contains("A new version is ready"), "the update prompt: {text}");
     let still_old: String = eval(&page, "document.querySelector('link[rel=stylesheet]').href").await;
