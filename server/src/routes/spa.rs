@@ -40,6 +40,10 @@ async fn serve(State(spa): State<Spa>, request: Request) -> Response {
     let cache = if fresh && !html && is_hashed(&path) {
         // The name changes with the content: a year, and no revalidation.
         "public, max-age=31536000, immutable"
+    } else if path == "/sw.js" {
+        // Never a stored copy to revalidate: the browser's update check always reads the
+        // worker the server has now.
+        "no-store"
     } else {
         // index.html, the service worker, the manifest: always asked again, so a deployment is
         // seen at the next load.

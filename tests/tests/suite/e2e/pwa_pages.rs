@@ -80,12 +80,23 @@ pub async fn a_new_deployment_is_offered_and_replaces_the_old(dc: &TestDc, brows
     let index = std::fs::read_to_string(dist.path().join("index.html")).expect("index");
     std::fs::write(dist.path().join("index.html"), index.replace(&old_css, new_css)).expect("write index");
     std::fs::remove_file(dist.path().join(&old_css)).expect("old css gone");
-    xtask::pwa::finish(dist.path()).expect("the build's last step");
+    // Off the runtime's thread: the server and the browser's driver run on it meanwhile.
+    let deployed = dist.path().to_path_buf();
+    tokio::task::spawn_blocking(move || xtask::pwa::finish(&deployed))
+        .await
+        .expect("join")
+        .expect("the build's last step");
 
     // The open page hears of it when the browser next checks (here: every second, as the
     // page's own hourly check would), and asks first.
-    let check = "navigator.serviceWorker.getRegistration().then(r => r.update()).then(() => true, () => true)";
-    for _ in 0..15 {
+    // Every state the new worker goes through, and what each check answered, for a failure.
+    let watch = "navigator.serviceWorker.getRegistration().then(r => { window.swLog = []; \
+                 r.addEventListener('updatefound', () => { const w = r.installing; window.swLog.push('found'); \
+                 w.addEventListener('statechange', () => window.swLog.push(w.state)); }); return true; })";
+    let _: bool = eval(&page, watch).await;
+    let check = "navigator.serviceWorker.getRegistration().then(r => r.update()) \
+                 .then(() => true, e => (window.swLog.push('update: ' + e), true))";
+    for _ in 0..30 {
         let _: bool = eval(&page, check).await;
         let offered: bool = eval(&page, "document.querySelector('#update') !== null").await;
         if offered {
@@ -98,7 +109,7 @@ pub async fn a_new_deployment_is_offered_and_replaces_the_old(dc: &TestDc, brows
         let state: String = eval(
             &page,
             "navigator.serviceWorker.getRegistration().then(async r => JSON.stringify([r?.installing?.state, \
-             r?.waiting?.state, r?.active?.state, await caches.keys(), (await (await fetch('/sw.js', {cache: 'no-store'})).text()).split('\\n')[2]]))",
+             r?.waiting?.state, r?.active?.state, await caches.keys(), (await (await fetch('/sw.js', {cache: 'no-store'})).text()).split('\\n')[2], window.swLog]))",
         )
         .await;
         panic!("no update prompt; the worker's registration, caches and the served version: {state}");
