@@ -1,5 +1,5 @@
 //! The built SPA as the browser downloads it: the build's brotli or gzip copy when the browser
-//! accepts one, hashed files cached for good, everything else revalidated on every load.
+//! accepts one, hashed files cached for good, everything else never stored.
 
 use std::path::Path;
 
@@ -40,14 +40,11 @@ async fn serve(State(spa): State<Spa>, request: Request) -> Response {
     let cache = if fresh && !html && is_hashed(&path) {
         // The name changes with the content: a year, and no revalidation.
         "public, max-age=31536000, immutable"
-    } else if path == "/sw.js" {
-        // Never a stored copy to revalidate: the browser's update check always reads the
-        // worker the server has now.
-        "no-store"
     } else {
-        // index.html, the service worker, the manifest: always asked again, so a deployment is
-        // seen at the next load.
-        "no-cache"
+        // index.html, the service worker, pwa.js, the manifest: never a stored copy to
+        // revalidate (a date-based revalidation can take a file rewritten within the same
+        // second for unchanged), so a deployment is seen at the next load. They are small.
+        "no-store"
     };
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
