@@ -37,12 +37,8 @@ pub fn all() -> Result<Vec<(&'static str, String)>, String> {
     .collect()
 }
 
-fn hex(bytes: &[u8]) -> String {
-    hex::encode(bytes)
-}
-
 fn case<T: Serialize + std::fmt::Debug>(name: &str, value: &T) -> Value {
-    json!({ "name": name, "value": format!("{value:?}"), "postcard": hex(&encode(value)) })
+    json!({ "name": name, "value": format!("{value:?}"), "postcard": hex::encode(encode(value)) })
 }
 
 fn account() -> Account {
@@ -117,7 +113,7 @@ fn messages() -> Value {
         "encoding": "postcard 1.x (varint lengths and enum indices, little-endian varint integers)",
         "commands": commands.iter().map(|c| case(&variant(c), c)).collect::<Vec<_>>(),
         "replies": replies.iter().map(|r| case(&variant(r), r)).collect::<Vec<_>>(),
-        "errors": errors.iter().map(|e| json!({ "code": e.code(), "name": variant(e), "postcard": hex(&encode(e)) })).collect::<Vec<_>>(),
+        "errors": errors.iter().map(|e| json!({ "code": e.code(), "name": variant(e), "postcard": hex::encode(encode(e)) })).collect::<Vec<_>>(),
         "key_statuses": statuses.iter().map(|s| case(&variant(s), s)).collect::<Vec<_>>(),
         "status_changes": changes.iter().map(|c| case(&variant(c), c)).collect::<Vec<_>>(),
         "request": case("Request", &Request { commands: vec![Command::ReadPassword { id: 1 }, Command::Stage { id: 1, password: Secret::new("Next-Pass-2") }] }),
@@ -164,17 +160,17 @@ fn session() -> Result<(Value, Value, Vec<u8>), String> {
     let handshake = json!({
         "noise": crypto::NOISE_PARAMS,
         "serial": SERIAL,
-        "prologue": hex(&crypto::prologue(SERIAL)),
-        "server_static_secret": hex(server.secret.as_ref()),
-        "server_static_public": hex(&server.public),
-        "key_static_secret": hex(KeyPair::from_seed(KEY_IDENTITY_SEED).secret.as_ref()),
-        "key_static_public": hex(&key_public),
-        "server_ephemeral_secret": hex(&ephemeral(SERVER_EPHEMERAL_SEED)),
-        "key_ephemeral_secret": hex(&ephemeral(KEY_EPHEMERAL_SEED)),
+        "prologue": hex::encode(crypto::prologue(SERIAL)),
+        "server_static_secret": hex::encode(server.secret.as_ref()),
+        "server_static_public": hex::encode(server.public),
+        "key_static_secret": hex::encode(KeyPair::from_seed(KEY_IDENTITY_SEED).secret.as_ref()),
+        "key_static_public": hex::encode(key_public),
+        "server_ephemeral_secret": hex::encode(ephemeral(SERVER_EPHEMERAL_SEED)),
+        "key_ephemeral_secret": hex::encode(ephemeral(KEY_EPHEMERAL_SEED)),
         "note": "The ephemeral secrets are the first 32 bytes of ChaCha20 (RFC 8439 block function, key = the seed, nonce 0) as this implementation draws them; a vendor's implementation injects them directly.",
-        "frame_1_handshake_init": hex(&init),
-        "frame_2_handshake_reply": hex(&reply),
-        "hello_payload": hex(&encode(&hello)),
+        "frame_1_handshake_init": hex::encode(&init),
+        "frame_2_handshake_reply": hex::encode(&reply),
+        "hello_payload": hex::encode(encode(&hello)),
         "hello": format!("{hello:?}"),
     });
     let request = Request { commands: vec![Command::Info, Command::ListAccounts] };
@@ -187,12 +183,12 @@ fn session() -> Result<(Value, Value, Vec<u8>), String> {
         "after": "handshake.json",
         "frame_types": { "1": "HandshakeInit", "2": "HandshakeReply", "3": "Transport", "4": "Refused" },
         "request": format!("{request:?}"),
-        "request_plaintext": hex(&encode(&request)),
-        "request_frame": hex(&request_frame),
+        "request_plaintext": hex::encode(encode(&request)),
+        "request_frame": hex::encode(&request_frame),
         "response": format!("{response:?}"),
-        "response_plaintext": hex(&encode(&response)),
-        "response_frame": hex(&response_frame),
-        "refused_frame_example": hex(&Frame::Refused(KeyError::WrongServer).encode()),
+        "response_plaintext": hex::encode(encode(&response)),
+        "response_frame": hex::encode(&response_frame),
+        "refused_frame_example": hex::encode(Frame::Refused(KeyError::WrongServer).encode()),
     });
     Ok((handshake, transport, response_frame))
 }
@@ -215,18 +211,18 @@ fn sealed_delivery() -> Result<Value, String> {
     let context = sealed::context(SERIAL, account, counter);
     Ok(json!({
         "suite": "HPKE base mode (RFC 9180): DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, AES-256-GCM",
-        "key_static_secret": hex(key.secret.as_ref()),
-        "key_static_public": hex(&key.public),
+        "key_static_secret": hex::encode(key.secret.as_ref()),
+        "key_static_public": hex::encode(key.public),
         "serial": SERIAL,
         "account": account,
         "counter": counter,
-        "info_and_aad": hex(&context),
+        "info_and_aad": hex::encode(&context),
         "plaintext_utf8": password.expose(),
-        "plaintext": hex(password.expose().as_bytes()),
-        "sender_ephemeral_ikm": hex(&ephemeral(SEAL_SEED)),
+        "plaintext": hex::encode(password.expose().as_bytes()),
+        "sender_ephemeral_ikm": hex::encode(ephemeral(SEAL_SEED)),
         "note": "The sender's ephemeral key pair is DeriveKeyPair(sender_ephemeral_ikm) (RFC 9180 §7.1.3).",
-        "encapsulated_key": hex(&sealed.encapsulated_key),
-        "ciphertext": hex(&sealed.ciphertext),
+        "encapsulated_key": hex::encode(sealed.encapsulated_key),
+        "ciphertext": hex::encode(&sealed.ciphertext),
         "command": case("DeliverSealed", &Command::DeliverSealed { id: account, counter, sealed }),
     }))
 }
@@ -235,8 +231,8 @@ fn chunking(frame: &[u8]) -> Result<Value, String> {
     let at = |mtu: usize| -> Result<Value, String> {
         let chunks = Chunker::default().split(frame, mtu - 3).map_err(|e| format!("{e:?}"))?;
         Ok(
-            json!({ "att_mtu": mtu, "chunk_size": mtu - 3, "chunks": chunks.iter().map(|c| hex(c)).collect::<Vec<_>>() }),
+            json!({ "att_mtu": mtu, "chunk_size": mtu - 3, "chunks": chunks.iter().map(hex::encode).collect::<Vec<_>>() }),
         )
     };
-    Ok(json!({ "frame": hex(frame), "first_frame_number": 0, "at": [at(23)?, at(247)?] }))
+    Ok(json!({ "frame": hex::encode(frame), "first_frame_number": 0, "at": [at(23)?, at(247)?] }))
 }

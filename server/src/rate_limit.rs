@@ -7,13 +7,13 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use latchkey_api::ErrorKind;
 
 use crate::config::LimitsConfig;
 use crate::error::AppError;
 use crate::identity::LoginKey;
+use crate::state::unix_now as now;
 use crate::store::Store;
 
 pub struct Limits {
@@ -96,10 +96,6 @@ fn address_bucket(address: IpAddr) -> String {
             format!("address:{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
         }
     }
-}
-
-fn now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 
 #[cfg(test)]

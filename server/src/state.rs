@@ -102,7 +102,7 @@ impl AppState {
 
     /// The server's clock, in Unix seconds (the pure crates take time as a parameter).
     pub fn now(&self) -> i64 {
-        SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+        unix_now()
     }
 }
 
@@ -126,4 +126,9 @@ fn load_or_create_identity(path: &std::path::Path) -> anyhow::Result<KeyPair> {
     }
     let secret = crate::secrets::create_random_file(path, "the server's key identity")?;
     Ok(KeyPair::from_secret(*secret))
+}
+
+/// Seconds since the Unix epoch by this machine's clock (0 before it).
+pub fn unix_now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
