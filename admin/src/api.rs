@@ -11,18 +11,32 @@ pub use latchkey_app::api::{session, sign_out, ApiResult};
 
 /// How many employees a page of the list shows.
 pub const EMPLOYEES_PER_PAGE: u64 = 50;
+/// How many audit entries a page shows.
+pub const AUDIT_PER_PAGE: usize = 200;
 
 pub async fn dashboard() -> ApiResult<Dashboard> {
     get("/api/admin/dashboard").await
 }
 
+/// Which page of a list to load: the first, or the one after or before a cursor the previous
+/// answer gave.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum PageAt {
+    #[default]
+    First,
+    After(String),
+    Before(String),
+}
+
 /// A page of employees matching `query` in `state` (`""` for everyone; see the list's filter).
-pub async fn employees(query: &str, state: &str, offset: u64) -> ApiResult<EmployeePage> {
-    let url = format!(
-        "/api/admin/employees?q={}&state={}&offset={offset}&limit={EMPLOYEES_PER_PAGE}",
-        encode(query),
-        encode(state)
-    );
+pub async fn employees(query: &str, state: &str, at: &PageAt) -> ApiResult<EmployeePage> {
+    let cursor = match at {
+        PageAt::First => String::new(),
+        PageAt::After(c) => format!("&after={}", encode(c)),
+        PageAt::Before(c) => format!("&before={}", encode(c)),
+    };
+    let url =
+        format!("/api/admin/employees?q={}&state={}&limit={EMPLOYEES_PER_PAGE}{cursor}", encode(query), encode(state));
     get(&url).await
 }
 
@@ -104,8 +118,11 @@ pub struct AuditFilter {
     pub since: i64,
 }
 
-pub async fn audit(filter: &AuditFilter) -> ApiResult<Vec<AuditView>> {
-    get(&audit_url(filter, false)).await
+/// A page of matching entries, newest first; `before`: the id of the oldest entry already shown.
+pub async fn audit(filter: &AuditFilter, before: Option<i64>) -> ApiResult<Vec<AuditView>> {
+    let page =
+        before.map(|id| format!("&before={id}&limit={AUDIT_PER_PAGE}")).unwrap_or(format!("&limit={AUDIT_PER_PAGE}"));
+    get(&format!("{}{page}", audit_url(filter, false))).await
 }
 
 /// Where the browser downloads the filtered log as CSV.

@@ -20,12 +20,15 @@ pub struct EmployeeSummary {
     pub keys: u32,
 }
 
-/// `GET /api/admin/employees?q=&offset=&limit=`.
+/// `GET /api/admin/employees?q=&state=&after=&before=&limit=`: one page, the number of all
+/// matching employees, and the cursors of the pages either side (absent at either end). A
+/// cursor is opaque: pass it back as `after` (next) or `before` (previous).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EmployeePage {
     pub employees: Vec<EmployeeSummary>,
     pub total: u64,
-    pub offset: u64,
+    pub previous: Option<String>,
+    pub next: Option<String>,
 }
 
 /// What the directory says of an employee now.
@@ -58,6 +61,10 @@ pub struct AccountView {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditView {
+    /// Where the entry sits in the log, for the next page (`before`); absent where a view
+    /// shows entries without paging.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
     pub at: i64,
     pub actor: String,
     pub action: String,

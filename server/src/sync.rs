@@ -21,7 +21,7 @@ pub async fn employees(state: &AppState) -> Result<SyncReport, AppError> {
     // read (or that is gone): taking everyone's keys out of service on that word would be a worse
     // mistake. Only a group that can be read, and is empty, empties the list.
     if members.is_empty()
-        && state.store.employees("", crate::store::EmployeeState::Active, 0, 1).await?.1 > 0
+        && state.store.employees("", crate::store::EmployeeState::Active, &Default::default(), 1).await?.total > 0
         && !state.directory()?.entry_exists(group).await?
     {
         tracing::error!(%group, "the employee group cannot be read: the sync changes nothing (check the DN and the service account's rights)");

@@ -29,12 +29,15 @@ pub fn AuditPage(filter: AuditFilter) -> impl IntoView {
         result: result.get_untracked(),
         since: since.get_untracked(),
     };
+    // Whether older entries may follow the ones shown (a full page came back).
+    let more = RwSignal::new(false);
     let load = move || {
         let filter = current();
         spawn_local(async move {
-            match api::audit(&filter).await {
+            match api::audit(&filter, None).await {
                 Ok(e) => {
                     error.set(None);
+                    more.set(e.len() == api::AUDIT_PER_PAGE);
                     entries.set(e)
                 }
                 Err(e) => error.set(Some(e)),
@@ -45,6 +48,19 @@ pub fn AuditPage(filter: AuditFilter) -> impl IntoView {
         });
     };
     load();
+    let older = move |_| {
+        let (filter, oldest) = (current(), entries.with_untracked(|e| e.last().and_then(|e| e.id)));
+        spawn_local(async move {
+            match api::audit(&filter, oldest).await {
+                Ok(e) => {
+                    error.set(None);
+                    more.set(e.len() == api::AUDIT_PER_PAGE);
+                    entries.update(|shown| shown.extend(e))
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
     let search = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         load();
@@ -79,6 +95,9 @@ pub fn AuditPage(filter: AuditFilter) -> impl IntoView {
             })}
             <p><a href=csv data-testid="audit-csv" download="audit.csv">"Export as CSV"</a></p>
             {move || view! { <AuditTable entries=entries.get() testid="audit" /> }}
+            {move || more.get().then(|| view! {
+                <p><button type="button" class="secondary" data-testid="audit-older" on:click=older>"Show older entries"</button></p>
+            })}
             {move || error.get().map(|e| view! { <Alert error=e /> })}
         </section>
     }

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::admin_app::{Nav, View};
-use crate::api::{self, EMPLOYEES_PER_PAGE as PAGE};
+use crate::api::{self, PageAt, EMPLOYEES_PER_PAGE as PAGE};
 
 /// Employees from the directory group: sync, search, filter by state, pages of 50.
 #[component]
@@ -13,17 +13,22 @@ pub fn EmployeeList(state: String) -> impl IntoView {
     let Nav(nav) = expect_context::<Nav>();
     let query = RwSignal::new(String::new());
     let state = RwSignal::new(state);
-    let offset = RwSignal::new(0u64);
+    let at = RwSignal::new(PageAt::First);
+    // The position of the page's first row in the whole list, for "51–100 of 240".
+    let start = RwSignal::new(0u64);
     let page = RwSignal::new(None::<EmployeePage>);
     let synced = RwSignal::new(None::<SyncReport>);
     let error = RwSignal::new(None::<Problem>);
 
     let load = move || {
-        let (q, s, o) = (query.get_untracked(), state.get_untracked(), offset.get_untracked());
+        let (q, s, a) = (query.get_untracked(), state.get_untracked(), at.get_untracked());
         spawn_local(async move {
-            match api::employees(&q, &s, o).await {
+            match api::employees(&q, &s, &a).await {
                 Ok(p) => {
                     error.set(None);
+                    if p.previous.is_none() {
+                        start.set(0);
+                    }
                     page.set(Some(p))
                 }
                 Err(e) => error.set(Some(e)),
@@ -45,17 +50,26 @@ pub fn EmployeeList(state: String) -> impl IntoView {
     };
     let search = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        offset.set(0);
+        at.set(PageAt::First);
         load();
     };
     let step = move |forward: bool| {
-        let total = page.with_untracked(|p| p.as_ref().map(|p| p.total).unwrap_or(0));
-        let o = offset.get_untracked();
-        offset.set(if forward {
-            (o + PAGE).min(total.saturating_sub(1) / PAGE * PAGE)
-        } else {
-            o.saturating_sub(PAGE)
-        });
+        let Some((shown, previous, next)) =
+            page.with_untracked(|p| p.as_ref().map(|p| (p.employees.len() as u64, p.previous.clone(), p.next.clone())))
+        else {
+            return;
+        };
+        match (forward, next, previous) {
+            (true, Some(next), _) => {
+                start.update(|s| *s += shown);
+                at.set(PageAt::After(next));
+            }
+            (false, _, Some(previous)) => {
+                start.update(|s| *s = s.saturating_sub(PAGE));
+                at.set(PageAt::Before(previous));
+            }
+            _ => return,
+        }
         load();
     };
 
@@ -74,7 +88,7 @@ pub fn EmployeeList(state: String) -> impl IntoView {
                 <label for="employee-search">"Search"</label>
                 <input id="employee-search" type="search" bind:value=query />
                 <label for="employee-state">"Show"</label>
-                <select id="employee-state" bind:value=state on:change=move |_| { offset.set(0); load(); }>
+                <select id="employee-state" bind:value=state on:change=move |_| { at.set(PageAt::First); load(); }>
                     {[("", "everyone"), ("active", "active"), ("disabled", "disabled in the directory"),
                       ("removed", "left the group"), ("without_key", "without a key"), ("expired", "password expired"),
                       ("expiring_7", "password expires within 7 days"), ("expiring_30", "password expires within 30 days"),
@@ -85,7 +99,7 @@ pub fn EmployeeList(state: String) -> impl IntoView {
                 </select>
                 <button type="submit" class="secondary">"Find"</button>
             </form>
-            {move || page.get().map(|p| view! {
+            {move || page.get().map(|p| { let shown = p.employees.len() as u64; view! {
                 <table>
                     <thead><tr><th>"Logon name"</th><th>"Name"</th><th>"Keys"</th><th>"State"</th></tr></thead>
                     <tbody>
@@ -105,14 +119,19 @@ pub fn EmployeeList(state: String) -> impl IntoView {
                     </tbody>
                 </table>
                 <div class="row">
-                    <span class="hint">{format!("{}–{} of {}", (p.offset + 1).min(p.total), (p.offset + PAGE).min(p.total), p.total)}</span>
+                    <span class="hint" data-testid="employee-range">{
+                        let first = start.get_untracked();
+                        format!("{}–{} of {}", (first + 1).min(p.total), (first + shown).min(p.total), p.total)
+                    }</span>
                     <span>
-                        <button type="button" class="link" on:click=move |_| step(false)>"Previous"</button>
+                        <button type="button" class="link" data-testid="previous-page" disabled=p.previous.is_none()
+                            on:click=move |_| step(false)>"Previous"</button>
                         " "
-                        <button type="button" class="link" on:click=move |_| step(true)>"Next"</button>
+                        <button type="button" class="link" data-testid="next-page" disabled=p.next.is_none()
+                            on:click=move |_| step(true)>"Next"</button>
                     </span>
                 </div>
-            })}
+            }})}
             {move || error.get().map(|e| view! { <Alert error=e /> })}
         </section>
     }

@@ -156,6 +156,7 @@ mod tests {
         EmployeeRow {
             id: 1,
             object_guid: "00".into(),
+            login_key: "a".into(),
             username: "a".into(),
             display_name: "A".into(),
             disabled: i64::from(disabled),

@@ -12,7 +12,7 @@ pub async fn counts(state: &AppState) -> Result<Dashboard, AppError> {
     let now = state.now();
     let store = &state.store;
     let count = |filter| async move {
-        let (_, total) = store.employees("", filter, 0, 1).await?;
+        let total = store.employees("", filter, &Default::default(), 1).await?.total;
         Ok::<u64, AppError>(u64::try_from(total).unwrap_or(0))
     };
     let employees = EmployeeCounts {

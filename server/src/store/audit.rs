@@ -24,9 +24,31 @@ pub struct AuditEntry {
     pub client_addr: Option<String>,
 }
 
+/// An entry as a search finds it, with its place in the chain (newer entries have greater ids).
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct FoundEntry {
+    pub id: i64,
+    #[sqlx(flatten)]
+    pub entry: AuditEntry,
+}
+
+impl std::ops::Deref for FoundEntry {
+    type Target = AuditEntry;
+    fn deref(&self) -> &AuditEntry {
+        &self.entry
+    }
+}
+
+impl From<FoundEntry> for latchkey_api::admin::AuditView {
+    fn from(found: FoundEntry) -> Self {
+        latchkey_api::admin::AuditView { id: Some(found.id), ..found.entry.into() }
+    }
+}
+
 impl From<AuditEntry> for latchkey_api::admin::AuditView {
     fn from(e: AuditEntry) -> Self {
         latchkey_api::admin::AuditView {
+            id: None,
             at: e.at,
             actor: e.actor,
             action: e.action,
@@ -47,6 +69,8 @@ pub struct AuditSearch<'a> {
     pub since: i64,
     pub result: &'a str,
     pub failures_only: bool,
+    /// Only entries older than this one (by id): the next page of a newest-first list.
+    pub before: Option<i64>,
 }
 
 /// Where the chain breaks: the first entry whose link does not follow, or (`truncated`) the
@@ -235,19 +259,16 @@ impl Store {
             .await
     }
 
-    /// Entries matching `q`, newest first: `limit` of them after skipping `offset`.
-    pub async fn search_audit(
-        &self,
-        q: &AuditSearch<'_>,
-        offset: i64,
-        limit: i64,
-    ) -> Result<Vec<AuditEntry>, sqlx::Error> {
+    /// Up to `limit` entries matching `q`, newest first. Pages go by id (`q.before`), never
+    /// by skipping rows, so a deep page costs what the first does.
+    pub async fn search_audit(&self, q: &AuditSearch<'_>, limit: i64) -> Result<Vec<FoundEntry>, sqlx::Error> {
         let like = |t: &str| format!("%{}%", t.trim().replace('!', "!!").replace('%', "!%").replace('_', "!_"));
         let actions: Vec<&str> = q.actions.iter().map(|a| a.trim()).filter(|a| !a.is_empty()).collect();
         // Fixed text and numbered parameters only: each action is bound, never spliced.
         let mut sql = String::from(
-            "SELECT at, actor, action, target, result, client_addr FROM audit
-             WHERE actor LIKE $1 ESCAPE '!' AND target LIKE $2 ESCAPE '!' AND at >= $3 AND ($4 = '' OR result = $5)",
+            "SELECT id, at, actor, action, target, result, client_addr FROM audit
+             WHERE actor LIKE $1 ESCAPE '!' AND target LIKE $2 ESCAPE '!' AND at >= $3 AND ($4 = '' OR result = $5)
+             AND id < $7",
         );
         if q.failures_only {
             sql.push_str(" AND result <> 'success'");
@@ -256,7 +277,7 @@ impl Store {
             let slots: Vec<String> = (0..actions.len()).map(|i| format!("${}", 8 + i)).collect();
             sql.push_str(&format!(" AND action IN ({})", slots.join(", ")));
         }
-        sql.push_str(" ORDER BY id DESC LIMIT $6 OFFSET $7");
+        sql.push_str(" ORDER BY id DESC LIMIT $6");
         let mut query = sqlx::query_as(&sql)
             .bind(like(q.actor))
             .bind(like(q.target))
@@ -264,7 +285,7 @@ impl Store {
             .bind(q.result.trim())
             .bind(q.result.trim())
             .bind(limit)
-            .bind(offset.max(0));
+            .bind(q.before.unwrap_or(i64::MAX));
         for action in actions {
             query = query.bind(action);
         }

@@ -132,7 +132,8 @@ mod tests {
             ];
             store.sync_employees(&members, now).await.unwrap();
             let names = |state| async move {
-                let (rows, total) = store.employees("", state, 0, 50).await.unwrap();
+                let crate::store::EmployeePage { rows, total, .. } =
+                    store.employees("", state, &Default::default(), 50).await.unwrap();
                 assert_eq!(rows.len() as i64, total);
                 rows.into_iter().map(|r| r.username).collect::<Vec<_>>()
             };
@@ -171,7 +172,7 @@ mod tests {
             }
             let targets = |q: AuditSearch<'static>| async move {
                 let mut found: Vec<String> =
-                    store.search_audit(&q, 0, 50).await.unwrap().into_iter().map(|e| e.target).collect();
+                    store.search_audit(&q, 50).await.unwrap().into_iter().map(|e| e.entry.target).collect();
                 found.sort();
                 found
             };

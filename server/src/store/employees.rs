@@ -27,6 +27,8 @@ pub struct SyncReport {
 pub struct EmployeeRow {
     pub id: i64,
     pub object_guid: String,
+    /// The logon name folded for comparison: the list's order.
+    pub login_key: String,
     pub username: String,
     pub display_name: String,
     /// 0 or 1.
@@ -117,46 +119,10 @@ impl Store {
             .fetch_optional(&self.pool)
             .await
     }
-
-    /// A page of employees whose logon or display name contains `query` and who are in
-    /// `state`, by logon name; and the total number matching.
-    pub async fn employees(
-        &self,
-        query: &str,
-        state: EmployeeState,
-        offset: i64,
-        limit: i64,
-    ) -> Result<(Vec<EmployeeRow>, i64), sqlx::Error> {
-        // LIKE with `!` as the escape character: the user's text matches literally.
-        // Logon names match through their normalised key (any script, any case); display
-        // names as typed and through SQL's lower() (which folds ASCII letters only).
-        let like = |text: &str| format!("%{}%", text.replace('!', "!!").replace('%', "!%").replace('_', "!_"));
-        let (by_key, as_typed) = (like(LoginKey::of(query).as_str()), like(query.trim()));
-        let matching = format!(
-            "FROM employees e WHERE (e.login_key LIKE $1 ESCAPE '!' OR e.display_name LIKE $2 ESCAPE '!'
-             OR lower(e.display_name) LIKE lower($3) ESCAPE '!') AND {}",
-            state.condition()
-        );
-        let rows =
-            sqlx::query_as(&format!("{SELECT_EMPLOYEES} {matching} ORDER BY lower(e.username) LIMIT $4 OFFSET $5"))
-                .bind(&by_key)
-                .bind(&as_typed)
-                .bind(&as_typed)
-                .bind(limit)
-                .bind(offset)
-                .fetch_all(&self.pool)
-                .await?;
-        let total = sqlx::query_scalar(&format!("SELECT COUNT(*) {matching}"))
-            .bind(&by_key)
-            .bind(&as_typed)
-            .bind(&as_typed)
-            .fetch_one(&self.pool)
-            .await?;
-        Ok((rows, total))
-    }
 }
 
-const SELECT_EMPLOYEES: &str = "SELECT e.id, e.object_guid, e.username, e.display_name, e.disabled, e.removed_at,
+pub(super) const SELECT_EMPLOYEES: &str =
+    "SELECT e.id, e.object_guid, e.login_key, e.username, e.display_name, e.disabled, e.removed_at,
     (SELECT COUNT(*) FROM keys k WHERE k.employee_id = e.id) AS keys";
 
 /// Which employees a list shows.
@@ -203,7 +169,7 @@ impl EmployeeState {
     }
 
     /// An SQL condition made of fixed text and the server's own numbers (no user text in it).
-    fn condition(self) -> String {
+    pub(super) fn condition(self) -> String {
         match self {
             EmployeeState::All => "1 = 1".into(),
             EmployeeState::Active => "e.removed_at IS NULL AND e.disabled = 0".into(),
@@ -279,6 +245,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::PageAt;
 
     fn member<'a>(guid: &'a str, name: &'a str, disabled: bool) -> SyncedUser<'a> {
         SyncedUser { object_guid: guid, username: name, display_name: name, disabled, password_expires_at: None }
@@ -308,10 +275,13 @@ mod tests {
             assert_eq!(third, SyncReport { added: 0, updated: 0, removed: 1, unchanged: 2 });
             let ben = store.employee_by_guid("02").await.unwrap().unwrap();
             assert_eq!((ben.disabled, ben.removed_at), (1, Some(3)));
-            let (active, total) = store.employees("", EmployeeState::Active, 0, 10).await.unwrap();
-            assert_eq!((active.len(), total), (2, 2));
-            assert_eq!(store.employees("ćle", EmployeeState::All, 0, 10).await.unwrap().1, 1, "searched");
-            assert_eq!(store.employees("Ćleo", EmployeeState::All, 0, 10).await.unwrap().1, 1, "display name as typed");
+            let active = store.employees("", EmployeeState::Active, &PageAt::First, 10).await.unwrap();
+            assert_eq!((active.rows.len(), active.total), (2, 2));
+            let count = |q: &'static str| async move {
+                store.employees(q, EmployeeState::All, &PageAt::First, 10).await.unwrap().total
+            };
+            assert_eq!(count("ćle").await, 1, "searched");
+            assert_eq!(count("Ćleo").await, 1, "display name as typed");
         }
     }
 }

@@ -8,6 +8,7 @@ mod admin;
 mod audit;
 mod dashboard;
 mod deliveries;
+mod employee_pages;
 mod employees;
 mod failures;
 mod journal;
@@ -20,8 +21,9 @@ mod shared_limits;
 
 pub use accounts::{AccountLogin, KeyAccountRow};
 pub use admin::TotpRow;
-pub use audit::{AuditAnchor, AuditEntry, AuditSearch, ChainBreak, Rotated, RotationError};
+pub use audit::{AuditAnchor, AuditEntry, AuditSearch, ChainBreak, FoundEntry, Rotated, RotationError};
 pub use deliveries::{DeliveryTarget, PendingDelivery};
+pub use employee_pages::{EmployeeCursor, EmployeePage, PageAt};
 pub use employees::{EmployeeRow, EmployeeState, SyncReport, SyncedUser};
 pub use journal::{OpenChange, Step};
 pub use keys::{parse_public_key, Employee, KeyRegistryError, KeyRow, NewEmployee, KEY_SLOTS};

@@ -33,6 +33,11 @@ pub(crate) async fn admin(dc: &TestDc, app: &TestApp) -> (TestApp, TestUser, Str
     (client, user, secret)
 }
 
+/// A query value, percent-encoded.
+fn encode(value: &str) -> String {
+    reqwest::Url::parse_with_params("http://x/", [("v", value)]).unwrap().query().unwrap()["v=".len()..].to_string()
+}
+
 async fn code_of(response: reqwest::Response) -> (StatusCode, String) {
     let status = response.status();
     let body: Value = response.json().await.unwrap_or(Value::Null);
@@ -323,10 +328,23 @@ async fn employees_are_synced_from_the_group_by_object_guid() {
     let bad = admin.get("/api/admin/employees?state=sideways").await;
     assert_eq!(code_of(bad).await.1, "unknown_list_filter");
 
-    // Paging.
+    // Paging by cursor: forward to the second page, back to the first; nothing shown twice.
     let first: Value = admin.get("/api/admin/employees?limit=1").await.json().await.unwrap();
     assert_eq!(first["employees"].as_array().unwrap().len(), 1);
-    assert_eq!(first["total"], 2);
+    assert_eq!((&first["total"], &first["previous"]), (&json!(2), &Value::Null), "{first}");
+    let next = first["next"].as_str().expect("a next page");
+    let second: Value =
+        admin.get(&format!("/api/admin/employees?limit=1&after={}", encode(next))).await.json().await.unwrap();
+    assert_ne!(second["employees"][0]["username"], first["employees"][0]["username"], "{second}");
+    assert_eq!(second["next"], Value::Null, "the last page: {second}");
+    let previous = second["previous"].as_str().expect("a previous page");
+    let back: Value =
+        admin.get(&format!("/api/admin/employees?limit=1&before={}", encode(previous))).await.json().await.unwrap();
+    assert_eq!(back["employees"], first["employees"]);
+    for bad in ["?after=nonsense", "?before=0.x", "?after=1.a&before=1.a"] {
+        let refused = admin.get(&format!("/api/admin/employees{bad}")).await;
+        assert_eq!(code_of(refused).await, (StatusCode::BAD_REQUEST, "bad_request".to_string()), "{bad}");
+    }
 }
 
 #[tokio::test]
@@ -465,6 +483,28 @@ async fn account_flags_unlock_and_the_audit_export() {
     assert!(lines.iter().filter(|l| l.contains(",admin_set_flags,")).count() == 2, "{text}");
     let verdict: Value = admin.get("/api/admin/audit/verify").await.json().await.unwrap();
     assert_eq!(verdict["intact"], true);
+
+    // Pages of the log go by id: one entry at a time, newest first, each older than the last.
+    let page = |before: Option<i64>| {
+        let url = format!(
+            "/api/admin/audit?target={}&limit=1{}",
+            employee.sam,
+            before.map(|b| format!("&before={b}")).unwrap_or_default()
+        );
+        let admin = &admin;
+        async move { admin.get(&url).await.json::<Vec<Value>>().await.unwrap() }
+    };
+    let all = page(None).await;
+    let (mut before, mut walked) = (None, Vec::new());
+    loop {
+        let one = page(before).await;
+        let Some(entry) = one.first() else { break };
+        before = entry["id"].as_i64();
+        walked.push(entry["action"].clone());
+    }
+    assert_eq!(walked.len(), 3, "{walked:?}");
+    assert_eq!(walked[0], all[0]["action"]);
+    assert_eq!(walked.iter().filter(|a| *a == "admin_set_flags").count(), 2, "every entry once: {walked:?}");
 }
 
 #[tokio::test]
@@ -513,7 +553,8 @@ async fn employees_are_synced_on_a_schedule() {
     dc.add_to_group(&newcomer.dn, &group).await;
     let mut seen = false;
     for _ in 0..50 {
-        let (rows, _) = app.state.store.employees(&newcomer.sam, Default::default(), 0, 10).await.unwrap();
+        let rows =
+            app.state.store.employees(&newcomer.sam, Default::default(), &Default::default(), 10).await.unwrap().rows;
         if rows.iter().any(|e| e.username == newcomer.sam) {
             seen = true;
             break;
@@ -891,12 +932,8 @@ async fn administrators_act_only_on_employees_never_on_admins_or_the_service_acc
     assert_eq!(code_of(unlock(stranger.sam.clone()).await).await.1, "protected_account");
 
     // Every refusal is audited with its reason.
-    let refused = app
-        .state
-        .store
-        .search_audit(&AuditSearch { actor: &admin_user.sam, ..Default::default() }, 0, 100)
-        .await
-        .unwrap();
+    let refused =
+        app.state.store.search_audit(&AuditSearch { actor: &admin_user.sam, ..Default::default() }, 100).await.unwrap();
     let count = |action: &str| refused.iter().filter(|e| e.action == action && e.result == "protected_account").count();
     assert_eq!((count("admin_reset"), count("admin_set_flags"), count("admin_unlock")), (1, 1, 3));
     assert_eq!((count("admin_assign_key"), count("admin_add_account")), (1, 1));

@@ -465,7 +465,7 @@ async fn a_huge_user_name_is_refused_and_audited_only_in_part() {
     let entries = app
         .state
         .store
-        .search_audit(&AuditSearch { actions: &["sign_in"], target: "xxxx", ..Default::default() }, 0, 10)
+        .search_audit(&AuditSearch { actions: &["sign_in"], target: "xxxx", ..Default::default() }, 10)
         .await
         .unwrap();
     let entry = entries.first().expect("the refusal is audited");

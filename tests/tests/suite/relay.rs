@@ -630,8 +630,7 @@ async fn a_beacon_with_a_forged_serial_or_an_oversized_message_writes_nothing() 
     let answer = socket.next().await.unwrap().unwrap();
     let event: RelayEvent = serde_json::from_str(answer.to_text().unwrap()).unwrap();
     assert!(matches!(&event, RelayEvent::Failed { code, .. } if code == "relay_protocol"), "{event:?}");
-    let audit =
-        app.state.store.search_audit(&AuditSearch { target: "LK-", ..Default::default() }, 0, 100).await.unwrap();
+    let audit = app.state.store.search_audit(&AuditSearch { target: "LK-", ..Default::default() }, 100).await.unwrap();
     assert!(audit.iter().all(|e| !e.target.contains("<script>") && e.target.len() <= 257), "{audit:?}");
 
     // A message over the relay's size limit is never read: the session just ends. One under the

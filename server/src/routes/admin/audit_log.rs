@@ -37,8 +37,8 @@ pub struct AuditQuery {
     /// Only entries at or after this moment (Unix seconds).
     #[serde(default)]
     since: i64,
-    #[serde(default)]
-    offset: i64,
+    /// The id of the oldest entry already shown: the next page holds older ones.
+    before: Option<i64>,
     limit: Option<i64>,
 }
 
@@ -58,13 +58,14 @@ pub async fn search(
         since: q.since,
         result: &q.result,
         failures_only: q.outcome == "failure",
+        before: q.before,
     };
-    let entries = state.store.search_audit(&search, q.offset, limit).await?;
+    let entries = state.store.search_audit(&search, limit).await?;
     if q.format != "csv" {
         return Ok(Json(entries.into_iter().map(AuditView::from).collect::<Vec<_>>()).into_response());
     }
     let mut csv = String::from("at,actor,action,target,result,client_addr\n");
-    for e in entries {
+    for e in entries.into_iter().map(|found| found.entry) {
         let fields = [iso_8601(e.at), e.actor, e.action, e.target, e.result, e.client_addr.unwrap_or_default()];
         csv.push_str(&fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
         csv.push('\n');

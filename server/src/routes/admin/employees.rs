@@ -18,7 +18,7 @@ use crate::service::access;
 use crate::service::audit;
 use crate::session::ClientAddr;
 use crate::state::AppState;
-use crate::store::{AccountLogin, EmployeeState, KeyRow};
+use crate::store::{AccountLogin, EmployeeCursor, EmployeeState, KeyRow, PageAt};
 
 /// Most employees one page lists.
 const MAX_PAGE: i64 = 200;
@@ -42,8 +42,9 @@ pub async fn sync(
 pub struct ListQuery {
     #[serde(default)]
     q: String,
-    #[serde(default)]
-    offset: i64,
+    /// A cursor from the previous answer: the page after it, or before it.
+    after: Option<String>,
+    before: Option<String>,
     limit: Option<i64>,
     /// all (default), active, disabled, removed, without_key.
     #[serde(default)]
@@ -55,10 +56,26 @@ pub async fn list(
     Admin(_): Admin,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<EmployeePage>, AppError> {
-    let (offset, limit) = (query.offset.max(0), query.limit.unwrap_or(50).clamp(1, MAX_PAGE));
+    let limit = query.limit.unwrap_or(50).clamp(1, MAX_PAGE);
     let filter = EmployeeState::parse(&query.state, state.now()).ok_or(AppError(ErrorKind::UnknownListFilter))?;
-    let (rows, total) = state.store.employees(&query.q, filter, offset, limit).await?;
-    let employees = rows
+    let cursor = |text: &str| {
+        EmployeeCursor::parse(text).ok_or_else(|| {
+            AppError(ErrorKind::BadRequest { reason: "the page cursor is not one this list gave".into() })
+        })
+    };
+    let at = match (&query.after, &query.before) {
+        (None, None) => PageAt::First,
+        (Some(after), None) => PageAt::After(cursor(after)?),
+        (None, Some(before)) => PageAt::Before(cursor(before)?),
+        (Some(_), Some(_)) => {
+            return Err(AppError(ErrorKind::BadRequest { reason: "ask for the page after or before, not both".into() }))
+        }
+    };
+    let page = state.store.employees(&query.q, filter, &at, limit).await?;
+    let previous = page.rows.first().filter(|_| page.more_before).map(|r| EmployeeCursor::of(r).to_string());
+    let next = page.rows.last().filter(|_| page.more_after).map(|r| EmployeeCursor::of(r).to_string());
+    let employees = page
+        .rows
         .into_iter()
         .map(|e| EmployeeSummary {
             username: e.username,
@@ -68,7 +85,7 @@ pub async fn list(
             keys: e.keys as u32,
         })
         .collect();
-    Ok(Json(EmployeePage { employees, total: total as u64, offset: offset as u64 }))
+    Ok(Json(EmployeePage { employees, total: page.total as u64, previous, next }))
 }
 
 pub async fn detail(
