@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SyncReport {
     pub added: u32,
     pub updated: u32,
@@ -11,6 +12,7 @@ pub struct SyncReport {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EmployeeSummary {
     pub username: String,
     pub display_name: String,
@@ -24,6 +26,7 @@ pub struct EmployeeSummary {
 /// matching employees, and the cursors of the pages either side (absent at either end). A
 /// cursor is opaque: pass it back as `after` (next) or `before` (previous).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EmployeePage {
     pub employees: Vec<EmployeeSummary>,
     pub total: u64,
@@ -33,6 +36,7 @@ pub struct EmployeePage {
 
 /// What the directory says of an employee now.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DirectoryFacts {
     pub password_last_set: Option<i64>,
     pub expires_at: Option<i64>,
@@ -42,6 +46,7 @@ pub struct DirectoryFacts {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KeyView {
     pub serial: String,
     pub status: crate::registry::KeyStatus,
@@ -50,6 +55,7 @@ pub struct KeyView {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AccountView {
     pub key: String,
     pub slot: u16,
@@ -60,6 +66,7 @@ pub struct AccountView {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditView {
     /// Where the entry sits in the log, for the next page (`before`); absent where a view
     /// shows entries without paging.
@@ -73,8 +80,20 @@ pub struct AuditView {
     pub client_addr: Option<String>,
 }
 
+/// `GET /api/admin/audit/verify`: whether the log's hash chain is whole, and where it breaks.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AuditVerdict {
+    pub intact: bool,
+    /// The first entry whose link does not follow from the one before.
+    pub first_broken_id: Option<i64>,
+    /// The checkpointed head of the chain is gone: entries were cut off the end.
+    pub truncated: bool,
+}
+
 /// `GET /api/admin/employees/{username}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EmployeeDetail {
     pub username: String,
     pub display_name: String,
@@ -99,6 +118,7 @@ pub struct EmployeeDetail {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeliveryView {
     pub key: String,
     pub slot: u16,
@@ -108,6 +128,7 @@ pub struct DeliveryView {
 
 /// `POST /api/admin/keys`: one key from the vendor's manifest.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RegisterKey {
     pub serial: String,
     /// 64 hex digits.
@@ -117,6 +138,7 @@ pub struct RegisterKey {
 
 /// `POST /api/admin/keys/manifest` (CSV: serial,public_key,activation_code per line).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ManifestReport {
     pub registered: u32,
     /// "line N: why", for every line not registered.
@@ -124,17 +146,20 @@ pub struct ManifestReport {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AssignKey {
     pub username: String,
 }
 
 /// The activation code, shown this once.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AssignedKey {
     pub activation_code: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KeyStatusChange {
     pub status: String,
     pub reason: Option<String>,
@@ -142,6 +167,7 @@ pub struct KeyStatusChange {
 
 /// `POST /api/admin/employees/{username}/accounts`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewAccount {
     pub name: String,
     /// `domain` (NetBIOS domain + logon name) or `entra` (the UPN).
@@ -156,6 +182,7 @@ pub struct NewAccount {
 
 /// `POST /api/admin/employees/{username}/flags`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FlagsChange {
     pub must_change: Option<bool>,
     /// "User may not change password" cleared (`true`) or set (`false`).
@@ -165,6 +192,7 @@ pub struct FlagsChange {
 
 /// `POST /api/admin/local/{username}/flags`: a portal-local account's flags.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LocalFlags {
     pub may_change: Option<bool>,
     pub must_change: Option<bool>,
@@ -173,6 +201,7 @@ pub struct LocalFlags {
 /// `GET /api/admin/dashboard`: the numbers an administrator starts the day with. Each names the
 /// list it counts (the employee list's `state`, the key list's `status`, the audit's filter).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Dashboard {
     /// When these numbers were counted (Unix seconds).
     pub now: i64,
@@ -190,6 +219,7 @@ pub struct Dashboard {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EmployeeCounts {
     pub active: u64,
     pub disabled: u64,
@@ -202,6 +232,7 @@ pub struct EmployeeCounts {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KeyCount {
     pub status: crate::registry::KeyStatus,
     pub count: u64,
@@ -210,6 +241,7 @@ pub struct KeyCount {
 /// `GET /api/admin/mail`: whether mail is set up, the reminder job's last run, and the latest
 /// messages with what became of them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MailOverview {
     pub configured: bool,
     pub last_reminder_run: Option<JobRunView>,
@@ -220,6 +252,7 @@ pub struct MailOverview {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct JobRunView {
     /// Unix seconds.
     pub started_at: i64,
@@ -230,6 +263,7 @@ pub struct JobRunView {
 
 /// One message of the outbox (never its body).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MailView {
     pub id: i64,
     /// `reminder`, `notice` or `test`.
@@ -247,6 +281,7 @@ pub struct MailView {
 
 /// `POST /api/admin/mail/reminders`: a reminder run started by hand.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReminderRun {
     /// Reminders queued by this run.
     pub queued: u32,
@@ -260,11 +295,13 @@ pub struct ReminderRun {
 /// `GET /api/admin/directory-check` and `latchkey-server doctor`: what the portal needs of the
 /// directory, each with pass or fail and the fix. Nothing is changed by looking.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DirectoryCheck {
     pub checks: Vec<CheckResult>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CheckResult {
     pub name: String,
     pub outcome: CheckOutcome,
@@ -275,6 +312,7 @@ pub struct CheckResult {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CheckOutcome {
     Pass,

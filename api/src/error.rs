@@ -3,6 +3,7 @@ use serde::{Deserialize, Serialize};
 
 /// An error as the API returns it: a stable `code`, its details, and a message for people.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiError {
     #[serde(flatten)]
     pub kind: ErrorKind,
@@ -26,6 +27,7 @@ impl std::fmt::Display for ApiError {
 /// of a policy violation. Decoding this instead of the full enum keeps the browser bundle
 /// small (no buffering of internally tagged variants).
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Problem {
     pub code: String,
     pub message: String,
@@ -41,6 +43,7 @@ impl Problem {
 
 /// Every failure the API can report. The serialized `code` is stable.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "code", rename_all = "snake_case")]
 pub enum ErrorKind {
     InvalidCredentials,

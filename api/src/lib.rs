@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
 #[derive(Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignInRequest {
     pub username: String,
     pub password: Password,
@@ -29,6 +30,7 @@ pub struct SignInRequest {
 
 /// `POST /api/bootstrap`: the first administrator, with the setup token from the server's log.
 #[derive(Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BootstrapRequest {
     pub token: String,
     pub username: String,
@@ -39,12 +41,14 @@ pub struct BootstrapRequest {
 
 /// Redeems the ticket a sign-in with the key gave (see `relay::RelayEvent::SignedIn`).
 #[derive(Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KeySignInRequest {
     pub ticket: String,
 }
 
 /// DEMO ONLY: a virtual key's image (`GET /api/demo/virtual-key`), hex.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VirtualKeyImage {
     pub flash: String,
     pub storage_key: String,
@@ -52,6 +56,7 @@ pub struct VirtualKeyImage {
 
 /// Why the user must change their password before anything else.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ChangeReason {
     /// "User must change password at next logon".
@@ -61,6 +66,7 @@ pub enum ChangeReason {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionView {
     pub username: String,
     pub display_name: String,
@@ -74,6 +80,7 @@ pub struct SessionView {
 /// An administrator's session: administration opens only once a TOTP code (or a recovery code)
 /// was given in this session.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AdminState {
     /// No authenticator yet: enrol one.
@@ -99,6 +106,7 @@ impl AdminState {
 /// `POST /api/admin/totp/enrol` and `POST /api/totp/enrol`: the authenticator's secret, shown
 /// once, with its QR code as SVG (drawn by the server, so no page carries a QR encoder).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TotpEnrolment {
     pub secret_base32: String,
     pub otpauth_url: String,
@@ -108,18 +116,21 @@ pub struct TotpEnrolment {
 /// `POST /api/admin/totp/confirm` and `/verify`: a code from the authenticator, or (verify only)
 /// a recovery code.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TotpCode {
     pub code: String,
 }
 
 /// The recovery codes, shown once at confirmation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RecoveryCodes {
     pub codes: Vec<String>,
 }
 
 /// `POST /api/admin/employees/{username}/reset`: typed (`password`) or generated (`None`).
 #[derive(Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AdminResetRequest {
     pub password: Option<Password>,
     #[serde(default)]
@@ -128,6 +139,7 @@ pub struct AdminResetRequest {
 
 /// What a reset did; never the password.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AdminResetResponse {
     /// Keys the password was sealed to, delivered when each next connects.
     pub queued_for: Vec<String>,
@@ -136,6 +148,7 @@ pub struct AdminResetResponse {
 /// Where the effective policy came from (externally tagged: `"domain"`, or
 /// `{"fine_grained": {"name": ...}}`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PolicySource {
     Domain,
@@ -153,6 +166,7 @@ pub enum PolicySource {
 
 /// Everything the change page shows before the user types.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PasswordStatus {
     pub account: Account,
     pub policy: Policy,
@@ -169,24 +183,28 @@ pub struct PasswordStatus {
 }
 
 #[derive(Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChangePasswordRequest {
     pub current: Password,
     pub new: Password,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CheckPasswordRequest {
     pub candidate: Password,
 }
 
 /// The server's verdict on a candidate: every rule, blocklist included, and a strength estimate.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CheckPasswordResponse {
     pub report: Report,
     pub strength: Strength,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Strength {
     /// 0 (trivially guessed) to 4 (very strong).
     pub score: u8,
@@ -196,6 +214,7 @@ pub struct Strength {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChangePasswordResponse {
     /// Other sessions of this user that the change ended.
     pub sessions_ended: u64,

@@ -3,6 +3,7 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 
 /// A password in transit: wiped from memory on drop, never printed.
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 pub struct Password(String);
 

@@ -9,6 +9,7 @@ use crate::Password;
 
 /// `GET /api/recovery`: which paths the organisation offers (the page shows only those).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RecoveryOptions {
     pub with_key: bool,
     pub without_key: bool,
@@ -17,6 +18,7 @@ pub struct RecoveryOptions {
 
 /// What a recovery with the key does (relay request `recover`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RecoveryAction {
     /// Clears the lockout; the password on the key works again.
@@ -27,6 +29,7 @@ pub enum RecoveryAction {
 
 /// What the organisation asks for besides the key (`recovery_factors`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RecoveryFactors {
     /// The key, and a code from the authenticator app when one is enrolled.
@@ -40,12 +43,14 @@ pub enum RecoveryFactors {
 
 /// `POST /api/recovery/start`: a code to the account's recovery address.
 #[derive(Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RecoveryStart {
     pub username: String,
 }
 
 /// `POST /api/recovery/complete`: both codes and the new password.
 #[derive(Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RecoveryComplete {
     pub username: String,
     /// From the authenticator app (or a recovery code).
@@ -57,12 +62,14 @@ pub struct RecoveryComplete {
 
 /// The same answer for every name, whether or not it can be recovered.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RecoveryStarted {
     pub message: String,
 }
 
 /// `GET /api/keys`: the signed-in employee's own keys.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OwnKey {
     pub serial: String,
     pub status: KeyStatus,
@@ -71,6 +78,7 @@ pub struct OwnKey {
 
 /// `POST /api/keys/{serial}/report`: the key is lost or stolen.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReportKey {
     /// `lost` or `stolen`.
     pub reason: String,

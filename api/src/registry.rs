@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// A key's status in the registry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum KeyStatus {
     /// Registered from the vendor's manifest, nobody's yet.
@@ -67,6 +68,7 @@ impl KeyStatus {
 /// Why a key left service: the reasons an administrator gives, and those the server records
 /// itself (the sync, a key's own report, wrong activation codes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum StatusReason {
     Lost,
@@ -147,6 +149,7 @@ impl StatusReason {
 
 /// How an account on a key signs in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum LoginType {
     /// A directory account (NetBIOS domain + logon name): its password is the directory's.

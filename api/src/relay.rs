@@ -12,6 +12,7 @@ use crate::Password;
 /// Page → server. Externally tagged (`{"onboard": {...}}`): cheaper to decode in wasm than
 /// an internal tag.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RelayRequest {
     /// The key's beacon (its info characteristic), hex: which key this session is with.
@@ -37,6 +38,7 @@ pub enum RelayRequest {
 
 /// One account on the key, as the page may show it (never a password).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KeyAccount {
     pub id: u16,
     pub name: String,
@@ -47,6 +49,7 @@ pub struct KeyAccount {
 
 /// The steps an operation on a key goes through, as the page shows them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ProgressStep {
     /// The directory is asked whether a password is right.
@@ -87,6 +90,7 @@ impl ProgressStep {
 
 /// Server → page.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RelayEvent {
     /// A reserved key's first connection: the activation code is needed. `remaining` counts

@@ -9,6 +9,7 @@ pub const STEP_UP_SECS: i64 = 5 * 60;
 
 /// What the organisation asks for before a change (`second_factor` in the configuration).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SecondFactorMode {
     /// No confirmation: the session is enough.
@@ -22,6 +23,7 @@ pub enum SecondFactorMode {
 
 /// `GET /api/step-up`: what the signed-in user has, and what a change will ask of them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StepUpStatus {
     pub mode: SecondFactorMode,
     /// An authenticator app is enrolled and confirmed.
@@ -45,6 +47,7 @@ impl StepUpStatus {
 
 /// `POST /api/step-up/totp` and `POST /api/totp/confirm` grant a confirmation until this time.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StepUpGranted {
     pub confirmed_until: i64,
 }
@@ -52,6 +55,7 @@ pub struct StepUpGranted {
 /// `POST /api/totp/confirm`: the recovery codes (shown once) and the confirmation the first
 /// code gave.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserTotpConfirmed {
     pub recovery_codes: Vec<String>,
     pub confirmed_until: i64,

@@ -6,6 +6,7 @@ use crate::letters::{has_lowercase_partner, letter_class, LetterClass};
 /// them: by Unicode *general category* (not Rust's derived properties, which call `ʰ` and `ª`
 /// lowercase and `Ⓐ` or `Ⅻ` uppercase).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Category {
     Uppercase,
@@ -108,6 +109,7 @@ fn single(mut mapped: impl Iterator<Item = char>) -> Option<char> {
 
 /// The categories present in a password.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CategorySet(u8);
 
 impl CategorySet {

@@ -2,6 +2,7 @@ use serde::{Deserialize, Serialize};
 
 /// Which family of rules applies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
     /// Active Directory: minimum length, and the complexity rules when the domain enables them.
@@ -13,6 +14,7 @@ pub enum Mode {
 /// The effective password policy for one account (domain policy, or the fine-grained
 /// password settings object that applies to the account).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Policy {
     pub mode: Mode,
     pub min_length: u32,
@@ -45,6 +47,7 @@ impl Policy {
 
 /// What the policy needs to know about the account whose password is checked.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Account {
     pub sam_account_name: String,
     pub display_name: String,

@@ -3,6 +3,7 @@ use serde::{Deserialize, Serialize};
 use crate::Rule;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     Passed,
@@ -12,6 +13,7 @@ pub enum Outcome {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RuleResult {
     pub rule: Rule,
     pub outcome: Outcome,
@@ -19,6 +21,7 @@ pub struct RuleResult {
 
 /// Every rule of the policy with its outcome, in a stable order.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Report {
     pub rules: Vec<RuleResult>,
 }

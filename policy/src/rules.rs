@@ -33,6 +33,7 @@ impl Blocklist for NoBlocklist {
 /// key of `{"min_length": {...}}`) is a stable code clients may rely on, and it decodes in the
 /// browser without buffering.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Rule {
     MinLength {

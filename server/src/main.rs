@@ -41,6 +41,8 @@ enum Command {
     /// The server secret (`secret_key_file`).
     #[command(subcommand)]
     Secret(SecretCommand),
+    /// Prints the API contract (OpenAPI 3.1, JSON), as served at `/api/openapi.json`.
+    Openapi,
 }
 
 #[derive(Subcommand)]
@@ -115,6 +117,10 @@ async fn main() -> anyhow::Result<()> {
     } else {
         tracing_subscriber::fmt().with_env_filter(filter).init();
     }
+    if matches!(cli.command, Some(Command::Openapi)) {
+        println!("{}", latchkey_server::routes::api_document().to_pretty_json()?);
+        return Ok(());
+    }
     let config = Config::load(cli.config.as_deref())?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::CheckConfig => {
@@ -144,6 +150,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Secret(SecretCommand::Rotate { new_secret_file }) => rotate_secret(config, &new_secret_file).await,
+        Command::Openapi => Ok(()),
         Command::Doctor => {
             let state = AppState::new(config).await?;
             let report = latchkey_server::service::doctor::run(&state).await;

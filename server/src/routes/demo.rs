@@ -8,6 +8,7 @@ use latchkey_api::{ErrorKind, VirtualKeyImage};
 use crate::error::AppError;
 use crate::state::AppState;
 
+#[utoipa::path(get, path = "/demo/virtual-key", tag = "demo", responses((status = 200, description = "The demo key's image (demo deployments only)", body = VirtualKeyImage), crate::routes::openapi::Refusals))]
 pub async fn virtual_key(State(state): State<AppState>) -> Result<Json<VirtualKeyImage>, AppError> {
     let path = state.config.demo_virtual_key_file.as_ref().ok_or(AppError(ErrorKind::NotFound))?;
     let read = |p: &std::path::Path| {

@@ -3,6 +3,7 @@
 //! page sees only ciphertext and the session's events. Without a session cookie only a
 //! sign-in with the key is offered.
 
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -19,16 +20,19 @@ use crate::state::AppState;
 
 const MAX_MESSAGE: usize = 16 * 1024;
 
+#[utoipa::path(get, path = "/key/relay", tag = "keys", responses((status = 101, description = "The relay WebSocket: the page forwards the key's frames (PROTOCOL.md)"), crate::routes::openapi::Refusals))]
 pub async fn relay(
     State(state): State<AppState>,
     session: Option<Session>,
     addr: ClientAddr,
     headers: HeaderMap,
-    upgrade: WebSocketUpgrade,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, AppError> {
     if !super::origin::same_origin(&headers, state.config.public_url.as_deref()) {
         return Err(AppError(ErrorKind::CsrfRejected));
     }
+    // A plain GET (no WebSocket handshake) is told so in the API's own vocabulary.
+    let upgrade = upgrade.map_err(|r| AppError(ErrorKind::BadRequest { reason: r.body_text() }))?;
     let identity = state.key_identity.clone().ok_or(AppError(ErrorKind::KeysUnavailable))?;
     let user = session.map(|Session(row)| row);
     if user.is_none() {

@@ -3,9 +3,10 @@
 mod admin;
 mod csp;
 mod demo;
+mod extract;
 mod health;
-mod json;
 mod key_relay;
+mod openapi;
 pub(crate) mod origin;
 mod password;
 mod recovery;
@@ -13,18 +14,21 @@ mod session;
 mod spa;
 mod step_up;
 
-pub use json::ApiJson;
+pub use extract::{ApiJson, ApiPath, ApiQuery};
+pub use openapi::document as api_document;
 
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, Method};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::Router;
 use latchkey_api::ErrorKind;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::error::AppError;
 use crate::state::AppState;
@@ -34,46 +38,8 @@ const MAX_BODY: usize = 16 * 1024;
 
 /// The whole application; tests drive it with `tower::ServiceExt::oneshot`.
 pub fn router(state: AppState) -> Router {
-    let api = Router::new()
-        .route("/session", get(session::current).post(session::sign_in).delete(session::sign_out))
-        .route("/password/status", get(password::status))
-        .route("/password/check", post(password::check))
-        .route("/password/change", post(password::change))
-        .route("/step-up", get(step_up::status))
-        .route("/step-up/totp", post(step_up::confirm_with_code))
-        .route("/totp/enrol", post(step_up::enrol))
-        .route("/totp/confirm", post(step_up::confirm_enrolment))
-        .route("/recovery", get(recovery::options))
-        .route("/recovery/start", post(recovery::start))
-        .route("/recovery/complete", post(recovery::complete))
-        .route("/keys", get(recovery::own_keys))
-        .route("/keys/{serial}/report", post(recovery::report_key))
-        .route("/key/relay", get(key_relay::relay))
-        .route("/session/key", post(session::sign_in_with_key))
-        .route("/bootstrap", post(session::bootstrap))
-        .route("/admin/local/{username}/flags", post(admin::employees::local_flags))
-        .route("/demo/virtual-key", get(demo::virtual_key))
-        .route("/admin/totp/enrol", post(admin::totp::enrol))
-        .route("/admin/totp/confirm", post(admin::totp::confirm))
-        .route("/admin/totp/verify", post(admin::totp::verify))
-        .route("/admin/employees/{username}/reset", post(admin::reset::reset))
-        .route("/admin/employees/{username}/totp/reset", post(admin::user_totp::reset))
-        .route("/admin/mail", get(admin::mail::overview))
-        .route("/admin/mail/reminders", post(admin::mail::run_reminders))
-        .route("/admin/employees", get(admin::employees::list))
-        .route("/admin/employees/sync", post(admin::employees::sync))
-        .route("/admin/employees/{username}", get(admin::employees::detail))
-        .route("/admin/employees/{username}/accounts", post(admin::employees::add_account))
-        .route("/admin/employees/{username}/flags", post(admin::employees::flags))
-        .route("/admin/employees/{username}/unlock", post(admin::employees::unlock))
-        .route("/admin/keys", get(admin::keys::list).post(admin::keys::register))
-        .route("/admin/keys/manifest", post(admin::keys::manifest))
-        .route("/admin/keys/{serial}/assign", post(admin::keys::assign))
-        .route("/admin/keys/{serial}/status", post(admin::keys::status))
-        .route("/admin/dashboard", get(admin::dashboard::dashboard))
-        .route("/admin/directory-check", get(admin::directory_check::check))
-        .route("/admin/audit", get(admin::audit_log::search))
-        .route("/admin/audit/verify", get(admin::audit_log::verify))
+    let (api, _) = api_routes().split_for_parts();
+    let api = api
         .fallback(|| async { AppError(ErrorKind::NotFound) })
         .layer(middleware::from_fn_with_state(state.clone(), refuse_cross_site))
         .layer(RequestBodyLimitLayer::new(MAX_BODY))
@@ -100,6 +66,57 @@ pub fn router(state: AppState) -> Router {
         .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Every route the document covers: the API under `/api` and the health checks beside it.
+fn documented_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().nest("/api", api_routes()).routes(routes!(health::live)).routes(routes!(health::ready))
+}
+
+/// Every API route, each with its contract (`routes/openapi.rs`): the router is built from the
+/// handlers' annotations, so no route can go undocumented.
+fn api_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(session::current, session::sign_in, session::sign_out))
+        .routes(routes!(password::status))
+        .routes(routes!(password::check))
+        .routes(routes!(password::change))
+        .routes(routes!(step_up::status))
+        .routes(routes!(step_up::confirm_with_code))
+        .routes(routes!(step_up::enrol))
+        .routes(routes!(step_up::confirm_enrolment))
+        .routes(routes!(recovery::options))
+        .routes(routes!(recovery::start))
+        .routes(routes!(recovery::complete))
+        .routes(routes!(recovery::own_keys))
+        .routes(routes!(recovery::report_key))
+        .routes(routes!(key_relay::relay))
+        .routes(routes!(session::sign_in_with_key))
+        .routes(routes!(session::bootstrap))
+        .routes(routes!(admin::employees::local_flags))
+        .routes(routes!(demo::virtual_key))
+        .routes(routes!(admin::totp::enrol))
+        .routes(routes!(admin::totp::confirm))
+        .routes(routes!(admin::totp::verify))
+        .routes(routes!(admin::reset::reset))
+        .routes(routes!(admin::user_totp::reset))
+        .routes(routes!(admin::mail::overview))
+        .routes(routes!(admin::mail::run_reminders))
+        .routes(routes!(admin::employees::list))
+        .routes(routes!(admin::employees::sync))
+        .routes(routes!(admin::employees::detail))
+        .routes(routes!(admin::employees::add_account))
+        .routes(routes!(admin::employees::flags))
+        .routes(routes!(admin::employees::unlock))
+        .routes(routes!(admin::keys::list, admin::keys::register))
+        .routes(routes!(admin::keys::manifest))
+        .routes(routes!(admin::keys::assign))
+        .routes(routes!(admin::keys::status))
+        .routes(routes!(admin::dashboard::dashboard))
+        .routes(routes!(admin::directory_check::check))
+        .routes(routes!(admin::audit_log::search))
+        .routes(routes!(admin::audit_log::verify))
+        .routes(routes!(openapi::serve))
 }
 
 /// Browsers label requests another site makes, and name their origin; refuse state changes

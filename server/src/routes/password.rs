@@ -16,6 +16,7 @@ use crate::session::{ClientAddr, Session};
 use crate::state::AppState;
 use crate::store::SessionRow;
 
+#[utoipa::path(get, path = "/password/status", tag = "password", responses((status = 200, description = "The account, its expiry and the policy", body = PasswordStatus), crate::routes::openapi::Refusals))]
 pub async fn status(State(state): State<AppState>, Session(row): Session) -> Result<Json<PasswordStatus>, AppError> {
     if row.principal().is_local() {
         let account = state.store.local_account(&row.username).await?.ok_or(AppError(ErrorKind::Unauthenticated))?;
@@ -50,6 +51,7 @@ pub async fn status(State(state): State<AppState>, Session(row): Session) -> Res
     }))
 }
 
+#[utoipa::path(post, path = "/password/check", tag = "password", request_body = CheckPasswordRequest, responses((status = 200, description = "The policy's verdict on a candidate", body = CheckPasswordResponse), crate::routes::openapi::Refusals))]
 pub async fn check(
     State(state): State<AppState>,
     Session(row): Session,
@@ -69,6 +71,7 @@ pub async fn check(
     Ok(Json(CheckPasswordResponse { report, strength: state.checker.strength(candidate, &inputs) }))
 }
 
+#[utoipa::path(post, path = "/password/change", tag = "password", request_body = ChangePasswordRequest, responses((status = 200, description = "The directory took the new password", body = ChangePasswordResponse), crate::routes::openapi::Refusals))]
 pub async fn change(
     State(state): State<AppState>,
     addr: ClientAddr,

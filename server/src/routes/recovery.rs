@@ -2,16 +2,17 @@
 //! own keys (report one lost or stolen). Recovery with the key runs over the key relay
 //! (`keys::recover`). The rules live in `service::recovery` and `service::own_keys`.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json;
 use latchkey_api::recovery::{OwnKey, RecoveryComplete, RecoveryOptions, RecoveryStart, RecoveryStarted, ReportKey};
 
 use crate::error::AppError;
-use crate::routes::ApiJson;
+use crate::routes::{ApiJson, ApiPath};
 use crate::service::{audit, notices, own_keys, recovery};
 use crate::session::{ClientAddr, Session};
 use crate::state::AppState;
 
+#[utoipa::path(get, path = "/recovery", tag = "recovery", responses((status = 200, description = "Which recovery paths the organisation offers", body = RecoveryOptions), crate::routes::openapi::Refusals))]
 pub async fn options(State(state): State<AppState>) -> Json<RecoveryOptions> {
     let c = &state.config;
     Json(RecoveryOptions {
@@ -21,6 +22,7 @@ pub async fn options(State(state): State<AppState>) -> Json<RecoveryOptions> {
     })
 }
 
+#[utoipa::path(post, path = "/recovery/start", tag = "recovery", request_body = RecoveryStart, responses((status = 200, description = "A code was mailed if the account may recover", body = RecoveryStarted), crate::routes::openapi::Refusals))]
 pub async fn start(
     State(state): State<AppState>,
     addr: ClientAddr,
@@ -29,6 +31,7 @@ pub async fn start(
     recovery::start(&state, &request.username, &addr).await.map(Json)
 }
 
+#[utoipa::path(post, path = "/recovery/complete", tag = "recovery", request_body = RecoveryComplete, responses((status = 200, description = "The account recovered"), crate::routes::openapi::Refusals))]
 pub async fn complete(
     State(state): State<AppState>,
     addr: ClientAddr,
@@ -40,15 +43,17 @@ pub async fn complete(
     outcome
 }
 
+#[utoipa::path(get, path = "/keys", tag = "recovery", responses((status = 200, description = "The user's own keys", body = Vec<OwnKey>), crate::routes::openapi::Refusals))]
 pub async fn own_keys(State(state): State<AppState>, Session(row): Session) -> Result<Json<Vec<OwnKey>>, AppError> {
     own_keys::list(&state, &row).await.map(Json)
 }
 
+#[utoipa::path(post, path = "/keys/{serial}/report", tag = "recovery", params(("serial" = String, Path, description = "The key's serial number")), request_body = ReportKey, responses((status = 200, description = "The key is marked lost or stolen", body = OwnKey), crate::routes::openapi::Refusals))]
 pub async fn report_key(
     State(state): State<AppState>,
     addr: ClientAddr,
     Session(row): Session,
-    Path(serial): Path<String>,
+    ApiPath(serial): ApiPath<String>,
     ApiJson(request): ApiJson<ReportKey>,
 ) -> Result<Json<OwnKey>, AppError> {
     let outcome = own_keys::report(&state, &row, &serial, &request.reason).await;

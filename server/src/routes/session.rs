@@ -17,6 +17,7 @@ use crate::session::{self, ClientAddr, Session};
 use crate::state::AppState;
 use crate::store::{Principal, SessionRow};
 
+#[utoipa::path(post, path = "/session", tag = "session", request_body = SignInRequest, responses((status = 200, description = "Signed in: the session cookie is set", body = SessionView), crate::routes::openapi::Refusals))]
 pub async fn sign_in(
     State(state): State<AppState>,
     addr: ClientAddr,
@@ -65,6 +66,7 @@ pub async fn sign_in(
 
 /// `POST /api/bootstrap`: the first administrator, a portal-local account, with the one-time
 /// setup token the server logged. Refused once used; the name may not be a directory user's.
+#[utoipa::path(post, path = "/bootstrap", tag = "session", request_body = BootstrapRequest, responses((status = 200, description = "The first administrator is set up"), crate::routes::openapi::Refusals))]
 pub async fn bootstrap(
     State(state): State<AppState>,
     addr: ClientAddr,
@@ -82,6 +84,7 @@ pub async fn bootstrap(
 
 /// `POST /api/session/key`: the ticket of a sign-in with the key (its channel plus a press on
 /// its button) becomes a session for the key's owner.
+#[utoipa::path(post, path = "/session/key", tag = "session", request_body = KeySignInRequest, responses((status = 200, description = "Signed in with the key", body = SessionView), crate::routes::openapi::Refusals))]
 pub async fn sign_in_with_key(
     State(state): State<AppState>,
     addr: ClientAddr,
@@ -130,10 +133,12 @@ fn cookie_headers(state: &AppState, token: &str) -> Result<HeaderMap, AppError> 
     Ok(headers)
 }
 
+#[utoipa::path(get, path = "/session", tag = "session", responses((status = 200, description = "Who is signed in", body = SessionView), crate::routes::openapi::Refusals))]
 pub async fn current(Session(row): Session) -> Json<SessionView> {
     Json(view_of(&row))
 }
 
+#[utoipa::path(delete, path = "/session", tag = "session", responses((status = 200, description = "Signed out: the session cookie is cleared"), crate::routes::openapi::Refusals))]
 pub async fn sign_out(
     State(state): State<AppState>,
     addr: ClientAddr,

@@ -12,10 +12,12 @@ use crate::service::{audit, notices, second_factor, step_up};
 use crate::session::{ClientAddr, Session};
 use crate::state::AppState;
 
+#[utoipa::path(get, path = "/step-up", tag = "step-up", responses((status = 200, description = "Which second factor applies and whether this session confirmed it", body = StepUpStatus), crate::routes::openapi::Refusals))]
 pub async fn status(State(state): State<AppState>, Session(row): Session) -> Result<Json<StepUpStatus>, AppError> {
     step_up::status(&state, &row).await.map(Json)
 }
 
+#[utoipa::path(post, path = "/step-up/totp", tag = "step-up", request_body = TotpCode, responses((status = 200, description = "Confirmed for a while", body = StepUpGranted), crate::routes::openapi::Refusals))]
 pub async fn confirm_with_code(
     State(state): State<AppState>,
     addr: ClientAddr,
@@ -31,6 +33,7 @@ pub async fn confirm_with_code(
     .map(Json)
 }
 
+#[utoipa::path(post, path = "/totp/enrol", tag = "step-up", request_body = serde_json::Value, responses((status = 200, description = "A new authenticator secret, shown once", body = TotpEnrolment), crate::routes::openapi::Refusals))]
 pub async fn enrol(
     State(state): State<AppState>,
     Session(row): Session,
@@ -52,6 +55,7 @@ pub async fn enrol(
     second_factor::begin(&state, &row.username).await.map(Json)
 }
 
+#[utoipa::path(post, path = "/totp/confirm", tag = "step-up", request_body = TotpCode, responses((status = 200, description = "Enrolled; recovery codes, shown once", body = UserTotpConfirmed), crate::routes::openapi::Refusals))]
 pub async fn confirm_enrolment(
     State(state): State<AppState>,
     addr: ClientAddr,

@@ -1,14 +1,15 @@
 //! The audit log for administrators: filtered, as JSON or CSV, with the chain's verdict.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use latchkey_api::admin::AuditView;
+use latchkey_api::admin::{AuditVerdict, AuditView};
 use serde::Deserialize;
 
 use super::Admin;
 use crate::error::AppError;
+use crate::routes::ApiQuery;
 use crate::state::AppState;
 use crate::store::AuditSearch;
 
@@ -18,7 +19,8 @@ const MAX_EXPORT: i64 = 10_000;
 /// Most actions one search names.
 const MAX_ACTIONS: usize = 16;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     #[serde(default)]
     actor: String,
@@ -42,10 +44,11 @@ pub struct AuditQuery {
     limit: Option<i64>,
 }
 
+#[utoipa::path(get, path = "/admin/audit", tag = "admin", params(AuditQuery), responses((status = 200, description = "Matching entries, newest first", content((Vec<AuditView> = "application/json"), (String = "text/csv"))), crate::routes::openapi::Refusals))]
 pub async fn search(
     State(state): State<AppState>,
     Admin(_): Admin,
-    Query(q): Query<AuditQuery>,
+    ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> Result<Response, AppError> {
     let max = if q.format == "csv" { MAX_EXPORT } else { MAX_PAGE };
     let limit = q.limit.unwrap_or(max).clamp(1, max);
@@ -81,13 +84,14 @@ pub async fn search(
 }
 
 /// `GET /api/admin/audit/verify`: whether the chain is whole, and where it breaks.
-pub async fn verify(State(state): State<AppState>, Admin(_): Admin) -> Result<Json<serde_json::Value>, AppError> {
+#[utoipa::path(get, path = "/admin/audit/verify", tag = "admin", responses((status = 200, description = "Whether the hash chain is whole", body = AuditVerdict), crate::routes::openapi::Refusals))]
+pub async fn verify(State(state): State<AppState>, Admin(_): Admin) -> Result<Json<AuditVerdict>, AppError> {
     let broken = state.store.verify_audit().await?;
-    Ok(Json(serde_json::json!({
-        "intact": broken.is_none(),
-        "first_broken_id": broken.as_ref().map(|b| b.id),
-        "truncated": broken.is_some_and(|b| b.truncated),
-    })))
+    Ok(Json(AuditVerdict {
+        intact: broken.is_none(),
+        first_broken_id: broken.as_ref().map(|b| b.id),
+        truncated: broken.is_some_and(|b| b.truncated),
+    }))
 }
 
 /// UTC, to the second, as spreadsheets read it: `2026-11-29T23:35:07Z`.

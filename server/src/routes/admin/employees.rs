@@ -1,7 +1,7 @@
 //! Employees: the sync from the administered directory group, the list, one employee's page,
 //! their accounts on keys, and the account flags an administrator sets in the directory.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::Json;
 use latchkey_api::admin::{
     AccountView, DeliveryView, DirectoryFacts, EmployeeDetail, EmployeePage, EmployeeSummary, FlagsChange, KeyView,
@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::Admin;
 use crate::error::AppError;
-use crate::routes::ApiJson;
+use crate::routes::{ApiJson, ApiPath, ApiQuery};
 use crate::service::access;
 use crate::service::audit;
 use crate::session::ClientAddr;
@@ -23,6 +23,7 @@ use crate::store::{AccountLogin, EmployeeCursor, EmployeeState, KeyRow, PageAt};
 /// Most employees one page lists.
 const MAX_PAGE: i64 = 200;
 
+#[utoipa::path(post, path = "/admin/employees/sync", tag = "admin", responses((status = 200, description = "The group was read into the employee list", body = SyncReport), crate::routes::openapi::Refusals))]
 pub async fn sync(
     State(state): State<AppState>,
     addr: ClientAddr,
@@ -38,7 +39,8 @@ pub async fn sync(
     outcome.map(Json)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     #[serde(default)]
     q: String,
@@ -51,10 +53,11 @@ pub struct ListQuery {
     state: String,
 }
 
+#[utoipa::path(get, path = "/admin/employees", tag = "admin", params(ListQuery), responses((status = 200, description = "A page of employees", body = EmployeePage), crate::routes::openapi::Refusals))]
 pub async fn list(
     State(state): State<AppState>,
     Admin(_): Admin,
-    Query(query): Query<ListQuery>,
+    ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<EmployeePage>, AppError> {
     let limit = query.limit.unwrap_or(50).clamp(1, MAX_PAGE);
     let filter = EmployeeState::parse(&query.state, state.now()).ok_or(AppError(ErrorKind::UnknownListFilter))?;
@@ -88,10 +91,11 @@ pub async fn list(
     Ok(Json(EmployeePage { employees, total: page.total as u64, previous, next }))
 }
 
+#[utoipa::path(get, path = "/admin/employees/{username}", tag = "admin", params(("username" = String, Path, description = "The employee's logon name")), responses((status = 200, description = "One employee", body = EmployeeDetail), crate::routes::openapi::Refusals))]
 pub async fn detail(
     State(state): State<AppState>,
     Admin(_): Admin,
-    Path(username): Path<String>,
+    ApiPath(username): ApiPath<String>,
 ) -> Result<Json<EmployeeDetail>, AppError> {
     let employee = state.store.employee_by_username(&username).await?.ok_or(AppError(ErrorKind::NotFound))?;
     let row = state.store.employee_row(employee.id).await?.ok_or(AppError(ErrorKind::NotFound))?;
@@ -150,11 +154,12 @@ pub async fn detail(
     }))
 }
 
+#[utoipa::path(post, path = "/admin/employees/{username}/accounts", tag = "admin", params(("username" = String, Path, description = "The employee's logon name")), request_body = NewAccount, responses((status = 200, description = "The serials of the keys the account was queued to", body = Vec<String>), crate::routes::openapi::Refusals))]
 pub async fn add_account(
     State(state): State<AppState>,
     addr: ClientAddr,
     Admin(admin): Admin,
-    Path(username): Path<String>,
+    ApiPath(username): ApiPath<String>,
     ApiJson(request): ApiJson<NewAccount>,
 ) -> Result<Json<Vec<String>>, AppError> {
     audit::audited(&state, &admin.username, audit::action::ADMIN_ADD_ACCOUNT, &username, &addr, async {
@@ -184,11 +189,12 @@ pub async fn add_account(
     .map(Json)
 }
 
+#[utoipa::path(post, path = "/admin/employees/{username}/flags", tag = "admin", params(("username" = String, Path, description = "The employee's logon name")), request_body = FlagsChange, responses((status = 200, description = "The directory flags are set"), crate::routes::openapi::Refusals))]
 pub async fn flags(
     State(state): State<AppState>,
     addr: ClientAddr,
     Admin(admin): Admin,
-    Path(username): Path<String>,
+    ApiPath(username): ApiPath<String>,
     ApiJson(request): ApiJson<FlagsChange>,
 ) -> Result<(), AppError> {
     let mut audited = username.clone();
@@ -209,11 +215,12 @@ pub async fn flags(
     outcome
 }
 
+#[utoipa::path(post, path = "/admin/employees/{username}/unlock", tag = "admin", params(("username" = String, Path, description = "The employee's logon name")), responses((status = 200, description = "The account is unlocked"), crate::routes::openapi::Refusals))]
 pub async fn unlock(
     State(state): State<AppState>,
     addr: ClientAddr,
     Admin(admin): Admin,
-    Path(username): Path<String>,
+    ApiPath(username): ApiPath<String>,
 ) -> Result<(), AppError> {
     audit::audited(&state, &admin.username, audit::action::ADMIN_UNLOCK, &username, &addr, async {
         let user = access::administrable(&state, &username).await?.user;
@@ -233,11 +240,12 @@ pub fn key_view(k: &KeyRow) -> KeyView {
 }
 
 /// A portal-local account's "may not change password" / "must change at next logon".
+#[utoipa::path(post, path = "/admin/local/{username}/flags", tag = "admin", params(("username" = String, Path, description = "The portal-local account")), request_body = latchkey_api::admin::LocalFlags, responses((status = 200, description = "The flags are set"), crate::routes::openapi::Refusals))]
 pub async fn local_flags(
     State(state): State<AppState>,
     addr: ClientAddr,
     Admin(admin): Admin,
-    Path(username): Path<String>,
+    ApiPath(username): ApiPath<String>,
     ApiJson(request): ApiJson<latchkey_api::admin::LocalFlags>,
 ) -> Result<(), AppError> {
     audit::audited(&state, &admin.username, audit::action::ADMIN_SET_LOCAL_FLAGS, &username, &addr, async {

@@ -2,7 +2,7 @@
 //! (Reserved; the activation code shown this once), moved between statuses along the allowed
 //! transitions only (what the key must do is applied when it next connects).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json;
 use latchkey_api::admin::{AssignKey, AssignedKey, KeyStatusChange, KeyView, ManifestReport, RegisterKey};
 use latchkey_api::manifest::{self, ManifestLine};
@@ -12,7 +12,7 @@ use latchkey_api::ErrorKind;
 use super::employees::key_view;
 use super::Admin;
 use crate::error::AppError;
-use crate::routes::ApiJson;
+use crate::routes::{ApiJson, ApiPath};
 use crate::service::access;
 use crate::service::audit;
 use crate::service::notices;
@@ -20,10 +20,12 @@ use crate::session::ClientAddr;
 use crate::state::AppState;
 use crate::store::NewEmployee;
 
+#[utoipa::path(get, path = "/admin/keys", tag = "admin", responses((status = 200, description = "Every registered key", body = Vec<KeyView>), crate::routes::openapi::Refusals))]
 pub async fn list(State(state): State<AppState>, Admin(_): Admin) -> Result<Json<Vec<KeyView>>, AppError> {
     Ok(Json(state.store.keys().await?.iter().map(key_view).collect()))
 }
 
+#[utoipa::path(post, path = "/admin/keys", tag = "admin", request_body = RegisterKey, responses((status = 200, description = "The key is registered"), crate::routes::openapi::Refusals))]
 pub async fn register(
     State(state): State<AppState>,
     addr: ClientAddr,
@@ -38,6 +40,7 @@ pub async fn register(
 
 /// The vendor's manifest as CSV: `serial,public_key,activation_code` per line (a header line
 /// starting with "serial" is skipped). Every good line is registered; the others are listed.
+#[utoipa::path(post, path = "/admin/keys/manifest", tag = "admin", request_body(content = String, content_type = "text/plain", description = "One key per line: serial, public key, activation code"), responses((status = 200, description = "What was registered and what was refused, by line", body = ManifestReport), crate::routes::openapi::Refusals))]
 pub async fn manifest(
     State(state): State<AppState>,
     addr: ClientAddr,
@@ -70,11 +73,12 @@ pub async fn manifest(
     Ok(Json(report))
 }
 
+#[utoipa::path(post, path = "/admin/keys/{serial}/assign", tag = "admin", params(("serial" = String, Path, description = "The key's serial number")), request_body = AssignKey, responses((status = 200, description = "The key is assigned", body = AssignedKey), crate::routes::openapi::Refusals))]
 pub async fn assign(
     State(state): State<AppState>,
     addr: ClientAddr,
     Admin(admin): Admin,
-    Path(serial): Path<String>,
+    ApiPath(serial): ApiPath<String>,
     ApiJson(request): ApiJson<AssignKey>,
 ) -> Result<Json<AssignedKey>, AppError> {
     audit::audited(&state, &admin.username, audit::action::ADMIN_ASSIGN_KEY, &serial, &addr, async {
@@ -93,11 +97,12 @@ pub async fn assign(
     .map(Json)
 }
 
+#[utoipa::path(post, path = "/admin/keys/{serial}/status", tag = "admin", params(("serial" = String, Path, description = "The key's serial number")), request_body = KeyStatusChange, responses((status = 200, description = "The key moved to the new status"), crate::routes::openapi::Refusals))]
 pub async fn status(
     State(state): State<AppState>,
     addr: ClientAddr,
     Admin(admin): Admin,
-    Path(serial): Path<String>,
+    ApiPath(serial): ApiPath<String>,
     ApiJson(request): ApiJson<KeyStatusChange>,
 ) -> Result<(), AppError> {
     // The action is named from a fixed list, never from what the client sent.

@@ -14,6 +14,7 @@ use crate::state::AppState;
 
 const SHOWN: i64 = 50;
 
+#[utoipa::path(get, path = "/admin/mail", tag = "admin", responses((status = 200, description = "The outbox and the last reminder run", body = MailOverview), crate::routes::openapi::Refusals))]
 pub async fn overview(State(state): State<AppState>, Admin(_): Admin) -> Result<Json<MailOverview>, AppError> {
     let last = state.store.last_job_run(mail::REMINDER_JOB).await?;
     let messages = state
@@ -48,6 +49,7 @@ pub async fn overview(State(state): State<AppState>, Admin(_): Admin) -> Result<
     }))
 }
 
+#[utoipa::path(post, path = "/admin/mail/reminders", tag = "admin", request_body = serde_json::Value, responses((status = 200, description = "Reminders queued now", body = ReminderRun), crate::routes::openapi::Refusals))]
 pub async fn run_reminders(
     State(state): State<AppState>,
     addr: ClientAddr,

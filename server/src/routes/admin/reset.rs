@@ -1,21 +1,22 @@
 //! An administrator's reset (see [`password::reset_by_administrator`]): the HTTP edge.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json;
 use latchkey_api::{AdminResetRequest, AdminResetResponse};
 
 use super::Admin;
 use crate::error::AppError;
-use crate::routes::ApiJson;
+use crate::routes::{ApiJson, ApiPath};
 use crate::service::{access, audit, notices, password};
 use crate::session::ClientAddr;
 use crate::state::AppState;
 
+#[utoipa::path(post, path = "/admin/employees/{username}/reset", tag = "admin", params(("username" = String, Path, description = "The employee's logon name")), request_body = AdminResetRequest, responses((status = 200, description = "The password is reset and sealed to the keys", body = AdminResetResponse), crate::routes::openapi::Refusals))]
 pub async fn reset(
     State(state): State<AppState>,
     addr: ClientAddr,
     Admin(admin): Admin,
-    Path(username): Path<String>,
+    ApiPath(username): ApiPath<String>,
     ApiJson(request): ApiJson<AdminResetRequest>,
 ) -> Result<Json<AdminResetResponse>, AppError> {
     // Audited under the employee's own logon name once found, whatever case the path used.

@@ -17,6 +17,7 @@ fn state_of(row: &crate::store::SessionRow) -> Option<AdminState> {
     row.admin_state.as_deref().and_then(AdminState::parse)
 }
 
+#[utoipa::path(post, path = "/admin/totp/enrol", tag = "admin", responses((status = 200, description = "A new authenticator secret, shown once", body = TotpEnrolment), crate::routes::openapi::Refusals))]
 pub async fn enrol(State(state): State<AppState>, Session(row): Session) -> Result<Json<TotpEnrolment>, AppError> {
     if state_of(&row) != Some(AdminState::EnrolTotp) {
         return Err(AppError(ErrorKind::Forbidden));
@@ -24,6 +25,7 @@ pub async fn enrol(State(state): State<AppState>, Session(row): Session) -> Resu
     second_factor::begin(&state, &row.username).await.map(Json)
 }
 
+#[utoipa::path(post, path = "/admin/totp/confirm", tag = "admin", request_body = TotpCode, responses((status = 200, description = "Enrolled; recovery codes, shown once", body = RecoveryCodes), crate::routes::openapi::Refusals))]
 pub async fn confirm(
     State(state): State<AppState>,
     addr: ClientAddr,
@@ -43,6 +45,7 @@ pub async fn confirm(
     .map(Json)
 }
 
+#[utoipa::path(post, path = "/admin/totp/verify", tag = "admin", request_body = TotpCode, responses((status = 200, description = "This session may administer"), crate::routes::openapi::Refusals))]
 pub async fn verify(
     State(state): State<AppState>,
     addr: ClientAddr,

@@ -2,12 +2,12 @@
 //! authenticator app (lost phone), if any, and lets them enrol a new one without another factor
 //! for a day (an employee who once held a key may not otherwise). Audited; the owner is told.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 
 use super::Admin;
 use crate::error::AppError;
 use crate::identity::LoginKey;
-use crate::routes::ApiJson;
+use crate::routes::{ApiJson, ApiPath};
 use crate::service::{access, audit, notices};
 use crate::session::ClientAddr;
 use crate::state::AppState;
@@ -15,11 +15,12 @@ use crate::state::AppState;
 /// How long the employee may enrol a new authenticator without another factor.
 const ENROLMENT_WINDOW_SECS: i64 = 24 * 3600;
 
+#[utoipa::path(post, path = "/admin/employees/{username}/totp/reset", tag = "admin", params(("username" = String, Path, description = "The employee's logon name")), request_body = serde_json::Value, responses((status = 200, description = "The employee's authenticator is removed"), crate::routes::openapi::Refusals))]
 pub async fn reset(
     State(state): State<AppState>,
     addr: ClientAddr,
     Admin(admin): Admin,
-    Path(username): Path<String>,
+    ApiPath(username): ApiPath<String>,
     ApiJson(_): ApiJson<serde_json::Value>,
 ) -> Result<(), AppError> {
     let mut audited = username.clone();
