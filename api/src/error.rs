@@ -119,6 +119,8 @@ pub enum ErrorKind {
     NoKeyForAccount,
     NoFreeSlot,
     UnknownReason,
+    /// Mail is not set up (no `[mail]` settings): nothing can be sent or queued.
+    MailNotConfigured,
     Misconfigured,
     ManifestTooLong {
         max_lines: u32,
@@ -181,6 +183,7 @@ impl ErrorKind {
             ErrorKind::NoKeyForAccount => "no_key_for_account",
             ErrorKind::NoFreeSlot => "no_free_slot",
             ErrorKind::UnknownReason => "unknown_reason",
+            ErrorKind::MailNotConfigured => "mail_not_configured",
             ErrorKind::Misconfigured => "misconfigured",
             ErrorKind::ManifestTooLong { .. } => "manifest_too_long",
             ErrorKind::KeyNotReady { .. } => "key_not_ready",
@@ -277,6 +280,7 @@ impl ErrorKind {
             ErrorKind::NoKeyForAccount => "This employee has no key to put an account on: assign one first.".into(),
             ErrorKind::NoFreeSlot => "The key has no free slot for another account.".into(),
             ErrorKind::UnknownReason => "The reason is one of: lost, stolen, broken, invalid_activation_code, locked_by_pin, withdrawal.".into(),
+            ErrorKind::MailNotConfigured => "Mail is not set up on this portal: add the [mail] settings to send reminders.".into(),
             ErrorKind::Misconfigured => "The portal is not configured for this; its administrator has been told in the server's log.".into(),
             ErrorKind::ManifestTooLong { max_lines } => format!("A manifest has at most {max_lines} lines at once: split it."),
             ErrorKind::KeyNotReady { status } => format!("This key is {status}: only a ready key can be assigned."),
@@ -337,6 +341,7 @@ mod tests {
             ErrorKind::NoKeyForAccount,
             ErrorKind::NoFreeSlot,
             ErrorKind::UnknownReason,
+            ErrorKind::MailNotConfigured,
             ErrorKind::Misconfigured,
             ErrorKind::ManifestTooLong { max_lines: 1 },
             ErrorKind::KeyNotReady { status: "active".into() },

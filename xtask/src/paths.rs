@@ -34,6 +34,11 @@ pub fn axe_core() -> PathBuf {
     cache().join("tools").join("node_modules").join("axe-core").join("axe.min.js")
 }
 
+/// Schemathesis's command, in its virtualenv in the tools cache.
+pub fn schemathesis() -> PathBuf {
+    cache().join("tools").join("schemathesis").join("bin").join("st")
+}
+
 /// npm-installed tools (binaryen's wasm-opt).
 pub fn node_bin() -> PathBuf {
     cache().join("tools").join("node_modules").join(".bin")

@@ -113,7 +113,8 @@ fn cargo_test(extra: &[String]) -> Command {
         .env("CARGO_TARGET_DIR", paths::target())
         .env("PATH", paths::tool_path())
         .env("LATCHKEY_TEST_DIST", paths::dist())
-        .env("LATCHKEY_TEST_AXE", paths::axe_core());
+        .env("LATCHKEY_TEST_AXE", paths::axe_core())
+        .env("LATCHKEY_TEST_SCHEMATHESIS", paths::schemathesis());
     if !extra.is_empty() {
         c.arg("--").args(extra);
     }

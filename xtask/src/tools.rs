@@ -17,6 +17,8 @@ const APT_PACKAGES: &[&str] = &[
     "chromium-driver",
     "postgresql",
     "python3-aiosmtpd",
+    // A virtualenv for the API contract checker (from PyPI).
+    "python3-venv",
 ];
 
 const TRUNK: &str = "0.21.14";
@@ -26,6 +28,8 @@ const WASM_BINDGEN: &str = "0.2.130";
 const BINARYEN: &str = "132.0.0";
 /// The accessibility checker the browser tests inject into pages.
 const AXE_CORE: &str = "4.14.1";
+/// The API contract checker: generates requests from `/api/openapi.json` and checks the answers.
+const SCHEMATHESIS: &str = "4.32.5";
 
 pub fn ensure_all() -> Result {
     ensure_apt()?;
@@ -34,7 +38,24 @@ pub fn ensure_all() -> Result {
     // Without --locked: its lockfile names a crate version the registry no longer serves.
     ensure_cargo_tool("wasm-bindgen", WASM_BINDGEN, &["install", &format!("wasm-bindgen-cli@{WASM_BINDGEN}")])?;
     ensure_binaryen()?;
-    ensure_npm_package("axe-core", AXE_CORE, &paths::axe_core())
+    ensure_npm_package("axe-core", AXE_CORE, &paths::axe_core())?;
+    ensure_schemathesis()
+}
+
+/// Schemathesis from PyPI in its own virtualenv in the tools cache, at the pinned version.
+fn ensure_schemathesis() -> Result {
+    let st = paths::schemathesis();
+    let version = cmd::probe(&st.to_string_lossy(), &["--version"]).unwrap_or_default();
+    if version.ends_with(SCHEMATHESIS) {
+        return Ok(());
+    }
+    let venv = paths::cache().join("tools").join("schemathesis");
+    cmd::run(Command::new("python3").args(["-m", "venv", "--clear"]).arg(&venv))?;
+    cmd::run(
+        Command::new(venv.join("bin").join("pip"))
+            .args(["install", "--quiet", "--disable-pip-version-check"])
+            .arg(format!("schemathesis=={SCHEMATHESIS}")),
+    )
 }
 
 /// An npm package in the tools cache, at `version`; `probe` is a file it installs.

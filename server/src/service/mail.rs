@@ -117,7 +117,7 @@ pub async fn reminders_every(state: AppState, interval: Duration) {
 
 /// One reminder run, unless another replica is running it.
 pub async fn reminders(state: &AppState) -> Result<ReminderRun, AppError> {
-    let Some(config) = &state.config.mail else { return Err(AppError(latchkey_api::ErrorKind::Misconfigured)) };
+    let Some(config) = &state.config.mail else { return Err(AppError(latchkey_api::ErrorKind::MailNotConfigured)) };
     let holder = format!("{}:{}", std::process::id(), crate::session::new_token());
     let now = state.now();
     if !state.store.take_job_lease(REMINDER_JOB, &holder, now, now + REMINDER_LEASE_SECS).await? {

@@ -5,6 +5,7 @@
 
 mod admin;
 mod api;
+mod contract;
 mod e2e;
 mod mail;
 mod postgres;
