@@ -222,9 +222,12 @@ async fn lock_for_wrong_codes(state: &AppState, key: &KeyRow) -> Result<Failure,
 /// Hands the key the sealed passwords waiting for it; whether any was taken. One the key can
 /// never take (replayed, not for it, account gone) is dropped; others wait for next time.
 async fn deliver(ch: &mut Channel, state: &AppState, key: &KeyRow) -> Result<bool, Failure> {
+    super::staged::settle(state, key).await?;
     let pending = state.store.pending_deliveries(key.id).await?;
     let commands: Vec<(i64, Command)> = pending
         .into_iter()
+        // Still staged: the directory write it follows is not confirmed yet.
+        .filter(|d| d.staged_for.is_none())
         .filter_map(|d| {
             let sealed = Sealed { encapsulated_key: d.encapsulated_key.try_into().ok()?, ciphertext: d.ciphertext };
             let command = Command::DeliverSealed {

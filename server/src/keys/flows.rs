@@ -16,7 +16,7 @@ use crate::service::password::change_in_directory;
 use crate::service::step_up::{self, Taken};
 use crate::session::{self, ClientAddr};
 use crate::state::AppState;
-use crate::store::{SessionRow, Step};
+use crate::store::{SessionRow, Staging, Step};
 use latchkey_api::key_refusal::{KeyRefusal, RelayProblem};
 use latchkey_api::recovery::RecoveryAction;
 use latchkey_api::registry::KeyStatus;
@@ -349,12 +349,23 @@ async fn change_everywhere(
         Err(e) => return undo(ch, state, journal, account, Failure::from(e)).await,
     };
     state.store.journal_rebase(journal, facts.password_last_set_ticks, state.now()).await?;
+    // The employee's other keys get it sealed, staged before the write and confirmed after it,
+    // so a crash in between leaves them something their next connection settles.
+    let employee = key.key.employee.as_ref().map(|e| e.id);
+    let staging = Staging { user_dn: user.user_dn.clone(), baseline: facts.password_last_set_ticks, by_reset: false };
+    let secret = Secret::new(new.expose());
+    let staged = match changed::stage(state, employee, &secret, Some(key.key.id), &staging).await {
+        Ok(staged) => staged,
+        Err(e) => return undo(ch, state, journal, account, Failure::from(e)).await,
+    };
+    drop(secret);
     progress(ch, ProgressStep::Directory).await?;
     if let Err(e) = change_in_directory(state, &facts, &current, &new, false).await {
         let no_answer = matches!(e.0, ErrorKind::DirectoryUnavailable | ErrorKind::Internal);
         let failure = Failure::from(e);
-        // A refusal is a refusal: the key drops the new password.
+        // A refusal is a refusal: the key drops the new password, the other keys theirs.
         if !no_answer {
+            drop_staged(state, staged).await;
             return undo(ch, state, journal, account, failure).await;
         }
         // No answer: the DC may still have applied it. pwdLastSet tells, when nothing else can
@@ -370,16 +381,15 @@ async fn change_everywhere(
         .await?
         {
             reconcile::Verdict::Changed => {}
-            _ => return undo(ch, state, journal, account, failure).await,
+            _ => {
+                drop_staged(state, staged).await;
+                return undo(ch, state, journal, account, failure).await;
+            }
         }
     }
     state.store.journal_step(journal, Step::DirectoryChanged, state.now()).await?;
-    // The employee's other keys get it sealed, on their next connection.
-    let employee = key.key.employee.as_ref().map(|e| e.id);
-    let secret = Secret::new(new.expose());
     drop(new);
-    let (_, others) = changed::own_change(state, user, employee, &secret, Some(key.key.id)).await;
-    drop(secret);
+    let (_, others) = changed::own_change(state, user, staged).await;
     let notice = notices::Notice::ChangedWithKey { serial: key.key.serial.clone() };
     notices::send(state, notices::Whose::Session(user), notice, addr);
 
@@ -401,6 +411,14 @@ async fn change_everywhere(
 /// The baseline was read just now: admin writes since then would show in the audit.
 fn journal_since(state: &AppState) -> i64 {
     state.now() - 60
+}
+
+/// The directory did not take the password: the other keys' staged copies go. A store that
+/// cannot drop them leaves them to the next connection, which finds pwdLastSet unmoved.
+async fn drop_staged(state: &AppState, staged: crate::service::deliveries::Staged) {
+    if let Err(e) = staged.drop(state).await {
+        tracing::warn!(code = e.code(), "staged deliveries are left for the keys' next connection to settle");
+    }
 }
 
 /// Drops the staged password on the key and closes the journal entry as aborted.

@@ -18,6 +18,7 @@ pub mod generate;
 mod lease;
 mod reconcile;
 mod recover;
+mod staged;
 
 pub use channel::{Channel, Failure};
 pub use connect::{connect, Connected};

@@ -21,7 +21,7 @@ use crate::service::access::{self, Target};
 use crate::service::{deliveries, notices, second_factor};
 use crate::session::ClientAddr;
 use crate::state::AppState;
-use crate::store::{Principal, Step};
+use crate::store::{Principal, Staging, Step};
 use latchkey_api::key_refusal::KeyRefusal;
 
 type Outcome = Result<String, Failure>;
@@ -93,6 +93,14 @@ async fn reset(ch: &mut Channel, state: &AppState, key: &Connected, target: &Tar
         Ok(_) => state.store.journal_step(journal, Step::Staged, state.now()).await?,
         Err(e) => return abandon(state, journal, Failure::key(e)).await,
     }
+    // The employee's other keys get it sealed, staged before the write and confirmed after it.
+    let staging = Staging { user_dn: user.dn.clone(), baseline: facts.password_last_set_ticks, by_reset: true };
+    let secret = Secret::new(new.expose());
+    let staged = match deliveries::stage_to_keys(state, employee.id, &secret, Some(key.key.id), &staging).await {
+        Ok(staged) => staged,
+        Err(e) => return undo(ch, state, journal, account, Failure::from_kind(&e.0)).await,
+    };
+    drop(secret);
     progress(ch, ProgressStep::Directory).await?;
     let directory = state.directory()?;
     if let Err(e) = directory.reset_password(&user.dn, &new, false).await {
@@ -103,6 +111,9 @@ async fn reset(ch: &mut Channel, state: &AppState, key: &Connected, target: &Tar
             .await
             .is_ok_and(|after| after.password_last_set_ticks != facts.password_last_set_ticks);
         if !moved {
+            if let Err(e) = staged.drop(state).await {
+                tracing::warn!(code = e.code(), "staged deliveries are left for the keys' next connection to settle");
+            }
             return undo(ch, state, journal, account, failure).await;
         }
     }
@@ -111,12 +122,10 @@ async fn reset(ch: &mut Channel, state: &AppState, key: &Connected, target: &Tar
     if let Err(e) = directory.unlock(&user.dn).await {
         tracing::warn!(user = %employee.username, error = %e, "the lockout could not be cleared after a recovery");
     }
-    let secret = Secret::new(new.expose());
     drop(new);
-    if let Err(e) = deliveries::seal_to_keys(state, employee.id, &secret, Some(key.key.id)).await {
-        tracing::error!(user = %employee.username, code = e.code(), "the new password could not be sealed to the other keys");
+    if let Err(e) = staged.confirm(state).await {
+        tracing::error!(user = %employee.username, code = e.code(), "staged deliveries wait for the keys' next connection");
     }
-    drop(secret);
     // Whoever held the old password is signed out everywhere.
     if let Err(e) = state.store.end_other_sessions(&Principal::Directory { dn: user.dn.clone() }, "").await {
         tracing::error!(user = %employee.username, error = %e, "the sessions could not be ended after a recovery");

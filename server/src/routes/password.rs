@@ -10,11 +10,12 @@ use latchkey_api::{
 use super::{session::parse_reason, ApiJson};
 use crate::error::AppError;
 use crate::local;
+use crate::service::deliveries::Staged;
 use crate::service::password::{change_in_directory, change_local, earliest_change};
 use crate::service::{audit, changed, notices, step_up};
 use crate::session::{ClientAddr, Session};
 use crate::state::AppState;
-use crate::store::SessionRow;
+use crate::store::{SessionRow, Staging};
 
 #[utoipa::path(get, path = "/password/status", tag = "password", responses((status = 200, description = "The account, its expiry and the policy", body = PasswordStatus), crate::routes::openapi::Refusals))]
 pub async fn status(State(state): State<AppState>, Session(row): Session) -> Result<Json<PasswordStatus>, AppError> {
@@ -85,10 +86,9 @@ pub async fn change(
         if written.as_ref().is_err_and(|e| step_up::refused_before_writing(&e.0)) {
             step_up::give_back(&state, &row, taken).await;
         }
-        let employee = written?;
-        // The user's keys would hold the old password: each gets the new one, sealed.
-        let secret = latchkey_protocol::message::Secret::new(request.new.expose());
-        let (sessions_ended, _) = changed::own_change(&state, &row, employee, &secret, None).await;
+        // The user's keys would hold the old password: each gets the new one, sealed (staged
+        // before the write, confirmed now).
+        let (sessions_ended, _) = changed::own_change(&state, &row, written?).await;
         notices::send(&state, notices::Whose::Session(&row), notices::Notice::ChangedOnPage, &addr);
         Ok(ChangePasswordResponse { sessions_ended })
     })
@@ -96,24 +96,34 @@ pub async fn change(
     .map(Json)
 }
 
-/// Writes the new password (the directory's, or a portal-local account's); the employee whose
-/// keys should receive it, if any.
-async fn write(state: &AppState, row: &SessionRow, request: &ChangePasswordRequest) -> Result<Option<i64>, AppError> {
-    let employee = if row.principal().is_local() {
+/// Writes the new password (the directory's, or a portal-local account's); the deliveries to
+/// the employee's keys, staged before the directory write.
+async fn write(state: &AppState, row: &SessionRow, request: &ChangePasswordRequest) -> Result<Staged, AppError> {
+    if row.principal().is_local() {
         change_local(state, row, &request.current, &request.new).await?;
-        None
-    } else {
-        let facts = state.directory()?.account_facts(&row.user_dn).await?;
-        let must_change = row.change_required.is_some();
-        change_in_directory(state, &facts, &request.current, &request.new, must_change).await?;
-        // The change is done: a failed lookup only means the keys are not sealed, and is logged.
-        match state.store.employee_by_guid(&facts.user.object_guid).await {
-            Ok(employee) => employee.map(|e| e.id),
-            Err(e) => {
-                tracing::error!(user = %row.username, error = %e, "the user's keys could not be found to seal to");
-                None
-            }
+        return Ok(Staged::default());
+    }
+    let facts = state.directory()?.account_facts(&row.user_dn).await?;
+    // Sealed to the keys first: a crash after the write leaves them staged for the key's next
+    // connection to settle, never a key with a password the directory no longer has.
+    let employee = state.store.employee_by_guid(&facts.user.object_guid).await?.map(|e| e.id);
+    let staging = Staging { user_dn: facts.user.dn.clone(), baseline: facts.password_last_set_ticks, by_reset: false };
+    let secret = latchkey_protocol::message::Secret::new(request.new.expose());
+    let staged = changed::stage(state, employee, &secret, None, &staging).await?;
+    drop(secret);
+    let must_change = row.change_required.is_some();
+    match change_in_directory(state, &facts, &request.current, &request.new, must_change).await {
+        Ok(()) => Ok(staged),
+        // No answer: the DC may have applied it; the key's next connection settles it.
+        Err(e) if matches!(e.0, ErrorKind::DirectoryUnavailable | ErrorKind::Internal) => {
+            std::mem::drop(staged);
+            Err(e)
         }
-    };
-    Ok(employee)
+        Err(refused) => {
+            if let Err(e) = staged.drop(state).await {
+                tracing::error!(user = %row.username, code = e.code(), "refused change: its staged deliveries stay");
+            }
+            Err(refused)
+        }
+    }
 }

@@ -1,6 +1,11 @@
 //! Passwords on their way to keys that are not connected: sealed (HPKE) to each key's static
 //! key and queued until the key's next connection. Only ciphertext the server cannot open is
 //! stored; the plaintext is wiped by the caller right after.
+//!
+//! Sealing comes before the directory write, staged: confirmed once the directory took the
+//! password, dropped when it refused. A crash or a lost database in between leaves the staged
+//! deliveries for the key's next connection to settle by pwdLastSet (`keys::connect`), so no
+//! key is left holding a password the directory no longer has.
 
 use latchkey_api::ErrorKind;
 use latchkey_protocol::message::Secret;
@@ -8,16 +13,66 @@ use rand::RngCore;
 
 use crate::error::AppError;
 use crate::state::AppState;
+use crate::store::Staging;
+
+/// Deliveries staged behind one directory write.
+#[derive(Debug, Default)]
+#[must_use = "staged deliveries are confirmed or dropped once the directory answered"]
+pub struct Staged {
+    ids: Vec<i64>,
+    serials: Vec<String>,
+}
+
+impl Staged {
+    /// The directory took the password: the keys get it on their next connection. The serials.
+    pub async fn confirm(self, state: &AppState) -> Result<Vec<String>, AppError> {
+        state.store.confirm_deliveries(&self.ids).await?;
+        let nowhere = crate::session::ClientAddr(None);
+        for serial in &self.serials {
+            let queued = super::audit::action::DELIVERY_QUEUED;
+            super::audit::record_result(state, super::audit::SERVER_ACTOR, queued, serial, "success", &nowhere).await;
+        }
+        let mut serials = self.serials;
+        serials.dedup();
+        Ok(serials)
+    }
+
+    /// The directory refused it: nothing goes to the keys.
+    pub async fn drop(self, state: &AppState) -> Result<(), AppError> {
+        Ok(state.store.drop_deliveries(&self.ids).await?)
+    }
+}
 
 /// Seals `secret` to every directory-managed account of the employee on the keys assigned to
-/// them (but `except_key`, which got it already); the serials it was queued for.
-pub async fn seal_to_keys(
+/// them (but `except_key`, which gets it in the same flow), staged behind the directory write
+/// described by `staging`. All or nothing: a store failure midway drops what was staged.
+pub async fn stage_to_keys(
     state: &AppState,
     employee_id: i64,
     secret: &Secret,
     except_key: Option<i64>,
-) -> Result<Vec<String>, AppError> {
-    let mut queued_for = Vec::new();
+    staging: &Staging,
+) -> Result<Staged, AppError> {
+    let mut staged = Staged::default();
+    match stage_each(state, employee_id, secret, except_key, staging, &mut staged).await {
+        Ok(()) => Ok(staged),
+        Err(e) => {
+            if let Err(left) = staged.drop(state).await {
+                tracing::error!(code = left.code(), "staged deliveries could not be dropped after a failure");
+            }
+            Err(e)
+        }
+    }
+}
+
+async fn stage_each(
+    state: &AppState,
+    employee_id: i64,
+    secret: &Secret,
+    except_key: Option<i64>,
+    staging: &Staging,
+    staged: &mut Staged,
+) -> Result<(), AppError> {
     for target in state.store.delivery_targets(employee_id).await? {
         if Some(target.key_id) == except_key {
             continue;
@@ -33,22 +88,11 @@ pub async fn seal_to_keys(
         rand::rng().fill_bytes(&mut seed);
         let sealed = latchkey_protocol::sealed::seal(&public_key, &target.serial, slot, counter32, secret, seed)
             .map_err(|_| AppError(ErrorKind::Internal))?;
-        state
-            .store
-            .queue_delivery(
-                target.key_id,
-                target.slot,
-                counter,
-                &sealed.encapsulated_key,
-                &sealed.ciphertext,
-                state.now(),
-            )
-            .await?;
-        let (queued, nowhere) = (super::audit::action::DELIVERY_QUEUED, crate::session::ClientAddr(None));
-        super::audit::record_result(state, super::audit::SERVER_ACTOR, queued, &target.serial, "success", &nowhere)
-            .await;
-        queued_for.push(target.serial);
+        let now = state.now();
+        let (ek, ct) = (&sealed.encapsulated_key, &sealed.ciphertext);
+        let id = state.store.stage_delivery(target.key_id, target.slot, counter, ek, ct, now, staging).await?;
+        staged.ids.push(id);
+        staged.serials.push(target.serial);
     }
-    queued_for.dedup();
-    Ok(queued_for)
+    Ok(())
 }

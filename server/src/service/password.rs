@@ -12,6 +12,7 @@ use crate::keys::generate;
 use crate::local;
 use crate::service::{access, changed, lockout};
 use crate::state::AppState;
+use crate::store::Staging;
 
 /// A portal-local account's own change: the current password proves it, the account's flag
 /// may forbid it, Latchkey's policy judges the new one.
@@ -99,10 +100,27 @@ pub async fn reset_by_administrator(
         return Err(AppError(ErrorKind::NoActiveKey));
     }
     let new = generate::typed_or_generated(typed, &facts.policy, &user.account(), &state.checker).map_err(AppError)?;
-    directory.reset_password(&user.dn, &new, must_change).await?;
+    // Sealed to the keys before the write: a generated password nobody sees is never in the
+    // directory without being on its way to a key (a crash in between leaves it staged, for
+    // the key's next connection to settle by pwdLastSet).
     let secret = Secret::new(new.expose());
+    let staging = Staging { user_dn: user.dn.clone(), baseline: facts.password_last_set_ticks, by_reset: true };
+    let staged = changed::stage(state, Some(employee.id), &secret, None, &staging).await?;
+    drop(secret);
+    match directory.reset_password(&user.dn, &new, must_change).await {
+        Ok(()) => {}
+        // No answer: the DC may have applied it; the key's next connection settles it.
+        Err(e @ DirectoryError::Unavailable(_)) => {
+            std::mem::drop(staged);
+            return Err(e.into());
+        }
+        Err(e) => {
+            staged.drop(state).await?;
+            return Err(e.into());
+        }
+    }
     drop(new);
-    Ok(changed::reset(state, &employee.username, &user.dn, employee.id, &secret).await)
+    Ok(changed::reset(state, &employee.username, &user.dn, staged).await)
 }
 
 pub(crate) fn earliest_change(facts: &AccountFacts, now: i64) -> Option<i64> {

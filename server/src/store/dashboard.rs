@@ -147,10 +147,18 @@ mod tests {
             store.register_key("LK-W", &[4; 32], "12345678", 0).await.unwrap();
             store.assign_key("LK-W", &owner, 0).await.unwrap();
             let key = store.key_by_serial("LK-W").await.unwrap().unwrap().id;
-            store.queue_delivery(key, 1, 1, &[0; 32], b"sealed", now).await.unwrap();
+            let staging = crate::store::Staging { user_dn: "CN=x".into(), baseline: 1, by_reset: false };
+            let queue = |counter: i64, at: i64| {
+                let staging = staging.clone();
+                async move {
+                    let id = store.stage_delivery(key, 1, counter, &[0; 32], b"sealed", at, &staging).await.unwrap();
+                    store.confirm_deliveries(&[id]).await.unwrap();
+                }
+            };
+            queue(1, now).await;
             assert_eq!(names(parse("waiting_delivery")).await, Vec::<String>::new(), "{}", t.engine);
             assert_eq!(store.deliveries_waiting_since(now - day).await.unwrap(), 0, "{}", t.engine);
-            store.queue_delivery(key, 1, 2, &[0; 32], b"sealed", now - 2 * day).await.unwrap();
+            queue(2, now - 2 * day).await;
             assert_eq!(names(parse("waiting_delivery")).await, ["InFive"], "{}", t.engine);
             assert_eq!(store.deliveries_waiting_since(now - day).await.unwrap(), 1, "{}", t.engine);
         }

@@ -11,6 +11,20 @@ pub struct PendingDelivery {
     pub ciphertext: Vec<u8>,
     /// When it was sealed and queued (Unix seconds).
     pub created_at: i64,
+    /// Set while the directory write it follows is not known to have happened: the user's DN.
+    pub staged_for: Option<String>,
+    /// The account's pwdLastSet (ticks) read right before that write.
+    pub staged_baseline: Option<i64>,
+    /// 1 when an administrator's reset wrote it (which may leave pwdLastSet at 0).
+    pub staged_by_reset: i64,
+}
+
+/// What a staged delivery waits on: the directory write for this user, from this baseline.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Staging {
+    pub user_dn: String,
+    pub baseline: i64,
+    pub by_reset: bool,
 }
 
 /// Where a sealed password goes: a key, its public key and serial, an account slot on it.
@@ -52,8 +66,10 @@ impl Store {
         .await
     }
 
-    /// Queues a sealed password; an older one for the same account is superseded.
-    pub async fn queue_delivery(
+    /// Queues a sealed password, staged behind a directory write not yet made; its id. An older
+    /// delivery for the same account stays until this one is confirmed.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn stage_delivery(
         &self,
         key_id: i64,
         slot: i64,
@@ -61,16 +77,11 @@ impl Store {
         encapsulated_key: &[u8],
         ciphertext: &[u8],
         now: i64,
-    ) -> Result<(), sqlx::Error> {
-        let mut tx = self.write_tx().await?;
-        sqlx::query("DELETE FROM pending_deliveries WHERE key_id = $1 AND slot = $2")
-            .bind(key_id)
-            .bind(slot)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "INSERT INTO pending_deliveries (key_id, slot, counter, encapsulated_key, ciphertext, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6)",
+        staging: &Staging,
+    ) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar(
+            "INSERT INTO pending_deliveries (key_id, slot, counter, encapsulated_key, ciphertext, created_at,
+             staged_for, staged_baseline, staged_by_reset) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
         )
         .bind(key_id)
         .bind(slot)
@@ -78,15 +89,49 @@ impl Store {
         .bind(encapsulated_key)
         .bind(ciphertext)
         .bind(now)
-        .execute(&mut *tx)
-        .await?;
+        .bind(&staging.user_dn)
+        .bind(staging.baseline)
+        .bind(i64::from(staging.by_reset))
+        .fetch_one(&self.pool)
+        .await
+    }
+
+    /// The directory took the password: each staged delivery is ready, and supersedes any older
+    /// one for the same account.
+    pub async fn confirm_deliveries(&self, ids: &[i64]) -> Result<(), sqlx::Error> {
+        let mut tx = self.write_tx().await?;
+        for id in ids {
+            sqlx::query(
+                "DELETE FROM pending_deliveries WHERE id < $1 AND (key_id, slot) =
+                 (SELECT key_id, slot FROM pending_deliveries WHERE id = $2)",
+            )
+            .bind(id)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "UPDATE pending_deliveries SET staged_for = NULL, staged_baseline = NULL, staged_by_reset = 0
+                 WHERE id = $1",
+            )
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await
+    }
+
+    /// The directory refused the password (or never got it): its staged deliveries go.
+    pub async fn drop_deliveries(&self, ids: &[i64]) -> Result<(), sqlx::Error> {
+        for id in ids {
+            self.delete_delivery(*id).await?;
+        }
+        Ok(())
     }
 
     pub async fn pending_deliveries(&self, key_id: i64) -> Result<Vec<PendingDelivery>, sqlx::Error> {
         sqlx::query_as(
-            "SELECT id, slot, counter, encapsulated_key, ciphertext, created_at FROM pending_deliveries
-             WHERE key_id = $1 ORDER BY id",
+            "SELECT id, slot, counter, encapsulated_key, ciphertext, created_at, staged_for, staged_baseline,
+             staged_by_reset FROM pending_deliveries WHERE key_id = $1 ORDER BY id",
         )
         .bind(key_id)
         .fetch_all(&self.pool)

@@ -22,7 +22,7 @@ mod shared_limits;
 pub use accounts::{AccountLogin, KeyAccountRow};
 pub use admin::TotpRow;
 pub use audit::{AuditAnchor, AuditEntry, AuditSearch, ChainBreak, FoundEntry, Rotated, RotationError};
-pub use deliveries::{DeliveryTarget, PendingDelivery};
+pub use deliveries::{DeliveryTarget, PendingDelivery, Staging};
 pub use employee_pages::{EmployeeCursor, EmployeePage, PageAt};
 pub use employees::{EmployeeRow, EmployeeState, SyncReport, SyncedUser};
 pub use journal::{OpenChange, Step};

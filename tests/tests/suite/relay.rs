@@ -760,8 +760,11 @@ async fn each_flow_takes_the_round_trips_the_protocol_promises() {
     page.close().await;
     let employee = app.state.store.employee_named(&user.sam).await.unwrap().unwrap();
     let sealed = latchkey_protocol::message::Secret::new("Sealed-For-Trips-1");
-    let queued =
-        latchkey_server::service::deliveries::seal_to_keys(&app.state, employee.id, &sealed, None).await.unwrap();
+    let staging = latchkey_server::store::Staging { user_dn: user.dn.clone(), baseline: 0, by_reset: true };
+    let staged = latchkey_server::service::deliveries::stage_to_keys(&app.state, employee.id, &sealed, None, &staging)
+        .await
+        .unwrap();
+    let queued = staged.confirm(&app.state).await.unwrap();
     assert_eq!(queued, ["LK-TRIPS"]);
     let mut page = RelayPage::open(&app, Some(&cookie)).await;
     let delivered = ready(&mut page, &mut key).await;
@@ -822,8 +825,11 @@ async fn many_long_sealed_passwords_reach_the_key_in_frames_that_fit() {
     let employee = store.employee_named(&user.sam).await.unwrap().unwrap();
     let long = format!("L{}", "𝔘".repeat(255));
     let sealed = latchkey_protocol::message::Secret::new(long.as_str());
-    let queued =
-        latchkey_server::service::deliveries::seal_to_keys(&app.state, employee.id, &sealed, None).await.unwrap();
+    let staging = latchkey_server::store::Staging { user_dn: user.dn.clone(), baseline: 0, by_reset: true };
+    let staged = latchkey_server::service::deliveries::stage_to_keys(&app.state, employee.id, &sealed, None, &staging)
+        .await
+        .unwrap();
+    let queued = staged.confirm(&app.state).await.unwrap();
     assert_eq!(queued, ["LK-MANY-SEALED"]);
     let key_id = store.key_by_serial("LK-MANY-SEALED").await.unwrap().unwrap().id;
     assert_eq!(store.pending_deliveries(key_id).await.unwrap().len(), 5);
@@ -878,4 +884,77 @@ async fn another_systems_account_never_receives_or_tests_the_domain_password() {
         page.send(&mut key, RelayRequest::Onboard { account: ACCOUNT, password: password(&user.password) }).await;
     assert!(matches!(done, RelayEvent::Done { .. }), "{done:?}");
     page.close().await;
+}
+
+/// A crash (or a lost database) between the directory write and the confirmation of the keys'
+/// sealed copies leaves them staged; the key's next connection settles them by pwdLastSet.
+/// Moved since the baseline: delivered, and the key holds the directory's password. Unmoved
+/// and past the grace period: dropped, and the key keeps the password that still binds.
+/// Unmoved and recent (the write may be in flight): left for the next connection.
+#[tokio::test]
+async fn staged_deliveries_are_settled_by_pwd_last_set_on_the_next_connection() {
+    let dc = TestDc::from_env();
+    let app = spawn_app(&dc, AppOptions::default()).await;
+    let pool = sqlx::AnyPool::connect(&app.state.config.database_url).await.unwrap();
+    let (user, mut key, cookie) = user_with_key(&dc, &app, "LK-STAGED-1").await;
+    onboard(&app, &user, &mut key, &cookie).await;
+    let baseline = dc.password_last_set(&user.dn).await;
+    let mut client = app.another_client();
+    client.sign_in(&user.sam, &user.password).await;
+    let new = "Staged-Settle-7741-Ok";
+    assert_eq!(client.change(&user.password, new).await.status(), reqwest::StatusCode::OK);
+    // What a crash right after the directory write leaves: the sealed copy still staged.
+    let staged = sqlx::query("UPDATE pending_deliveries SET staged_for = $1, staged_baseline = $2")
+        .bind(&user.dn)
+        .bind(baseline)
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(staged.rows_affected(), 1, "the change sealed one copy for the key");
+
+    let mut page = RelayPage::open(&app, Some(&cookie)).await;
+    assert!(matches!(page.connect(&mut key).await, RelayEvent::Ready { .. }));
+    page.close().await;
+    assert_eq!(key_password(&key, ACCOUNT).as_deref(), Some(new), "moved: delivered");
+    assert!(dc.binds(&user.dn, new).await);
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pending_deliveries").fetch_one(&pool).await.unwrap();
+    assert_eq!(left, 0);
+    let settled = app
+        .state
+        .store
+        .search_audit(&AuditSearch { actions: &["delivery_queued"], result: "reconciled", ..Default::default() }, 10)
+        .await
+        .unwrap();
+    assert_eq!(settled.len(), 1, "the settlement is audited");
+
+    // Unmoved: a staged copy whose write never happened. Recent, it waits; past the grace
+    // period, it goes and the key keeps the password that binds.
+    let key_id: i64 =
+        sqlx::query_scalar("SELECT id FROM keys WHERE serial = $1").bind("LK-STAGED-1").fetch_one(&pool).await.unwrap();
+    let now = latchkey_tests::now() as i64;
+    let unmoved = dc.password_last_set(&user.dn).await;
+    for (counter, created_at) in [(900, now), (901, now - 1_000)] {
+        sqlx::query(
+            "INSERT INTO pending_deliveries (key_id, slot, counter, encapsulated_key, ciphertext, created_at,
+             staged_for, staged_baseline) VALUES ($1, 1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(key_id)
+        .bind(counter)
+        .bind(vec![7u8; 32])
+        .bind(b"never delivered".to_vec())
+        .bind(created_at)
+        .bind(&user.dn)
+        .bind(unmoved)
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    let mut page = RelayPage::open(&app, Some(&cookie)).await;
+    assert!(matches!(page.connect(&mut key).await, RelayEvent::Ready { .. }));
+    page.close().await;
+    let waiting: Vec<i64> =
+        sqlx::query_scalar("SELECT counter FROM pending_deliveries").fetch_all(&pool).await.unwrap();
+    assert_eq!(waiting, [900], "the recent one waits, the old one is gone");
+    assert_eq!(key_password(&key, ACCOUNT).as_deref(), Some(new), "the key keeps the password that binds");
+    assert!(dc.binds(&user.dn, new).await);
 }
