@@ -58,14 +58,20 @@ async fn main() {
          and {CHANGERS} password changes, all at once",
         readers.len()
     );
-    println!("{:>16} {:>22} {:>22} {:>14}", "", "one replica p50/p99", "two replicas p50/p99", "ratio p50/p99");
+    // Over every answer, errors included: what the browsers waited for.
+    println!(
+        "{:>16} {:>22} {:>22} {:>14} {:>14}",
+        "", "one replica p50/p99", "two replicas p50/p99", "ratio p50/p99", "errors one/two"
+    );
     for op in [Op::SignIn, Op::Status, Op::Change] {
+        let errors = |run: &load::Run| run.samples.iter().filter(|s| s.op == op && s.is_error()).count();
         println!(
-            "{:>16} {} {} {:>14}",
+            "{:>16} {} {} {:>14} {:>14}",
             op.name(),
             cell(&direct.samples, op),
             cell(&proxied.samples, op),
-            ratio(&direct, &proxied, op)
+            ratio(&direct, &proxied, op),
+            format!("{} / {}", errors(&direct), errors(&proxied))
         );
     }
     println!(
