@@ -11,4 +11,5 @@ mod mail;
 mod postgres;
 mod recovery;
 mod relay;
+mod replicas;
 mod step_up;
