@@ -5,6 +5,8 @@
 //! - the employee list with 10,000 employees, on SQLite and PostgreSQL;
 //! - first content (the sign-in form) in headless Chromium, cold and warm;
 //! - the server's resident memory idle, with 1,000 sessions and with 100 key sessions;
+//! - two replicas on one PostgreSQL behind a round-robin proxy against one, under 200 sign-ins
+//!   and status reads and 50 changes at once (p50/p99, errors per operation);
 //! - a password change through the portal against a raw ldap3 change on the same DC.
 
 use std::io::Write;
@@ -29,15 +31,17 @@ pub fn run() -> Result {
     cmd::run(&mut cargo(&["run", "--release", "-q", "-p", "latchkey-bench", "--bin", "protocol_cost"]))?;
     let pg = crate::postgres::Postgres::start()?;
     cmd::run(cargo(&["bench", "-p", "latchkey-tests", "--bench", "employees"]).env("LATCHKEY_TEST_PG_URL", pg.url()))?;
-    drop(pg);
     let dc = Dc::start()?;
     let first_load = ["bench", "-p", "latchkey-tests", "--bench", "first_load"];
     cmd::run(cargo(&first_load).envs(dc.env()).env("LATCHKEY_TEST_DIST", paths::dist()))?;
     // The server measured as its own process: the release binary beside the benchmarks.
     cmd::run(&mut cargo(&["build", "--release", "-p", "latchkey-server"]))?;
     cmd::run(cargo(&["bench", "-p", "latchkey-tests", "--bench", "memory"]).envs(dc.env()))?;
+    // Two replicas on one PostgreSQL behind a round-robin proxy, against one replica alone.
+    let replicas = ["bench", "-p", "latchkey-tests", "--bench", "replicas"];
+    cmd::run(cargo(&replicas).envs(dc.env()).env("LATCHKEY_TEST_PG_URL", pg.url()))?;
     let result = cmd::run(cargo(&["bench", "-p", "latchkey-tests", "--bench", "directory"]).envs(dc.env()));
-    drop(dc);
+    drop((dc, pg));
     result
 }
 
