@@ -29,6 +29,9 @@ self.addEventListener("activate", (event) => {
     caches
       .keys()
       .then((names) => Promise.all(names.filter((n) => n !== SHELL && n !== VISITED).map((n) => caches.delete(n))))
+      // A navigation's request to the server starts while the worker boots (it is still
+      // network-first): the page no longer waits for the worker, then for the server.
+      .then(() => self.registration.navigationPreload?.enable())
       .then(() => self.clients.claim()),
   );
 });
@@ -49,7 +52,7 @@ self.addEventListener("fetch", (event) => {
 async function navigation(event, request, url) {
   const bundle = VISITED_PREFIXES.find((p) => url.pathname.startsWith(p));
   try {
-    const response = await fetch(request);
+    const response = (await event.preloadResponse) || (await fetch(request));
     const mine = await caches.match(bundle ? `${bundle}index.html` : "/index.html");
     if (mine && response.ok && (await mine.text()) !== (await response.clone().text())) {
       NEWER_PAGES.add(event.resultingClientId);
