@@ -18,6 +18,15 @@ self.addEventListener("install", (event) => {
   // its content must not come from the HTTP cache's old copy.
   const fresh = PRECACHE.map((url) => new Request(url, { cache: "no-cache" }));
   event.waitUntil(caches.open(SHELL).then((cache) => cache.addAll(fresh)));
+  // This build's hashed files come from the cache without waking the worker's script (the
+  // browser looks them up itself; a miss goes to the network): what asset() would do for them.
+  // A browser without static routes runs the fetch handler for them as before.
+  if (!event.addRoutes) return;
+  const routes = PRECACHE.filter((path) => hashed(new URL(path, self.location))).map((pathname) => ({
+    condition: { urlPattern: new URLPattern({ pathname }) },
+    source: "cache",
+  }));
+  event.waitUntil(event.addRoutes(routes).catch(() => {}));
 });
 
 self.addEventListener("message", (event) => {
