@@ -36,14 +36,20 @@ const STEPS: &[(&str, &str)] = &[
     ("api/session asked", "window.sessionAsked"),
     ("api/session answered", "window.sessionAnswered"),
     ("app mounted", "window.mounted"),
+    ("page loaded", "nav.loadEventStart || NaN"),
     ("form shown", "window.firstContent"),
 ];
+
+/// What answered the warm load's wasm request: "cache" (the worker's static route, its script
+/// not run), "fetch-event" (the worker's script) or "" (no worker, or a browser that does not say).
+const WASM_SOURCE: &str = "performance.getEntriesByType('resource').find(e => e.name.endsWith('_bg.wasm'))\
+     ?.workerMatchedSourceType ?? ''";
 
 #[tokio::main]
 async fn main() {
     let dc = TestDc::from_env();
     let app = spawn_app(&dc, AppOptions::default()).await;
-    let (mut cold, mut warm, mut floor) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut cold, mut warm, mut floor, mut served) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for _ in 0..RUNS {
         let browser = TestBrowser::launch().await;
         let page = browser.open("about:blank").await;
@@ -52,6 +58,7 @@ async fn main() {
         cold.push(first_content(&page, &app.url).await);
         wait_until(&page, "navigator.serviceWorker.controller !== null").await;
         warm.push(first_content(&page, &app.url).await);
+        served.push(eval::<String>(&page, WASM_SOURCE).await);
         page.goto(format!("{}/icon.svg", app.url)).await.expect("static file");
         floor.push(eval::<f64>(&page, "performance.getEntriesByType('navigation')[0].responseEnd").await);
         browser.close().await;
@@ -69,6 +76,9 @@ async fn main() {
         cold_ms / floor,
         warm_ms / floor
     );
+    served.sort();
+    served.dedup();
+    println!("the warm load's wasm came from: {served:?}");
     println!("where the time went (median ms since navigation began; - when the step did not happen):");
     println!("  {:<22} {:>6} {:>6}", "", "cold", "warm");
     for (i, (name, _)) in STEPS.iter().enumerate() {
