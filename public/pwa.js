@@ -69,8 +69,9 @@
     else if (controlled) offerReload();
     controlled = true;
   });
-  // Registered once the page has loaded: installing the worker fetches and stores the whole
-  // shell again, which must not compete with the first visit's own start.
+  // Registered once the page has loaded and its app has started (Trunk's loader announces it):
+  // installing the worker fetches and stores the whole shell again, which must not compete
+  // with the first visit's own start.
   const register = () =>
     navigator.serviceWorker
       .register("/sw.js", { scope: "/" })
@@ -89,6 +90,9 @@
         // No worker (a browser that refuses it, a server without sw.js): the portal works
         // online as a plain page.
       });
-  if (document.readyState === "complete") register();
-  else addEventListener("load", register, { once: true });
+  let pending = 2;
+  const ready = () => --pending === 0 && register();
+  addEventListener("TrunkApplicationStarted", ready, { once: true });
+  if (document.readyState === "complete") ready();
+  else addEventListener("load", ready, { once: true });
 })();
