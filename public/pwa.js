@@ -69,21 +69,30 @@
     else if (controlled) offerReload();
     controlled = true;
   });
-  navigator.serviceWorker
-    .register("/sw.js", { scope: "/" })
-    .then((registration) => {
-      const watch = (worker) =>
-        worker.addEventListener("statechange", () => {
-          if (worker.state === "installed" && navigator.serviceWorker.controller) offerReload();
-        });
-      if (registration.waiting && navigator.serviceWorker.controller) offerReload();
-      if (registration.installing) watch(registration.installing);
-      registration.addEventListener("updatefound", () => watch(registration.installing));
-      // A page left open for days still hears of a deployment.
-      setInterval(() => registration.update().catch(() => {}), 60 * 60 * 1000);
-    })
-    .catch(() => {
-      // No worker (a browser that refuses it, a server without sw.js): the portal works
-      // online as a plain page.
-    });
+  // Registered once the page has loaded and its app has started (Trunk's loader announces it):
+  // installing the worker fetches and stores the whole shell again, which must not compete
+  // with the first visit's own start.
+  const register = () =>
+    navigator.serviceWorker
+      .register("/sw.js", { scope: "/" })
+      .then((registration) => {
+        const watch = (worker) =>
+          worker.addEventListener("statechange", () => {
+            if (worker.state === "installed" && navigator.serviceWorker.controller) offerReload();
+          });
+        if (registration.waiting && navigator.serviceWorker.controller) offerReload();
+        if (registration.installing) watch(registration.installing);
+        registration.addEventListener("updatefound", () => watch(registration.installing));
+        // A page left open for days still hears of a deployment.
+        setInterval(() => registration.update().catch(() => {}), 60 * 60 * 1000);
+      })
+      .catch(() => {
+        // No worker (a browser that refuses it, a server without sw.js): the portal works
+        // online as a plain page.
+      });
+  let pending = 2;
+  const ready = () => --pending === 0 && register();
+  addEventListener("TrunkApplicationStarted", ready, { once: true });
+  if (document.readyState === "complete") ready();
+  else addEventListener("load", ready, { once: true });
 })();

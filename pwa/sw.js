@@ -18,6 +18,15 @@ self.addEventListener("install", (event) => {
   // its content must not come from the HTTP cache's old copy.
   const fresh = PRECACHE.map((url) => new Request(url, { cache: "no-cache" }));
   event.waitUntil(caches.open(SHELL).then((cache) => cache.addAll(fresh)));
+  // This build's hashed files come from the cache without waking the worker's script (the
+  // browser looks them up itself; a miss goes to the network): what asset() would do for them.
+  // A browser without static routes runs the fetch handler for them as before.
+  if (!event.addRoutes) return;
+  const routes = PRECACHE.filter((path) => hashed(new URL(path, self.location))).map((pathname) => ({
+    condition: { urlPattern: new URLPattern({ pathname }) },
+    source: "cache",
+  }));
+  event.waitUntil(event.addRoutes(routes).catch(() => {}));
 });
 
 self.addEventListener("message", (event) => {
@@ -29,6 +38,9 @@ self.addEventListener("activate", (event) => {
     caches
       .keys()
       .then((names) => Promise.all(names.filter((n) => n !== SHELL && n !== VISITED).map((n) => caches.delete(n))))
+      // A navigation's request to the server starts while the worker boots (it is still
+      // network-first): the page no longer waits for the worker, then for the server.
+      .then(() => self.registration.navigationPreload?.enable())
       .then(() => self.clients.claim()),
   );
 });
@@ -49,7 +61,7 @@ self.addEventListener("fetch", (event) => {
 async function navigation(event, request, url) {
   const bundle = VISITED_PREFIXES.find((p) => url.pathname.startsWith(p));
   try {
-    const response = await fetch(request);
+    const response = (await event.preloadResponse) || (await fetch(request));
     const mine = await caches.match(bundle ? `${bundle}index.html` : "/index.html");
     if (mine && response.ok && (await mine.text()) !== (await response.clone().text())) {
       NEWER_PAGES.add(event.resultingClientId);

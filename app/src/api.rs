@@ -28,15 +28,33 @@ pub type ApiResult<T> = Result<T, Problem>;
 /// off the VPN, the server down). Never a code of the server's own.
 pub const OFFLINE: &str = "offline";
 
-/// The current session, or `None` when signed out.
+/// The current session, or `None` when signed out. The first time, the answer to the request
+/// the page made as it loaded (`index.html`), so the sign-in form need not wait for a round
+/// trip after the app has started.
 pub async fn session() -> ApiResult<Option<SessionView>> {
-    let response = send(request(Method::GET, "/api/session").build()).await?;
+    let response = match asked_by_the_page().await {
+        Some(answer) => answer?,
+        None => send(request(Method::GET, "/api/session").build()).await?,
+    };
     if response.status() == 401 {
         return Ok(None);
     }
     let view: SessionView = decode(response).await?;
     remember(&view);
     Ok(Some(view))
+}
+
+/// The page's own request for the session (`window.latchkeySession`: a promise of the
+/// response, or of `null` when it never reached the server), taken once; `None` when there is
+/// none left to take.
+async fn asked_by_the_page() -> Option<ApiResult<Response>> {
+    let window = web_sys::window()?;
+    let key = JsValue::from_str("latchkeySession");
+    let promise = Reflect::get(&window, &key).ok()?.dyn_into::<js_sys::Promise>().ok()?;
+    let _ = Reflect::delete_property(&window, &key);
+    let answer = JsFuture::from(promise).await.ok()?.dyn_into::<web_sys::Response>().ok();
+    crate::network::heard(answer.is_some());
+    Some(answer.map(Response::from).ok_or_else(unreachable_server))
 }
 
 pub async fn sign_in(username: String, password: String) -> ApiResult<SessionView> {

@@ -2,6 +2,7 @@
 //! Chromium against the real server on loopback; cold (a new profile: nothing cached) and warm
 //! (the service worker's cache), median of 10 each. The floor beside them is a navigation to a
 //! small static file of the same server in the same browser: what any load costs here.
+//! Beside each median, where the time went (medians of each step, ms since navigation began).
 //! Measurements, never pass/fail.
 
 use chromiumoxide::cdp::browser_protocol::page::AddScriptToEvaluateOnNewDocumentParams;
@@ -11,15 +12,44 @@ use latchkey_tests::{spawn_app, AppOptions, TestDc};
 
 const RUNS: usize = 10;
 
-/// Records when the sign-in form's first field appears, in ms since navigation began.
-const WATCH: &str = "new MutationObserver((_, o) => { if (document.querySelector('#username')) { \
+/// Records when the session was asked and answered (the page's first request for it, however
+/// made), when the app first put something on the page (its header) and when the sign-in
+/// form's first field appears, in ms since navigation began.
+const WATCH: &str = "const fetched = window.fetch; window.fetch = (input, init) => { \
+     const session = String(input?.url ?? input).endsWith('/api/session') && !window.sessionAsked; \
+     if (session) window.sessionAsked = performance.now(); const answer = fetched(input, init); \
+     if (session) answer.then(() => { window.sessionAnswered = performance.now(); }, () => {}); return answer; }; \
+     new MutationObserver((_, o) => { \
+     if (!window.mounted && document.querySelector('header.bar')) window.mounted = performance.now(); \
+     if (document.querySelector('#username')) { \
      window.firstContent = performance.now(); o.disconnect(); } }).observe(document, { childList: true, subtree: true });";
+
+/// The steps of one load, from the page's own timing entries: each a time since navigation
+/// began (NaN when the step did not happen, e.g. a request the worker answered without one).
+const STEPS: &[(&str, &str)] = &[
+    ("worker started", "nav.workerStart || NaN"),
+    ("html received", "nav.responseEnd"),
+    ("js asked", "start(e => /latchkey-app-[^/]*\\.js$/.test(e.name))"),
+    ("js received", "end(e => /latchkey-app-[^/]*\\.js$/.test(e.name))"),
+    ("wasm asked", "start(e => e.name.endsWith('_bg.wasm'))"),
+    ("wasm received", "end(e => e.name.endsWith('_bg.wasm'))"),
+    ("api/session asked", "window.sessionAsked"),
+    ("api/session answered", "window.sessionAnswered"),
+    ("app mounted", "window.mounted"),
+    ("page loaded", "nav.loadEventStart || NaN"),
+    ("form shown", "window.firstContent"),
+];
+
+/// What answered the warm load's wasm request: "cache" (the worker's static route, its script
+/// not run), "fetch-event" (the worker's script) or "" (no worker, or a browser that does not say).
+const WASM_SOURCE: &str = "performance.getEntriesByType('resource').find(e => e.name.endsWith('_bg.wasm'))\
+     ?.workerMatchedSourceType ?? ''";
 
 #[tokio::main]
 async fn main() {
     let dc = TestDc::from_env();
     let app = spawn_app(&dc, AppOptions::default()).await;
-    let (mut cold, mut warm, mut floor) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut cold, mut warm, mut floor, mut served) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for _ in 0..RUNS {
         let browser = TestBrowser::launch().await;
         let page = browser.open("about:blank").await;
@@ -28,27 +58,66 @@ async fn main() {
         cold.push(first_content(&page, &app.url).await);
         wait_until(&page, "navigator.serviceWorker.controller !== null").await;
         warm.push(first_content(&page, &app.url).await);
+        served.push(eval::<String>(&page, WASM_SOURCE).await);
         page.goto(format!("{}/icon.svg", app.url)).await.expect("static file");
         floor.push(eval::<f64>(&page, "performance.getEntriesByType('navigation')[0].responseEnd").await);
         browser.close().await;
     }
-    let (cold, warm, floor) = (median(cold), median(warm), median(floor));
-    println!("first content, median of {RUNS}: cold {cold:.0} ms, warm {warm:.0} ms; a static file {floor:.0} ms");
+    let (cold_steps, warm_steps) = (medians(&cold), medians(&warm));
+    let first = STEPS.len() - 1;
+    let (cold_ms, warm_ms) = (cold_steps[first], warm_steps[first]);
+    let floor = median(floor);
+    println!(
+        "first content, median of {RUNS}: cold {cold_ms:.0} ms, warm {warm_ms:.0} ms; a static file {floor:.0} ms"
+    );
     println!(
         "first content ratios: warm/cold {:.2}, cold/static {:.1}, warm/static {:.1}",
-        warm / cold,
-        cold / floor,
-        warm / floor
+        warm_ms / cold_ms,
+        cold_ms / floor,
+        warm_ms / floor
     );
+    served.sort();
+    served.dedup();
+    println!("the warm load's wasm came from: {served:?}");
+    println!("where the time went (median ms since navigation began; - when the step did not happen):");
+    println!("  {:<22} {:>6} {:>6}", "", "cold", "warm");
+    for (i, (name, _)) in STEPS.iter().enumerate() {
+        println!("  {name:<22} {:>6} {:>6}", shown(cold_steps[i]), shown(warm_steps[i]));
+    }
 }
 
-async fn first_content(page: &Page, url: &str) -> f64 {
+/// Loads the app and returns the time of each step (the form's appearance last).
+async fn first_content(page: &Page, url: &str) -> Vec<f64> {
     page.goto(url).await.expect("navigate");
     wait_until(page, "typeof window.firstContent === 'number'").await;
-    eval(page, "window.firstContent").await
+    let steps: Vec<String> = STEPS.iter().map(|(_, js)| format!("({js})")).collect();
+    let script = format!(
+        "(() => {{ const nav = performance.getEntriesByType('navigation')[0]; \
+         const all = performance.getEntriesByType('resource'); \
+         const start = (f) => all.find(f)?.startTime ?? NaN; const end = (f) => all.find(f)?.responseEnd ?? NaN; \
+         return [{}].map(v => (typeof v === 'number' && isFinite(v)) ? v : -1); }})()",
+        steps.join(", ")
+    );
+    eval(page, &script).await
+}
+
+/// The median of each step over the runs (a step missing from a run, -1, is left out).
+fn medians(runs: &[Vec<f64>]) -> Vec<f64> {
+    (0..STEPS.len()).map(|i| median(runs.iter().map(|r| r[i]).filter(|v| *v >= 0.0).collect())).collect()
 }
 
 fn median(mut values: Vec<f64>) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
     values.sort_by(|a, b| a.total_cmp(b));
     values[values.len() / 2]
+}
+
+fn shown(ms: f64) -> String {
+    if ms.is_finite() {
+        format!("{ms:.0}")
+    } else {
+        "-".to_string()
+    }
 }
