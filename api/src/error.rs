@@ -121,6 +121,10 @@ pub enum ErrorKind {
     UnknownReason,
     /// Mail is not set up (no `[mail]` settings): nothing can be sent or queued.
     MailNotConfigured,
+    /// An earlier write of this account's password is not settled yet (its outcome is being
+    /// established, or it is still in flight); a second one now could leave a key with the
+    /// wrong password.
+    ChangeInProgress,
     Misconfigured,
     ManifestTooLong {
         max_lines: u32,
@@ -184,6 +188,7 @@ impl ErrorKind {
             ErrorKind::NoFreeSlot => "no_free_slot",
             ErrorKind::UnknownReason => "unknown_reason",
             ErrorKind::MailNotConfigured => "mail_not_configured",
+            ErrorKind::ChangeInProgress => "change_in_progress",
             ErrorKind::Misconfigured => "misconfigured",
             ErrorKind::ManifestTooLong { .. } => "manifest_too_long",
             ErrorKind::KeyNotReady { .. } => "key_not_ready",
@@ -280,6 +285,7 @@ impl ErrorKind {
             ErrorKind::NoKeyForAccount => "This employee has no key to put an account on: assign one first.".into(),
             ErrorKind::NoFreeSlot => "The key has no free slot for another account.".into(),
             ErrorKind::UnknownReason => "The reason is one of: lost, stolen, broken, invalid_activation_code, locked_by_pin, withdrawal.".into(),
+            ErrorKind::ChangeInProgress => "Another change of this password is still being settled. Try again in a few minutes.".into(),
             ErrorKind::MailNotConfigured => "Mail is not set up on this portal: add the [mail] settings to send reminders.".into(),
             ErrorKind::Misconfigured => "The portal is not configured for this; its administrator has been told in the server's log.".into(),
             ErrorKind::ManifestTooLong { max_lines } => format!("A manifest has at most {max_lines} lines at once: split it."),
@@ -342,6 +348,7 @@ mod tests {
             ErrorKind::NoFreeSlot,
             ErrorKind::UnknownReason,
             ErrorKind::MailNotConfigured,
+            ErrorKind::ChangeInProgress,
             ErrorKind::Misconfigured,
             ErrorKind::ManifestTooLong { max_lines: 1 },
             ErrorKind::KeyNotReady { status: "active".into() },

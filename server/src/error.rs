@@ -56,7 +56,7 @@ impl AppError {
             | ErrorKind::NoFreeSlot
             | ErrorKind::KeyNotReady { .. }
             | ErrorKind::InvalidTransition { .. } => StatusCode::CONFLICT,
-            ErrorKind::MailNotConfigured => StatusCode::CONFLICT,
+            ErrorKind::MailNotConfigured | ErrorKind::ChangeInProgress => StatusCode::CONFLICT,
             ErrorKind::Misconfigured => StatusCode::INTERNAL_SERVER_ERROR,
             ErrorKind::NotFound => StatusCode::NOT_FOUND,
             ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,

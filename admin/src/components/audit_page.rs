@@ -29,10 +29,13 @@ pub fn AuditPage(filter: AuditFilter) -> impl IntoView {
         result: result.get_untracked(),
         since: since.get_untracked(),
     };
-    // Whether older entries may follow the ones shown (a full page came back).
+    // Whether older entries may follow the ones shown (a full page came back), and the filter
+    // they were found with (fields edited since are not applied until Filter is pressed).
     let more = RwSignal::new(false);
+    let shown = RwSignal::new(AuditFilter::default());
     let load = move || {
         let filter = current();
+        shown.set(filter.clone());
         spawn_local(async move {
             match api::audit(&filter, None).await {
                 Ok(e) => {
@@ -49,7 +52,7 @@ pub fn AuditPage(filter: AuditFilter) -> impl IntoView {
     };
     load();
     let older = move |_| {
-        let (filter, oldest) = (current(), entries.with_untracked(|e| e.last().and_then(|e| e.id)));
+        let (filter, oldest) = (shown.get_untracked(), entries.with_untracked(|e| e.last().and_then(|e| e.id)));
         spawn_local(async move {
             match api::audit(&filter, oldest).await {
                 Ok(e) => {

@@ -1,27 +1,41 @@
 //! Settling deliveries staged behind a directory write that was never confirmed: the server
 //! died, or lost its database, between writing the password to the directory and confirming
 //! the keys' sealed copies. The directory's pwdLastSet decides, as for an interrupted change on
-//! the key itself (`reconcile`): moved since the baseline, and nothing else explains it, the
-//! copy is delivered; unmoved after the grace period, the write never happened and it goes.
+//! the key itself (`reconcile`): moved since the baseline, and nothing else explains it (no
+//! administrator wrote since), the copy is delivered; moved but explained otherwise, or unmoved
+//! after the grace period (the write never happened), it goes. A later write of the same
+//! password confirmed meanwhile has already removed it (`Store::confirm_deliveries`).
 
 use super::channel::Failure;
 use super::reconcile::{self, Verdict};
-use crate::service::audit;
+use crate::service::{audit, deliveries};
 use crate::state::AppState;
 use crate::store::{KeyRow, PendingDelivery};
 
-/// How long an unmoved pwdLastSet may still mean "the write is in flight" (well beyond any
-/// directory operation's timeout); after it, the write never happened.
-pub const GRACE_SECS: i64 = 120;
+/// A staged delivery the directory cannot be asked about for this long (the account was
+/// renamed, moved or deleted) goes: its write can no longer be told.
+const MAX_AGE_SECS: i64 = reconcile::MAX_AGE_SECS;
 
 /// Settles `key`'s staged deliveries; what is confirmed is delivered with the others. One the
 /// directory cannot be asked about now waits for the next connection.
 pub async fn settle(state: &AppState, key: &KeyRow) -> Result<(), Failure> {
     let staged: Vec<PendingDelivery> =
         state.store.pending_deliveries(key.id).await?.into_iter().filter(|d| d.staged_for.is_some()).collect();
+    let grace = deliveries::settle_grace_secs(state);
     for delivery in staged {
         let (Some(dn), Some(baseline)) = (&delivery.staged_for, delivery.staged_baseline) else { continue };
-        let Ok(facts) = state.directory()?.account_facts(dn).await else { continue };
+        let facts = match state.directory()?.account_facts(dn).await {
+            Ok(facts) => facts,
+            Err(_) if state.now() - delivery.created_at > MAX_AGE_SECS => {
+                state.store.delete_delivery(delivery.id).await?;
+                let (actor, nowhere) = (audit::key_actor(&key.serial), crate::session::ClientAddr(None));
+                let dropped = audit::action::DELIVERY_DROPPED;
+                audit::record_result(state, &actor, dropped, &key.serial, "unconfirmed", &nowhere).await;
+                continue;
+            }
+            // The directory cannot be asked now: the next connection tries again.
+            Err(_) => continue,
+        };
         let verdict = if facts.password_last_set_ticks == baseline {
             Verdict::Unchanged
         } else if delivery.staged_by_reset != 0 {
@@ -32,9 +46,9 @@ pub async fn settle(state: &AppState, key: &KeyRow) -> Result<(), Failure> {
             reconcile::verdict(state, &username, baseline, &facts, delivery.created_at).await?
         };
         let result = match verdict {
-            Verdict::Unchanged if state.now() - delivery.created_at <= GRACE_SECS => continue,
+            Verdict::Unchanged if state.now() - delivery.created_at <= grace => continue,
             Verdict::Changed => {
-                state.store.confirm_deliveries(&[delivery.id]).await?;
+                state.store.confirm_settled(delivery.id).await?;
                 (audit::action::DELIVERY_QUEUED, "reconciled")
             }
             Verdict::Unchanged | Verdict::Ambiguous => {

@@ -77,7 +77,9 @@ fn name_operations(doc: &mut OpenApi) {
 #[utoipa::path(get, path = "/openapi.json", tag = "contract",
     responses((status = 200, description = "This document", body = Object, content_type = "application/json"), Refusals))]
 pub async fn serve() -> impl IntoResponse {
-    let json = document().to_pretty_json().unwrap_or_default();
+    // Serialized once: the document never changes while the process runs.
+    static JSON: OnceLock<String> = OnceLock::new();
+    let json = JSON.get_or_init(|| document().to_pretty_json().unwrap_or_default()).as_str();
     ([(header::CONTENT_TYPE, "application/json")], json)
 }
 

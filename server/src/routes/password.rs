@@ -101,7 +101,7 @@ pub async fn change(
 async fn write(state: &AppState, row: &SessionRow, request: &ChangePasswordRequest) -> Result<Staged, AppError> {
     if row.principal().is_local() {
         change_local(state, row, &request.current, &request.new).await?;
-        return Ok(Staged::default());
+        return Ok(Staged::none());
     }
     let facts = state.directory()?.account_facts(&row.user_dn).await?;
     // Sealed to the keys first: a crash after the write leaves them staged for the key's next

@@ -23,7 +23,7 @@ pub async fn stage(
 ) -> Result<Staged, AppError> {
     match employee_id {
         Some(id) => deliveries::stage_to_keys(state, id, new, except_key, staging).await,
-        None => Ok(Staged::default()),
+        None => Ok(Staged::none()),
     }
 }
 

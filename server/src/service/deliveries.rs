@@ -15,18 +15,40 @@ use crate::error::AppError;
 use crate::state::AppState;
 use crate::store::Staging;
 
-/// Deliveries staged behind one directory write.
+/// How long an unmoved pwdLastSet may still mean "the write is in flight": four times the
+/// directory timeout (a change may retry as the service account, each attempt waiting up to
+/// twice it) and a margin for replicas' clocks, two minutes at least.
+pub fn settle_grace_secs(state: &AppState) -> i64 {
+    let timeout = state.config.directory.as_ref().map_or(10, |d| d.timeout_secs);
+    (i64::try_from(timeout).unwrap_or(i64::MAX / 8).saturating_mul(4) + 30).max(120)
+}
+
+/// Deliveries staged behind one directory write of `user_dn`'s password.
 #[derive(Debug, Default)]
 #[must_use = "staged deliveries are confirmed or dropped once the directory answered"]
 pub struct Staged {
+    user_dn: String,
     ids: Vec<i64>,
     serials: Vec<String>,
 }
 
 impl Staged {
-    /// The directory took the password: the keys get it on their next connection. The serials.
+    /// Nothing to deliver (a portal-local account): confirming it does nothing.
+    pub fn none() -> Staged {
+        Staged::default()
+    }
+
+    /// The directory took the password: the keys get it on their next connection, and what an
+    /// earlier unsettled write of it staged goes. The serials it was queued for.
     pub async fn confirm(self, state: &AppState) -> Result<Vec<String>, AppError> {
-        state.store.confirm_deliveries(&self.ids).await?;
+        if self.user_dn.is_empty() {
+            return Ok(Vec::new());
+        }
+        let confirmed = state.store.confirm_deliveries(&self.user_dn, &self.ids).await?;
+        if confirmed < self.ids.len() {
+            // Settled meanwhile by a key's connection (a write slower than the grace period).
+            tracing::error!(user = %self.user_dn, confirmed, staged = self.ids.len(), "staged deliveries were gone at confirmation");
+        }
         let nowhere = crate::session::ClientAddr(None);
         for serial in &self.serials {
             let queued = super::audit::action::DELIVERY_QUEUED;
@@ -53,7 +75,12 @@ pub async fn stage_to_keys(
     except_key: Option<i64>,
     staging: &Staging,
 ) -> Result<Staged, AppError> {
-    let mut staged = Staged::default();
+    // One unsettled write of an account's password at a time: two in flight could finish in
+    // the other order than they were staged, and a key would take the one the directory lost.
+    if state.store.staged_since(&staging.user_dn, state.now() - settle_grace_secs(state)).await? {
+        return Err(AppError(ErrorKind::ChangeInProgress));
+    }
+    let mut staged = Staged { user_dn: staging.user_dn.clone(), ..Staged::default() };
     match stage_each(state, employee_id, secret, except_key, staging, &mut staged).await {
         Ok(()) => Ok(staged),
         Err(e) => {

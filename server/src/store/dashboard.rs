@@ -152,7 +152,7 @@ mod tests {
                 let staging = staging.clone();
                 async move {
                     let id = store.stage_delivery(key, 1, counter, &[0; 32], b"sealed", at, &staging).await.unwrap();
-                    store.confirm_deliveries(&[id]).await.unwrap();
+                    store.confirm_deliveries("CN=x", &[id]).await.unwrap();
                 }
             };
             queue(1, now).await;

@@ -96,10 +96,31 @@ impl Store {
         .await
     }
 
-    /// The directory took the password: each staged delivery is ready, and supersedes any older
-    /// one for the same account.
-    pub async fn confirm_deliveries(&self, ids: &[i64]) -> Result<(), sqlx::Error> {
+    /// Whether a write of `user_dn`'s password staged since `since` is still unsettled.
+    pub async fn staged_since(&self, user_dn: &str, since: i64) -> Result<bool, sqlx::Error> {
+        let n: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM pending_deliveries WHERE staged_for = $1 AND created_at >= $2")
+                .bind(user_dn)
+                .bind(since)
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(n > 0)
+    }
+
+    /// The directory took `user_dn`'s password: each of `ids` is ready and supersedes any older
+    /// delivery for the same account, and whatever an earlier, unsettled write of the same
+    /// password staged (on any key) goes, since this write came after it. How many of `ids`
+    /// were still there to confirm.
+    pub async fn confirm_deliveries(&self, user_dn: &str, ids: &[i64]) -> Result<usize, sqlx::Error> {
         let mut tx = self.write_tx().await?;
+        let mut confirmed = 0;
+        let stale: Vec<i64> = sqlx::query_scalar("SELECT id FROM pending_deliveries WHERE staged_for = $1")
+            .bind(user_dn)
+            .fetch_all(&mut *tx)
+            .await?;
+        for id in stale.into_iter().filter(|id| !ids.contains(id)) {
+            sqlx::query("DELETE FROM pending_deliveries WHERE id = $1").bind(id).execute(&mut *tx).await?;
+        }
         for id in ids {
             sqlx::query(
                 "DELETE FROM pending_deliveries WHERE id < $1 AND (key_id, slot) =
@@ -109,14 +130,37 @@ impl Store {
             .bind(id)
             .execute(&mut *tx)
             .await?;
-            sqlx::query(
+            let updated = sqlx::query(
                 "UPDATE pending_deliveries SET staged_for = NULL, staged_baseline = NULL, staged_by_reset = 0
                  WHERE id = $1",
             )
             .bind(id)
             .execute(&mut *tx)
             .await?;
+            confirmed += updated.rows_affected() as usize;
         }
+        tx.commit().await?;
+        Ok(confirmed)
+    }
+
+    /// A staged delivery the directory's pwdLastSet showed was written: ready, superseding any
+    /// older delivery for the same account on that key.
+    pub async fn confirm_settled(&self, id: i64) -> Result<(), sqlx::Error> {
+        let mut tx = self.write_tx().await?;
+        sqlx::query(
+            "DELETE FROM pending_deliveries WHERE id < $1 AND (key_id, slot) =
+             (SELECT key_id, slot FROM pending_deliveries WHERE id = $2)",
+        )
+        .bind(id)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE pending_deliveries SET staged_for = NULL, staged_baseline = NULL, staged_by_reset = 0 WHERE id = $1",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await
     }
 

@@ -122,7 +122,7 @@ impl Store {
 }
 
 pub(super) const SELECT_EMPLOYEES: &str =
-    "SELECT e.id, e.object_guid, e.login_key, e.username, e.display_name, e.disabled, e.removed_at,
+    "SELECT e.id, e.object_guid, COALESCE(e.login_key, '') AS login_key, e.username, e.display_name, e.disabled, e.removed_at,
     (SELECT COUNT(*) FROM keys k WHERE k.employee_id = e.id) AS keys";
 
 /// Which employees a list shows.

@@ -341,7 +341,8 @@ async fn employees_are_synced_from_the_group_by_object_guid() {
     let back: Value =
         admin.get(&format!("/api/admin/employees?limit=1&before={}", encode(previous))).await.json().await.unwrap();
     assert_eq!(back["employees"], first["employees"]);
-    for bad in ["?after=nonsense", "?before=0.x", "?after=1.a&before=1.a"] {
+    let too_long = format!("?after=1.{}", "a".repeat(600));
+    for bad in ["?after=nonsense", "?before=0.x", "?after=1.a&before=1.a", too_long.as_str()] {
         let refused = admin.get(&format!("/api/admin/employees{bad}")).await;
         assert_eq!(code_of(refused).await, (StatusCode::BAD_REQUEST, "bad_request".to_string()), "{bad}");
     }

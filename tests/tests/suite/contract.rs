@@ -69,7 +69,8 @@ fn schemathesis_run(url: &str, who: Option<&Credentials>, label: &str, schema: O
     let report = tempfile::tempdir().unwrap();
     let junit = report.path().join("junit.xml");
     let mut command = Command::new(st);
-    command.arg("run");
+    // Its cache (which keeps response bodies) goes to the temporary folder, never the clone.
+    command.current_dir(report.path()).arg("run");
     match &schema {
         None => command.arg(format!("{url}/api/openapi.json")),
         Some((file, only)) => command.arg(file).args(["--url", url, "--include-operation-id", only]),

@@ -956,5 +956,18 @@ async fn staged_deliveries_are_settled_by_pwd_last_set_on_the_next_connection() 
         sqlx::query_scalar("SELECT counter FROM pending_deliveries").fetch_all(&pool).await.unwrap();
     assert_eq!(waiting, [900], "the recent one waits, the old one is gone");
     assert_eq!(key_password(&key, ACCOUNT).as_deref(), Some(new), "the key keeps the password that binds");
-    assert!(dc.binds(&user.dn, new).await);
+
+    // While it waits, another write of the same password is refused before anything is written:
+    // two in flight could land in the other order than they were staged.
+    let before = dc.password_last_set(&user.dn).await;
+    let refused = client.change(new, "Staged-Second-8852-Ok").await;
+    let (status, body) = latchkey_tests::app::error_code(refused).await;
+    assert_eq!((status.as_u16(), body["code"].as_str()), (409, Some("change_in_progress")), "{body}");
+    assert_eq!(dc.password_last_set(&user.dn).await, before, "nothing was written");
+    // Positive control: settled, the next change goes ahead.
+    sqlx::query("DELETE FROM pending_deliveries").execute(&pool).await.unwrap();
+    let second = client.change(new, "Staged-Second-8852-Ok").await;
+    let (_, body) = latchkey_tests::app::error_code(second).await;
+    assert_ne!(body["code"].as_str(), Some("change_in_progress"), "{body}");
+    assert!(dc.binds(&user.dn, new).await || dc.binds(&user.dn, "Staged-Second-8852-Ok").await);
 }

@@ -22,6 +22,8 @@ use crate::store::{AccountLogin, EmployeeCursor, EmployeeState, KeyRow, PageAt};
 
 /// Most employees one page lists.
 const MAX_PAGE: i64 = 200;
+/// Longest cursor accepted (an id and a logon name).
+const MAX_CURSOR: usize = 600;
 
 #[utoipa::path(post, path = "/admin/employees/sync", tag = "admin", responses((status = 200, description = "The group was read into the employee list", body = SyncReport), crate::routes::openapi::Refusals))]
 pub async fn sync(
@@ -62,7 +64,8 @@ pub async fn list(
     let limit = query.limit.unwrap_or(50).clamp(1, MAX_PAGE);
     let filter = EmployeeState::parse(&query.state, state.now()).ok_or(AppError(ErrorKind::UnknownListFilter))?;
     let cursor = |text: &str| {
-        EmployeeCursor::parse(text).ok_or_else(|| {
+        // A cursor is an id and a logon name: anything longer is not one this list gave.
+        Some(text).filter(|t| t.len() <= MAX_CURSOR).and_then(EmployeeCursor::parse).ok_or_else(|| {
             AppError(ErrorKind::BadRequest { reason: "the page cursor is not one this list gave".into() })
         })
     };
