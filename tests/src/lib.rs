@@ -7,12 +7,14 @@ pub mod browser;
 pub mod dc;
 pub mod dc_proxy;
 pub mod evidence;
+pub mod held_page;
 pub mod keys;
 pub mod process;
 pub mod pwa;
 pub mod secrets;
 pub mod server_log;
 pub mod smtp;
+pub mod tcp_relay;
 pub mod wire;
 
 pub use app::{spawn_app, AppOptions, TestApp};
