@@ -6,6 +6,7 @@
 mod admin;
 mod api;
 mod e2e;
+mod faults;
 mod mail;
 mod postgres;
 mod recovery;

@@ -1,0 +1,209 @@
+//! One scenario's parts: the real server as its own process (on SQLite or its own PostgreSQL
+//! database), relays the test owns in front of the DC and the database, a fresh user with a
+//! key, and an in-process replica on the same database that provisions and reads the store.
+
+use keysim::SimKey;
+use latchkey_api::relay::{RelayEvent, RelayRequest};
+use latchkey_api::{SessionView, CSRF_HEADER};
+use latchkey_tests::held_page::{HeldPage, Pumped};
+use latchkey_tests::keys::{new_key, password, provision};
+use latchkey_tests::process::ServerProcess;
+use latchkey_tests::tcp_relay::TcpRelay;
+use latchkey_tests::{spawn_app, AppOptions, TestApp, TestDc, TestUser, UserOptions};
+
+pub const ACCOUNT: u16 = 1;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+pub struct Rig {
+    pub dc: TestDc,
+    /// In process, on the same database: provisions, reads the journal and the audit.
+    pub seed: TestApp,
+    pub server: ServerProcess,
+    pub dc_relay: TcpRelay,
+    /// In front of PostgreSQL (the server's only way to it); none on SQLite.
+    pub pg_relay: Option<TcpRelay>,
+    pub user: TestUser,
+    pub key: SimKey,
+    pub serial: String,
+    pub code: String,
+    pub browser: Browser,
+    /// Whether the key's page sends the user's session (a reset ended it).
+    pub page_signed_in: bool,
+}
+
+impl Rig {
+    /// A server process, and a user whose key is provisioned (not yet activated).
+    pub async fn new(engine: Engine, serial: &str) -> Rig {
+        let dc = TestDc::from_env();
+        let seed = spawn_app(&dc, AppOptions { postgres: engine == Engine::Postgres, ..AppOptions::default() }).await;
+        let dc_target = dc.url.trim_start_matches("ldaps://").to_string();
+        let dc_target = if dc_target.contains(':') { dc_target } else { format!("{dc_target}:636") };
+        let dc_relay = TcpRelay::start(&dc_target, false).await;
+        let mut database_url = seed.state.config.database_url.clone();
+        let mut pg_relay = None;
+        if engine == Engine::Postgres {
+            // postgres://user@host:port/db: the server reaches it through the relay only.
+            let (scheme_user, rest) = database_url.split_once('@').expect("a PostgreSQL URL with a user");
+            let (host_port, db) = rest.split_once('/').expect("a database name");
+            let relay = TcpRelay::start(host_port, true).await;
+            database_url = format!("{scheme_user}@{}/{db}", relay.addr);
+            pg_relay = Some(relay);
+        }
+        let identity = seed.state.config.key_identity_file.clone().expect("an identity file");
+        let env = [
+            ("LATCHKEY_DIRECTORY__URL", format!("ldaps://{}", dc_relay.addr)),
+            // Low timeouts: an unreachable DC is given up on quickly.
+            ("LATCHKEY_DIRECTORY__TIMEOUT_SECS", "2".to_string()),
+            ("LATCHKEY_LIMITS__PER_ADDRESS", "1000".to_string()),
+            ("LATCHKEY_LIMITS__OPERATIONS_PER_ACCOUNT", "1000".to_string()),
+            ("LATCHKEY_SYNC_INTERVAL_SECS", "0".to_string()),
+        ];
+        let server = ServerProcess::start(&dc, &database_url, &identity, &env).await;
+        let user = dc.create_user(UserOptions::default()).await;
+        let (key, made) = new_key(serial);
+        let code = provision(&seed, &user, &made).await;
+        let browser = Browser::sign_in(&server.url(), &user.sam, &user.password).await;
+        let serial = serial.to_string();
+        Rig { dc, seed, server, dc_relay, pg_relay, user, key, serial, code, browser, page_signed_in: true }
+    }
+
+    /// The relay in front of PostgreSQL.
+    pub fn pg(&self) -> &TcpRelay {
+        self.pg_relay.as_ref().expect("a PostgreSQL scenario")
+    }
+
+    pub async fn page(&self) -> HeldPage {
+        HeldPage::open(self.server.addr, self.cookie()).await
+    }
+
+    fn cookie(&self) -> Option<&str> {
+        self.page_signed_in.then_some(self.browser.cookie.as_str())
+    }
+
+    /// Activates the key through the server process.
+    pub async fn activate(&mut self) {
+        let mut page = self.page().await;
+        let asked = page.connect(&mut self.key).await;
+        assert!(matches!(asked, Pumped::Event(RelayEvent::NeedsActivation { .. })), "{asked:?}");
+        let request = RelayRequest::Activate { code: self.code.clone() };
+        let ready = page.send(&mut self.key, request).await;
+        assert!(matches!(ready, Pumped::Event(RelayEvent::Ready { .. })), "{ready:?}");
+        page.close(&mut self.key).await;
+    }
+
+    /// Activates the key and stores the user's password on it.
+    pub async fn onboarded(&mut self) {
+        self.activate().await;
+        self.onboard().await;
+    }
+
+    /// Stores the user's password on the (active) key.
+    pub async fn onboard(&mut self) {
+        let mut page = self.ready_page().await;
+        let request = RelayRequest::Onboard { account: ACCOUNT, password: password(&self.user.password) };
+        let done = page.send(&mut self.key, request).await;
+        assert!(matches!(done, Pumped::Event(RelayEvent::Done { .. })), "{done:?}");
+        page.close(&mut self.key).await;
+    }
+
+    /// A page whose key is connected and ready.
+    pub async fn ready_page(&mut self) -> HeldPage {
+        let mut page = self.page().await;
+        let ready = page.connect(&mut self.key).await;
+        assert!(matches!(ready, Pumped::Event(RelayEvent::Ready { .. })), "{ready:?}");
+        page
+    }
+
+    /// The key's next connection (through `server`, the rig's own when `None`): its notice.
+    /// A session the killed process held keeps the key's lease until it runs out: the key is
+    /// told it is busy meanwhile, and tries again, as the page would.
+    pub async fn reconnect(&mut self, through: Option<std::net::SocketAddr>) -> Option<String> {
+        let addr = through.unwrap_or(self.server.addr);
+        for _ in 0..8 {
+            let mut page = HeldPage::open(addr, self.cookie()).await;
+            let mut event = page.connect(&mut self.key).await;
+            if matches!(event, Pumped::Event(RelayEvent::NeedsActivation { .. })) {
+                event = page.send(&mut self.key, RelayRequest::Activate { code: self.code.clone() }).await;
+            }
+            page.close(&mut self.key).await;
+            match event {
+                Pumped::Event(RelayEvent::Ready { notice, .. }) => return notice,
+                Pumped::Event(RelayEvent::Failed { code, .. }) if code == "key_busy" => continue,
+                other => panic!("the key's next connection: {other:?}"),
+            }
+        }
+        panic!("the key stayed busy");
+    }
+
+    /// Sets the user's password as the DC's administrator would (a change made elsewhere).
+    pub async fn set_password_elsewhere(&self, new: &str) {
+        use std::collections::HashSet;
+        let mut ldap = self.dc.admin().await;
+        let value = latchkey_tests::dc::unicode_pwd(new);
+        let modify = ldap3::Mod::Replace(b"unicodePwd".to_vec(), HashSet::from([value]));
+        ldap.modify(&self.user.dn, vec![modify]).await.expect("modify").success().expect("set the password");
+        let _ = ldap.unbind().await;
+    }
+
+    pub async fn key_id(&self) -> i64 {
+        self.seed.state.store.key_by_serial(&self.serial).await.expect("store").expect("the key").id
+    }
+}
+
+/// A browser signed in to the server process: its cookie and CSRF token.
+pub struct Browser {
+    pub url: String,
+    pub client: reqwest::Client,
+    pub cookie: String,
+    pub csrf: String,
+}
+
+impl Browser {
+    pub async fn sign_in(url: &str, username: &str, password: &str) -> Browser {
+        let client = reqwest::Client::new();
+        let response = client
+            .post(format!("{url}/api/session"))
+            .json(&serde_json::json!({ "username": username, "password": password }))
+            .send()
+            .await
+            .expect("sign-in request");
+        assert!(response.status().is_success(), "sign-in failed: {}", response.status());
+        let cookie = response.headers()["set-cookie"].to_str().expect("cookie").split(';').next().unwrap_or_default();
+        let cookie = cookie.to_string();
+        let view: SessionView = response.json().await.expect("session view");
+        Browser { url: url.to_string(), client, cookie, csrf: view.csrf_token }
+    }
+
+    /// A POST as the page makes it; the status and body, or `None` when no answer came.
+    pub async fn post(&self, path: &str, body: serde_json::Value) -> Option<(u16, serde_json::Value)> {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.url))
+            .header("cookie", &self.cookie)
+            .header(CSRF_HEADER, &self.csrf)
+            .json(&body)
+            .send()
+            .await
+            .ok()?;
+        let status = response.status().as_u16();
+        Some((status, response.json().await.unwrap_or(serde_json::Value::Null)))
+    }
+}
+
+/// An administrator of the server process, past the second factor.
+pub async fn administrator(rig: &Rig) -> Browser {
+    let admin = rig.dc.create_user(UserOptions::default()).await;
+    rig.dc.add_to_group(&admin.dn, &rig.dc.admin_group).await;
+    let browser = Browser::sign_in(&rig.server.url(), &admin.sam, &admin.password).await;
+    let (_, enrolment) = browser.post("/api/admin/totp/enrol", serde_json::json!({})).await.expect("enrol");
+    let secret = enrolment["secret_base32"].as_str().expect("a TOTP secret").to_string();
+    let code = latchkey_tests::totp_code(&secret);
+    let (status, _) = browser.post("/api/admin/totp/confirm", serde_json::json!({ "code": code })).await.expect("ok");
+    assert_eq!(status, 200, "the administrator's factor");
+    browser
+}
