@@ -31,6 +31,7 @@ pub enum AtStatement {
 }
 
 struct Shared {
+    /// Set with `send_replace`: `send` changes nothing while no connection waits on it.
     mode: watch::Sender<Mode>,
     /// Bumped at every cut: a connection made before it is dropped even if restored since.
     cuts: watch::Sender<u64>,
@@ -81,7 +82,7 @@ impl TcpRelay {
 
     /// The service is gone for this relay's clients.
     pub fn cut(&self) {
-        let _ = self.shared.mode.send(Mode::Cut);
+        self.shared.mode.send_replace(Mode::Cut);
         self.shared.cuts.send_modify(|n| *n += 1);
     }
 
@@ -92,14 +93,16 @@ impl TcpRelay {
         self.restore();
     }
 
-    /// Nothing passes either way; nothing is closed.
+    /// Nothing passes either way; nothing is closed. `client_blocked` then waits for a write
+    /// made from now on.
     pub fn freeze(&self) {
-        let _ = self.shared.mode.send(Mode::Frozen);
+        self.clear_blocked();
+        self.shared.mode.send_replace(Mode::Frozen);
     }
 
     /// The service is back; frozen traffic flows on.
     pub fn restore(&self) {
-        let _ = self.shared.mode.send(Mode::Open);
+        self.shared.mode.send_replace(Mode::Open);
     }
 
     /// Stops the first client message that `matcher` picks (and everything after it).
@@ -162,10 +165,10 @@ async fn relay(inbound: TcpStream, outbound: TcpStream, shared: Arc<Shared>, pos
                 for (bytes, stop) in chunks {
                     if let Some(at) = stop {
                         if at == AtStatement::Cut {
-                            let _ = shared.mode.send(Mode::Cut);
+                            shared.mode.send_replace(Mode::Cut);
                             shared.cuts.send_modify(|n| *n += 1);
                         } else {
-                            let _ = shared.mode.send(Mode::Frozen);
+                            shared.mode.send_replace(Mode::Frozen);
                         }
                         shared.fired.store(true, std::sync::atomic::Ordering::SeqCst);
                         shared.reached.notify_waiters();

@@ -37,6 +37,8 @@ pub enum Audit {
     Success,
     /// It did not.
     Failure,
+    /// It did not, and may have been refused before it began (then no entry says so).
+    NotSuccess,
 }
 
 impl Audit {
@@ -111,8 +113,12 @@ pub async fn check(rig: &Rig, expect: Expect) -> Verdict {
     if let Some((target, action, result)) = &expect.audit {
         let audit = rig.seed.state.store.audit_of(target).await.expect("audit");
         let of_action: Vec<_> = audit.iter().filter(|e| e.action == *action).collect();
-        let found = of_action.iter().any(|e| result.matches(&e.result))
-            && (*result == Audit::Success || !of_action.iter().any(|e| Audit::Success.matches(&e.result)));
+        let succeeded = of_action.iter().any(|e| Audit::Success.matches(&e.result));
+        let found = match result {
+            Audit::Success => succeeded,
+            Audit::Failure => !succeeded && of_action.iter().any(|e| result.matches(&e.result)),
+            Audit::NotSuccess => !succeeded,
+        };
         if !found {
             let seen: Vec<_> = audit.iter().map(|e| format!("{}={}", e.action, e.result)).collect();
             v.problem(format!("no audit entry {action} {result:?} on {target}: {seen:?}"));

@@ -19,7 +19,8 @@ pub enum Point {
     StagedOnKey,
     /// Journaled `staged`; the server waits on the DC, the directory untouched.
     StagedDirectoryWaiting,
-    /// The server reported the directory step (about to write).
+    /// Right before the directory write: the baseline read again and journaled (PostgreSQL,
+    /// where the relay stops that statement while the DC goes away).
     AtDirectoryWrite,
     /// The directory took the new password; `directory_changed` not yet journaled (PostgreSQL).
     DirectoryWritten,
@@ -53,11 +54,13 @@ pub fn scenarios(engine: Engine, first: usize) -> Vec<Scenario> {
             plan.push((DirectoryWritten, Fault::Kill, generated));
         }
     }
-    for point in [StagedOnKey, AtDirectoryWrite, CommitUnseen] {
+    for point in [StagedOnKey, CommitUnseen] {
         plan.push((point, Fault::DcCut, false));
     }
-    plan.push((AtDirectoryWrite, Fault::DcFreeze, false));
+    plan.push((StagedOnKey, Fault::DcFreeze, false));
     if engine == Engine::Postgres {
+        plan.push((AtDirectoryWrite, Fault::DcCut, false));
+        plan.push((AtDirectoryWrite, Fault::DcFreeze, false));
         for step in ["started", "staged", "directory_changed", "committed"] {
             plan.push((StageUnseen, Fault::DbCut(step), false));
         }
@@ -88,12 +91,17 @@ fn journal_step(step: &'static str) -> Matcher {
     }
 }
 
+/// The baseline journaled again right before the directory write.
+fn rebase() -> Matcher {
+    Box::new(|sql, _| sql.contains("UPDATE change_journal SET pwd_last_set_before"))
+}
+
 fn hold_for(point: Point) -> Option<Hold> {
     Some(match point {
         Point::StageUnseen => Hold::FrameAfter(ProgressStep::ConfirmOnKey),
         Point::StagedOnKey | Point::StagedDirectoryWaiting => Hold::AnswerAfter(ProgressStep::ConfirmOnKey),
-        Point::AtDirectoryWrite => Hold::Step(ProgressStep::Directory),
-        Point::DirectoryWritten => return None,
+        // The relay stops the server there; a page cannot (the server only reports a step).
+        Point::AtDirectoryWrite | Point::DirectoryWritten => return None,
         Point::CommitUnseen => Hold::FrameAfter(ProgressStep::Committing),
         Point::CommittedOnKey => Hold::AnswerAfter(ProgressStep::Committing),
     })
@@ -117,6 +125,9 @@ async fn run(engine: Engine, n: usize, point: Point, fault: Fault, generated: bo
     }
     if point == Point::DirectoryWritten {
         rig.pg().arm(journal_step("directory_changed"), AtStatement::Freeze);
+    }
+    if point == Point::AtDirectoryWrite {
+        rig.pg().arm(rebase(), AtStatement::Freeze);
     }
 
     let Rig { key, server, dc_relay, pg_relay, .. } = &mut rig;
@@ -151,14 +162,27 @@ async fn run(engine: Engine, n: usize, point: Point, fault: Fault, generated: bo
             None
         }
         Fault::DcCut | Fault::DcFreeze => {
-            let held = page.send(key, request).await;
-            assert!(matches!(held, Pumped::Held), "{point:?} was reached: {held:?}");
-            if fault == Fault::DcCut {
-                dc_relay.cut();
+            let stop_dc = || {
+                if fault == Fault::DcCut {
+                    dc_relay.cut();
+                } else {
+                    dc_relay.freeze();
+                }
+            };
+            let event = if point == Point::AtDirectoryWrite {
+                let pg = pg_relay.as_ref().expect("PostgreSQL");
+                let (event, ()) = tokio::join!(page.send(key, request), async {
+                    pg.statement_reached().await;
+                    stop_dc();
+                    pg.restore();
+                });
+                event
             } else {
-                dc_relay.freeze();
-            }
-            let event = page.resume(key).await;
+                let held = page.send(key, request).await;
+                assert!(matches!(held, Pumped::Held), "{point:?} was reached: {held:?}");
+                stop_dc();
+                page.resume(key).await
+            };
             dc_relay.drop_held();
             page.close(key).await;
             match event {
@@ -225,5 +249,6 @@ async fn run(engine: Engine, n: usize, point: Point, fault: Fault, generated: bo
     let mut verdict = check(&rig, expect).await;
     verdict.problems.extend(problems);
     drop(replica);
+    rig.close().await;
     verdict
 }

@@ -23,6 +23,9 @@ pub struct Rig {
     pub dc: TestDc,
     /// In process, on the same database: provisions, reads the journal and the audit.
     pub seed: TestApp,
+    /// The replica's way to PostgreSQL, cut when the scenario ends: its pool lives on in tasks
+    /// of its own and would keep connections to the shared server for the rest of the run.
+    seed_relay: Option<TcpRelay>,
     pub server: ServerProcess,
     pub dc_relay: TcpRelay,
     /// In front of PostgreSQL (the server's only way to it); none on SQLite.
@@ -40,28 +43,40 @@ impl Rig {
     /// A server process, and a user whose key is provisioned (not yet activated).
     pub async fn new(engine: Engine, serial: &str) -> Rig {
         let dc = TestDc::from_env();
-        let seed = spawn_app(&dc, AppOptions { postgres: engine == Engine::Postgres, ..AppOptions::default() }).await;
+        let (mut database_url, mut seed_relay, mut pg_relay) = (None, None, None);
+        if engine == Engine::Postgres {
+            // postgres://user@host:port/db: the server and the in-process replica reach it
+            // through relays of their own, the server's to strike at, the replica's to close.
+            let url = latchkey_tests::app::fresh_postgres_database().await;
+            let (scheme_user, rest) = url.split_once('@').expect("a PostgreSQL URL with a user");
+            let (host_port, db) = rest.split_once('/').expect("a database name");
+            let (seed, server) = (TcpRelay::start(host_port, true).await, TcpRelay::start(host_port, true).await);
+            database_url = Some(format!("{scheme_user}@{}/{db}", server.addr));
+            let seed_url = format!("{scheme_user}@{}/{db}", seed.addr);
+            (seed_relay, pg_relay) = (Some((seed, seed_url)), Some(server));
+        }
+        let seed_url = seed_relay.as_ref().map(|(_, url)| url.clone());
+        let seed = spawn_app(&dc, AppOptions { database_url: seed_url, ..AppOptions::default() }).await;
+        let seed_relay = seed_relay.map(|(relay, _)| relay);
+        let database_url = database_url.unwrap_or_else(|| seed.state.config.database_url.clone());
         let dc_target = dc.url.trim_start_matches("ldaps://").to_string();
         let dc_target = if dc_target.contains(':') { dc_target } else { format!("{dc_target}:636") };
         let dc_relay = TcpRelay::start(&dc_target, false).await;
-        let mut database_url = seed.state.config.database_url.clone();
-        let mut pg_relay = None;
-        if engine == Engine::Postgres {
-            // postgres://user@host:port/db: the server reaches it through the relay only.
-            let (scheme_user, rest) = database_url.split_once('@').expect("a PostgreSQL URL with a user");
-            let (host_port, db) = rest.split_once('/').expect("a database name");
-            let relay = TcpRelay::start(host_port, true).await;
-            database_url = format!("{scheme_user}@{}/{db}", relay.addr);
-            pg_relay = Some(relay);
-        }
         let identity = seed.state.config.key_identity_file.clone().expect("an identity file");
         let env = [
             ("LATCHKEY_DIRECTORY__URL", format!("ldaps://{}", dc_relay.addr)),
-            // Low timeouts: an unreachable DC is given up on quickly.
-            ("LATCHKEY_DIRECTORY__TIMEOUT_SECS", "2".to_string()),
+            // A frozen DC is given up on soon, yet a DC busy with every scenario at once is not.
+            ("LATCHKEY_DIRECTORY__TIMEOUT_SECS", "5".to_string()),
             ("LATCHKEY_LIMITS__PER_ADDRESS", "1000".to_string()),
             ("LATCHKEY_LIMITS__OPERATIONS_PER_ACCOUNT", "1000".to_string()),
             ("LATCHKEY_SYNC_INTERVAL_SECS", "0".to_string()),
+            ("LATCHKEY_ADMIN_GROUP", dc.admin_group.clone()),
+            // A killed server's key lease runs out soon, so the key's next connection is not
+            // kept waiting long; the pool stays small, as many servers share one PostgreSQL.
+            ("LATCHKEY_KEY_LEASE_SECS", "2".to_string()),
+            ("LATCHKEY_DATABASE_MAX_CONNECTIONS", "3".to_string()),
+            // Faults make every server log warnings by the dozen; errors are what tells.
+            ("RUST_LOG", "error".to_string()),
         ];
         let server = ServerProcess::start(&dc, &database_url, &identity, &env).await;
         let user = dc.create_user(UserOptions::default()).await;
@@ -69,7 +84,12 @@ impl Rig {
         let code = provision(&seed, &user, &made).await;
         let browser = Browser::sign_in(&server.url(), &user.sam, &user.password).await;
         let serial = serial.to_string();
-        Rig { dc, seed, server, dc_relay, pg_relay, user, key, serial, code, browser, page_signed_in: true }
+        Rig { dc, seed, seed_relay, server, dc_relay, pg_relay, user, key, serial, code, browser, page_signed_in: true }
+    }
+
+    /// Ends the scenario's in-process replica.
+    pub async fn close(self) {
+        self.seed.stop().await;
     }
 
     /// The relay in front of PostgreSQL.
@@ -155,6 +175,15 @@ impl Rig {
     }
 }
 
+impl Drop for Rig {
+    /// Also when a scenario panicked or ran out of time.
+    fn drop(&mut self) {
+        if let Some(relay) = &self.seed_relay {
+            relay.cut();
+        }
+    }
+}
+
 /// A browser signed in to the server process: its cookie and CSRF token.
 pub struct Browser {
     pub url: String,
@@ -165,7 +194,8 @@ pub struct Browser {
 
 impl Browser {
     pub async fn sign_in(url: &str, username: &str, password: &str) -> Browser {
-        let client = reqwest::Client::new();
+        // A cookie store: the session may be renewed (an administrator's second factor).
+        let client = reqwest::Client::builder().cookie_store(true).build().expect("client");
         let response = client
             .post(format!("{url}/api/session"))
             .json(&serde_json::json!({ "username": username, "password": password }))
@@ -184,7 +214,6 @@ impl Browser {
         let response = self
             .client
             .post(format!("{}{path}", self.url))
-            .header("cookie", &self.cookie)
             .header(CSRF_HEADER, &self.csrf)
             .json(&body)
             .send()
