@@ -13,6 +13,14 @@ use latchkey_tests::{spawn_app, AppOptions, TestApp, TestDc, TestUser, UserOptio
 
 pub const ACCOUNT: u16 = 1;
 
+/// How often a step of the setup (before any fault) is tried again when the DC, shared by every
+/// scenario running, did not answer in time.
+const SETUP_TRIES: usize = 2;
+
+fn busy_dc(event: &Pumped) -> bool {
+    matches!(event, Pumped::Event(RelayEvent::Refused { code, .. }) if code == "directory_unavailable")
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Engine {
     Sqlite,
@@ -56,7 +64,11 @@ impl Rig {
             (seed_relay, pg_relay) = (Some((seed, seed_url)), Some(server));
         }
         let seed_url = seed_relay.as_ref().map(|(_, url)| url.clone());
-        let seed = spawn_app(&dc, AppOptions { database_url: seed_url, ..AppOptions::default() }).await;
+        // The user is made on the DC while the replica starts.
+        let (seed, user) = tokio::join!(
+            spawn_app(&dc, AppOptions { database_url: seed_url, ..AppOptions::default() }),
+            dc.create_user(UserOptions::default())
+        );
         let seed_relay = seed_relay.map(|(relay, _)| relay);
         let database_url = database_url.unwrap_or_else(|| seed.state.config.database_url.clone());
         let dc_target = dc.url.trim_start_matches("ldaps://").to_string();
@@ -79,7 +91,6 @@ impl Rig {
             ("RUST_LOG", "error".to_string()),
         ];
         let server = ServerProcess::start(&dc, &database_url, &identity, &env).await;
-        let user = dc.create_user(UserOptions::default()).await;
         let (key, made) = new_key(serial);
         let code = provision(&seed, &user, &made).await;
         let browser = Browser::sign_in(&server.url(), &user.sam, &user.password).await;
@@ -126,7 +137,14 @@ impl Rig {
     pub async fn onboard(&mut self) {
         let mut page = self.ready_page().await;
         let request = RelayRequest::Onboard { account: ACCOUNT, password: password(&self.user.password) };
-        let done = page.send(&mut self.key, request).await;
+        let mut done = page.send(&mut self.key, request.clone()).await;
+        // Setting up, before any fault: a DC busy with the other scenarios is asked again.
+        for _ in 0..SETUP_TRIES {
+            if !busy_dc(&done) {
+                break;
+            }
+            done = page.send(&mut self.key, request.clone()).await;
+        }
         assert!(matches!(done, Pumped::Event(RelayEvent::Done { .. })), "{done:?}");
         page.close(&mut self.key).await;
     }
@@ -196,12 +214,20 @@ impl Browser {
     pub async fn sign_in(url: &str, username: &str, password: &str) -> Browser {
         // A cookie store: the session may be renewed (an administrator's second factor).
         let client = reqwest::Client::builder().cookie_store(true).build().expect("client");
-        let response = client
-            .post(format!("{url}/api/session"))
-            .json(&serde_json::json!({ "username": username, "password": password }))
-            .send()
-            .await
-            .expect("sign-in request");
+        let mut tries = 0;
+        let response = loop {
+            let response = client
+                .post(format!("{url}/api/session"))
+                .json(&serde_json::json!({ "username": username, "password": password }))
+                .send()
+                .await
+                .expect("sign-in request");
+            // Setting up, before any fault: a DC busy with the other scenarios is asked again.
+            tries += 1;
+            if response.status() != reqwest::StatusCode::SERVICE_UNAVAILABLE || tries > SETUP_TRIES {
+                break response;
+            }
+        };
         assert!(response.status().is_success(), "sign-in failed: {}", response.status());
         let cookie = response.headers()["set-cookie"].to_str().expect("cookie").split(';').next().unwrap_or_default();
         let cookie = cookie.to_string();
