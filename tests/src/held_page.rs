@@ -22,7 +22,8 @@ pub enum Hold {
     Frame(usize),
     /// The key acted on frame `n`; its answer is held.
     Answer(usize),
-    /// When the server reports this step.
+    /// When the server reports this step. The server goes on meanwhile (a step is only reported):
+    /// to stop it there, stop what it waits on next (the DC, the database) instead.
     Step(ProgressStep),
 }
 

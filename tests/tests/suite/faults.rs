@@ -4,8 +4,9 @@
 //! killed (`kill -9`) and restarted on the same database, the DC or the database unreachable
 //! and back, the link lost, the key back through another replica. Faults land at a step
 //! deterministically: the test holds traffic it controls (a frame to the key, the key's answer,
-//! a statement to PostgreSQL, the DC's route) and strikes while it is held. Each scenario runs
-//! the real server as its own process, with its own user and key, all of them at once.
+//! a statement to PostgreSQL, the DC's route) and strikes while it is held; a step the server
+//! only reports to the page is never a place to strike (the server goes on meanwhile). Each
+//! scenario runs the real server as its own process, with its own user and key, several at once.
 
 mod check;
 mod everywhere;
