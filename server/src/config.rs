@@ -79,6 +79,12 @@ pub struct Config {
     pub recovery_mail_attribute: String,
     /// Passwords reset without the key are marked for the administrators' review.
     pub review_recoveries: bool,
+    /// How long a key's session lease lasts unless renewed. A replica that dies holding one
+    /// keeps the key busy this long; tests that kill servers shorten it to reconnect sooner.
+    pub key_lease_secs: u64,
+    /// The database pool's size per process. Tests that run many servers against one shared
+    /// PostgreSQL lower it to stay under its connection limit.
+    pub database_max_connections: u32,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -140,6 +146,8 @@ impl Default for Config {
             recovery_factors: RecoveryFactors::KeyAndTotpWhenEnrolled,
             recovery_mail_attribute: "otherMailbox".into(),
             review_recoveries: false,
+            key_lease_secs: 30,
+            database_max_connections: 8,
         }
     }
 }
@@ -175,6 +183,8 @@ const SECTIONS: &[&str] = &[
     "recovery_factors",
     "recovery_mail_attribute",
     "review_recoveries",
+    "key_lease_secs",
+    "database_max_connections",
 ];
 
 /// Parses `trusted_proxies` (CIDRs or single addresses).
@@ -254,6 +264,11 @@ mod tests {
             let config = Config::load(Some(Path::new("latchkey.toml"))).map_err(|e| e.to_string())?;
             assert_eq!(config.listen.port(), 9000);
             assert_eq!(config.directory.map(|d| d.url).as_deref(), Some("ldaps://other"));
+            assert_eq!((config.key_lease_secs, config.database_max_connections), (30, 8));
+            jail.set_env("LATCHKEY_KEY_LEASE_SECS", "3");
+            jail.set_env("LATCHKEY_DATABASE_MAX_CONNECTIONS", "3");
+            let config = Config::load(Some(Path::new("latchkey.toml"))).map_err(|e| e.to_string())?;
+            assert_eq!((config.key_lease_secs, config.database_max_connections), (3, 3));
             Ok(())
         });
     }

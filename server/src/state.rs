@@ -48,8 +48,9 @@ impl AppState {
     pub async fn new(config: Config) -> anyhow::Result<AppState> {
         let secrets = ServerSecrets::load_or_create(&config.secret_key_file)?;
         let checkpoint = config.secret_key_file.with_extension("audit-head");
-        let store =
-            Store::open(&config.database_url).await?.anchored(AuditAnchor::new(*secrets.audit_key(), checkpoint));
+        let store = Store::open_with_pool(&config.database_url, config.database_max_connections.max(1))
+            .await?
+            .anchored(AuditAnchor::new(*secrets.audit_key(), checkpoint));
         let directory = config.directory.clone().map(Directory::new).transpose()?;
         if directory.is_none() {
             tracing::warn!("no [directory] configured: sign-in and changes are unavailable");

@@ -158,6 +158,8 @@ pub async fn spawn_app(dc: &TestDc, options: AppOptions) -> TestApp {
         recovery_factors: options.recovery_factors,
         recovery_mail_attribute: "otherMailbox".into(),
         review_recoveries: options.review_recoveries,
+        key_lease_secs: 30,
+        database_max_connections: 8,
     };
     let state = AppState::new(config).await.expect("app state");
     let served = state.clone();

@@ -7,6 +7,7 @@ pub mod browser;
 pub mod dc;
 pub mod dc_proxy;
 pub mod evidence;
+pub mod held_page;
 pub mod keys;
 pub mod load;
 pub mod process;
@@ -15,6 +16,7 @@ pub mod round_robin;
 pub mod secrets;
 pub mod server_log;
 pub mod smtp;
+pub mod tcp_relay;
 pub mod wire;
 
 pub use app::{spawn_app, AppOptions, TestApp};

@@ -8,8 +8,6 @@ use latchkey_api::key_refusal::KeyRefusal;
 use super::channel::Failure;
 use crate::state::AppState;
 
-/// How long a lease lasts unless renewed; renewed at a third of it.
-const LEASE_SECS: i64 = 30;
 /// How long a second session waits for the first to end (a reconnect after a lost link comes
 /// while the old session is still finishing its step).
 const WAIT: Duration = Duration::from_secs(10);
@@ -24,10 +22,11 @@ pub struct KeyLease {
 impl KeyLease {
     pub async fn take(state: &AppState, serial: &str) -> Result<KeyLease, Failure> {
         let holder = crate::session::new_token();
+        let lease = lease_secs(state);
         let started = tokio::time::Instant::now();
         loop {
             let now = state.now();
-            if state.store.take_key_lease(serial, &holder, now, now + LEASE_SECS).await? {
+            if state.store.take_key_lease(serial, &holder, now, now + lease).await? {
                 break;
             }
             if started.elapsed() > WAIT {
@@ -41,9 +40,15 @@ impl KeyLease {
     }
 }
 
+/// How long a lease lasts unless renewed (`key_lease_secs`); renewed at a third of it.
+fn lease_secs(state: &AppState) -> i64 {
+    i64::try_from(state.config.key_lease_secs).unwrap_or(i64::MAX / 2).max(1)
+}
+
 /// Renews the lease until the session ends (its `KeyLease` dropped), then gives it back.
 async fn hold(state: AppState, serial: String, holder: String, mut stopped: tokio::sync::oneshot::Receiver<()>) {
-    let mut ticks = tokio::time::interval(Duration::from_secs((LEASE_SECS / 3) as u64));
+    let lease = lease_secs(&state);
+    let mut ticks = tokio::time::interval(Duration::from_secs((lease as u64 / 3).max(1)));
     ticks.tick().await;
     loop {
         tokio::select! {
@@ -51,7 +56,7 @@ async fn hold(state: AppState, serial: String, holder: String, mut stopped: toki
             _ = ticks.tick() => {}
         }
         let now = state.now();
-        match state.store.take_key_lease(&serial, &holder, now, now + LEASE_SECS).await {
+        match state.store.take_key_lease(&serial, &holder, now, now + lease).await {
             Ok(true) => {}
             Ok(false) => tracing::error!(%serial, "a key's session lease was taken over while in use"),
             Err(e) => tracing::warn!(%serial, error = %e, "cannot renew a key's session lease"),

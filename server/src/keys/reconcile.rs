@@ -10,6 +10,8 @@ use latchkey_protocol::message::{Command, KeyError};
 
 use super::channel::{Channel, Failure};
 use crate::directory::AccountFacts;
+use crate::service::audit;
+use crate::session::ClientAddr;
 use crate::state::AppState;
 use crate::store::{KeyRow, Step};
 
@@ -103,6 +105,15 @@ pub async fn open_changes(ch: &mut Channel, state: &AppState, key: &KeyRow) -> R
             Err(e) => return Err(Failure::key(e)),
         }
         state.store.journal_step(change.id, step, state.now()).await?;
+        // The interrupted flow never wrote its own audit entry (its process may have died, or
+        // its database been gone): the change's fate is recorded here, as it was settled.
+        let result = match verdict {
+            Verdict::Changed => "reconciled_committed",
+            Verdict::Unchanged => "reconciled_aborted",
+            Verdict::Ambiguous => "reconciled_unconfirmed",
+        };
+        let (actor, nowhere) = (audit::key_actor(&key.serial), ClientAddr(None));
+        audit::record_result(state, &actor, audit::action::KEY_CHANGE_EVERYWHERE, &key.serial, result, &nowhere).await;
         tracing::info!(serial = %key.serial, slot, step = step.label(), ?verdict, "reconciled an interrupted change");
         notice = Some(message.to_string());
     }

@@ -83,6 +83,11 @@ impl Store {
     /// Opens the database at `url` (SQLite, created if needed; or PostgreSQL) and applies
     /// pending migrations.
     pub async fn open(url: &str) -> anyhow::Result<Store> {
+        Store::open_with_pool(url, 8).await
+    }
+
+    /// As [`Store::open`], with at most `max_connections` connections (`database_max_connections`).
+    pub async fn open_with_pool(url: &str, max_connections: u32) -> anyhow::Result<Store> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             Backend::Postgres
@@ -96,7 +101,7 @@ impl Store {
                 create_private(url)?;
                 let url = if url.contains('?') { url.to_string() } else { format!("{url}?mode=rwc") };
                 let pool = AnyPoolOptions::new()
-                    .max_connections(8)
+                    .max_connections(max_connections)
                     .after_connect(|conn, _| {
                         Box::pin(async move {
                             conn.execute("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;").await.map(|_| ())
@@ -109,7 +114,7 @@ impl Store {
                 pool
             }
             Backend::Postgres => {
-                let pool = AnyPoolOptions::new().max_connections(8).connect(url).await?;
+                let pool = AnyPoolOptions::new().max_connections(max_connections).connect(url).await?;
                 sqlx::migrate!("./migrations/postgres").run(&pool).await?;
                 pool
             }

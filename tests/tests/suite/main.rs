@@ -7,6 +7,7 @@ mod admin;
 mod api;
 mod contract;
 mod e2e;
+mod faults;
 mod mail;
 mod postgres;
 mod recovery;

@@ -1,0 +1,131 @@
+//! What every scenario must end with, measured in an order that cannot hide a failure: the
+//! DC's lockout evidence first (before any bind of the test's own: a right bind zeroes
+//! badPwdCount), then the journal, the key, the directory and the audit.
+
+use latchkey_tests::evidence::LockoutEvidence;
+use latchkey_tests::keys::key_password;
+
+use super::rig::{Rig, ACCOUNT};
+
+/// What the key must hold for the account afterwards.
+#[derive(Clone, Debug)]
+pub enum OnKey {
+    Nothing,
+    Exactly(String),
+    /// Exactly this, which the directory no longer has: it was stale before the flow, and the
+    /// flow (refused) did not get to replace it.
+    Stale(String),
+    /// The password the directory has, whatever it is (a generated one nobody saw).
+    TheDirectorys,
+}
+
+#[derive(Clone, Debug)]
+pub struct Expect {
+    /// The password that must bind, when the test knows it.
+    pub binds: Option<String>,
+    /// Passwords that must no longer bind (each wrong try costs a badPwdCount, after the
+    /// evidence was read).
+    pub refused: Vec<String>,
+    pub on_key: OnKey,
+    /// An audit entry on this target with this action and a result of this kind.
+    pub audit: Option<(String, &'static str, Audit)>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Audit {
+    /// It happened (now, or settled on the key's next connection).
+    Success,
+    /// It did not.
+    Failure,
+    /// It did not, and may have been refused before it began (then no entry says so).
+    NotSuccess,
+}
+
+impl Audit {
+    fn matches(self, result: &str) -> bool {
+        let happened = matches!(result, "success" | "reconciled_committed");
+        happened == (self == Audit::Success)
+    }
+}
+
+/// A scenario's outcome.
+#[derive(Debug, Default)]
+pub struct Verdict {
+    pub locked: bool,
+    pub lost: bool,
+    pub problems: Vec<String>,
+}
+
+impl Verdict {
+    pub fn problem(&mut self, text: String) {
+        self.problems.push(text);
+    }
+}
+
+pub async fn check(rig: &Rig, expect: Expect) -> Verdict {
+    let mut v = Verdict::default();
+    let evidence = LockoutEvidence::read(&rig.dc, &rig.user.dn).await;
+    if evidence.lockout_time != 0 {
+        v.locked = true;
+        v.problem(format!("the account is locked: {evidence:?}"));
+    }
+    if evidence.bad_pwd_count != 0 {
+        v.problem(format!("badPwdCount is {}", evidence.bad_pwd_count));
+    }
+
+    let open = rig.seed.state.store.open_changes(rig.key_id().await).await.expect("journal");
+    if !open.is_empty() {
+        v.problem(format!("journal rows left open: {open:?}"));
+    }
+
+    let held = key_password(&rig.key, ACCOUNT);
+    let staged = rig.key.vault().accounts.iter().find(|a| a.account.id == ACCOUNT).and_then(|a| a.staged.as_ref());
+    if staged.is_some() {
+        v.problem("a staged password is left on the key".into());
+    }
+    match (&expect.on_key, &held) {
+        (OnKey::Nothing, None) => {}
+        (OnKey::Exactly(want) | OnKey::Stale(want), Some(have)) if want == have => {}
+        (OnKey::TheDirectorys, Some(_)) => {}
+        (want, have) => {
+            v.lost = true;
+            v.problem(format!("the key holds {have:?}, expected {want:?}"));
+        }
+    }
+    if let Some(binds) = &expect.binds {
+        if !rig.dc.binds(&rig.user.dn, binds).await {
+            v.lost = true;
+            v.problem(format!("the expected password {binds:?} does not bind"));
+        }
+    }
+    if let (OnKey::TheDirectorys | OnKey::Exactly(_), Some(held)) = (&expect.on_key, &held) {
+        if expect.binds.as_deref() != Some(held.as_str()) && !rig.dc.binds(&rig.user.dn, held).await {
+            v.lost = true;
+            v.problem("the key's password does not bind: the key and the directory disagree".into());
+        }
+    }
+    for refused in &expect.refused {
+        if rig.dc.binds(&rig.user.dn, refused).await {
+            v.problem(format!("{refused:?} still binds: two passwords work"));
+        }
+    }
+
+    if let Some((target, action, result)) = &expect.audit {
+        let audit = rig.seed.state.store.audit_of(target).await.expect("audit");
+        let of_action: Vec<_> = audit.iter().filter(|e| e.action == *action).collect();
+        let succeeded = of_action.iter().any(|e| Audit::Success.matches(&e.result));
+        let found = match result {
+            Audit::Success => succeeded,
+            Audit::Failure => !succeeded && of_action.iter().any(|e| result.matches(&e.result)),
+            Audit::NotSuccess => !succeeded,
+        };
+        if !found {
+            let seen: Vec<_> = audit.iter().map(|e| format!("{}={}", e.action, e.result)).collect();
+            v.problem(format!("no audit entry {action} {result:?} on {target}: {seen:?}"));
+        }
+    }
+    if rig.seed.state.store.verify_audit().await.expect("audit chain").is_some() {
+        v.problem("the audit chain is broken".into());
+    }
+    v
+}
