@@ -49,6 +49,12 @@ pub async fn settle(state: &AppState, key: &KeyRow) -> Result<(), Failure> {
             Verdict::Unchanged if state.now() - delivery.created_at <= grace => continue,
             Verdict::Changed => {
                 state.store.confirm_settled(delivery.id).await?;
+                let change = if delivery.staged_by_reset != 0 {
+                    audit::action::ADMIN_RESET
+                } else {
+                    audit::action::CHANGE_PASSWORD
+                };
+                record_the_change(state, change, &facts.user.sam_account_name, delivery.created_at).await?;
                 (audit::action::DELIVERY_QUEUED, "reconciled")
             }
             Verdict::Unchanged | Verdict::Ambiguous => {
@@ -60,5 +66,17 @@ pub async fn settle(state: &AppState, key: &KeyRow) -> Result<(), Failure> {
         let actor = audit::key_actor(&key.serial);
         audit::record_result(state, &actor, result.0, &key.serial, result.1, &crate::session::ClientAddr(None)).await;
     }
+    Ok(())
+}
+
+/// The write itself, when the process that made it died (or lost its database) before it could
+/// audit it: recorded now, by the server, once.
+async fn record_the_change(state: &AppState, change: audit::Action, user: &str, since: i64) -> Result<(), Failure> {
+    let recorded = state.store.audit_of(user).await?;
+    if recorded.iter().any(|e| e.action == change.name() && e.result == "success" && e.at >= since) {
+        return Ok(());
+    }
+    let nowhere = crate::session::ClientAddr(None);
+    audit::record_result(state, audit::SERVER_ACTOR, change, user, "success", &nowhere).await;
     Ok(())
 }

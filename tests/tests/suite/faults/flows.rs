@@ -28,8 +28,11 @@ enum Point {
     FrameUnseen,
     /// The key acted on it; its answer has not reached the server.
     ActedOnKey,
-    /// The directory has the new password; it is not yet sealed to the key (PostgreSQL).
+    /// The password is being sealed to the key, staged, before the directory write (PostgreSQL).
     Sealing,
+    /// The directory has the new password; the staged copy for the key is not confirmed yet
+    /// (PostgreSQL).
+    Confirming,
     /// Done and sealed; the audit entry not yet written (PostgreSQL).
     Auditing,
 }
@@ -62,8 +65,10 @@ pub fn scenarios(engine: Engine, first: usize) -> Vec<Scenario> {
     }
     if pg {
         for flow in [Flow::PasswordPage, Flow::Reset] {
-            plan.push((flow, Sealing, Fault::Kill));
-            plan.push((flow, Sealing, Fault::DbCut));
+            for point in [Sealing, Confirming] {
+                plan.push((flow, point, Fault::Kill));
+                plan.push((flow, point, Fault::DbCut));
+            }
         }
         plan.push((Flow::PasswordPage, Auditing, Fault::Kill));
     }
@@ -79,6 +84,11 @@ pub fn scenarios(engine: Engine, first: usize) -> Vec<Scenario> {
 /// The first write of a password's seal to a key.
 fn sealing() -> Matcher {
     Box::new(|sql, _| sql.contains("SET sealed_counter"))
+}
+
+/// The confirmation of the staged copies, right after the directory took the password.
+fn confirming() -> Matcher {
+    Box::new(|sql, _| sql.contains("SELECT id FROM pending_deliveries WHERE staged_for"))
 }
 
 fn audit_of(action: &'static str) -> Matcher {
@@ -189,6 +199,7 @@ async fn http(rig: &mut Rig, flow: Flow, point: Point, fault: Fault) -> Verdict 
     };
     match (point, fault) {
         (Point::Sealing, _) => rig.pg().arm(sealing(), stops(fault)),
+        (Point::Confirming, _) => rig.pg().arm(confirming(), stops(fault)),
         (Point::Auditing, _) => rig.pg().arm(audit_of("change_password"), AtStatement::Freeze),
         (Point::BeforeWrite, Fault::Kill) => rig.dc_relay.freeze(),
         (Point::BeforeWrite, _) => rig.dc_relay.cut(),
@@ -230,7 +241,8 @@ async fn http(rig: &mut Rig, flow: Flow, point: Point, fault: Fault) -> Verdict 
     if flow == Flow::Reset {
         rig.page_signed_in = false;
     }
-    let happened = point != Point::BeforeWrite;
+    // Sealing comes before the directory write: a fault there means no change.
+    let happened = !matches!(point, Point::BeforeWrite | Point::Sealing);
     let mut problems = Vec::new();
     match &answer {
         Some((status, body)) if happened != (*status == 200) => {
