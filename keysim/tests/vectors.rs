@@ -9,7 +9,8 @@ use latchkey_protocol::message::{decode, Command, Sealed};
 use serde_json::Value;
 
 fn dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../protocol/vectors")
+    // Read when run: a test binary built in another clone sharing the target folder is reused.
+    PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo")).join("../protocol/vectors")
 }
 
 fn bytes(v: &Value) -> Vec<u8> {

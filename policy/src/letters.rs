@@ -163,7 +163,7 @@ mod tests {
             text.push_str(&format!("    (0x{first:04X}, 0x{last:04X}, {class}),\n"));
         }
         text.push_str("];\n");
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/letters/table.rs");
+        let path = std::path::PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap()).join("src/letters/table.rs");
         std::fs::write(path, text).unwrap();
 
         let mut text = String::from(
@@ -176,7 +176,8 @@ mod tests {
             text.push_str(&format!("    (0x{first:04X}, 0x{last:04X}),\n"));
         }
         text.push_str("];\n");
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/letters/lowercase_partners.rs");
+        let dir = std::path::PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
+        let path = dir.join("src/letters/lowercase_partners.rs");
         std::fs::write(path, text).unwrap();
     }
 }

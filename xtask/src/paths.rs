@@ -3,9 +3,12 @@
 
 use std::path::PathBuf;
 
-/// The repository root (xtask lives one level below it).
+/// The repository root (xtask lives one level below it). Read when run, not when built: a
+/// binary built in another clone that shares the target folder (CI's, say) is reused by cargo
+/// without a rebuild, and must still work on the clone it was run from.
 pub fn root() -> PathBuf {
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let manifest =
+        std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from).unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into());
     manifest.parent().map(PathBuf::from).unwrap_or(manifest)
 }
 

@@ -79,21 +79,22 @@ pub async fn change(
     Session(row): Session,
     ApiJson(request): ApiJson<ChangePasswordRequest>,
 ) -> Result<Json<ChangePasswordResponse>, AppError> {
-    audit::audited(&state, &row.username, audit::action::CHANGE_PASSWORD, &row.username, &addr, async {
+    let staged = audit::audited(&state, &row.username, audit::action::CHANGE_PASSWORD, &row.username, &addr, async {
         state.limits.attempt(&row.username, addr.0).await?;
         let taken = step_up::take(&state, &row).await?;
         let written = write(&state, &row, &request).await;
         if written.as_ref().is_err_and(|e| step_up::refused_before_writing(&e.0)) {
             step_up::give_back(&state, &row, taken).await;
         }
-        // The user's keys would hold the old password: each gets the new one, sealed (staged
-        // before the write, confirmed now).
-        let (sessions_ended, _) = changed::own_change(&state, &row, written?).await;
-        notices::send(&state, notices::Whose::Session(&row), notices::Notice::ChangedOnPage, &addr);
-        Ok(ChangePasswordResponse { sessions_ended })
+        written
     })
-    .await
-    .map(Json)
+    .await?;
+    // Audited first, confirmed after: a process that dies in between leaves the keys' copies
+    // staged, and their settling finds the change already recorded. The user's keys would hold
+    // the old password: each gets the new one, sealed before the write.
+    let (sessions_ended, _) = changed::own_change(&state, &row, staged).await;
+    notices::send(&state, notices::Whose::Session(&row), notices::Notice::ChangedOnPage, &addr);
+    Ok(Json(ChangePasswordResponse { sessions_ended }))
 }
 
 /// Writes the new password (the directory's, or a portal-local account's); the deliveries to

@@ -58,10 +58,6 @@ const KNOWN_BUGS: &[(&str, &str)] = &[
         "administrator reset: with the database gone before the directory write, the refusal (nothing \
          was changed, and the administrator is told so) cannot be audited",
     ),
-    (
-        "PasswordPage × Kill × Auditing",
-        "password page: kill -9 after the change is confirmed and before its audit write leaves no audit entry",
-    ),
 ];
 
 fn known_bug(name: &str) -> Option<&'static str> {

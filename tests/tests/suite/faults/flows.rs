@@ -33,7 +33,8 @@ enum Point {
     /// The directory has the new password; the staged copy for the key is not confirmed yet
     /// (PostgreSQL).
     Confirming,
-    /// Done and sealed; the audit entry not yet written (PostgreSQL).
+    /// Written to the directory; its audit entry not yet written, the copies for the key still
+    /// staged (PostgreSQL).
     Auditing,
 }
 
