@@ -4,3 +4,5 @@
 ALTER TABLE pending_deliveries ADD COLUMN staged_for TEXT;
 ALTER TABLE pending_deliveries ADD COLUMN staged_baseline INTEGER;
 ALTER TABLE pending_deliveries ADD COLUMN staged_by_reset INTEGER NOT NULL DEFAULT 0;
+-- The audit action of the write, when nothing else (a key's journal) records it after a crash.
+ALTER TABLE pending_deliveries ADD COLUMN staged_action TEXT;

@@ -352,7 +352,12 @@ async fn change_everywhere(
     // The employee's other keys get it sealed, staged before the write and confirmed after it,
     // so a crash in between leaves them something their next connection settles.
     let employee = key.key.employee.as_ref().map(|e| e.id);
-    let staging = Staging { user_dn: user.user_dn.clone(), baseline: facts.password_last_set_ticks, by_reset: false };
+    let staging = Staging {
+        user_dn: user.user_dn.clone(),
+        baseline: facts.password_last_set_ticks,
+        by_reset: false,
+        audit_action: None,
+    };
     let secret = Secret::new(new.expose());
     let staged = match changed::stage(state, employee, &secret, Some(key.key.id), &staging).await {
         Ok(staged) => staged,

@@ -94,7 +94,12 @@ async fn reset(ch: &mut Channel, state: &AppState, key: &Connected, target: &Tar
         Err(e) => return abandon(state, journal, Failure::key(e)).await,
     }
     // The employee's other keys get it sealed, staged before the write and confirmed after it.
-    let staging = Staging { user_dn: user.dn.clone(), baseline: facts.password_last_set_ticks, by_reset: true };
+    let staging = Staging {
+        user_dn: user.dn.clone(),
+        baseline: facts.password_last_set_ticks,
+        by_reset: true,
+        audit_action: None,
+    };
     let secret = Secret::new(new.expose());
     let staged = match deliveries::stage_to_keys(state, employee.id, &secret, Some(key.key.id), &staging).await {
         Ok(staged) => staged,

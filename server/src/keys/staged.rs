@@ -8,6 +8,7 @@
 
 use super::channel::Failure;
 use super::reconcile::{self, Verdict};
+use crate::directory::DirectoryError;
 use crate::service::{audit, deliveries};
 use crate::state::AppState;
 use crate::store::{KeyRow, PendingDelivery};
@@ -26,7 +27,8 @@ pub async fn settle(state: &AppState, key: &KeyRow) -> Result<(), Failure> {
         let (Some(dn), Some(baseline)) = (&delivery.staged_for, delivery.staged_baseline) else { continue };
         let facts = match state.directory()?.account_facts(dn).await {
             Ok(facts) => facts,
-            Err(_) if state.now() - delivery.created_at > MAX_AGE_SECS => {
+            // The account is gone (renamed, moved, deleted), and has been for a week.
+            Err(DirectoryError::Unexpected { rc: 32, .. }) if state.now() - delivery.created_at > MAX_AGE_SECS => {
                 state.store.delete_delivery(delivery.id).await?;
                 let (actor, nowhere) = (audit::key_actor(&key.serial), crate::session::ClientAddr(None));
                 let dropped = audit::action::DELIVERY_DROPPED;
@@ -49,12 +51,15 @@ pub async fn settle(state: &AppState, key: &KeyRow) -> Result<(), Failure> {
             Verdict::Unchanged if state.now() - delivery.created_at <= grace => continue,
             Verdict::Changed => {
                 state.store.confirm_settled(delivery.id).await?;
-                let change = if delivery.staged_by_reset != 0 {
-                    audit::action::ADMIN_RESET
-                } else {
-                    audit::action::CHANGE_PASSWORD
+                let change = match delivery.staged_action.as_deref() {
+                    Some("admin_reset") => Some(audit::action::ADMIN_RESET),
+                    Some("change_password") => Some(audit::action::CHANGE_PASSWORD),
+                    // A key's journal records its own flows.
+                    _ => None,
                 };
-                record_the_change(state, change, &facts.user.sam_account_name, delivery.created_at).await?;
+                if let Some(change) = change {
+                    record_the_change(state, change, &facts.user.sam_account_name, delivery.created_at).await?;
+                }
                 (audit::action::DELIVERY_QUEUED, "reconciled")
             }
             Verdict::Unchanged | Verdict::Ambiguous => {

@@ -108,7 +108,12 @@ async fn write(state: &AppState, row: &SessionRow, request: &ChangePasswordReque
     // Sealed to the keys first: a crash after the write leaves them staged for the key's next
     // connection to settle, never a key with a password the directory no longer has.
     let employee = state.store.employee_by_guid(&facts.user.object_guid).await?.map(|e| e.id);
-    let staging = Staging { user_dn: facts.user.dn.clone(), baseline: facts.password_last_set_ticks, by_reset: false };
+    let staging = Staging {
+        user_dn: facts.user.dn.clone(),
+        baseline: facts.password_last_set_ticks,
+        by_reset: false,
+        audit_action: Some("change_password"),
+    };
     let secret = latchkey_protocol::message::Secret::new(request.new.expose());
     let staged = changed::stage(state, employee, &secret, None, &staging).await?;
     drop(secret);

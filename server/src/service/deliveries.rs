@@ -28,6 +28,8 @@ pub fn settle_grace_secs(state: &AppState) -> i64 {
 #[must_use = "staged deliveries are confirmed or dropped once the directory answered"]
 pub struct Staged {
     user_dn: String,
+    /// The newest delivery's id before this write staged anything.
+    staged_after: i64,
     ids: Vec<i64>,
     serials: Vec<String>,
 }
@@ -44,7 +46,7 @@ impl Staged {
         if self.user_dn.is_empty() {
             return Ok(Vec::new());
         }
-        let confirmed = state.store.confirm_deliveries(&self.user_dn, &self.ids).await?;
+        let confirmed = state.store.confirm_deliveries(&self.user_dn, &self.ids, self.staged_after).await?;
         if confirmed < self.ids.len() {
             // Settled meanwhile by a key's connection (a write slower than the grace period).
             tracing::error!(user = %self.user_dn, confirmed, staged = self.ids.len(), "staged deliveries were gone at confirmation");
@@ -80,7 +82,8 @@ pub async fn stage_to_keys(
     if state.store.staged_since(&staging.user_dn, state.now() - settle_grace_secs(state)).await? {
         return Err(AppError(ErrorKind::ChangeInProgress));
     }
-    let mut staged = Staged { user_dn: staging.user_dn.clone(), ..Staged::default() };
+    let staged_after = state.store.newest_delivery().await?;
+    let mut staged = Staged { user_dn: staging.user_dn.clone(), staged_after, ..Staged::default() };
     match stage_each(state, employee_id, secret, except_key, staging, &mut staged).await {
         Ok(()) => Ok(staged),
         Err(e) => {

@@ -104,7 +104,12 @@ pub async fn reset_by_administrator(
     // directory without being on its way to a key (a crash in between leaves it staged, for
     // the key's next connection to settle by pwdLastSet).
     let secret = Secret::new(new.expose());
-    let staging = Staging { user_dn: user.dn.clone(), baseline: facts.password_last_set_ticks, by_reset: true };
+    let staging = Staging {
+        user_dn: user.dn.clone(),
+        baseline: facts.password_last_set_ticks,
+        by_reset: true,
+        audit_action: Some("admin_reset"),
+    };
     let staged = changed::stage(state, Some(employee.id), &secret, None, &staging).await?;
     drop(secret);
     match directory.reset_password(&user.dn, &new, must_change).await {

@@ -141,6 +141,7 @@ pub fn refused_before_writing(kind: &ErrorKind) -> bool {
     matches!(
         kind,
         ErrorKind::WrongCurrentPassword
+            | ErrorKind::ChangeInProgress
             | ErrorKind::InvalidCredentials
             | ErrorKind::TooYoung { .. }
             | ErrorKind::TooShort { .. }

@@ -242,7 +242,7 @@ impl Store {
     pub async fn admin_wrote_since(&self, username: &str, since: i64) -> Result<bool, sqlx::Error> {
         let n: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM audit WHERE target = $1 AND at >= $2 AND result = 'success'
-             AND action IN ('admin_reset', 'admin_set_flags')",
+             AND action IN ('admin_reset', 'admin_set_flags') AND actor <> 'latchkey'",
         )
         .bind(username)
         .bind(since)

@@ -147,12 +147,13 @@ mod tests {
             store.register_key("LK-W", &[4; 32], "12345678", 0).await.unwrap();
             store.assign_key("LK-W", &owner, 0).await.unwrap();
             let key = store.key_by_serial("LK-W").await.unwrap().unwrap().id;
-            let staging = crate::store::Staging { user_dn: "CN=x".into(), baseline: 1, by_reset: false };
+            let staging =
+                crate::store::Staging { user_dn: "CN=x".into(), baseline: 1, by_reset: false, audit_action: None };
             let queue = |counter: i64, at: i64| {
                 let staging = staging.clone();
                 async move {
                     let id = store.stage_delivery(key, 1, counter, &[0; 32], b"sealed", at, &staging).await.unwrap();
-                    store.confirm_deliveries("CN=x", &[id]).await.unwrap();
+                    store.confirm_deliveries("CN=x", &[id], 0).await.unwrap();
                 }
             };
             queue(1, now).await;

@@ -17,6 +17,8 @@ pub struct PendingDelivery {
     pub staged_baseline: Option<i64>,
     /// 1 when an administrator's reset wrote it (which may leave pwdLastSet at 0).
     pub staged_by_reset: i64,
+    /// The write's audit action, when settling must record it (see [`Staging::audit_action`]).
+    pub staged_action: Option<String>,
 }
 
 /// What a staged delivery waits on: the directory write for this user, from this baseline.
@@ -25,6 +27,9 @@ pub struct Staging {
     pub user_dn: String,
     pub baseline: i64,
     pub by_reset: bool,
+    /// The audit action settling records for a write whose process died before auditing it;
+    /// `None` where a key's journal records the outcome instead.
+    pub audit_action: Option<&'static str>,
 }
 
 /// Where a sealed password goes: a key, its public key and serial, an account slot on it.
@@ -81,7 +86,8 @@ impl Store {
     ) -> Result<i64, sqlx::Error> {
         sqlx::query_scalar(
             "INSERT INTO pending_deliveries (key_id, slot, counter, encapsulated_key, ciphertext, created_at,
-             staged_for, staged_baseline, staged_by_reset) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+             staged_for, staged_baseline, staged_by_reset, staged_action)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
         )
         .bind(key_id)
         .bind(slot)
@@ -92,8 +98,14 @@ impl Store {
         .bind(&staging.user_dn)
         .bind(staging.baseline)
         .bind(i64::from(staging.by_reset))
+        .bind(staging.audit_action)
         .fetch_one(&self.pool)
         .await
+    }
+
+    /// The newest delivery's id: what a write stages after this is newer.
+    pub async fn newest_delivery(&self) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM pending_deliveries").fetch_one(&self.pool).await
     }
 
     /// Whether a write of `user_dn`'s password staged since `since` is still unsettled.
@@ -111,13 +123,22 @@ impl Store {
     /// delivery for the same account, and whatever an earlier, unsettled write of the same
     /// password staged (on any key) goes, since this write came after it. How many of `ids`
     /// were still there to confirm.
-    pub async fn confirm_deliveries(&self, user_dn: &str, ids: &[i64]) -> Result<usize, sqlx::Error> {
+    pub async fn confirm_deliveries(
+        &self,
+        user_dn: &str,
+        ids: &[i64],
+        staged_after: i64,
+    ) -> Result<usize, sqlx::Error> {
         let mut tx = self.write_tx().await?;
         let mut confirmed = 0;
-        let stale: Vec<i64> = sqlx::query_scalar("SELECT id FROM pending_deliveries WHERE staged_for = $1")
-            .bind(user_dn)
-            .fetch_all(&mut *tx)
-            .await?;
+        // Only what was staged before this write (ids up to `staged_after`): a later write's
+        // copies are that write's to confirm.
+        let stale: Vec<i64> =
+            sqlx::query_scalar("SELECT id FROM pending_deliveries WHERE staged_for = $1 AND id <= $2")
+                .bind(user_dn)
+                .bind(staged_after)
+                .fetch_all(&mut *tx)
+                .await?;
         for id in stale.into_iter().filter(|id| !ids.contains(id)) {
             sqlx::query("DELETE FROM pending_deliveries WHERE id = $1").bind(id).execute(&mut *tx).await?;
         }
@@ -175,7 +196,7 @@ impl Store {
     pub async fn pending_deliveries(&self, key_id: i64) -> Result<Vec<PendingDelivery>, sqlx::Error> {
         sqlx::query_as(
             "SELECT id, slot, counter, encapsulated_key, ciphertext, created_at, staged_for, staged_baseline,
-             staged_by_reset FROM pending_deliveries WHERE key_id = $1 ORDER BY id",
+             staged_by_reset, staged_action FROM pending_deliveries WHERE key_id = $1 ORDER BY id",
         )
         .bind(key_id)
         .fetch_all(&self.pool)

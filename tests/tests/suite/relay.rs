@@ -760,7 +760,8 @@ async fn each_flow_takes_the_round_trips_the_protocol_promises() {
     page.close().await;
     let employee = app.state.store.employee_named(&user.sam).await.unwrap().unwrap();
     let sealed = latchkey_protocol::message::Secret::new("Sealed-For-Trips-1");
-    let staging = latchkey_server::store::Staging { user_dn: user.dn.clone(), baseline: 0, by_reset: true };
+    let staging =
+        latchkey_server::store::Staging { user_dn: user.dn.clone(), baseline: 0, by_reset: true, audit_action: None };
     let staged = latchkey_server::service::deliveries::stage_to_keys(&app.state, employee.id, &sealed, None, &staging)
         .await
         .unwrap();
@@ -825,7 +826,8 @@ async fn many_long_sealed_passwords_reach_the_key_in_frames_that_fit() {
     let employee = store.employee_named(&user.sam).await.unwrap().unwrap();
     let long = format!("L{}", "𝔘".repeat(255));
     let sealed = latchkey_protocol::message::Secret::new(long.as_str());
-    let staging = latchkey_server::store::Staging { user_dn: user.dn.clone(), baseline: 0, by_reset: true };
+    let staging =
+        latchkey_server::store::Staging { user_dn: user.dn.clone(), baseline: 0, by_reset: true, audit_action: None };
     let staged = latchkey_server::service::deliveries::stage_to_keys(&app.state, employee.id, &sealed, None, &staging)
         .await
         .unwrap();
