@@ -370,7 +370,7 @@ async fn change_everywhere(
         let failure = Failure::from(e);
         // A refusal is a refusal: the key drops the new password, the other keys theirs.
         if !no_answer {
-            drop_staged(state, staged).await;
+            staged.discard(state).await;
             return undo(ch, state, journal, account, failure).await;
         }
         // No answer: the DC may still have applied it. pwdLastSet tells, when nothing else can
@@ -387,7 +387,7 @@ async fn change_everywhere(
         {
             reconcile::Verdict::Changed => {}
             _ => {
-                drop_staged(state, staged).await;
+                staged.discard(state).await;
                 return undo(ch, state, journal, account, failure).await;
             }
         }
@@ -416,14 +416,6 @@ async fn change_everywhere(
 /// The baseline was read just now: admin writes since then would show in the audit.
 fn journal_since(state: &AppState) -> i64 {
     state.now() - 60
-}
-
-/// The directory did not take the password: the other keys' staged copies go. A store that
-/// cannot drop them leaves them to the next connection, which finds pwdLastSet unmoved.
-async fn drop_staged(state: &AppState, staged: crate::service::deliveries::Staged) {
-    if let Err(e) = staged.drop(state).await {
-        tracing::warn!(code = e.code(), "staged deliveries are left for the keys' next connection to settle");
-    }
 }
 
 /// Drops the staged password on the key and closes the journal entry as aborted.

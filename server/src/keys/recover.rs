@@ -116,9 +116,7 @@ async fn reset(ch: &mut Channel, state: &AppState, key: &Connected, target: &Tar
             .await
             .is_ok_and(|after| after.password_last_set_ticks != facts.password_last_set_ticks);
         if !moved {
-            if let Err(e) = staged.drop(state).await {
-                tracing::warn!(code = e.code(), "staged deliveries are left for the keys' next connection to settle");
-            }
+            staged.discard(state).await;
             return undo(ch, state, journal, account, failure).await;
         }
     }

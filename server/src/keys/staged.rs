@@ -77,8 +77,7 @@ pub async fn settle(state: &AppState, key: &KeyRow) -> Result<(), Failure> {
 /// The write itself, when the process that made it died (or lost its database) before it could
 /// audit it: recorded now, by the server, once.
 async fn record_the_change(state: &AppState, change: audit::Action, user: &str, since: i64) -> Result<(), Failure> {
-    let recorded = state.store.audit_of(user).await?;
-    if recorded.iter().any(|e| e.action == change.name() && e.result == "success" && e.at >= since) {
+    if state.store.succeeded_since(user, change.name(), since).await? {
         return Ok(());
     }
     let nowhere = crate::session::ClientAddr(None);

@@ -126,9 +126,7 @@ async fn write(state: &AppState, row: &SessionRow, request: &ChangePasswordReque
             Err(e)
         }
         Err(refused) => {
-            if let Err(e) = staged.drop(state).await {
-                tracing::error!(user = %row.username, code = e.code(), "refused change: its staged deliveries stay");
-            }
+            staged.discard(state).await;
             Err(refused)
         }
     }

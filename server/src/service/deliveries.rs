@@ -65,6 +65,15 @@ impl Staged {
     pub async fn drop(self, state: &AppState) -> Result<(), AppError> {
         Ok(state.store.drop_deliveries(&self.ids).await?)
     }
+
+    /// As `drop`, where the refusal is what the caller reports: a store that cannot drop them
+    /// leaves them to the keys' next connection, which finds pwdLastSet unmoved.
+    pub async fn discard(self, state: &AppState) {
+        let user = self.user_dn.clone();
+        if let Err(e) = self.drop(state).await {
+            tracing::warn!(%user, code = e.code(), "staged deliveries are left for the keys' next connection to settle");
+        }
+    }
 }
 
 /// Seals `secret` to every directory-managed account of the employee on the keys assigned to

@@ -251,6 +251,19 @@ impl Store {
         Ok(n > 0)
     }
 
+    /// Whether `action` on `target` was recorded as a success at or after `since`.
+    pub async fn succeeded_since(&self, target: &str, action: &str, since: i64) -> Result<bool, sqlx::Error> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM audit WHERE target = $1 AND action = $2 AND result = 'success' AND at >= $3",
+        )
+        .bind(target)
+        .bind(action)
+        .bind(since)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n > 0)
+    }
+
     /// Entries about `target`, oldest first.
     pub async fn audit_of(&self, target: &str) -> Result<Vec<AuditEntry>, sqlx::Error> {
         sqlx::query_as("SELECT at, actor, action, target, result, client_addr FROM audit WHERE target = $1 ORDER BY id")

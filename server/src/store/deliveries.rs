@@ -143,22 +143,7 @@ impl Store {
             sqlx::query("DELETE FROM pending_deliveries WHERE id = $1").bind(id).execute(&mut *tx).await?;
         }
         for id in ids {
-            sqlx::query(
-                "DELETE FROM pending_deliveries WHERE id < $1 AND (key_id, slot) =
-                 (SELECT key_id, slot FROM pending_deliveries WHERE id = $2)",
-            )
-            .bind(id)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-            let updated = sqlx::query(
-                "UPDATE pending_deliveries SET staged_for = NULL, staged_baseline = NULL, staged_by_reset = 0
-                 WHERE id = $1",
-            )
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-            confirmed += updated.rows_affected() as usize;
+            confirmed += confirm_one(&mut tx, *id).await? as usize;
         }
         tx.commit().await?;
         Ok(confirmed)
@@ -168,20 +153,7 @@ impl Store {
     /// older delivery for the same account on that key.
     pub async fn confirm_settled(&self, id: i64) -> Result<(), sqlx::Error> {
         let mut tx = self.write_tx().await?;
-        sqlx::query(
-            "DELETE FROM pending_deliveries WHERE id < $1 AND (key_id, slot) =
-             (SELECT key_id, slot FROM pending_deliveries WHERE id = $2)",
-        )
-        .bind(id)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "UPDATE pending_deliveries SET staged_for = NULL, staged_baseline = NULL, staged_by_reset = 0 WHERE id = $1",
-        )
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+        confirm_one(&mut tx, id).await?;
         tx.commit().await
     }
 
@@ -207,6 +179,27 @@ impl Store {
     pub async fn delete_delivery(&self, id: i64) -> Result<(), sqlx::Error> {
         sqlx::query("DELETE FROM pending_deliveries WHERE id = $1").bind(id).execute(&self.pool).await.map(|_| ())
     }
+}
+
+/// Makes staged delivery `id` ready, and drops any older delivery for the same account on the
+/// same key (the key takes only the newest). Whether it was still there.
+async fn confirm_one(tx: &mut sqlx::Transaction<'static, sqlx::Any>, id: i64) -> Result<u64, sqlx::Error> {
+    sqlx::query(
+        "DELETE FROM pending_deliveries WHERE id < $1 AND (key_id, slot) =
+         (SELECT key_id, slot FROM pending_deliveries WHERE id = $2)",
+    )
+    .bind(id)
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    let updated = sqlx::query(
+        "UPDATE pending_deliveries SET staged_for = NULL, staged_baseline = NULL, staged_by_reset = 0,
+         staged_action = NULL WHERE id = $1",
+    )
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(updated.rows_affected())
 }
 
 #[cfg(test)]
