@@ -36,6 +36,7 @@ pub async fn serve(
         Err(e) => tracing::error!("cannot offer the bootstrap: {e}"),
     }
     tokio::spawn(sync::housekeeping(state.clone()));
+    tokio::spawn(service::audit::drain_spool_every(state.clone()));
     if let Some(secs) = state.config.sync_interval_secs.filter(|s| *s > 0) {
         if state.config.employee_group.is_some() || state.config.admin_group.is_some() {
             tokio::spawn(sync::every(state.clone(), std::time::Duration::from_secs(secs)));

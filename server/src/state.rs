@@ -7,7 +7,7 @@ use crate::config::Config;
 use crate::directory::Directory;
 use crate::rate_limit::Limits;
 use crate::secrets::ServerSecrets;
-use crate::store::{AuditAnchor, Store};
+use crate::store::{AuditAnchor, AuditSpool, Store};
 use crate::strength::PasswordChecker;
 
 /// What every handler shares.
@@ -17,6 +17,8 @@ pub struct AppState(Arc<Inner>);
 pub struct Inner {
     pub config: Config,
     pub store: Store,
+    /// Audit entries the database could not take yet.
+    pub audit_spool: AuditSpool,
     /// `None` until configured: the portal then answers 503 for everything directory-bound.
     pub directory: Option<Directory>,
     pub limits: Limits,
@@ -48,6 +50,7 @@ impl AppState {
     pub async fn new(config: Config) -> anyhow::Result<AppState> {
         let secrets = ServerSecrets::load_or_create(&config.secret_key_file)?;
         let checkpoint = config.secret_key_file.with_extension("audit-head");
+        let audit_spool = AuditSpool::new(config.secret_key_file.with_extension("audit-spool"));
         let store = Store::open_with_pool(&config.database_url, config.database_max_connections.max(1))
             .await?
             .anchored(AuditAnchor::new(*secrets.audit_key(), checkpoint));
@@ -74,6 +77,7 @@ impl AppState {
         Ok(AppState(Arc::new(Inner {
             config,
             store,
+            audit_spool,
             directory,
             limits,
             checker,

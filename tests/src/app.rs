@@ -135,6 +135,7 @@ pub async fn spawn_app(dc: &TestDc, options: AppOptions) -> TestApp {
             service_account: format!("{}@{}", dc.service_account, dc.realm()),
             service_password: dc.service_password.clone(),
             timeout_secs: 5,
+            service_connections: 4,
             allow_plaintext_ldap: false,
         }),
         key_identity_file: Some(data.path().join("key-identity")),

@@ -17,6 +17,8 @@ pub struct DcProxy {
     cuts: Arc<AtomicU64>,
     /// While true, nothing passes either way and nothing is closed: a DC that stopped answering.
     frozen: watch::Sender<bool>,
+    /// Connections the server opened through the relay.
+    accepted: Arc<AtomicU64>,
 }
 
 impl DcProxy {
@@ -29,11 +31,18 @@ impl DcProxy {
         let open = Arc::new(AtomicBool::new(true));
         let (cut, _) = watch::channel(0u64);
         let (frozen, _) = watch::channel(false);
-        let proxy =
-            DcProxy { url: format!("ldaps://127.0.0.1:{port}"), open: open.clone(), cut, cuts: Arc::default(), frozen };
-        let (cut, frozen) = (proxy.cut.clone(), proxy.frozen.clone());
+        let proxy = DcProxy {
+            url: format!("ldaps://127.0.0.1:{port}"),
+            open: open.clone(),
+            cut,
+            cuts: Arc::default(),
+            frozen,
+            accepted: Arc::default(),
+        };
+        let (cut, frozen, accepted) = (proxy.cut.clone(), proxy.frozen.clone(), proxy.accepted.clone());
         tokio::spawn(async move {
             while let Ok((mut inbound, _)) = listener.accept().await {
+                accepted.fetch_add(1, Ordering::SeqCst);
                 if !open.load(Ordering::SeqCst) {
                     drop(inbound);
                     continue;
@@ -57,6 +66,11 @@ impl DcProxy {
             }
         });
         proxy
+    }
+
+    /// How many connections the server has opened to the DC through the relay.
+    pub fn connections(&self) -> u64 {
+        self.accepted.load(Ordering::SeqCst)
     }
 
     /// The DC is gone: open connections drop, new ones are closed at once.

@@ -158,12 +158,15 @@ pub const DEFAULT_LOCKOUT_WINDOW_SECS: u64 = 30 * 60;
 
 pub async fn read(ldap: &mut Ldap, base_dn: &str, dn: &str) -> Result<AccountFacts, DirectoryError> {
     let sd_flags = RawControl { ctype: SD_FLAGS_OID.into(), crit: false, val: Some(SD_FLAGS_DACL.to_vec()) };
-    let user = search_one(ldap.with_controls(sd_flags), dn, FACT_ATTRS)
-        .await?
-        .ok_or_else(|| DirectoryError::Unexpected { rc: 32, text: format!("no such user: {dn}") })?;
-    let domain = search_one(ldap, base_dn, DOMAIN_ATTRS)
-        .await?
-        .ok_or_else(|| DirectoryError::Misconfigured(format!("cannot read the domain object {base_dn}")))?;
+    // Both asked at once: the connection multiplexes them, so a read costs one round trip.
+    let mut for_domain = ldap.clone();
+    let (user, domain) = tokio::join!(
+        search_one(ldap.with_controls(sd_flags), dn, FACT_ATTRS),
+        search_one(&mut for_domain, base_dn, DOMAIN_ATTRS)
+    );
+    let user = user?.ok_or_else(|| DirectoryError::Unexpected { rc: 32, text: format!("no such user: {dn}") })?;
+    let domain =
+        domain?.ok_or_else(|| DirectoryError::Misconfigured(format!("cannot read the domain object {base_dn}")))?;
 
     let domain_window = int(&domain, "lockOutObservationWindow");
     let (policy, policy_source, window) = match first(&user, "msDS-ResultantPSO") {

@@ -48,6 +48,10 @@ pub struct DirectoryConfig {
     pub service_password: String,
     #[serde(default = "default_timeout_secs")]
     pub timeout_secs: u64,
+    /// Bound service-account connections kept open and shared by every read, administrative
+    /// write and sync (each multiplexes its operations); at least 1.
+    #[serde(default = "default_service_connections")]
+    pub service_connections: usize,
     /// Allow `ldap://` without StartTLS: passwords would cross the network in the clear.
     /// Refused unless set.
     #[serde(default)]
@@ -56,6 +60,10 @@ pub struct DirectoryConfig {
 
 fn default_timeout_secs() -> u64 {
     10
+}
+
+fn default_service_connections() -> usize {
+    4
 }
 
 /// Whose rights a change uses.
@@ -95,8 +103,11 @@ pub struct Directory {
     service_password: Zeroizing<String>,
     configured_base_dn: Option<String>,
     base_dn: OnceCell<String>,
-    service: tokio::sync::Mutex<Option<Shared>>,
-    /// Failed attempts to make the shared connection in a row, and when the last one failed.
+    /// The pool of service connections: each slot holds one, made when first needed.
+    service: Vec<tokio::sync::Mutex<Option<Shared>>>,
+    /// The slot the next caller takes (round robin).
+    next_slot: std::sync::atomic::AtomicUsize,
+    /// Failed attempts to make a service connection in a row, and when the last one failed.
     reconnects: std::sync::Mutex<(u32, Option<std::time::Instant>)>,
     /// The service account's own DN, once known (see [`Directory::decoy_facts`]).
     service_dn: OnceCell<String>,
@@ -133,7 +144,10 @@ impl Directory {
             service_password: Zeroizing::new(config.service_password),
             configured_base_dn: config.base_dn,
             base_dn: OnceCell::new(),
-            service: tokio::sync::Mutex::new(None),
+            service: (0..config.service_connections.clamp(1, MAX_SERVICE_CONNECTIONS))
+                .map(|_| tokio::sync::Mutex::new(None))
+                .collect(),
+            next_slot: std::sync::atomic::AtomicUsize::new(0),
             reconnects: std::sync::Mutex::new((0, None)),
             service_dn: OnceCell::new(),
         })
@@ -470,8 +484,9 @@ impl Directory {
         .await
     }
 
-    /// Runs `work` on the shared connection within the timeout; a connection that did not
-    /// answer, or failed under it, is dropped so the next call makes a fresh one.
+    /// Runs `work` on a shared connection within the timeout; when it did not answer, or the
+    /// connection failed under it, the pool's connections are dropped so the next calls make
+    /// fresh ones (a DC that restarted closed them all).
     async fn guarded<T>(
         &self,
         work: impl std::future::Future<Output = Result<T, DirectoryError>>,
@@ -489,7 +504,9 @@ impl Directory {
             Err(_) => Err(DirectoryError::Unavailable("the directory did not answer in time".into())),
         };
         if matches!(outcome, Err(DirectoryError::Unavailable(_))) {
-            *self.service.lock().await = None;
+            for slot in &self.service {
+                *slot.lock().await = None;
+            }
         }
         outcome
     }
@@ -506,14 +523,16 @@ impl Directory {
         Ok(ldap)
     }
 
-    /// The service account's bound connection, shared: ldap3 multiplexes every read and
-    /// administrative write on it. Made again when the DC closed it (a restart, an idle
-    /// timeout) or when it is `MAX_CONNECTION_AGE` old (a DC behind a name moves on); never
-    /// closed by a caller. Making it again after failures waits first (`backoff`), so a DC that
-    /// is away is asked at a bounded rate — one caller at a time, the others wait on the lock —
-    /// and a DC that is back is reached by the next request.
+    /// A bound service-account connection from the pool, taken in turn: ldap3 multiplexes the
+    /// reads and administrative writes of every caller on it, and several connections let the
+    /// DC work on more than one at a time. Made again when the DC closed it (a restart, an
+    /// idle timeout) or when it is `MAX_CONNECTION_AGE` old (a DC behind a name moves on);
+    /// never closed by a caller. Making one again after failures waits first (`backoff`), so a
+    /// DC that is away is asked at a bounded rate — one caller per slot, the others wait on its
+    /// lock — and a DC that is back is reached by the next request.
     async fn service_session(&self) -> Result<Ldap, DirectoryError> {
-        let mut shared = self.service.lock().await;
+        let slot = self.next_slot.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % self.service.len();
+        let mut shared = self.service[slot].lock().await;
         if let Some(current) = shared.as_mut() {
             if !current.ldap.is_closed() && current.made.elapsed() < MAX_CONNECTION_AGE {
                 return Ok(current.ldap.clone());
@@ -575,6 +594,9 @@ struct Shared {
     ldap: Ldap,
     made: std::time::Instant,
 }
+
+/// The most service connections a pool keeps, whatever the setting says.
+const MAX_SERVICE_CONNECTIONS: usize = 32;
 
 /// A shared connection older than this is made again.
 const MAX_CONNECTION_AGE: Duration = Duration::from_secs(15 * 60);
@@ -645,6 +667,7 @@ mod tests {
             service_account: "svc".into(),
             service_password: "x".into(),
             timeout_secs: 1,
+            service_connections: 1,
             allow_plaintext_ldap,
         }
     }

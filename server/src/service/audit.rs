@@ -56,8 +56,31 @@ pub async fn record_result(
         client_addr: addr.label(),
     };
     tracing::info!(actor = %entry.actor, action = %entry.action, target = %entry.target, result = %entry.result, client = ?entry.client_addr, "audit");
+    // What waits goes first, so the log keeps the order things happened in.
+    let _ = drain_spool(state).await;
     if let Err(e) = state.store.audit(&entry).await {
-        tracing::error!(error = %e, ?entry, "AUDIT WRITE FAILED");
+        // The database is away: the entry waits in the spool until it is back.
+        match state.audit_spool.push(&entry).await {
+            Ok(()) => tracing::warn!(error = %e, "the audit log cannot be written: the entry is spooled"),
+            Err(spool) => tracing::error!(error = %e, %spool, ?entry, "AUDIT WRITE FAILED"),
+        }
+    }
+}
+
+/// Moves spooled entries into the audit log (see `store::AuditSpool`); how many moved.
+pub async fn drain_spool(state: &AppState) -> usize {
+    state.audit_spool.drain(&state.store).await.unwrap_or_else(|e| {
+        tracing::error!(error = %e, "cannot read the audit spool");
+        0
+    })
+}
+
+/// Drains the spool every few seconds, so what waited reaches the log without a new entry.
+pub async fn drain_spool_every(state: AppState) {
+    let mut ticks = tokio::time::interval(crate::store::AUDIT_SPOOL_DRAIN_EVERY);
+    loop {
+        ticks.tick().await;
+        drain_spool(&state).await;
     }
 }
 

@@ -6,6 +6,7 @@
 mod accounts;
 mod admin;
 mod audit;
+mod audit_spool;
 mod dashboard;
 mod deliveries;
 mod employee_pages;
@@ -22,6 +23,7 @@ mod shared_limits;
 pub use accounts::{AccountLogin, KeyAccountRow};
 pub use admin::TotpRow;
 pub use audit::{AuditAnchor, AuditEntry, AuditSearch, ChainBreak, FoundEntry, Rotated, RotationError};
+pub use audit_spool::{AuditSpool, DRAIN_EVERY as AUDIT_SPOOL_DRAIN_EVERY};
 pub use deliveries::{DeliveryTarget, PendingDelivery, Staging};
 pub use employee_pages::{EmployeeCursor, EmployeePage, PageAt};
 pub use employees::{EmployeeRow, EmployeeState, SyncReport, SyncedUser};

@@ -681,7 +681,33 @@ async fn the_portal_never_accepts_a_password_the_dc_refuses_for_complexity() {
     assert!(dc.binds(&user.dn, &current).await, "the last accepted password is the one that binds");
 }
 
-/// The service account's connection is shared and kept; when the DC goes away the portal says
+/// The service account's connections are a pool of four (the default), made once and kept:
+/// reads make no new connection once all four exist; a user's own bind is a connection of its
+/// own, closed after.
+#[tokio::test]
+async fn the_service_connections_are_a_kept_pool() {
+    let dc = dc();
+    let user = dc.create_user(UserOptions::default()).await;
+    let proxy = latchkey_tests::dc_proxy::DcProxy::start(&dc.url).await;
+    let app = spawn_app(&dc, AppOptions { directory_url: Some(proxy.url.clone()), ..Default::default() }).await;
+    let mut client = app.another_client();
+    assert_eq!(client.sign_in(&user.sam, &user.password).await.status(), StatusCode::OK);
+    // Each status read asks for the account's facts on the next connection of the pool.
+    for _ in 0..8 {
+        assert_eq!(client.get("/api/password/status").await.status(), StatusCode::OK);
+    }
+    let warmed = proxy.connections();
+    assert_eq!(warmed, 4 + 1, "four service connections and the sign-in's own bind");
+    for _ in 0..20 {
+        assert_eq!(client.get("/api/password/status").await.status(), StatusCode::OK);
+    }
+    assert_eq!(proxy.connections(), warmed, "the pool is kept: reads open nothing new");
+    let mut again = app.another_client();
+    assert_eq!(again.sign_in(&user.sam, &user.password).await.status(), StatusCode::OK);
+    assert_eq!(proxy.connections(), warmed + 1, "a sign-in binds on a connection of its own");
+}
+
+/// The service account's connections are kept; when the DC goes away the portal says
 /// so (503, nothing half done), and the first request after it is back works, without a restart.
 #[tokio::test]
 async fn the_dc_going_away_and_coming_back_needs_no_restart() {

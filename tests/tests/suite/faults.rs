@@ -47,18 +47,7 @@ const SCENARIO_LIMIT_SECS: u64 = 75;
 /// Scenarios that fail because of a server bug already known, by the start of their name, with
 /// the bug. They run and are reported on a line of their own; they count neither toward the
 /// scenarios that passed nor against the summary. An entry goes once its fix is in.
-const KNOWN_BUGS: &[(&str, &str)] = &[
-    (
-        "PasswordPage × DbCut × Sealing",
-        "password page: with the database gone before the directory write, the refusal (nothing was \
-         changed, and the user is told so) cannot be audited",
-    ),
-    (
-        "Reset × DbCut × Sealing",
-        "administrator reset: with the database gone before the directory write, the refusal (nothing \
-         was changed, and the administrator is told so) cannot be audited",
-    ),
-];
+const KNOWN_BUGS: &[(&str, &str)] = &[];
 
 fn known_bug(name: &str) -> Option<&'static str> {
     KNOWN_BUGS.iter().find(|(start, _)| name.starts_with(start)).map(|(_, bug)| *bug)

@@ -7,6 +7,9 @@ use latchkey_tests::keys::key_password;
 
 use super::rig::{Rig, ACCOUNT};
 
+/// The server drains its audit spool every 5 s; a spooled entry is in the log within this.
+const SPOOL_DRAINED_WITHIN: std::time::Duration = std::time::Duration::from_secs(12);
+
 /// What the key must hold for the account afterwards.
 #[derive(Clone, Debug)]
 pub enum OnKey {
@@ -111,13 +114,22 @@ pub async fn check(rig: &Rig, expect: Expect) -> Verdict {
     }
 
     if let Some((target, action, result)) = &expect.audit {
-        let audit = rig.seed.state.store.audit_of(target).await.expect("audit");
-        let of_action: Vec<_> = audit.iter().filter(|e| e.action == *action).collect();
-        let succeeded = of_action.iter().any(|e| Audit::Success.matches(&e.result));
-        let found = match result {
-            Audit::Success => succeeded,
-            Audit::Failure => !succeeded && of_action.iter().any(|e| result.matches(&e.result)),
-            Audit::NotSuccess => !succeeded,
+        // An entry the database could not take when it happened waits in the server's spool,
+        // which is drained every few seconds: give it that long.
+        let waited = std::time::Instant::now();
+        let (audit, found) = loop {
+            let audit = rig.seed.state.store.audit_of(target).await.expect("audit");
+            let of_action: Vec<_> = audit.iter().filter(|e| e.action == *action).collect();
+            let succeeded = of_action.iter().any(|e| Audit::Success.matches(&e.result));
+            let found = match result {
+                Audit::Success => succeeded,
+                Audit::Failure => !succeeded && of_action.iter().any(|e| result.matches(&e.result)),
+                Audit::NotSuccess => !succeeded,
+            };
+            if found || waited.elapsed() > SPOOL_DRAINED_WITHIN {
+                break (audit, found);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
         };
         if !found {
             let seen: Vec<_> = audit.iter().map(|e| format!("{}={}", e.action, e.result)).collect();
