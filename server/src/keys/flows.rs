@@ -12,7 +12,7 @@ use super::reconcile;
 use crate::service::audit;
 use crate::service::changed;
 use crate::service::notices;
-use crate::service::password::change_in_directory;
+use crate::service::password::{change_in_directory, check_change};
 use crate::service::step_up::{self, Taken};
 use crate::session::{self, ClientAddr};
 use crate::state::AppState;
@@ -349,6 +349,9 @@ async fn change_everywhere(
         Err(e) => return undo(ch, state, journal, account, Failure::from(e)).await,
     };
     state.store.journal_rebase(journal, facts.password_last_set_ticks, state.now()).await?;
+    if let Err(e) = check_change(state, &facts, &current, &new) {
+        return undo(ch, state, journal, account, Failure::from(e)).await;
+    }
     // The employee's other keys get it sealed, staged before the write and confirmed after it,
     // so a crash in between leaves them something their next connection settles.
     let employee = key.key.employee.as_ref().map(|e| e.id);

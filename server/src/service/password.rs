@@ -49,22 +49,7 @@ pub async fn change_in_directory(
 ) -> Result<(), AppError> {
     let directory = state.directory()?;
     let now = state.now();
-    if !facts.may_change {
-        return Err(AppError(ErrorKind::NotPermitted));
-    }
-    if facts.locked_out {
-        return Err(AppError(ErrorKind::LockedOut));
-    }
-    if current.is_empty() {
-        return Err(AppError(ErrorKind::WrongCurrentPassword));
-    }
-    state
-        .checker
-        .require(new.expose(), Some(current.expose()), &facts.policy, &facts.user.account())
-        .map_err(AppError)?;
-    if let Some(allowed_at) = earliest_change(facts, now) {
-        return Err(AppError(ErrorKind::TooYoung { allowed_at: Some(allowed_at) }));
-    }
+    check_change(state, facts, current, new)?;
     // Users who must change cannot bind; the service account's modify still proves the old
     // password.
     let bind_as = if facts.change_required || session_requires_change { BindAs::Service } else { BindAs::User };
@@ -79,6 +64,34 @@ pub async fn change_in_directory(
     }
     lockout::settle(state, attempt, lockout::judged(&outcome)).await?;
     outcome.map_err(|e| refine(e, facts, now, current.expose(), new.expose()))
+}
+
+/// What refuses a change before anything is sent or staged: the account's flags, the policy
+/// (the blocklist included) and the minimum age. [`change_in_directory`] asks it too; a flow
+/// that stages deliveries before the write asks it first, so a refused password stages nothing.
+pub fn check_change(
+    state: &AppState,
+    facts: &AccountFacts,
+    current: &Password,
+    new: &Password,
+) -> Result<(), AppError> {
+    if !facts.may_change {
+        return Err(AppError(ErrorKind::NotPermitted));
+    }
+    if facts.locked_out {
+        return Err(AppError(ErrorKind::LockedOut));
+    }
+    if current.is_empty() {
+        return Err(AppError(ErrorKind::WrongCurrentPassword));
+    }
+    state
+        .checker
+        .require(new.expose(), Some(current.expose()), &facts.policy, &facts.user.account())
+        .map_err(AppError)?;
+    if let Some(allowed_at) = earliest_change(facts, state.now()) {
+        return Err(AppError(ErrorKind::TooYoung { allowed_at: Some(allowed_at) }));
+    }
+    Ok(())
 }
 
 /// An administrator's reset of the target's password, typed or generated: checked against the

@@ -888,6 +888,32 @@ async fn another_systems_account_never_receives_or_tests_the_domain_password() {
     page.close().await;
 }
 
+/// A password the policy refuses stages nothing for the user's keys (no sealing counter
+/// taken, no copy kept); an accepted one stages its copy.
+#[tokio::test]
+async fn a_refused_password_stages_nothing() {
+    let dc = TestDc::from_env();
+    let app = spawn_app(&dc, AppOptions::default()).await;
+    let pool = sqlx::AnyPool::connect(&app.state.config.database_url).await.unwrap();
+    let (user, mut key, cookie) = user_with_key(&dc, &app, "LK-REFUSED-1").await;
+    onboard(&app, &user, &mut key, &cookie).await;
+    let counter = || async {
+        let n: i64 = sqlx::query_scalar("SELECT sealed_counter FROM key_accounts").fetch_one(&pool).await.unwrap();
+        let copies: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pending_deliveries").fetch_one(&pool).await.unwrap();
+        (n, copies)
+    };
+    let before = counter().await;
+    let mut client = app.another_client();
+    client.sign_in(&user.sam, &user.password).await;
+    let refused = client.change(&user.password, "Password123!").await.status();
+    assert_eq!(refused, reqwest::StatusCode::UNPROCESSABLE_ENTITY, "a common password");
+    assert_eq!(counter().await, before, "nothing sealed, nothing kept");
+
+    let accepted = client.change(&user.password, "Staged-Refusal-5512-Ok").await.status();
+    assert_eq!(accepted, reqwest::StatusCode::OK);
+    assert_eq!(counter().await, (before.0 + 1, before.1 + 1), "the accepted one sealed one copy");
+}
+
 /// A crash (or a lost database) between the directory write and the confirmation of the keys'
 /// sealed copies leaves them staged; the key's next connection settles them by pwdLastSet.
 /// Moved since the baseline: delivered, and the key holds the directory's password. Unmoved
