@@ -88,6 +88,30 @@ pub async fn stage_to_keys(
 ) -> Result<Staged, AppError> {
     // One unsettled write of an account's password at a time: two in flight could finish in
     // the other order than they were staged, and a key would take the one the directory lost.
+    // The lease makes the check and the staging one step across replicas: a second writer
+    // waits for nothing and sees the first one's copies.
+    let holder = hex::encode(rand::random::<[u8; 16]>());
+    let now = state.now();
+    if !state.store.take_write_lease(&staging.user_dn, &holder, now, now + WRITE_LEASE_SECS).await? {
+        return Err(AppError(ErrorKind::ChangeInProgress));
+    }
+    let outcome = stage_leased(state, employee_id, secret, except_key, staging).await;
+    if let Err(e) = state.store.release_write_lease(&staging.user_dn, &holder).await {
+        tracing::error!(error = %e, "the write lease runs out on its own");
+    }
+    outcome
+}
+
+/// How long a write lease holds when its holder dies before giving it back.
+const WRITE_LEASE_SECS: i64 = 30;
+
+async fn stage_leased(
+    state: &AppState,
+    employee_id: i64,
+    secret: &Secret,
+    except_key: Option<i64>,
+    staging: &Staging,
+) -> Result<Staged, AppError> {
     if state.store.staged_since(&staging.user_dn, state.now() - settle_grace_secs(state)).await? {
         return Err(AppError(ErrorKind::ChangeInProgress));
     }

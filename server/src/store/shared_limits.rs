@@ -31,6 +31,40 @@ impl Store {
             .map(|_| ())
     }
 
+    /// Takes the lease on writing `user_dn`'s password for `holder` until `until`, when nobody
+    /// holds an unexpired one: whether it got it. Names are compared as the directory does
+    /// (case-insensitively).
+    pub async fn take_write_lease(
+        &self,
+        user_dn: &str,
+        holder: &str,
+        now: i64,
+        until: i64,
+    ) -> Result<bool, sqlx::Error> {
+        let taken = sqlx::query(
+            "INSERT INTO write_leases (user_dn, holder, until) VALUES ($1, $2, $3) \
+             ON CONFLICT (user_dn) DO UPDATE SET holder = excluded.holder, until = excluded.until \
+             WHERE write_leases.until <= $4",
+        )
+        .bind(user_dn.to_lowercase())
+        .bind(holder)
+        .bind(until)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(taken.rows_affected() == 1)
+    }
+
+    /// Gives the write lease back, if this holder still has it.
+    pub async fn release_write_lease(&self, user_dn: &str, holder: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("DELETE FROM write_leases WHERE user_dn = $1 AND holder = $2")
+            .bind(user_dn.to_lowercase())
+            .bind(holder)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+    }
+
     /// Counts one hit in `bucket`'s window starting at `window_start`: the window's count so far.
     pub async fn count_hit(&self, bucket: &str, window_start: i64) -> Result<i64, sqlx::Error> {
         sqlx::query_scalar(
@@ -69,6 +103,23 @@ mod tests {
             assert!(!s.take_key_lease("LK-1", "c", 160, 190).await.unwrap(), "only the holder lets go");
             s.release_key_lease("LK-1", "b").await.unwrap();
             assert!(s.take_key_lease("LK-1", "c", 160, 190).await.unwrap(), "{}: let go", t.engine);
+        }
+    }
+
+    #[tokio::test]
+    async fn one_writer_per_account_whatever_the_case_of_its_name() {
+        for t in stores().await {
+            let s = &t.store;
+            let dn = "CN=Zoë Ärger,CN=Users,DC=example,DC=test";
+            assert!(s.take_write_lease(dn, "a", 100, 130).await.unwrap());
+            let shouted = "cn=ZOË ÄRGER,cn=users,dc=EXAMPLE,dc=test";
+            assert!(!s.take_write_lease(shouted, "b", 110, 140).await.unwrap(), "{}: held", t.engine);
+            assert!(s.take_write_lease("CN=Other,CN=Users,DC=example,DC=test", "b", 110, 140).await.unwrap());
+            s.release_write_lease(dn, "b").await.unwrap();
+            assert!(!s.take_write_lease(dn, "b", 120, 150).await.unwrap(), "only the holder lets go");
+            s.release_write_lease(shouted, "a").await.unwrap();
+            assert!(s.take_write_lease(dn, "b", 120, 150).await.unwrap(), "{}: let go", t.engine);
+            assert!(s.take_write_lease(dn, "c", 150, 180).await.unwrap(), "{}: run out, taken over", t.engine);
         }
     }
 

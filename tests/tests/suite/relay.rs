@@ -6,6 +6,7 @@ use latchkey_api::registry::StatusReason;
 use latchkey_api::relay::{ProgressStep, RelayEvent, RelayRequest};
 use latchkey_protocol::message::KeyStatus;
 use latchkey_server::store::AuditSearch;
+use latchkey_tests::app::error_code;
 use latchkey_tests::dc_proxy::DcProxy;
 use latchkey_tests::evidence::{BindLog, LockoutEvidence};
 use latchkey_tests::keys::{self, key_password, new_key, password, provision, session_cookie, RelayPage};
@@ -886,6 +887,29 @@ async fn another_systems_account_never_receives_or_tests_the_domain_password() {
         page.send(&mut key, RelayRequest::Onboard { account: ACCOUNT, password: password(&user.password) }).await;
     assert!(matches!(done, RelayEvent::Done { .. }), "{done:?}");
     page.close().await;
+}
+
+/// While another replica checks and stages a write of the same account (it holds the account's
+/// write lease), a change is refused as in progress and nothing reaches the directory; once
+/// the lease is given back the change goes through.
+#[tokio::test]
+async fn a_second_writer_of_one_account_waits_for_the_first_to_stage() {
+    let dc = TestDc::from_env();
+    let app = spawn_app(&dc, AppOptions::default()).await;
+    let (user, mut key, cookie) = user_with_key(&dc, &app, "LK-WRITER-1").await;
+    onboard(&app, &user, &mut key, &cookie).await;
+    let mut client = app.another_client();
+    client.sign_in(&user.sam, &user.password).await;
+    let now = latchkey_tests::now() as i64;
+    let store = &app.state.store;
+    assert!(store.take_write_lease(&user.dn.to_uppercase(), "other-replica", now, now + 60).await.unwrap());
+    let (status, body) = error_code(client.change(&user.password, "Second-Writer-4410-Ok").await).await;
+    assert_eq!((status, body["code"].as_str()), (reqwest::StatusCode::CONFLICT, Some("change_in_progress")));
+    assert!(dc.binds(&user.dn, &user.password).await, "nothing was written");
+
+    store.release_write_lease(&user.dn, "other-replica").await.unwrap();
+    assert_eq!(client.change(&user.password, "Second-Writer-4410-Ok").await.status(), reqwest::StatusCode::OK);
+    assert!(dc.binds(&user.dn, "Second-Writer-4410-Ok").await);
 }
 
 /// A password the policy refuses stages nothing for the user's keys (no sealing counter
