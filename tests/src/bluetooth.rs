@@ -48,10 +48,31 @@ pub struct Seen {
     pub writes: Vec<Vec<u8>>,
 }
 
+/// A test of the key's state, to stop at.
+pub type KeyTest = Box<dyn Fn(&SimKey<MemoryFlash>) -> bool + Send>;
+
+/// Where the key stops talking to the page, for good, as a key whose page went away would.
+pub enum Halt {
+    /// After a write that leaves the key in this state: the key acted on it, and its answer
+    /// never leaves.
+    AnswerLost(KeyTest),
+    /// Before a write, once the key is in this state: the key never sees it (or anything after).
+    Unseen(KeyTest),
+}
+
+#[derive(Default)]
+struct Halting {
+    halt: Option<Halt>,
+    halted: bool,
+    /// Chunks the page wrote that the halted key never saw.
+    unseen: usize,
+}
+
 pub struct EmulatedKey {
     pub key: Arc<Mutex<SimKey<MemoryFlash>>>,
     pub seen: Arc<Mutex<Seen>>,
     ids: Arc<Mutex<Ids>>,
+    halting: Arc<Mutex<Halting>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -59,6 +80,16 @@ impl EmulatedKey {
     /// Makes the adapter present and powered, with `key` in range; answers the page's chooser
     /// with it (or cancels the chooser when `choose` is false).
     pub async fn attach(browser: &Arc<Browser>, page: &Page, key: SimKey<MemoryFlash>, choose: bool) -> EmulatedKey {
+        Self::attach_shared(browser, page, Arc::new(Mutex::new(key)), choose).await
+    }
+
+    /// The same, with a key the test keeps (to bring to another page after this one closed).
+    pub async fn attach_shared(
+        browser: &Arc<Browser>,
+        page: &Page,
+        key: Arc<Mutex<SimKey<MemoryFlash>>>,
+        choose: bool,
+    ) -> EmulatedKey {
         page.execute(access::EnableParams::default()).await.expect("DeviceAccess.enable");
         let _ = browser.execute(ble::DisableParams::default()).await;
         browser.execute(ble::EnableParams::new(ble::CentralState::PoweredOn, true)).await.expect("enable");
@@ -70,7 +101,7 @@ impl EmulatedKey {
         };
         browser.execute(preconnected).await.expect("preconnected peripheral");
         let ids = Arc::new(Mutex::new(add_gatt(browser).await));
-        let key = Arc::new(Mutex::new(key));
+        let halting = Arc::new(Mutex::new(Halting::default()));
         let seen = Arc::new(Mutex::new(Seen::default()));
         let mut tasks = vec![];
 
@@ -105,6 +136,7 @@ impl EmulatedKey {
         let mut char_ops =
             browser.event_listener::<ble::EventCharacteristicOperationReceived>().await.expect("characteristic events");
         let (b, k, s, p, gatt_ids) = (browser.clone(), key.clone(), seen.clone(), page.clone(), ids.clone());
+        let h = halting.clone();
         tasks.push(tokio::spawn(async move {
             // Notifications waiting to be delivered, one read at a time.
             let mut pending: VecDeque<Vec<u8>> = VecDeque::new();
@@ -136,7 +168,7 @@ impl EmulatedKey {
                         let chunk = B64.decode(data).unwrap_or_default();
                         s.lock().unwrap().writes.push(chunk.clone());
                         let now = started.elapsed().as_millis() as u64;
-                        let notes = k.lock().unwrap().on_write(&chunk, now);
+                        let notes = write_unless_halted(&mut k.lock().unwrap(), &mut h.lock().unwrap(), &chunk, now);
                         let idle = pending.is_empty();
                         pending.extend(notes);
                         deliver_next = idle && !pending.is_empty();
@@ -156,7 +188,18 @@ impl EmulatedKey {
                 }
             }
         }));
-        EmulatedKey { key, seen, ids, tasks }
+        EmulatedKey { key, seen, ids, halting, tasks }
+    }
+
+    /// From now on, the key stops where `halt` says.
+    pub fn halt(&self, halt: Halt) {
+        *self.halting.lock().unwrap() = Halting { halt: Some(halt), ..Halting::default() };
+    }
+
+    /// Whether the key stopped, and how many chunks it has not seen since.
+    pub fn halted(&self) -> (bool, usize) {
+        let h = self.halting.lock().unwrap();
+        (h.halted, h.unseen)
     }
 
     /// The key goes out of range: the page sees `gattserverdisconnected`, the key forgets its
@@ -178,6 +221,27 @@ impl EmulatedKey {
             let _ = t.await;
         }
     }
+}
+
+/// The key takes a chunk the page wrote, unless it halted; what it notifies back.
+fn write_unless_halted(key: &mut SimKey<MemoryFlash>, h: &mut Halting, chunk: &[u8], now: u64) -> Vec<Vec<u8>> {
+    if !h.halted {
+        if let Some(Halt::Unseen(stop)) = &h.halt {
+            h.halted = stop(key);
+        }
+    }
+    if h.halted {
+        h.unseen += 1;
+        return Vec::new();
+    }
+    let notes = key.on_write(chunk, now);
+    if let Some(Halt::AnswerLost(stop)) = &h.halt {
+        if stop(key) {
+            h.halted = true;
+            return Vec::new();
+        }
+    }
+    notes
 }
 
 /// The no-adapter case: WebBluetooth present, no adapter.

@@ -57,6 +57,17 @@ impl TestBrowser {
         page
     }
 
+    /// A new tab at `url` with what the origin already keeps (its session cookie): the user
+    /// coming back to the portal after closing a tab.
+    pub async fn open_again(&self, url: &str) -> Page {
+        use chromiumoxide::cdp::browser_protocol::target::SetAutoAttachParams;
+        let page = self.browser.new_page("about:blank").await.expect("new page");
+        let attach = SetAutoAttachParams::builder().auto_attach(false).wait_for_debugger_on_start(false).flatten(true);
+        page.execute(attach.build().expect("auto-attach")).await.expect("let workers run");
+        page.goto(url).await.expect("open the page");
+        page
+    }
+
     /// Closes the browser; every task holding it (an emulated key) must be detached first.
     pub async fn close(mut self) {
         if let Ok(mut browser) = Arc::try_unwrap(self.browser) {

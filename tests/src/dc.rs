@@ -129,6 +129,14 @@ impl TestDc {
         let _ = ldap.unbind().await;
     }
 
+    /// Sets the user's password as the domain's administrator would (a change made elsewhere).
+    pub async fn set_password(&self, dn: &str, new: &str) {
+        let mut ldap = self.admin().await;
+        let m = Mod::Replace(b"unicodePwd".to_vec(), HashSet::from([unicode_pwd(new)]));
+        ldap.modify(dn, vec![m]).await.expect("modify").success().expect("set the password");
+        let _ = ldap.unbind().await;
+    }
+
     /// A new, empty security group with a unique name; its DN.
     pub async fn create_group(&self) -> String {
         let n = NEXT_USER.fetch_add(1, Ordering::SeqCst);

@@ -40,6 +40,11 @@ struct Shared {
     reached: Notify,
     fired: std::sync::atomic::AtomicBool,
     blocked: std::sync::atomic::AtomicBool,
+    /// While true, connections made from now on wait unanswered; those already open flow on.
+    holding_new: watch::Sender<bool>,
+    /// Bumped when held connections are dropped instead of let through.
+    new_dropped: watch::Sender<u64>,
+    new_held: std::sync::atomic::AtomicBool,
 }
 
 pub struct TcpRelay {
@@ -62,6 +67,9 @@ impl TcpRelay {
             reached: Notify::new(),
             fired: Default::default(),
             blocked: Default::default(),
+            holding_new: watch::channel(false).0,
+            new_dropped: watch::channel(0).0,
+            new_held: Default::default(),
         });
         let target = target.to_string();
         let accepting = shared.clone();
@@ -72,6 +80,9 @@ impl TcpRelay {
                 }
                 let (target, shared) = (target.clone(), accepting.clone());
                 tokio::spawn(async move {
+                    if !wait_while_new_held(&shared).await {
+                        return;
+                    }
                     let Ok(outbound) = TcpStream::connect(&target).await else { return };
                     relay(inbound, outbound, shared, postgres).await;
                 });
@@ -131,6 +142,35 @@ impl TcpRelay {
             }
             notified.await;
         }
+    }
+
+    /// Connections made from now on wait, unanswered, until `let_new_through` or `drop_new`;
+    /// those already open (a shared service connection) go on.
+    pub fn hold_new(&self) {
+        self.shared.new_held.store(false, std::sync::atomic::Ordering::SeqCst);
+        self.shared.holding_new.send_replace(true);
+    }
+
+    /// Waits until a connection made since `hold_new` is held.
+    pub async fn new_held(&self) {
+        loop {
+            let notified = self.shared.reached.notified();
+            if self.shared.new_held.load(std::sync::atomic::Ordering::SeqCst) {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// The held connections reach the service now, late.
+    pub fn let_new_through(&self) {
+        self.shared.holding_new.send_replace(false);
+    }
+
+    /// The held connections are closed without ever reaching the service.
+    pub fn drop_new(&self) {
+        self.shared.new_dropped.send_modify(|n| *n += 1);
+        self.shared.holding_new.send_replace(false);
     }
 
     /// Forgets that a client was blocked (before the next freeze).
@@ -200,6 +240,23 @@ async fn relay(inbound: TcpStream, outbound: TcpStream, shared: Arc<Shared>, pos
         _ = down => {}
         _ = cuts.changed() => {}
     }
+}
+
+/// Holds a new connection while `hold_new` is on; false when it is to be dropped.
+async fn wait_while_new_held(shared: &Shared) -> bool {
+    let mut holding = shared.holding_new.subscribe();
+    if !*holding.borrow_and_update() {
+        return true;
+    }
+    let dropped = *shared.new_dropped.borrow();
+    shared.new_held.store(true, std::sync::atomic::Ordering::SeqCst);
+    shared.reached.notify_waiters();
+    while *holding.borrow_and_update() {
+        if holding.changed().await.is_err() {
+            return false;
+        }
+    }
+    *shared.new_dropped.borrow() == dropped
 }
 
 /// Waits while frozen; false once cut (since the connection was made at cut `born`).

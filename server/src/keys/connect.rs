@@ -1,6 +1,7 @@
 //! A key's connection: which key it is, whether it may be used, the handshake, activation on
 //! a reserved key's first connection, the registry's status applied on the key, an
-//! interrupted change reconciled, and the accounts the key should hold put on it.
+//! interrupted change reconciled (and a staged password no open change explains dropped), and
+//! the accounts the key should hold put on it.
 
 use latchkey_api::relay::{KeyAccount, ProgressStep, RelayEvent, RelayRequest};
 use latchkey_protocol::crypto::KeyPair;
@@ -89,6 +90,13 @@ pub async fn connect(
 
     let mut notice = reconcile::open_changes(ch, state, &key).await?;
     let mut accounts = sync_accounts(ch, state, &key).await?;
+    if let Some(dropped) = reconcile::leftover_staged(ch, &key, &accounts).await? {
+        notice = notice.or(Some(dropped));
+        accounts = match ch.take_listing() {
+            Some(listed) => listed,
+            None => list(ch).await?,
+        };
+    }
     let delivered = deliver(ch, state, &key).await?;
     if delivered {
         notice = Some("A new password your administrator set is now on the key.".into());

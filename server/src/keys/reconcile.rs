@@ -6,7 +6,7 @@
 //! No password is tried against the directory. A change journaled as written to the directory
 //! always commits; one staged and older than a week settles aborted as unconfirmable.
 
-use latchkey_protocol::message::{Command, KeyError};
+use latchkey_protocol::message::{AccountListing, Command, KeyError};
 
 use super::channel::{Channel, Failure};
 use crate::directory::AccountFacts;
@@ -118,6 +118,31 @@ pub async fn open_changes(ch: &mut Channel, state: &AppState, key: &KeyRow) -> R
         notice = Some(message.to_string());
     }
     Ok(notice)
+}
+
+/// Drops what the key keeps staged once every open change is settled. A staged password that
+/// no open change explains belongs to a change settled as aborted whose `Abort` never reached
+/// the key (its page closed or its link dropped while the directory refused or did not answer,
+/// or its process died in between): it must not wait on the key for a later `Commit`. Returns
+/// what to tell the user when something was dropped; the key's new listing is the channel's.
+pub async fn leftover_staged(
+    ch: &mut Channel,
+    key: &KeyRow,
+    listed: &[AccountListing],
+) -> Result<Option<String>, Failure> {
+    let aborts: Vec<Command> =
+        listed.iter().filter(|l| l.has_staged).map(|l| Command::Abort { id: l.account.id }).collect();
+    if aborts.is_empty() {
+        return Ok(None);
+    }
+    for result in ch.call_batch_and_list(aborts).await? {
+        match result {
+            Ok(_) | Err(KeyError::NoSuchAccount) => {}
+            Err(e) => return Err(Failure::key(e)),
+        }
+    }
+    tracing::info!(serial = %key.serial, "dropped a staged password no open change explains");
+    Ok(Some("A password change that was interrupted did not go through: the key keeps the password it had.".into()))
 }
 
 #[cfg(test)]

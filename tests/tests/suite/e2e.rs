@@ -4,6 +4,7 @@ mod admin_pages;
 mod pwa_pages;
 mod recovery_pages;
 mod step_up_pages;
+mod tab_closed;
 
 use chromiumoxide::cdp::browser_protocol::bluetooth_emulation::{
     CentralState, DisableParams as BluetoothEmulationDisable, EnableParams as BluetoothEmulationEnable,

@@ -7,8 +7,10 @@
 //! a statement to PostgreSQL, the DC's route) and strikes while it is held; a step the server
 //! only reports to the page is never a place to strike (the server goes on meanwhile). Each
 //! scenario runs the real server as its own process, with its own user and key, several at once.
+//! The browser tab itself closed mid-flow is the browser suite's (`e2e/tab_closed.rs`), which
+//! measures with `check` too.
 
-mod check;
+pub mod check;
 mod everywhere;
 mod flows;
 mod rig;

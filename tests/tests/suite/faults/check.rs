@@ -2,8 +2,10 @@
 //! DC's lockout evidence first (before any bind of the test's own: a right bind zeroes
 //! badPwdCount), then the journal, the key, the directory and the audit.
 
+use latchkey_server::store::Store;
 use latchkey_tests::evidence::LockoutEvidence;
 use latchkey_tests::keys::key_password;
+use latchkey_tests::TestDc;
 
 use super::rig::{Rig, ACCOUNT};
 
@@ -65,9 +67,43 @@ impl Verdict {
     }
 }
 
+/// What the checks look at: the user in the DC, the server's store, and what the key holds.
+pub struct Subject<'a> {
+    pub dc: &'a TestDc,
+    pub dn: &'a str,
+    pub store: &'a Store,
+    pub key_id: i64,
+    /// The key's password for the account, read once the scenario ended.
+    pub held: Option<String>,
+    /// Whether the key keeps a staged password beside it.
+    pub staged: bool,
+}
+
+impl Subject<'_> {
+    /// What `key` holds for the account now.
+    pub fn on_key(key: &keysim::SimKey) -> (Option<String>, bool) {
+        let staged = key.vault().accounts.iter().find(|a| a.account.id == ACCOUNT).is_some_and(|a| a.staged.is_some());
+        (key_password(key, ACCOUNT), staged)
+    }
+}
+
 pub async fn check(rig: &Rig, expect: Expect) -> Verdict {
+    let (held, staged) = Subject::on_key(&rig.key);
+    let subject = Subject {
+        dc: &rig.dc,
+        dn: &rig.user.dn,
+        store: &rig.seed.state.store,
+        key_id: rig.key_id().await,
+        held,
+        staged,
+    };
+    measure(&subject, expect).await
+}
+
+pub async fn measure(subject: &Subject<'_>, expect: Expect) -> Verdict {
     let mut v = Verdict::default();
-    let evidence = LockoutEvidence::read(&rig.dc, &rig.user.dn).await;
+    let Subject { dc, dn, store, .. } = *subject;
+    let evidence = LockoutEvidence::read(dc, dn).await;
     if evidence.lockout_time != 0 {
         v.locked = true;
         v.problem(format!("the account is locked: {evidence:?}"));
@@ -76,17 +112,16 @@ pub async fn check(rig: &Rig, expect: Expect) -> Verdict {
         v.problem(format!("badPwdCount is {}", evidence.bad_pwd_count));
     }
 
-    let open = rig.seed.state.store.open_changes(rig.key_id().await).await.expect("journal");
+    let open = store.open_changes(subject.key_id).await.expect("journal");
     if !open.is_empty() {
         v.problem(format!("journal rows left open: {open:?}"));
     }
 
-    let held = key_password(&rig.key, ACCOUNT);
-    let staged = rig.key.vault().accounts.iter().find(|a| a.account.id == ACCOUNT).and_then(|a| a.staged.as_ref());
-    if staged.is_some() {
+    let held = &subject.held;
+    if subject.staged {
         v.problem("a staged password is left on the key".into());
     }
-    match (&expect.on_key, &held) {
+    match (&expect.on_key, held) {
         (OnKey::Nothing, None) => {}
         (OnKey::Exactly(want) | OnKey::Stale(want), Some(have)) if want == have => {}
         (OnKey::TheDirectorys, Some(_)) => {}
@@ -96,19 +131,19 @@ pub async fn check(rig: &Rig, expect: Expect) -> Verdict {
         }
     }
     if let Some(binds) = &expect.binds {
-        if !rig.dc.binds(&rig.user.dn, binds).await {
+        if !dc.binds(dn, binds).await {
             v.lost = true;
             v.problem(format!("the expected password {binds:?} does not bind"));
         }
     }
-    if let (OnKey::TheDirectorys | OnKey::Exactly(_), Some(held)) = (&expect.on_key, &held) {
-        if expect.binds.as_deref() != Some(held.as_str()) && !rig.dc.binds(&rig.user.dn, held).await {
+    if let (OnKey::TheDirectorys | OnKey::Exactly(_), Some(held)) = (&expect.on_key, held) {
+        if expect.binds.as_deref() != Some(held.as_str()) && !dc.binds(dn, held).await {
             v.lost = true;
             v.problem("the key's password does not bind: the key and the directory disagree".into());
         }
     }
     for refused in &expect.refused {
-        if rig.dc.binds(&rig.user.dn, refused).await {
+        if dc.binds(dn, refused).await {
             v.problem(format!("{refused:?} still binds: two passwords work"));
         }
     }
@@ -118,7 +153,7 @@ pub async fn check(rig: &Rig, expect: Expect) -> Verdict {
         // which is drained every few seconds: give it that long.
         let waited = std::time::Instant::now();
         let (audit, found) = loop {
-            let audit = rig.seed.state.store.audit_of(target).await.expect("audit");
+            let audit = store.audit_of(target).await.expect("audit");
             let of_action: Vec<_> = audit.iter().filter(|e| e.action == *action).collect();
             let succeeded = of_action.iter().any(|e| Audit::Success.matches(&e.result));
             let found = match result {
@@ -136,7 +171,7 @@ pub async fn check(rig: &Rig, expect: Expect) -> Verdict {
             v.problem(format!("no audit entry {action} {result:?} on {target}: {seen:?}"));
         }
     }
-    if rig.seed.state.store.verify_audit().await.expect("audit chain").is_some() {
+    if store.verify_audit().await.expect("audit chain").is_some() {
         v.problem("the audit chain is broken".into());
     }
     v

@@ -180,12 +180,7 @@ impl Rig {
 
     /// Sets the user's password as the DC's administrator would (a change made elsewhere).
     pub async fn set_password_elsewhere(&self, new: &str) {
-        use std::collections::HashSet;
-        let mut ldap = self.dc.admin().await;
-        let value = latchkey_tests::dc::unicode_pwd(new);
-        let modify = ldap3::Mod::Replace(b"unicodePwd".to_vec(), HashSet::from([value]));
-        ldap.modify(&self.user.dn, vec![modify]).await.expect("modify").success().expect("set the password");
-        let _ = ldap.unbind().await;
+        self.dc.set_password(&self.user.dn, new).await;
     }
 
     pub async fn key_id(&self) -> i64 {
