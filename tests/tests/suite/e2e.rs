@@ -78,6 +78,9 @@ async fn self_service_password_change_in_the_browser() {
             pwa_pages::a_first_visit_fits_the_budget_and_a_warm_one_only_revalidates(dc, browser),
         )
         .await;
+        let name = "a_tab_closed_mid_flow_loses_nothing_and_locks_no_one";
+        scenario(&mut failed, name, tab_closed::a_tab_closed_mid_flow_loses_nothing_and_locks_no_one(dc, browser))
+            .await;
     }
     browser.close().await;
     assert!(failed.is_empty(), "browser scenarios failed: {failed:?}");

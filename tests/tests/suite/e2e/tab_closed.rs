@@ -88,11 +88,9 @@ fn chosen(name: &str) -> bool {
     }
 }
 
-#[tokio::test]
-async fn a_tab_closed_mid_flow_loses_nothing_and_locks_no_one() {
-    let dc = TestDc::from_env();
-    let browser = TestBrowser::launch().await;
-    let control = std::panic::AssertUnwindSafe(the_checks_see_a_wrong_password_and_a_false_notice(&dc, &browser))
+/// Runs in the suite's one browser (see `e2e.rs`).
+pub async fn a_tab_closed_mid_flow_loses_nothing_and_locks_no_one(dc: &TestDc, browser: &TestBrowser) {
+    let control = std::panic::AssertUnwindSafe(the_checks_see_a_wrong_password_and_a_false_notice(dc, browser))
         .catch_unwind()
         .await;
     let (mut passed, mut lockouts, mut lost, mut failed) = (0, 0, 0, Vec::new());
@@ -106,7 +104,7 @@ async fn a_tab_closed_mid_flow_loses_nothing_and_locks_no_one() {
             continue;
         }
         let began = Instant::now();
-        let run = std::panic::AssertUnwindSafe(scenario(&dc, &browser, n + 1, flow, point)).catch_unwind();
+        let run = std::panic::AssertUnwindSafe(scenario(dc, browser, n + 1, flow, point)).catch_unwind();
         let verdict = match tokio::time::timeout(SCENARIO_LIMIT, run).await {
             Ok(Ok(verdict)) => verdict,
             Ok(Err(panic)) => {
@@ -125,7 +123,6 @@ async fn a_tab_closed_mid_flow_loses_nothing_and_locks_no_one() {
             failed.push(format!("{name}: {}", verdict.problems.join("; ")));
         }
     }
-    browser.close().await;
     for f in &failed {
         println!("FAILED {f}");
     }
