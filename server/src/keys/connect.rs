@@ -98,9 +98,13 @@ pub async fn connect(
         };
     }
     let delivered = deliver(ch, state, &key).await?;
-    if delivered {
-        notice = Some("A new password your administrator set is now on the key.".into());
+    if let Some(by) = &delivered {
+        notice = Some(match by {
+            SetBy::Administrator => "A new password your administrator set is now on the key.".into(),
+            SetBy::User => "The new password you set is now on this key too.".into(),
+        });
     }
+    let delivered = delivered.is_some();
     // Deliveries bring the key's new listing back with them, unless one stopped the batch.
     match ch.take_listing() {
         Some(listed) => accounts = listed,
@@ -229,13 +233,26 @@ async fn lock_for_wrong_codes(state: &AppState, key: &KeyRow) -> Result<Failure,
 
 /// Hands the key the sealed passwords waiting for it; whether any was taken. One the key can
 /// never take (replayed, not for it, account gone) is dropped; others wait for next time.
-async fn deliver(ch: &mut Channel, state: &AppState, key: &KeyRow) -> Result<bool, Failure> {
+/// Who set a delivered password: the notice names them.
+enum SetBy {
+    Administrator,
+    User,
+}
+
+/// Delivers what waits for the key; who set it, when something was taken.
+async fn deliver(ch: &mut Channel, state: &AppState, key: &KeyRow) -> Result<Option<SetBy>, Failure> {
     super::staged::settle(state, key).await?;
-    let pending = state.store.pending_deliveries(key.id).await?;
-    let commands: Vec<(i64, Command)> = pending
+    let pending: Vec<_> = state
+        .store
+        .pending_deliveries(key.id)
+        .await?
         .into_iter()
         // Still staged: the directory write it follows is not confirmed yet.
         .filter(|d| d.staged_for.is_none())
+        .collect();
+    let set_by = if pending.iter().any(|d| d.staged_by_reset != 0) { SetBy::Administrator } else { SetBy::User };
+    let commands: Vec<(i64, Command)> = pending
+        .into_iter()
         .filter_map(|d| {
             let sealed = Sealed { encapsulated_key: d.encapsulated_key.try_into().ok()?, ciphertext: d.ciphertext };
             let command = Command::DeliverSealed {
@@ -247,7 +264,7 @@ async fn deliver(ch: &mut Channel, state: &AppState, key: &KeyRow) -> Result<boo
         })
         .collect();
     if commands.is_empty() {
-        return Ok(false);
+        return Ok(None);
     }
     let mut delivered = false;
     let batches = fitting_batches(commands);
@@ -263,7 +280,7 @@ async fn deliver(ch: &mut Channel, state: &AppState, key: &KeyRow) -> Result<boo
             break;
         }
     }
-    Ok(delivered)
+    Ok(delivered.then_some(set_by))
 }
 
 /// A frame holds 4096 bytes (PROTOCOL.md §4.2): deliveries go in as many requests as they need,

@@ -15,7 +15,8 @@ pub struct PendingDelivery {
     pub staged_for: Option<String>,
     /// The account's pwdLastSet (ticks) read right before that write.
     pub staged_baseline: Option<i64>,
-    /// 1 when an administrator's reset wrote it (which may leave pwdLastSet at 0).
+    /// 1 when an administrator's reset wrote it (which may leave pwdLastSet at 0); kept once
+    /// confirmed, so the key's notice names who set it.
     pub staged_by_reset: i64,
     /// The write's audit action, when settling must record it (see [`Staging::audit_action`]).
     pub staged_action: Option<String>,
@@ -193,8 +194,8 @@ async fn confirm_one(tx: &mut sqlx::Transaction<'static, sqlx::Any>, id: i64) ->
     .execute(&mut **tx)
     .await?;
     let updated = sqlx::query(
-        "UPDATE pending_deliveries SET staged_for = NULL, staged_baseline = NULL, staged_by_reset = 0,
-         staged_action = NULL WHERE id = $1",
+        "UPDATE pending_deliveries SET staged_for = NULL, staged_baseline = NULL, staged_action = NULL
+         WHERE id = $1",
     )
     .bind(id)
     .execute(&mut **tx)

@@ -965,7 +965,10 @@ async fn staged_deliveries_are_settled_by_pwd_last_set_on_the_next_connection() 
     assert_eq!(staged.rows_affected(), 1, "the change sealed one copy for the key");
 
     let mut page = RelayPage::open(&app, Some(&cookie)).await;
-    assert!(matches!(page.connect(&mut key).await, RelayEvent::Ready { .. }));
+    let ready = page.connect(&mut key).await;
+    let RelayEvent::Ready { notice, .. } = &ready else { panic!("{ready:?}") };
+    // The user's own change: the notice does not say an administrator set it.
+    assert_eq!(notice.as_deref(), Some("The new password you set is now on this key too."));
     page.close().await;
     assert_eq!(key_password(&key, ACCOUNT).as_deref(), Some(new), "moved: delivered");
     assert!(dc.binds(&user.dn, new).await);
