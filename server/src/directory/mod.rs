@@ -107,6 +107,8 @@ pub struct Directory {
     service: Vec<tokio::sync::Mutex<Option<Shared>>>,
     /// The slot the next caller takes (round robin).
     next_slot: std::sync::atomic::AtomicUsize,
+    /// Bumped when the DC failed under a connection: every slot made before is made again.
+    generation: std::sync::atomic::AtomicU64,
     /// Failed attempts to make a service connection in a row, and when the last one failed.
     reconnects: std::sync::Mutex<(u32, Option<std::time::Instant>)>,
     /// The service account's own DN, once known (see [`Directory::decoy_facts`]).
@@ -148,6 +150,7 @@ impl Directory {
                 .map(|_| tokio::sync::Mutex::new(None))
                 .collect(),
             next_slot: std::sync::atomic::AtomicUsize::new(0),
+            generation: std::sync::atomic::AtomicU64::new(0),
             reconnects: std::sync::Mutex::new((0, None)),
             service_dn: OnceCell::new(),
         })
@@ -485,8 +488,8 @@ impl Directory {
     }
 
     /// Runs `work` on a shared connection within the timeout; when it did not answer, or the
-    /// connection failed under it, the pool's connections are dropped so the next calls make
-    /// fresh ones (a DC that restarted closed them all).
+    /// connection failed under it, the pool's connections are marked stale so the next calls
+    /// make fresh ones (a DC that restarted closed them all), without waiting on any.
     async fn guarded<T>(
         &self,
         work: impl std::future::Future<Output = Result<T, DirectoryError>>,
@@ -504,9 +507,7 @@ impl Directory {
             Err(_) => Err(DirectoryError::Unavailable("the directory did not answer in time".into())),
         };
         if matches!(outcome, Err(DirectoryError::Unavailable(_))) {
-            for slot in &self.service {
-                *slot.lock().await = None;
-            }
+            self.generation.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
         outcome
     }
@@ -531,10 +532,19 @@ impl Directory {
     /// DC that is away is asked at a bounded rate — one caller per slot, the others wait on its
     /// lock — and a DC that is back is reached by the next request.
     async fn service_session(&self) -> Result<Ldap, DirectoryError> {
-        let slot = self.next_slot.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % self.service.len();
-        let mut shared = self.service[slot].lock().await;
+        let first = self.next_slot.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let generation = self.generation.load(std::sync::atomic::Ordering::Relaxed);
+        // A slot another caller is making again is passed over for the next free one.
+        let free = (0..self.service.len()).find_map(|n| self.service[(first + n) % self.service.len()].try_lock().ok());
+        let mut shared = match free {
+            Some(slot) => slot,
+            None => self.service[first % self.service.len()].lock().await,
+        };
         if let Some(current) = shared.as_mut() {
-            if !current.ldap.is_closed() && current.made.elapsed() < MAX_CONNECTION_AGE {
+            if !current.ldap.is_closed()
+                && current.made.elapsed() < MAX_CONNECTION_AGE
+                && current.generation == generation
+            {
                 return Ok(current.ldap.clone());
             }
         }
@@ -556,7 +566,7 @@ impl Directory {
         match made {
             Ok(ldap) => {
                 *tried = (0, None);
-                *shared = Some(Shared { ldap: ldap.clone(), made: std::time::Instant::now() });
+                *shared = Some(Shared { ldap: ldap.clone(), made: std::time::Instant::now(), generation });
                 Ok(ldap)
             }
             Err(e) => {
@@ -589,10 +599,12 @@ impl Directory {
     }
 }
 
-/// The shared service connection and when it was made.
+/// A pooled service connection: when it was made, and in which generation of the pool.
 struct Shared {
     ldap: Ldap,
     made: std::time::Instant,
+    /// The pool's generation when it was made.
+    generation: u64,
 }
 
 /// The most service connections a pool keeps, whatever the setting says.

@@ -90,7 +90,7 @@ pub async fn connect(
 
     let mut notice = reconcile::open_changes(ch, state, &key).await?;
     let mut accounts = sync_accounts(ch, state, &key).await?;
-    if let Some(dropped) = reconcile::leftover_staged(ch, &key, &accounts).await? {
+    if let Some(dropped) = reconcile::leftover_staged(ch, state, &key, &accounts).await? {
         notice = notice.or(Some(dropped));
         accounts = match ch.take_listing() {
             Some(listed) => listed,
@@ -101,7 +101,7 @@ pub async fn connect(
     if let Some(by) = &delivered {
         notice = Some(match by {
             SetBy::Administrator => "A new password your administrator set is now on the key.".into(),
-            SetBy::User => "The new password you set is now on this key too.".into(),
+            SetBy::User => "The new password you set is now on the key too.".into(),
         });
     }
     let delivered = delivered.is_some();

@@ -71,7 +71,12 @@ pub async fn verdict(
 /// Reconciles every open change of `key`; returns what to tell the user, if anything happened.
 pub async fn open_changes(ch: &mut Channel, state: &AppState, key: &KeyRow) -> Result<Option<String>, Failure> {
     let mut notice = None;
-    for change in state.store.open_changes(key.id).await? {
+    let open = state.store.open_changes(key.id).await?;
+    if !open.is_empty() {
+        // The verdicts read the audit log (an administrator's write): what waits goes in first.
+        crate::service::audit::drain_spool(state).await;
+    }
+    for change in open {
         let slot = u16::try_from(change.slot).map_err(|_| Failure::internal())?;
         let verdict = match by_journal(&change.step, change.started_at, state.now()) {
             Some(verdict) => verdict,
@@ -127,6 +132,7 @@ pub async fn open_changes(ch: &mut Channel, state: &AppState, key: &KeyRow) -> R
 /// what to tell the user when something was dropped; the key's new listing is the channel's.
 pub async fn leftover_staged(
     ch: &mut Channel,
+    state: &AppState,
     key: &KeyRow,
     listed: &[AccountListing],
 ) -> Result<Option<String>, Failure> {
@@ -142,6 +148,9 @@ pub async fn leftover_staged(
         }
     }
     tracing::info!(serial = %key.serial, "dropped a staged password no open change explains");
+    let (actor, nowhere) = (audit::key_actor(&key.serial), ClientAddr(None));
+    let action = audit::action::KEY_CHANGE_EVERYWHERE;
+    audit::record_result(state, &actor, action, &key.serial, "leftover_staged_dropped", &nowhere).await;
     Ok(Some("A password change that was interrupted did not go through: the key keeps the password it had.".into()))
 }
 

@@ -22,6 +22,10 @@ const MAX_AGE_SECS: i64 = reconcile::MAX_AGE_SECS;
 pub async fn settle(state: &AppState, key: &KeyRow) -> Result<(), Failure> {
     let staged: Vec<PendingDelivery> =
         state.store.pending_deliveries(key.id).await?.into_iter().filter(|d| d.staged_for.is_some()).collect();
+    if !staged.is_empty() {
+        // The verdicts read the audit log (an administrator's write): what waits goes in first.
+        crate::service::audit::drain_spool(state).await;
+    }
     let grace = deliveries::settle_grace_secs(state);
     for delivery in staged {
         let (Some(dn), Some(baseline)) = (&delivery.staged_for, delivery.staged_baseline) else { continue };

@@ -56,14 +56,14 @@ pub async fn record_result(
         client_addr: addr.label(),
     };
     tracing::info!(actor = %entry.actor, action = %entry.action, target = %entry.target, result = %entry.result, client = ?entry.client_addr, "audit");
-    // What waits goes first, so the log keeps the order things happened in.
-    let _ = drain_spool(state).await;
-    if let Err(e) = state.store.audit(&entry).await {
+    match state.store.audit(&entry).await {
+        Ok(()) => {}
         // The database is away: the entry waits in the spool until it is back.
-        match state.audit_spool.push(&entry).await {
+        Err(e) if crate::store::unreachable(&e) => match state.audit_spool.push(&state.store, &entry).await {
             Ok(()) => tracing::warn!(error = %e, "the audit log cannot be written: the entry is spooled"),
             Err(spool) => tracing::error!(error = %e, %spool, ?entry, "AUDIT WRITE FAILED"),
-        }
+        },
+        Err(e) => tracing::error!(error = %e, ?entry, "AUDIT WRITE FAILED"),
     }
 }
 
@@ -75,7 +75,7 @@ pub async fn drain_spool(state: &AppState) -> usize {
     })
 }
 
-/// Drains the spool every few seconds, so what waited reaches the log without a new entry.
+/// Drains the spool every few seconds.
 pub async fn drain_spool_every(state: AppState) {
     let mut ticks = tokio::time::interval(crate::store::AUDIT_SPOOL_DRAIN_EVERY);
     loop {
@@ -159,16 +159,25 @@ pub fn key_actor(serial: &str) -> String {
 /// beyond it is cut (at a character boundary) and marked, so nobody fills the log.
 pub const MAX_FIELD_CHARS: usize = 256;
 
+/// At most `MAX_FIELD_CHARS` characters, control characters (which PostgreSQL's text refuses,
+/// or which would break a log line) shown as U+FFFD.
 fn capped(text: &str) -> String {
+    let shown = |s: &str| s.chars().map(|c| if c.is_control() { '\u{FFFD}' } else { c }).collect::<String>();
     match text.char_indices().nth(MAX_FIELD_CHARS) {
-        None => text.to_string(),
-        Some((end, _)) => format!("{}…", &text[..end]),
+        None => shown(text),
+        Some((end, _)) => format!("{}…", shown(&text[..end])),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_are_never_audited_as_such() {
+        assert_eq!(capped("x\u{0}y\nz"), "x\u{FFFD}y\u{FFFD}z");
+        assert_eq!(capped("Zoë Ärger"), "Zoë Ärger", "letters pass as they are");
+    }
 
     #[test]
     fn audited_text_is_capped_at_a_character_boundary() {

@@ -125,7 +125,7 @@ impl AuditEntry {
     }
 
     /// The unkeyed link of entries appended before the chain was anchored.
-    fn hash(&self, prev: &str) -> String {
+    pub(super) fn hash(&self, prev: &str) -> String {
         let at = self.at.to_string();
         let mut h = Sha256::new();
         for field in self.fields(prev, &at) {
@@ -135,7 +135,7 @@ impl AuditEntry {
         hex::encode(h.finalize())
     }
 
-    fn mac(&self, key: &[u8; 32], prev: &str) -> String {
+    pub(super) fn mac(&self, key: &[u8; 32], prev: &str) -> String {
         let at = self.at.to_string();
         let mut m = keyed(key, b"latchkey-audit-hmac-v1");
         for field in self.fields(prev, &at) {

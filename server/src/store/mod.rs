@@ -37,6 +37,29 @@ pub use sessions::{NewSession, Principal, SessionRow};
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Executor};
 
+/// Whether `e` says the database cannot be reached or written now (down, read-only, out of
+/// connections or space), as opposed to refusing what was sent: the former may pass.
+pub fn unreachable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            // PostgreSQL: connection exceptions, read-only transaction, insufficient resources,
+            // shutting down. SQLite: busy, locked, read-only, I/O error, full, cannot open.
+            code.starts_with("08")
+                || code.starts_with("53")
+                || code.starts_with("57P")
+                || code == "25006"
+                || code.parse::<i64>().is_ok_and(|n| matches!(n & 0xff, 5 | 6 | 8 | 10 | 13 | 14))
+        }),
+        _ => false,
+    }
+}
+
 /// Which database the store runs on. The same queries serve both: `$N` parameters, booleans
 /// as 0/1 integers, no engine-specific functions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -968,7 +968,7 @@ async fn staged_deliveries_are_settled_by_pwd_last_set_on_the_next_connection() 
     let ready = page.connect(&mut key).await;
     let RelayEvent::Ready { notice, .. } = &ready else { panic!("{ready:?}") };
     // The user's own change: the notice does not say an administrator set it.
-    assert_eq!(notice.as_deref(), Some("The new password you set is now on this key too."));
+    assert_eq!(notice.as_deref(), Some("The new password you set is now on the key too."));
     page.close().await;
     assert_eq!(key_password(&key, ACCOUNT).as_deref(), Some(new), "moved: delivered");
     assert!(dc.binds(&user.dn, new).await);
