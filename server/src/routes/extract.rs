@@ -1,5 +1,6 @@
 //! The edge's extractors: axum's `Json`, `Query` and `Path`, whose rejections become API errors
-//! with a reason (one vocabulary, always JSON) instead of plain text.
+//! with a reason (one vocabulary, always JSON) instead of plain text; and the one rule every
+//! text sent to the API keeps (`refuse_nul`).
 
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts};
@@ -35,4 +36,24 @@ impl From<PathRejection> for AppError {
     fn from(rejection: PathRejection) -> Self {
         AppError(ErrorKind::BadRequest { reason: rejection.body_text() })
     }
+}
+
+/// Refuses a request whose path, query or body carries U+0000 (percent-encoded, or escaped in
+/// JSON): no name, code or password holds one, and PostgreSQL's text cannot store it, so it
+/// would fail deep in a flow instead of here with a reason. Bodies are already bounded.
+pub async fn refuse_nul(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let refused = || AppError(ErrorKind::BadRequest { reason: "text may not contain U+0000".into() }).into_response();
+    if request.uri().to_string().to_ascii_lowercase().contains("%00") {
+        return refused();
+    }
+    let (parts, body) = request.into_parts();
+    let bytes = match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(bytes) => bytes,
+        Err(_) => return AppError(ErrorKind::BadRequest { reason: "the body is too large".into() }).into_response(),
+    };
+    if bytes.windows(6).any(|w| w.eq_ignore_ascii_case(b"\\u0000")) || bytes.contains(&0) {
+        return refused();
+    }
+    next.run(axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes))).await
 }

@@ -41,6 +41,7 @@ pub fn router(state: AppState) -> Router {
     let (api, _) = api_routes().split_for_parts();
     let api = api
         .fallback(|| async { AppError(ErrorKind::NotFound) })
+        .layer(middleware::from_fn(extract::refuse_nul))
         .layer(middleware::from_fn_with_state(state.clone(), refuse_cross_site))
         .layer(RequestBodyLimitLayer::new(MAX_BODY))
         .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")));

@@ -475,6 +475,27 @@ async fn a_huge_user_name_is_refused_and_audited_only_in_part() {
     assert_eq!(app.state.store.audit_of("someone-unknown").await.unwrap().len(), 1);
 }
 
+/// A name with control characters is audited with them shown as U+FFFD, in the log itself:
+/// nothing is left waiting in the spool. U+0000 (which PostgreSQL's text cannot hold) is
+/// refused at the edge, in a body or in a query.
+#[tokio::test]
+async fn a_name_with_control_characters_is_audited_in_the_log() {
+    let dc = dc();
+    let mut app = spawn_app(&dc, AppOptions::default()).await;
+    let (status, body) = error_code(app.sign_in("zoë\u{0}admin", "Wrong-Pass-123").await).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("bad_request")), "{body}");
+    let (status, _) = error_code(app.get("/api/recovery/options?username=zo%00e").await).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(app.sign_in("zoë\u{7}\nadmin", "Wrong-Pass-123").await.status(), StatusCode::UNAUTHORIZED);
+    let logged = app.state.store.audit_of("zoë\u{FFFD}\u{FFFD}admin").await.unwrap();
+    assert_eq!(logged.len(), 1, "the refusal is in the audit log");
+    let spool = app.state.config.secret_key_file.with_extension("audit-spool");
+    assert!(std::fs::read_to_string(&spool).unwrap_or_default().is_empty(), "nothing spooled");
+    // Positive control: the name without them is kept as typed.
+    assert_eq!(app.sign_in("zoë-admin", "Wrong-Pass-123").await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(app.state.store.audit_of("zoë-admin").await.unwrap().len(), 1);
+}
+
 #[tokio::test]
 async fn concurrent_guesses_and_the_directorys_longer_window_still_lock_no_one() {
     let dc = dc();
