@@ -11,6 +11,9 @@ const VISITED_PREFIXES = ["/admin/", "/recover/"];
 // worker's, whose files without a hash in their name must come from the network too, never
 // this worker's older copies. (Kept while the worker runs; a restarted worker serves its own.)
 const NEWER_PAGES = new Set();
+// Each page's comparison with this worker's copy, while it runs: the page gets its response at
+// once, and its requests for files without a hash wait for the verdict instead.
+const COMPARING = new Map();
 
 self.addEventListener("install", (event) => {
   // Waits to take over until the page asks (its "Reload"), so one page never mixes versions.
@@ -60,22 +63,31 @@ self.addEventListener("fetch", (event) => {
 /** Pages: the network first, so a deployment is seen at once; the cached shell when it is out of reach. */
 async function navigation(event, request, url) {
   const bundle = VISITED_PREFIXES.find((p) => url.pathname.startsWith(p));
+  // Read while the network answers, not after.
+  const mine = caches.match(bundle ? `${bundle}index.html` : "/index.html");
   try {
     const response = (await event.preloadResponse) || (await fetch(request));
-    const mine = await caches.match(bundle ? `${bundle}index.html` : "/index.html");
-    if (mine && response.ok && (await mine.text()) !== (await response.clone().text())) {
-      NEWER_PAGES.add(event.resultingClientId);
-    }
+    if (!response.ok) return response;
+    const client = event.resultingClientId;
+    const compared = compare(mine, response.clone(), client);
+    COMPARING.set(client, compared);
+    event.waitUntil(compared.finally(() => COMPARING.delete(client)));
     // Only the bundle's own page is kept as its shell: a mistyped path under it is served the
     // portal's page, which must not take the bundle's place.
     const own = bundle && (url.pathname === bundle || url.pathname === `${bundle}index.html`);
-    if (own && response.ok) await put(VISITED, `${bundle}index.html`, response.clone());
+    if (own) event.waitUntil(put(VISITED, `${bundle}index.html`, response.clone()));
     return response;
   } catch (offline) {
-    const shell = await caches.match(bundle ? `${bundle}index.html` : "/index.html");
+    const shell = await mine;
     if (shell) return shell;
     throw offline;
   }
+}
+
+/** Marks the page as a newer build's when the network's copy differs from this worker's. */
+async function compare(mine, theirs, client) {
+  const cached = await mine;
+  if (cached && (await cached.text()) !== (await theirs.text())) NEWER_PAGES.add(client);
 }
 
 /** The cache first. Only a page of a newer build than this worker's gets the files without a
@@ -83,6 +95,7 @@ async function navigation(event, request, url) {
  * first, so it never runs beside this worker's older copies; the cache when the network is out
  * of reach. */
 async function asset(request, url, client) {
+  await COMPARING.get(client)?.catch(() => {});
   const cached = await caches.match(request);
   if (cached && (hashed(url) || !NEWER_PAGES.has(client))) return cached;
   try {

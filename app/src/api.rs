@@ -44,6 +44,22 @@ pub async fn session() -> ApiResult<Option<SessionView>> {
     Ok(Some(view))
 }
 
+/// Whether the page's own request for the session has already come back signed out
+/// (`index.html` notes it in `window.latchkeySignedOut` as it arrives): the app's first render
+/// can then be the sign-in form, not a "Loading…" that a later task replaces. Takes that answer.
+pub fn signed_out_already() -> bool {
+    let Some(window) = web_sys::window() else { return false };
+    let said = Reflect::get(&window, &JsValue::from_str("latchkeySignedOut")).ok().and_then(|v| v.as_bool());
+    if said != Some(true) {
+        return false;
+    }
+    for key in ["latchkeySession", "latchkeySignedOut"] {
+        let _ = Reflect::delete_property(&window, &JsValue::from_str(key));
+    }
+    crate::network::heard(true);
+    true
+}
+
 /// The page's own request for the session (`window.latchkeySession`: a promise of the
 /// response, or of `null` when it never reached the server), taken once; `None` when there is
 /// none left to take.

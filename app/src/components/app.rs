@@ -27,10 +27,15 @@ pub struct Session(pub RwSignal<SessionState>);
 
 #[component]
 pub fn App() -> impl IntoView {
-    let session = RwSignal::new(SessionState::Loading);
-    provide_context(Session(session));
     let offline = network::watch();
-    check_session(session);
+    // Signed out by the time the app starts (the page asked as it loaded): the first render
+    // is the sign-in form.
+    let signed_out = api::signed_out_already();
+    let session = RwSignal::new(if signed_out { SessionState::SignedOut } else { SessionState::Loading });
+    provide_context(Session(session));
+    if !signed_out {
+        check_session(session);
+    }
     // Which page shows follows from the session alone: no router needed (and none shipped).
     // The memo changes only on sign-in and sign-out, so updating the session keeps the page.
     let page_kind = Memo::new(move |_| match session.get() {
