@@ -24,8 +24,6 @@ impl PasswordChecker {
                 .filter(|l| !l.is_empty() && !l.starts_with('#'))
                 .collect(),
         };
-        // zxcvbn builds its dictionaries on first use (tens of ms): here, not in a user's change.
-        is_common_password("password");
         Ok(PasswordChecker { extra })
     }
 
