@@ -203,25 +203,27 @@ impl Directory {
     pub async fn service_dn(&self) -> Result<String, DirectoryError> {
         let dn = self
             .service_dn
-            .get_or_try_init(|| async {
-                let mut ldap = self.service_session().await?;
-                // Samba does not answer "who am I": the configured name then says who it is.
-                let answer = match ldap.extended(ldap3::exop::WhoAmI).await?.success() {
-                    Ok((who, _)) => who.val.map(|v| String::from_utf8_lossy(&v).into_owned()).unwrap_or_default(),
-                    Err(_) => self.configured_identity(),
-                };
-                // "dn:<DN>", or (Active Directory) "u:DOMAIN\\name".
-                if let Some(dn) = answer.strip_prefix("dn:") {
-                    return Ok(dn.to_string());
-                }
-                // A UPN names the account too (find_user matches it), a DOMAIN\\name its last part.
-                let name = answer.strip_prefix("u:").and_then(|u| u.rsplit('\\').next()).unwrap_or_default();
-                match self.find_user(name).await? {
-                    Some(user) if !name.is_empty() => Ok(user.dn),
-                    _ => {
-                        Err(DirectoryError::Misconfigured(format!("the service account ({answer}) cannot find itself")))
+            .get_or_try_init(|| {
+                self.guarded(async {
+                    let mut ldap = self.service_session().await?;
+                    // Samba does not answer "who am I": the configured name then says who it is.
+                    let answer = match ldap.extended(ldap3::exop::WhoAmI).await?.success() {
+                        Ok((who, _)) => who.val.map(|v| String::from_utf8_lossy(&v).into_owned()).unwrap_or_default(),
+                        Err(_) => self.configured_identity(),
+                    };
+                    // "dn:<DN>", or (Active Directory) "u:DOMAIN\\name".
+                    if let Some(dn) = answer.strip_prefix("dn:") {
+                        return Ok(dn.to_string());
                     }
-                }
+                    // A UPN names the account too (find_user matches it), a DOMAIN\\name its last part.
+                    let name = answer.strip_prefix("u:").and_then(|u| u.rsplit('\\').next()).unwrap_or_default();
+                    match self.find_user(name).await? {
+                        Some(user) if !name.is_empty() => Ok(user.dn),
+                        _ => Err(DirectoryError::Misconfigured(format!(
+                            "the service account ({answer}) cannot find itself"
+                        ))),
+                    }
+                })
             })
             .await?
             .clone();
@@ -533,17 +535,18 @@ impl Directory {
     /// lock — and a DC that is back is reached by the next request.
     async fn service_session(&self) -> Result<Ldap, DirectoryError> {
         let first = self.next_slot.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let generation = self.generation.load(std::sync::atomic::Ordering::Relaxed);
         // A slot another caller is making again is passed over for the next free one.
         let free = (0..self.service.len()).find_map(|n| self.service[(first + n) % self.service.len()].try_lock().ok());
         let mut shared = match free {
             Some(slot) => slot,
             None => self.service[first % self.service.len()].lock().await,
         };
+        // Read once the slot is ours: a connection remade meanwhile is not taken for stale.
+        let generation = self.generation.load(std::sync::atomic::Ordering::Relaxed);
         if let Some(current) = shared.as_mut() {
             if !current.ldap.is_closed()
                 && current.made.elapsed() < MAX_CONNECTION_AGE
-                && current.generation == generation
+                && current.generation >= generation
             {
                 return Ok(current.ldap.clone());
             }

@@ -74,7 +74,7 @@ pub async fn open_changes(ch: &mut Channel, state: &AppState, key: &KeyRow) -> R
     let open = state.store.open_changes(key.id).await?;
     if !open.is_empty() {
         // The verdicts read the audit log (an administrator's write): what waits goes in first.
-        crate::service::audit::drain_spool(state).await;
+        crate::service::audit::drain_spool_before_reading(state).await;
     }
     for change in open {
         let slot = u16::try_from(change.slot).map_err(|_| Failure::internal())?;

@@ -24,7 +24,7 @@ pub async fn settle(state: &AppState, key: &KeyRow) -> Result<(), Failure> {
         state.store.pending_deliveries(key.id).await?.into_iter().filter(|d| d.staged_for.is_some()).collect();
     if !staged.is_empty() {
         // The verdicts read the audit log (an administrator's write): what waits goes in first.
-        crate::service::audit::drain_spool(state).await;
+        crate::service::audit::drain_spool_before_reading(state).await;
     }
     let grace = deliveries::settle_grace_secs(state);
     for delivery in staged {

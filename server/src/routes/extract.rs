@@ -52,8 +52,33 @@ pub async fn refuse_nul(request: axum::extract::Request, next: axum::middleware:
         Ok(bytes) => bytes,
         Err(_) => return AppError(ErrorKind::BadRequest { reason: "the body is too large".into() }).into_response(),
     };
-    if bytes.windows(6).any(|w| w.eq_ignore_ascii_case(b"\\u0000")) || bytes.contains(&0) {
+    if bytes.contains(&0) || serde_json::from_slice::<serde_json::Value>(&bytes).is_ok_and(|v| holds_nul(&v)) {
         return refused();
     }
     next.run(axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes))).await
+}
+
+/// Whether any key or string in `value` holds U+0000 (as decoded: `"\\u0000"`, a backslash
+/// followed by text, does not).
+fn holds_nul(value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::String(s) => s.contains('\0'),
+        serde_json::Value::Array(items) => items.iter().any(holds_nul),
+        serde_json::Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || holds_nul(v)),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_decoded_nul_counts() {
+        let parsed = |text: &str| serde_json::from_str::<serde_json::Value>(text).unwrap();
+        assert!(holds_nul(&parsed(r#"{"username":"zo\u0000e"}"#)));
+        assert!(holds_nul(&parsed(r#"{"a":[{"zo\u0000e":1}]}"#)), "in a key, nested");
+        assert!(!holds_nul(&parsed(r#"{"password":"back\\u0000slash"}"#)), "an escaped backslash, then text");
+        assert!(!holds_nul(&parsed(r#"{"username":"Zoë Ärger"}"#)));
+    }
 }

@@ -75,6 +75,15 @@ pub async fn drain_spool(state: &AppState) -> usize {
     })
 }
 
+/// As [`drain_spool`], waiting a little for a drain under way: before a verdict that reads the
+/// audit log (an administrator's write) must see what waited.
+pub async fn drain_spool_before_reading(state: &AppState) {
+    let wait = std::time::Duration::from_secs(5);
+    if let Err(e) = state.audit_spool.drain_within(&state.store, wait).await {
+        tracing::error!(error = %e, "cannot read the audit spool");
+    }
+}
+
 /// Drains the spool every few seconds.
 pub async fn drain_spool_every(state: AppState) {
     let mut ticks = tokio::time::interval(crate::store::AUDIT_SPOOL_DRAIN_EVERY);

@@ -77,17 +77,33 @@ impl AuditSpool {
     /// Moves what waits into the audit log, oldest first; stops when the database is still
     /// away. How many moved. Another drain under way (here or in another process) is left to it.
     pub async fn drain(&self, store: &Store) -> std::io::Result<usize> {
+        self.drain_within(store, Duration::ZERO).await
+    }
+
+    /// As [`AuditSpool::drain`], waiting up to `wait` for a drain under way to end first: for
+    /// a reader that must see what waited (a verdict that reads the audit log).
+    pub async fn drain_within(&self, store: &Store, wait: Duration) -> std::io::Result<usize> {
         if std::fs::metadata(&self.path).map(|m| m.len() == 0).unwrap_or(true) {
             return Ok(0);
         }
-        let Ok(_here) = self.draining.try_lock() else { return Ok(0) };
-        let path = self.path.clone();
-        let Some(_drainer) = blocking(move || try_locked(&sibling(&path, "drain"))).await? else { return Ok(0) };
+        let Ok(_here) = tokio::time::timeout(wait, self.draining.lock()).await else { return Ok(0) };
+        let drain_lock = sibling(&self.path, "drain");
+        let until = std::time::Instant::now() + wait;
+        let _drainer = loop {
+            let path = drain_lock.clone();
+            match blocking(move || try_locked(&path)).await? {
+                Some(file) => break file,
+                None if std::time::Instant::now() < until => tokio::time::sleep(Duration::from_millis(50)).await,
+                None => return Ok(0),
+            }
+        };
         let mut moved = 0;
         loop {
             let path = self.path.clone();
             let (text, _) = blocking(move || read(&path)).await?;
-            let batch: Vec<String> = text.lines().take(BATCH).map(str::to_string).collect();
+            // Only whole lines: one a writer is still appending is left for the next drain.
+            let whole = text.rfind('\n').map_or("", |end| &text[..end]);
+            let batch: Vec<String> = whole.lines().take(BATCH).map(str::to_string).collect();
             if batch.is_empty() {
                 break;
             }
@@ -290,6 +306,32 @@ mod tests {
         let at: Vec<i64> = store.audit_of("Zoë").await.unwrap().iter().map(|e| e.at).collect();
         assert_eq!(at, vec![1, 4], "the forged one is not there");
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "", "nothing left behind");
+    }
+
+    #[tokio::test]
+    async fn a_line_still_being_written_waits_for_the_next_drain() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("spool");
+        let spool = AuditSpool::new(path.clone());
+        let store = store_in(dir.path()).await;
+        spool.push(&store, &entry(1)).await.unwrap();
+        // A writer holding the lock has written half its line when a drain reads the file.
+        let line = serde_json::to_string(&Spooled::of(&store, &entry(2))).unwrap();
+        let (head, tail) = line.split_at(line.len() / 2);
+        let writing = locked(&sibling(&path, "lock")).unwrap();
+        let mut file = OpenOptions::new().append(true).open(&path).unwrap();
+        file.write_all(head.as_bytes()).unwrap();
+        let draining = tokio::spawn({
+            let (spool, store) = (AuditSpool::new(path.clone()), store.clone());
+            async move { spool.drain(&store).await.unwrap() }
+        });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        file.write_all(format!("{tail}\n").as_bytes()).unwrap();
+        drop(writing);
+        assert_eq!(draining.await.unwrap(), 1, "the whole line only");
+        assert_eq!(spool.drain(&store).await.unwrap(), 1, "the other, once written whole");
+        let at: Vec<i64> = store.audit_of("Zoë").await.unwrap().iter().map(|e| e.at).collect();
+        assert_eq!(at, vec![1, 2]);
     }
 
     #[cfg(unix)]

@@ -47,15 +47,19 @@ pub fn unreachable(e: &sqlx::Error) -> bool {
         | sqlx::Error::PoolTimedOut
         | sqlx::Error::PoolClosed
         | sqlx::Error::WorkerCrashed => true,
-        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
-            // PostgreSQL: connection exceptions, read-only transaction, insufficient resources,
-            // shutting down. SQLite: busy, locked, read-only, I/O error, full, cannot open.
-            code.starts_with("08")
-                || code.starts_with("53")
-                || code.starts_with("57P")
-                || code == "25006"
-                || code.parse::<i64>().is_ok_and(|n| matches!(n & 0xff, 5 | 6 | 8 | 10 | 13 | 14))
-        }),
+        sqlx::Error::Database(db) => {
+            let sqlite = db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some();
+            db.code().is_some_and(|code| {
+                if sqlite {
+                    // Busy, locked, read-only, I/O error, full, cannot open (primary codes).
+                    code.parse::<i64>().is_ok_and(|n| matches!(n & 0xff, 5 | 6 | 8 | 10 | 13 | 14))
+                } else {
+                    // Connection exceptions, read-only transaction, insufficient resources,
+                    // shutting down.
+                    code.starts_with("08") || code.starts_with("53") || code.starts_with("57P") || code == "25006"
+                }
+            })
+        }
         _ => false,
     }
 }
