@@ -124,24 +124,12 @@ impl TcpRelay {
 
     /// Waits until the armed statement came (the relay froze or cut right before it).
     pub async fn statement_reached(&self) {
-        loop {
-            let notified = self.shared.reached.notified();
-            if self.shared.fired.load(std::sync::atomic::Ordering::SeqCst) {
-                return;
-            }
-            notified.await;
-        }
+        self.until(&self.shared.fired).await
     }
 
     /// Waits until a client wrote while the relay was frozen: the server waits on the service.
     pub async fn client_blocked(&self) {
-        loop {
-            let notified = self.shared.reached.notified();
-            if self.shared.blocked.load(std::sync::atomic::Ordering::SeqCst) {
-                return;
-            }
-            notified.await;
-        }
+        self.until(&self.shared.blocked).await
     }
 
     /// Connections made from now on wait, unanswered, until `let_new_through` or `drop_new`;
@@ -153,9 +141,15 @@ impl TcpRelay {
 
     /// Waits until a connection made since `hold_new` is held.
     pub async fn new_held(&self) {
+        self.until(&self.shared.new_held).await
+    }
+
+    /// Waits until `flag` is set (each setter notifies `reached`); asked before each wait, so
+    /// a notice sent in between is not missed.
+    async fn until(&self, flag: &std::sync::atomic::AtomicBool) {
         loop {
             let notified = self.shared.reached.notified();
-            if self.shared.new_held.load(std::sync::atomic::Ordering::SeqCst) {
+            if flag.load(std::sync::atomic::Ordering::SeqCst) {
                 return;
             }
             notified.await;

@@ -349,9 +349,10 @@ async fn change_everywhere(
         Err(e) => return undo(ch, state, journal, account, Failure::from(e)).await,
     };
     state.store.journal_rebase(journal, facts.password_last_set_ticks, state.now()).await?;
-    if let Err(e) = check_change(state, &facts, &current, &new) {
-        return undo(ch, state, journal, account, Failure::from(e)).await;
-    }
+    let checked = match check_change(state, &facts, &current, &new) {
+        Ok(checked) => checked,
+        Err(e) => return undo(ch, state, journal, account, Failure::from(e)).await,
+    };
     // The employee's other keys get it sealed, staged before the write and confirmed after it,
     // so a crash in between leaves them something their next connection settles.
     let employee = key.key.employee.as_ref().map(|e| e.id);
@@ -368,7 +369,7 @@ async fn change_everywhere(
     };
     drop(secret);
     progress(ch, ProgressStep::Directory).await?;
-    if let Err(e) = change_in_directory(state, &facts, &current, &new, false).await {
+    if let Err(e) = change_in_directory(state, &facts, &current, &new, false, checked).await {
         let no_answer = matches!(e.0, ErrorKind::DirectoryUnavailable | ErrorKind::Internal);
         let failure = Failure::from(e);
         // A refusal is a refusal: the key drops the new password, the other keys theirs.

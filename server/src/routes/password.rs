@@ -106,7 +106,7 @@ async fn write(state: &AppState, row: &SessionRow, request: &ChangePasswordReque
     }
     let facts = state.directory()?.account_facts(&row.user_dn).await?;
     // A password the policy refuses stages nothing.
-    check_change(state, &facts, &request.current, &request.new)?;
+    let checked = check_change(state, &facts, &request.current, &request.new)?;
     // Sealed to the keys first: a crash after the write leaves them staged for the key's next
     // connection to settle, never a key with a password the directory no longer has.
     let employee = state.store.employee_by_guid(&facts.user.object_guid).await?.map(|e| e.id);
@@ -120,7 +120,7 @@ async fn write(state: &AppState, row: &SessionRow, request: &ChangePasswordReque
     let staged = changed::stage(state, employee, &secret, None, &staging).await?;
     drop(secret);
     let must_change = row.change_required.is_some();
-    match change_in_directory(state, &facts, &request.current, &request.new, must_change).await {
+    match change_in_directory(state, &facts, &request.current, &request.new, must_change, checked).await {
         Ok(()) => Ok(staged),
         // No answer: the DC may have applied it; the key's next connection settles it.
         Err(e) if matches!(e.0, ErrorKind::DirectoryUnavailable | ErrorKind::Internal) => {

@@ -37,19 +37,19 @@ pub async fn change_local(
     Ok(())
 }
 
-/// Checks `new` against the policy and the minimum age, then changes the password in the
-/// directory with the user's own rights (delete old + add new: the DC checks the old password,
-/// history and minimum age). Shared by the password page and the key flows.
+/// Changes the password in the directory with the user's own rights (delete old + add new: the
+/// DC checks the old password, history and minimum age), once [`check_change`] passed it.
+/// Shared by the password page and the key flows.
 pub async fn change_in_directory(
     state: &AppState,
     facts: &AccountFacts,
     current: &Password,
     new: &Password,
     session_requires_change: bool,
+    _checked: Checked,
 ) -> Result<(), AppError> {
     let directory = state.directory()?;
     let now = state.now();
-    check_change(state, facts, current, new)?;
     // Users who must change cannot bind; the service account's modify still proves the old
     // password.
     let bind_as = if facts.change_required || session_requires_change { BindAs::Service } else { BindAs::User };
@@ -66,15 +66,19 @@ pub async fn change_in_directory(
     outcome.map_err(|e| refine(e, facts, now, current.expose(), new.expose()))
 }
 
+/// Proof that [`check_change`] passed: [`change_in_directory`] takes it, so no flow writes a
+/// password the checks did not see, and none pays for them twice.
+pub struct Checked(());
+
 /// What refuses a change before anything is sent or staged: the account's flags, the policy
-/// (the blocklist included) and the minimum age. [`change_in_directory`] asks it too; a flow
-/// that stages deliveries before the write asks it first, so a refused password stages nothing.
+/// (the blocklist included) and the minimum age. Asked before a flow stages the keys' copies,
+/// so a refused password stages nothing.
 pub fn check_change(
     state: &AppState,
     facts: &AccountFacts,
     current: &Password,
     new: &Password,
-) -> Result<(), AppError> {
+) -> Result<Checked, AppError> {
     if !facts.may_change {
         return Err(AppError(ErrorKind::NotPermitted));
     }
@@ -91,7 +95,7 @@ pub fn check_change(
     if let Some(allowed_at) = earliest_change(facts, state.now()) {
         return Err(AppError(ErrorKind::TooYoung { allowed_at: Some(allowed_at) }));
     }
-    Ok(())
+    Ok(Checked(()))
 }
 
 /// An administrator's reset of the target's password, typed or generated: checked against the
