@@ -7,6 +7,7 @@ use std::path::Path;
 
 use latchkey_api::{ErrorKind, Strength};
 use latchkey_policy::{Account, Blocklist, Policy};
+use sha2::{Digest, Sha256};
 use zxcvbn::matching::patterns::{DictionaryPattern, MatchPattern};
 
 pub struct PasswordChecker {
@@ -36,11 +37,31 @@ impl PasswordChecker {
         policy: &Policy,
         account: &Account,
     ) -> Result<(), ErrorKind> {
-        let report = latchkey_policy::check(candidate, current, policy, account, self);
+        self.require_screened(candidate, current, policy, account, None)
+    }
+
+    /// As [`PasswordChecker::require`], taking the blocklist's verdict from `screened` when it
+    /// is the verdict on this candidate.
+    pub fn require_screened(
+        &self,
+        candidate: &str,
+        current: Option<&str>,
+        policy: &Policy,
+        account: &Account,
+        screened: Option<&Screened>,
+    ) -> Result<(), ErrorKind> {
+        let blocklist = ScreenedFirst { checker: self, screened };
+        let report = latchkey_policy::check(candidate, current, policy, account, &blocklist);
         if report.failures().next().is_some() {
             return Err(ErrorKind::PolicyViolation { report });
         }
         Ok(())
+    }
+
+    /// The blocklist's verdict on `candidate`, to be reached ahead: zxcvbn's search takes
+    /// milliseconds, which a blocking thread can spend while the directory is read.
+    pub fn screen(&self, candidate: &str) -> Screened {
+        Screened { digest: Sha256::digest(candidate.as_bytes()).into(), blocked: self.contains(candidate) }
     }
 
     pub fn strength(&self, candidate: &str, user_inputs: &[&str]) -> Strength {
@@ -68,6 +89,27 @@ impl Blocklist for PasswordChecker {
         // decorations (digits and symbols before or after) is blocked.
         let core = candidate.trim_matches(|c: char| c.is_ascii_digit() || c.is_ascii_punctuation());
         Some(is_common_password(candidate) || (!core.is_empty() && is_common_password(core)))
+    }
+}
+
+/// The blocklist's verdict on one candidate, known by its digest (no copy of it is kept).
+pub struct Screened {
+    digest: [u8; 32],
+    blocked: Option<bool>,
+}
+
+/// The verdict reached ahead when it is this candidate's, else the search.
+struct ScreenedFirst<'a> {
+    checker: &'a PasswordChecker,
+    screened: Option<&'a Screened>,
+}
+
+impl Blocklist for ScreenedFirst<'_> {
+    fn contains(&self, candidate: &str) -> Option<bool> {
+        match self.screened {
+            Some(s) if s.digest == <[u8; 32]>::from(Sha256::digest(candidate.as_bytes())) => s.blocked,
+            _ => self.checker.contains(candidate),
+        }
     }
 }
 
@@ -105,6 +147,20 @@ mod tests {
         let checker = PasswordChecker::new(Some(&file)).unwrap();
         assert_eq!(checker.contains("I-love-acmecorp-2026"), Some(true));
         assert_eq!(checker.contains("Tr4vel-Lantern-Orbit"), Some(false));
+    }
+
+    #[test]
+    fn a_verdict_screened_ahead_serves_its_own_candidate_only() {
+        let checker = PasswordChecker::new(None).unwrap();
+        let (policy, account) = (latchkey_policy::Policy::nist(), Account::default());
+        let refused = |candidate: &str, screened: &Screened| {
+            checker.require_screened(candidate, None, &policy, &account, Some(screened)).is_err()
+        };
+        // A common password screened ahead is refused; so is one screened as another candidate.
+        assert!(refused("Password123!", &checker.screen("Password123!")));
+        assert!(refused("Password123!", &checker.screen("Tr4vel-Lantern-Orbit")));
+        // Positive control: an uncommon password passes with its own verdict.
+        assert!(!refused("Tr4vel-Lantern-Orbit", &checker.screen("Tr4vel-Lantern-Orbit")));
     }
 
     #[test]

@@ -293,13 +293,17 @@ impl Directory {
         current: &Password,
         new: &Password,
         bind_as: BindAs,
+        ahead: Option<Connecting>,
     ) -> Result<(), DirectoryError> {
         self.guarded(async {
             // The user's own bind is a connection of its own (it proves the user), closed after.
             let (mut ldap, own) = match bind_as {
                 BindAs::Service => (self.service_session().await?, false),
                 BindAs::User => {
-                    let mut ldap = self.connect().await?;
+                    let mut ldap = match ahead {
+                        Some(opening) => opening.ready().await?,
+                        None => self.connect().await?,
+                    };
                     let bind = ldap.simple_bind(&user.dn, current.expose()).await?;
                     error::from_bind(&bind).map_err(|e| match e {
                         DirectoryError::InvalidCredentials => DirectoryError::WrongCurrentPassword,
@@ -515,15 +519,14 @@ impl Directory {
     }
 
     async fn connect(&self) -> Result<Ldap, DirectoryError> {
-        let mut settings = LdapConnSettings::new().set_conn_timeout(self.timeout).set_starttls(self.starttls);
-        settings = match &self.tls {
-            Some(config) => settings.set_config(config.clone()),
-            None => settings.set_no_tls_verify(true),
-        };
-        let (conn, mut ldap) = LdapConnAsync::with_settings(settings, &self.url).await?;
-        ldap3::drive!(conn);
-        ldap.with_timeout(self.timeout);
-        Ok(ldap)
+        open(self.url.clone(), self.tls.clone(), self.starttls, self.timeout).await
+    }
+
+    /// A connection for the user's own bind, opened now, while the caller reads the account and
+    /// checks the new password: the TCP and TLS handshakes overlap that work instead of following
+    /// it. Closed unused when the change is refused first.
+    pub fn connect_ahead(&self) -> Connecting {
+        Connecting(tokio::spawn(open(self.url.clone(), self.tls.clone(), self.starttls, self.timeout)))
     }
 
     /// A bound service-account connection from the pool, taken in turn: ldap3 multiplexes the
@@ -657,6 +660,42 @@ fn tls_config(ca_file: Option<&PathBuf>) -> anyhow::Result<rustls::ClientConfig>
         .with_safe_default_protocol_versions()?
         .with_root_certificates(roots)
         .with_no_client_auth())
+}
+
+async fn open(
+    url: String,
+    tls: Option<Arc<rustls::ClientConfig>>,
+    starttls: bool,
+    timeout: Duration,
+) -> Result<Ldap, DirectoryError> {
+    let mut settings = LdapConnSettings::new().set_conn_timeout(timeout).set_starttls(starttls);
+    settings = match tls {
+        Some(config) => settings.set_config(config),
+        None => settings.set_no_tls_verify(true),
+    };
+    let (conn, mut ldap) = LdapConnAsync::with_settings(settings, &url).await?;
+    ldap3::drive!(conn);
+    ldap.with_timeout(timeout);
+    Ok(ldap)
+}
+
+/// A connection being opened ahead of the bind it is for ([`Directory::connect_ahead`]).
+/// Dropped, it is abandoned: the handshake stops, or the finished connection closes.
+pub struct Connecting(tokio::task::JoinHandle<Result<Ldap, DirectoryError>>);
+
+impl Connecting {
+    async fn ready(mut self) -> Result<Ldap, DirectoryError> {
+        match (&mut self.0).await {
+            Ok(opened) => opened,
+            Err(_) => Err(DirectoryError::Unavailable("the connection to the directory was abandoned".into())),
+        }
+    }
+}
+
+impl Drop for Connecting {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use super::{session::parse_reason, ApiJson};
 use crate::error::AppError;
 use crate::local;
 use crate::service::deliveries::Staged;
-use crate::service::password::{change_in_directory, change_local, check_change, earliest_change};
+use crate::service::password::{change_in_directory, change_local, earliest_change, prepare_change};
 use crate::service::{audit, changed, notices, step_up};
 use crate::session::{ClientAddr, Session};
 use crate::state::AppState;
@@ -104,9 +104,8 @@ async fn write(state: &AppState, row: &SessionRow, request: &ChangePasswordReque
         change_local(state, row, &request.current, &request.new).await?;
         return Ok(Staged::none());
     }
-    let facts = state.directory()?.account_facts(&row.user_dn).await?;
     // A password the policy refuses stages nothing.
-    let checked = check_change(state, &facts, &request.current, &request.new)?;
+    let (facts, checked) = prepare_change(state, &row.user_dn, &request.current, &request.new).await?;
     // Sealed to the keys first: a crash after the write leaves them staged for the key's next
     // connection to settle, never a key with a password the directory no longer has.
     let employee = state.store.employee_by_guid(&facts.user.object_guid).await?.map(|e| e.id);

@@ -6,13 +6,14 @@ use latchkey_api::{ErrorKind, Password, PolicySource};
 use latchkey_policy::{timing, CategorySet, Mode, Policy};
 use latchkey_protocol::message::Secret;
 
-use crate::directory::{AccountFacts, BindAs, DirectoryError};
+use crate::directory::{AccountFacts, BindAs, Connecting, DirectoryError};
 use crate::error::AppError;
 use crate::keys::generate;
 use crate::local;
 use crate::service::{access, changed, lockout};
 use crate::state::AppState;
 use crate::store::Staging;
+use crate::strength::Screened;
 
 /// A portal-local account's own change: the current password proves it, the account's flag
 /// may forbid it, Latchkey's policy judges the new one.
@@ -46,7 +47,7 @@ pub async fn change_in_directory(
     current: &Password,
     new: &Password,
     session_requires_change: bool,
-    _checked: Checked,
+    checked: Checked,
 ) -> Result<(), AppError> {
     let directory = state.directory()?;
     let now = state.now();
@@ -56,19 +57,45 @@ pub async fn change_in_directory(
     // A wrong current password costs a badPwdCount: the lockout guard counts it.
     let attempt =
         lockout::reserve(state, &[lockout::Account::of(&facts.user)], lockout::Rule::of(facts, state.now())).await?;
-    let mut outcome = directory.change_password(&facts.user, current, new, bind_as).await;
+    let mut outcome = directory.change_password(&facts.user, current, new, bind_as, checked.ahead).await;
     if matches!(outcome, Err(DirectoryError::MustChange | DirectoryError::Expired)) {
         // The bind proved the password right but refused it for use: change as the service
         // account (the modify checks the old password once more, correctly).
-        outcome = directory.change_password(&facts.user, current, new, BindAs::Service).await;
+        outcome = directory.change_password(&facts.user, current, new, BindAs::Service, None).await;
     }
     lockout::settle(state, attempt, lockout::judged(&outcome)).await?;
     outcome.map_err(|e| refine(e, facts, now, current.expose(), new.expose()))
 }
 
 /// Proof that [`check_change`] passed: [`change_in_directory`] takes it, so no flow writes a
-/// password the checks did not see, and none pays for them twice.
-pub struct Checked(());
+/// password the checks did not see, and none pays for them twice. With the user's connection,
+/// when [`prepare_change`] opened one.
+pub struct Checked {
+    ahead: Option<Connecting>,
+}
+
+/// The account's facts and [`check_change`]'s verdict, reached with the waits overlapped: the
+/// directory read, the blocklist's search (zxcvbn, on a blocking thread) and the TCP and TLS
+/// handshakes of the connection the user's bind will take all start at once.
+pub async fn prepare_change(
+    state: &AppState,
+    dn: &str,
+    current: &Password,
+    new: &Password,
+) -> Result<(AccountFacts, Checked), AppError> {
+    let directory = state.directory()?;
+    let ahead = directory.connect_ahead();
+    let screening = {
+        let (state, new) = (state.clone(), new.clone());
+        tokio::task::spawn_blocking(move || state.checker.screen(new.expose()))
+    };
+    let (facts, screened) = tokio::join!(directory.account_facts(dn), screening);
+    let facts = facts?;
+    // A screening that did not finish leaves the search to the check.
+    let screened = screened.ok();
+    check_screened(state, &facts, current, new, screened.as_ref())?;
+    Ok((facts, Checked { ahead: Some(ahead) }))
+}
 
 /// What refuses a change before anything is sent or staged: the account's flags, the policy
 /// (the blocklist included) and the minimum age. Asked before a flow stages the keys' copies,
@@ -79,6 +106,17 @@ pub fn check_change(
     current: &Password,
     new: &Password,
 ) -> Result<Checked, AppError> {
+    check_screened(state, facts, current, new, None)?;
+    Ok(Checked { ahead: None })
+}
+
+fn check_screened(
+    state: &AppState,
+    facts: &AccountFacts,
+    current: &Password,
+    new: &Password,
+    screened: Option<&Screened>,
+) -> Result<(), AppError> {
     if !facts.may_change {
         return Err(AppError(ErrorKind::NotPermitted));
     }
@@ -90,12 +128,12 @@ pub fn check_change(
     }
     state
         .checker
-        .require(new.expose(), Some(current.expose()), &facts.policy, &facts.user.account())
+        .require_screened(new.expose(), Some(current.expose()), &facts.policy, &facts.user.account(), screened)
         .map_err(AppError)?;
     if let Some(allowed_at) = earliest_change(facts, state.now()) {
         return Err(AppError(ErrorKind::TooYoung { allowed_at: Some(allowed_at) }));
     }
-    Ok(Checked(()))
+    Ok(())
 }
 
 /// An administrator's reset of the target's password, typed or generated: checked against the

@@ -19,7 +19,7 @@ fn dc() -> TestDc {
 async fn dc_asked_straight(app: &TestApp, user: &TestUser, new: &str, bind_as: BindAs) -> Result<(), DirectoryError> {
     let directory = app.state.directory().unwrap();
     let facts = directory.account_facts(&user.dn).await.unwrap();
-    directory.change_password(&facts.user, &Password::new(&user.password), &Password::new(new), bind_as).await
+    directory.change_password(&facts.user, &Password::new(&user.password), &Password::new(new), bind_as, None).await
 }
 
 fn failed_rules(body: &Value) -> Vec<String> {
@@ -676,7 +676,7 @@ async fn the_portal_never_accepts_a_password_the_dc_refuses_for_complexity() {
         );
         let portal_accepts = portal.failures().next().is_none();
         let dc_accepts = directory
-            .change_password(&facts.user, &Password::new(&current), &Password::new(&candidate), BindAs::User)
+            .change_password(&facts.user, &Password::new(&current), &Password::new(&candidate), BindAs::User, None)
             .await
             .is_ok();
         assert!(!portal_accepts || dc_accepts, "{c:?}: the portal accepts {candidate:?}, the DC refuses it");
