@@ -30,6 +30,10 @@ self.addEventListener("install", (event) => {
     source: "cache",
   }));
   event.waitUntil(event.addRoutes(routes).catch(() => {}));
+  // The API goes to the network without waking the worker's script at all (the fetch handler
+  // would only pass it on): the page's first request, for the session, is not kept waiting.
+  const api = { condition: { urlPattern: new URLPattern({ pathname: "/api/*" }) }, source: "network" };
+  event.waitUntil(event.addRoutes(api).catch(() => {}));
 });
 
 self.addEventListener("message", (event) => {

@@ -16,6 +16,8 @@ pub mod ble;
 #[cfg(target_arch = "wasm32")]
 pub mod components;
 #[cfg(target_arch = "wasm32")]
+mod early;
+#[cfg(target_arch = "wasm32")]
 pub mod focus;
 #[cfg(target_arch = "wasm32")]
 pub mod key_session;
@@ -30,8 +32,9 @@ mod step_up;
 #[cfg(target_arch = "wasm32")]
 mod virtual_key;
 
-/// Mounts the app on the page's body.
+/// Mounts the app on the page's body, in place of the page's plain sign-in form.
 #[cfg(target_arch = "wasm32")]
 pub fn start() {
+    early::take_over();
     leptos::mount::mount_to_body(components::app::App);
 }

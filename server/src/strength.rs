@@ -5,13 +5,19 @@
 use std::collections::HashSet;
 use std::path::Path;
 
+use hmac::{Hmac, Mac};
 use latchkey_api::{ErrorKind, Strength};
 use latchkey_policy::{Account, Blocklist, Policy};
-use sha2::{Digest, Sha256};
+use rand::RngCore;
+use sha2::Sha256;
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 use zxcvbn::matching::patterns::{DictionaryPattern, MatchPattern};
 
 pub struct PasswordChecker {
     extra: HashSet<String>,
+    /// Keys the digests that tie a verdict reached ahead to its candidate: kept in memory only,
+    /// they tell nothing of the password.
+    screen_key: [u8; 32],
 }
 
 impl PasswordChecker {
@@ -25,7 +31,9 @@ impl PasswordChecker {
                 .filter(|l| !l.is_empty() && !l.starts_with('#'))
                 .collect(),
         };
-        Ok(PasswordChecker { extra })
+        let mut screen_key = [0u8; 32];
+        rand::rng().fill_bytes(&mut screen_key);
+        Ok(PasswordChecker { extra, screen_key })
     }
 
     /// The policy's verdict on a new password, the blocklist included: every failed rule in
@@ -61,7 +69,15 @@ impl PasswordChecker {
     /// The blocklist's verdict on `candidate`, to be reached ahead: zxcvbn's search takes
     /// milliseconds, which a blocking thread can spend while the directory is read.
     pub fn screen(&self, candidate: &str) -> Screened {
-        Screened { digest: Sha256::digest(candidate.as_bytes()).into(), blocked: self.contains(candidate) }
+        Screened { digest: self.digest(candidate), blocked: self.contains(candidate) }
+    }
+
+    fn digest(&self, candidate: &str) -> [u8; 32] {
+        // HMAC takes keys of any length: the fallback is never taken.
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.screen_key)
+            .unwrap_or_else(|_| <Hmac<Sha256> as hmac::digest::KeyInit>::new(&Default::default()));
+        mac.update(candidate.as_bytes());
+        mac.finalize().into_bytes().into()
     }
 
     pub fn strength(&self, candidate: &str, user_inputs: &[&str]) -> Strength {
@@ -92,7 +108,8 @@ impl Blocklist for PasswordChecker {
     }
 }
 
-/// The blocklist's verdict on one candidate, known by its digest (no copy of it is kept).
+/// The blocklist's verdict on one candidate, known by a keyed digest (no copy of it is kept).
+#[derive(Zeroize, ZeroizeOnDrop)]
 pub struct Screened {
     digest: [u8; 32],
     blocked: Option<bool>,
@@ -107,7 +124,7 @@ struct ScreenedFirst<'a> {
 impl Blocklist for ScreenedFirst<'_> {
     fn contains(&self, candidate: &str) -> Option<bool> {
         match self.screened {
-            Some(s) if s.digest == <[u8; 32]>::from(Sha256::digest(candidate.as_bytes())) => s.blocked,
+            Some(s) if *Zeroizing::new(self.checker.digest(candidate)) == s.digest => s.blocked,
             _ => self.checker.contains(candidate),
         }
     }

@@ -5,6 +5,7 @@ use leptos::task::spawn_local;
 use super::alert::Alert;
 use super::app::{Session, SessionState};
 use super::key_sign_in::KeySignIn;
+use crate::early::{self, Early};
 use crate::{api, focus, network};
 
 const ERROR: &str = "sign-in-error";
@@ -13,13 +14,14 @@ const ERROR: &str = "sign-in-error";
 #[component]
 pub fn SignInPage() -> impl IntoView {
     let Session(session) = expect_context::<Session>();
-    let username = RwSignal::new(String::new());
-    let password = RwSignal::new(String::new());
+    // What the page's plain form held, when it showed while the app compiled.
+    let early = early::taken();
+    let username = RwSignal::new(early.as_ref().map(|e| e.username.clone()).unwrap_or_default());
+    let password = RwSignal::new(early.as_ref().map(|e| e.password.clone()).unwrap_or_default());
     let error = RwSignal::new(None::<Problem>);
     let busy = RwSignal::new(false);
 
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
+    let send = move || {
         if busy.get_untracked() {
             return;
         }
@@ -42,6 +44,15 @@ pub fn SignInPage() -> impl IntoView {
             busy.set(false);
         });
     };
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        send();
+    };
+    match early {
+        Some(e) if e.submitted => send(),
+        Some(Early { focused: Some(id), .. }) => early::focus_at_end(id),
+        _ => {}
+    }
 
     view! {
         <section class="card" aria-labelledby="sign-in-title">

@@ -293,15 +293,15 @@ impl Directory {
         current: &Password,
         new: &Password,
         bind_as: BindAs,
-        ahead: Option<Connecting>,
+        opened: Option<Opened>,
     ) -> Result<(), DirectoryError> {
         self.guarded(async {
             // The user's own bind is a connection of its own (it proves the user), closed after.
             let (mut ldap, own) = match bind_as {
                 BindAs::Service => (self.service_session().await?, false),
                 BindAs::User => {
-                    let mut ldap = match ahead {
-                        Some(opening) => opening.ready().await?,
+                    let mut ldap = match opened {
+                        Some(Opened(ldap)) => ldap,
                         None => self.connect().await?,
                     };
                     let bind = ldap.simple_bind(&user.dn, current.expose()).await?;
@@ -525,8 +525,13 @@ impl Directory {
     /// A connection for the user's own bind, opened now, while the caller reads the account and
     /// checks the new password: the TCP and TLS handshakes overlap that work instead of following
     /// it. Closed unused when the change is refused first.
-    pub fn connect_ahead(&self) -> Connecting {
-        Connecting(tokio::spawn(open(self.url.clone(), self.tls.clone(), self.starttls, self.timeout)))
+    /// `None` while the service connections fail (a DC that is away is asked at the pool's
+    /// bounded rate, not once more per request).
+    pub fn connect_ahead(&self) -> Option<Connecting> {
+        if self.reconnects.lock().unwrap_or_else(|e| e.into_inner()).0 > 0 {
+            return None;
+        }
+        Some(Connecting(tokio::spawn(open(self.url.clone(), self.tls.clone(), self.starttls, self.timeout))))
     }
 
     /// A bound service-account connection from the pool, taken in turn: ldap3 multiplexes the
@@ -683,10 +688,14 @@ async fn open(
 /// Dropped, it is abandoned: the handshake stops, or the finished connection closes.
 pub struct Connecting(tokio::task::JoinHandle<Result<Ldap, DirectoryError>>);
 
+/// A connection opened for a user's bind, not yet bound.
+pub struct Opened(Ldap);
+
 impl Connecting {
-    async fn ready(mut self) -> Result<Ldap, DirectoryError> {
+    /// The connection once open (within the directory's timeout: the connect is bounded by it).
+    pub async fn ready(mut self) -> Result<Opened, DirectoryError> {
         match (&mut self.0).await {
-            Ok(opened) => opened,
+            Ok(opened) => opened.map(Opened),
             Err(_) => Err(DirectoryError::Unavailable("the connection to the directory was abandoned".into())),
         }
     }

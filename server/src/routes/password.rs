@@ -104,8 +104,9 @@ async fn write(state: &AppState, row: &SessionRow, request: &ChangePasswordReque
         change_local(state, row, &request.current, &request.new).await?;
         return Ok(Staged::none());
     }
+    let must_change = row.change_required.is_some();
     // A password the policy refuses stages nothing.
-    let (facts, checked) = prepare_change(state, &row.user_dn, &request.current, &request.new).await?;
+    let (facts, checked) = prepare_change(state, &row.user_dn, &request.current, &request.new, must_change).await?;
     // Sealed to the keys first: a crash after the write leaves them staged for the key's next
     // connection to settle, never a key with a password the directory no longer has.
     let employee = state.store.employee_by_guid(&facts.user.object_guid).await?.map(|e| e.id);
@@ -118,7 +119,6 @@ async fn write(state: &AppState, row: &SessionRow, request: &ChangePasswordReque
     let secret = latchkey_protocol::message::Secret::new(request.new.expose());
     let staged = changed::stage(state, employee, &secret, None, &staging).await?;
     drop(secret);
-    let must_change = row.change_required.is_some();
     match change_in_directory(state, &facts, &request.current, &request.new, must_change, checked).await {
         Ok(()) => Ok(staged),
         // No answer: the DC may have applied it; the key's next connection settles it.

@@ -54,10 +54,15 @@ pub async fn change_in_directory(
     // Users who must change cannot bind; the service account's modify still proves the old
     // password.
     let bind_as = if facts.change_required || session_requires_change { BindAs::Service } else { BindAs::User };
+    // Open before the lockout guard counts a try: a DC that cannot be reached was sent nothing.
+    let opened = match (bind_as, checked.ahead) {
+        (BindAs::User, Some(ahead)) => Some(ahead.ready().await?),
+        _ => None,
+    };
     // A wrong current password costs a badPwdCount: the lockout guard counts it.
     let attempt =
         lockout::reserve(state, &[lockout::Account::of(&facts.user)], lockout::Rule::of(facts, state.now())).await?;
-    let mut outcome = directory.change_password(&facts.user, current, new, bind_as, checked.ahead).await;
+    let mut outcome = directory.change_password(&facts.user, current, new, bind_as, opened).await;
     if matches!(outcome, Err(DirectoryError::MustChange | DirectoryError::Expired)) {
         // The bind proved the password right but refused it for use: change as the service
         // account (the modify checks the old password once more, correctly).
@@ -82,9 +87,11 @@ pub async fn prepare_change(
     dn: &str,
     current: &Password,
     new: &Password,
+    session_requires_change: bool,
 ) -> Result<(AccountFacts, Checked), AppError> {
     let directory = state.directory()?;
-    let ahead = directory.connect_ahead();
+    // A change the session requires is made as the service account: no user bind to open for.
+    let ahead = if session_requires_change { None } else { directory.connect_ahead() };
     let screening = {
         let (state, new) = (state.clone(), new.clone());
         tokio::task::spawn_blocking(move || state.checker.screen(new.expose()))
@@ -94,7 +101,8 @@ pub async fn prepare_change(
     // A screening that did not finish leaves the search to the check.
     let screened = screened.ok();
     check_screened(state, &facts, current, new, screened.as_ref())?;
-    Ok((facts, Checked { ahead: Some(ahead) }))
+    let ahead = if facts.change_required { None } else { ahead };
+    Ok((facts, Checked { ahead }))
 }
 
 /// What refuses a change before anything is sent or staged: the account's flags, the policy

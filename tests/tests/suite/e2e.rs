@@ -1,6 +1,7 @@
 //! The SPA in headless Chromium against the real server and DC. One browser for the suite.
 
 mod admin_pages;
+mod early_form;
 mod pwa_pages;
 mod recovery_pages;
 mod step_up_pages;
@@ -78,6 +79,8 @@ async fn self_service_password_change_in_the_browser() {
             pwa_pages::a_first_visit_fits_the_budget_and_a_warm_one_only_revalidates(dc, browser),
         )
         .await;
+        let name = "the_plain_form_shows_first_and_hands_over";
+        scenario(&mut failed, name, early_form::the_plain_form_shows_first_and_hands_over(dc, browser)).await;
         let name = "a_tab_closed_mid_flow_loses_nothing_and_locks_no_one";
         scenario(&mut failed, name, tab_closed::a_tab_closed_mid_flow_loses_nothing_and_locks_no_one(dc, browser))
             .await;
@@ -86,8 +89,12 @@ async fn self_service_password_change_in_the_browser() {
     assert!(failed.is_empty(), "browser scenarios failed: {failed:?}");
 }
 
+/// Runs one scenario: all of them, or those `LATCHKEY_SCENARIOS` names (comma-separated).
 async fn scenario(failed: &mut Vec<&'static str>, name: &'static str, run: impl std::future::Future<Output = ()>) {
     use futures::FutureExt;
+    if std::env::var("LATCHKEY_SCENARIOS").is_ok_and(|only| !only.split(',').any(|n| n.trim() == name)) {
+        return;
+    }
     if std::panic::AssertUnwindSafe(run).catch_unwind().await.is_err() {
         eprintln!("browser scenario failed: {name}");
         failed.push(name);

@@ -1,0 +1,122 @@
+//! The page's plain sign-in form: shown while the app still compiles (the app's wasm held back
+//! here, as a slow device or network would), once the session is known to be signed out. It
+//! passes axe-core; what is typed there, the field with the focus and an Enter already pressed
+//! carry into the app's own form; and a signed-in user never sees it.
+
+use std::sync::Arc;
+
+use chromiumoxide::cdp::browser_protocol::fetch::{
+    ContinueRequestParams, DisableParams, EnableParams, EventRequestPaused, RequestPattern,
+};
+use chromiumoxide::cdp::browser_protocol::network::{EnableParams as NetworkEnable, SetBypassServiceWorkerParams};
+use chromiumoxide::cdp::browser_protocol::page::NavigateParams;
+use chromiumoxide::cdp::browser_protocol::storage::ClearDataForOriginParams;
+use chromiumoxide::Page;
+use futures::StreamExt;
+use latchkey_tests::browser::{
+    assert_accessible, eval, focused_id, press, type_into, wait_for, wait_until, TestBrowser,
+};
+use latchkey_tests::{spawn_app, AppOptions, TestDc, UserOptions};
+use tokio::sync::watch;
+
+const EARLY_SHOWN: &str = "document.querySelector('#early-username')?.checkVisibility() === true";
+
+pub async fn the_plain_form_shows_first_and_hands_over(dc: &TestDc, browser: &TestBrowser) {
+    let app = spawn_app(dc, AppOptions::default()).await;
+    let user = dc.create_user(UserOptions::default()).await;
+    let page = browser.open("about:blank").await;
+    page.execute(ClearDataForOriginParams::new(app.url.clone(), "all")).await.expect("a fresh origin");
+    // The worker would answer the wasm from its cache, past the hold.
+    page.execute(NetworkEnable::default()).await.expect("network domain");
+    page.execute(SetBypassServiceWorkerParams::new(true)).await.expect("no worker");
+
+    // Signed out, the app not started yet: the plain form shows, and passes axe-core.
+    let held = HeldWasm::hold(&page).await;
+    load(&page, &app.url).await;
+    wait_until(&page, EARLY_SHOWN).await;
+    let app_started: bool = eval(&page, "document.querySelector('#username') !== null").await;
+    assert!(!app_started, "the app's form is not there yet: the wasm is held");
+    assert_accessible(&page, "the plain sign-in form").await;
+    // A name typed there, the focus left in its field: both carry into the app's form.
+    type_into(&page, "#early-username", "Zoë.Früh").await;
+    held.release(&page).await;
+    wait_for(&page, "#username").await;
+    wait_until(&page, "document.activeElement?.id === 'username'").await;
+    let carried: (String, u32, bool) = eval(
+        &page,
+        "(() => { const u = document.querySelector('#username'); \
+         return [u.value, u.selectionStart, document.getElementById('early') === null]; })()",
+    )
+    .await;
+    assert_eq!(carried, ("Zoë.Früh".to_string(), 8, true), "name, caret after it, plain form gone");
+    assert_eq!(focused_id(&page).await, "username");
+
+    // Enter pressed in the plain form: the app signs in with what was typed, once it starts.
+    let held = HeldWasm::hold(&page).await;
+    load(&page, &app.url).await;
+    wait_until(&page, EARLY_SHOWN).await;
+    type_into(&page, "#early-username", &user.sam).await;
+    type_into(&page, "#early-password", &user.password).await;
+    press(&page, "Enter").await;
+    let waiting: (bool, String) = eval(
+        &page,
+        "(() => { const b = document.querySelector('#early-sign-in button'); return [b.disabled, b.textContent]; })()",
+    )
+    .await;
+    assert_eq!(waiting, (true, "Signing in…".to_string()), "the plain form says it is signing in");
+    held.release(&page).await;
+    wait_for(&page, "#change-title").await;
+    let signed_in: String = eval(&page, "fetch('/api/session').then(r => r.json()).then(v => v.username)").await;
+    assert_eq!(signed_in.to_lowercase(), user.sam.to_lowercase(), "signed in as the user typed");
+
+    // Positive control of the gate: signed in, the plain form never shows, the app's page does.
+    let held = HeldWasm::hold(&page).await;
+    load(&page, &app.url).await;
+    wait_until(&page, "window.latchkeySignedOut === false").await;
+    let shown: bool = eval(&page, EARLY_SHOWN).await;
+    assert!(!shown, "a signed-in user is not shown the sign-in form");
+    held.release(&page).await;
+    wait_for(&page, "#change-title").await;
+    let _ = page.close().await;
+    app.stop().await;
+}
+
+/// Navigates without waiting for the load event (the held wasm's preload would delay it).
+async fn load(page: &Page, url: &str) {
+    page.execute(NavigateParams::new(url)).await.expect("navigate");
+}
+
+/// The app's wasm requests, held at the network until released.
+struct HeldWasm {
+    release: watch::Sender<bool>,
+    listener: tokio::task::JoinHandle<()>,
+}
+
+impl HeldWasm {
+    async fn hold(page: &Page) -> HeldWasm {
+        let mut paused = page.event_listener::<EventRequestPaused>().await.expect("listen for paused requests");
+        let pattern = RequestPattern::builder().url_pattern("*_bg.wasm").build();
+        page.execute(EnableParams::builder().pattern(pattern).build()).await.expect("hold the wasm");
+        let (release, released) = watch::channel(false);
+        let page = page.clone();
+        let listener = tokio::spawn(async move {
+            while let Some(request) = paused.next().await {
+                let (page, mut released, request): (Page, _, Arc<EventRequestPaused>) =
+                    (page.clone(), released.clone(), request);
+                tokio::spawn(async move {
+                    let _ = released.wait_for(|r| *r).await;
+                    let _ = page.execute(ContinueRequestParams::new(request.request_id.clone())).await;
+                });
+            }
+        });
+        HeldWasm { release, listener }
+    }
+
+    async fn release(self, page: &Page) {
+        self.release.send_replace(true);
+        // Every request paused so far is let go before the domain is turned off.
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        self.listener.abort();
+        page.execute(DisableParams::default()).await.expect("stop holding");
+    }
+}
