@@ -29,7 +29,8 @@ const OPEN_FOR: Duration = Duration::from_secs(3);
 
 /// Records when the session was asked and answered (the page's first request for it, however
 /// made), when the app first put something on the page (its header, straight under the body),
-/// when a sign-in form is first on screen (the page's plain one, or the app's) and when the
+/// when a sign-in form is first on screen (the page's plain one, or the app's: stamped in the
+/// frame that paints it, and only if it is still there then) and when the
 /// app's own form is there to take the sign-in, in ms since navigation began.
 const WATCH: &str = "const fetched = window.fetch; window.fetch = (input, init) => { \
      const session = String(input?.url ?? input).endsWith('/api/session') && !window.sessionAsked; \
@@ -38,8 +39,10 @@ const WATCH: &str = "const fetched = window.fetch; window.fetch = (input, init) 
      const shown = (s) => document.querySelector(s)?.checkVisibility() === true; \
      new MutationObserver((_, o) => { \
      if (!window.mounted && document.querySelector('body > header.bar')) window.mounted = performance.now(); \
-     if (!window.firstContent && (shown('#early-username') || shown('#username'))) window.firstContent = performance.now(); \
-     if (document.querySelector('#username')) { window.appForm = performance.now(); o.disconnect(); } }) \
+     if (!window.firstSeen && (shown('#early-username') || shown('#username'))) { window.firstSeen = true; \
+     requestAnimationFrame(() => { const form = shown('#early-username') ? 'early' : shown('#username') ? 'app' : null; \
+     if (form) { window.firstContent = performance.now(); window.firstForm = form; } else window.firstSeen = false; }); } \
+     if (!window.appForm && document.querySelector('#username')) window.appForm = performance.now(); }) \
      .observe(document, { childList: true, subtree: true, attributes: true, attributeFilter: ['hidden'] });";
 
 /// The steps of one load, from the page's own timing entries: each a time since navigation
@@ -55,6 +58,7 @@ const STEPS: &[(&str, &str)] = &[
     ("api/session answered", "window.sessionAnswered"),
     ("app mounted", "window.mounted"),
     ("page loaded", "nav.loadEventStart || NaN"),
+    ("plain form shown", "window.firstForm === 'early' ? window.firstContent : NaN"),
     ("app's form ready", "window.appForm"),
     ("form shown", "window.firstContent"),
 ];
@@ -88,7 +92,8 @@ async fn main() {
         browser.close().await;
     }
     let (cold_steps, warm_steps, later_steps) = (medians(&cold), medians(&warm), medians(&later));
-    let (first, ready) = (STEPS.len() - 1, STEPS.len() - 2);
+    let (first, ready, plain) = (STEPS.len() - 1, STEPS.len() - 2, STEPS.len() - 3);
+    let plain_first = |runs: &[Vec<f64>]| runs.iter().filter(|r| r[plain] >= 0.0).count();
     let (cold_ms, warm_ms, later_ms) = (cold_steps[first], warm_steps[first], later_steps[first]);
     let floor = median(floor);
     println!(
@@ -98,6 +103,12 @@ async fn main() {
     println!(
         "the app's own form ready, median of {RUNS}: cold {:.0} ms, warm {:.0} ms, later {:.0} ms",
         cold_steps[ready], warm_steps[ready], later_steps[ready]
+    );
+    println!(
+        "the page's plain form painted first in {}, {} and {} of {RUNS} loads (cold, warm, later)",
+        plain_first(&cold),
+        plain_first(&warm),
+        plain_first(&later)
     );
     println!(
         "first content ratios: warm/cold {:.2}, later/cold {:.2}, cold/static {:.1}, warm/static {:.1}, later/static {:.1}",

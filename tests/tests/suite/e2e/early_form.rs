@@ -39,8 +39,9 @@ pub async fn the_plain_form_shows_first_and_hands_over(dc: &TestDc, browser: &Te
     assert_accessible(&page, "the plain sign-in form").await;
     // A name typed there, the focus left in its field: both carry into the app's form.
     type_into(&page, "#early-username", "Zoë.Früh").await;
-    held.release(&page).await;
+    held.release();
     wait_for(&page, "#username").await;
+    held.stop(&page).await;
     wait_until(&page, "document.activeElement?.id === 'username'").await;
     let carried: (String, u32, bool) = eval(
         &page,
@@ -64,19 +65,23 @@ pub async fn the_plain_form_shows_first_and_hands_over(dc: &TestDc, browser: &Te
     )
     .await;
     assert_eq!(waiting, (true, "Signing in…".to_string()), "the plain form says it is signing in");
-    held.release(&page).await;
+    let query: String = eval(&page, "location.search").await;
+    assert_eq!(query, "", "nothing typed went into the address");
+    held.release();
     wait_for(&page, "#change-title").await;
+    held.stop(&page).await;
     let signed_in: String = eval(&page, "fetch('/api/session').then(r => r.json()).then(v => v.username)").await;
     assert_eq!(signed_in.to_lowercase(), user.sam.to_lowercase(), "signed in as the user typed");
 
-    // Positive control of the gate: signed in, the plain form never shows, the app's page does.
+    // The gate: signed in, the plain form never shows, the app's page does.
     let held = HeldWasm::hold(&page).await;
     load(&page, &app.url).await;
     wait_until(&page, "window.latchkeySignedOut === false").await;
     let shown: bool = eval(&page, EARLY_SHOWN).await;
     assert!(!shown, "a signed-in user is not shown the sign-in form");
-    held.release(&page).await;
+    held.release();
     wait_for(&page, "#change-title").await;
+    held.stop(&page).await;
     let _ = page.close().await;
     app.stop().await;
 }
@@ -112,10 +117,13 @@ impl HeldWasm {
         HeldWasm { release, listener }
     }
 
-    async fn release(self, page: &Page) {
+    /// Lets the held requests (and any later one) go.
+    fn release(&self) {
         self.release.send_replace(true);
-        // Every request paused so far is let go before the domain is turned off.
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+
+    /// Stops holding, once the app has started (its wasm got through).
+    async fn stop(self, page: &Page) {
         self.listener.abort();
         page.execute(DisableParams::default()).await.expect("stop holding");
     }
