@@ -95,6 +95,14 @@ pub fn clear_cookie(secure: bool) -> String {
     set_cookie("", 0, secure)
 }
 
+/// A hint beside the session cookie, readable by the page: "a session was started here". It
+/// carries nothing of the session; `index.html` shows its plain sign-in form at once when the
+/// hint is absent, instead of waiting for the session's answer. A stale hint only means waiting.
+pub fn hint_cookie(max_age_secs: u64, secure: bool) -> String {
+    let (prefix, secure) = if secure { ("__Host-", "; Secure") } else { ("", "") };
+    format!("{prefix}latchkey_signed_in=1; Path=/; SameSite=Strict; Max-Age={max_age_secs}{secure}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,5 +122,14 @@ mod tests {
         assert!(c.starts_with("__Host-latchkey_session=t; Path=/;") && !c.contains("Domain"), "{c}");
         assert!(set_cookie("t", 60, false).starts_with("latchkey_session="), "plain HTTP cannot hold __Host-");
         assert!(!set_cookie("t", 60, false).contains("Secure"));
+    }
+
+    #[test]
+    fn the_hint_carries_nothing_of_the_session() {
+        let hint = hint_cookie(60, true);
+        assert_eq!(hint, "__Host-latchkey_signed_in=1; Path=/; SameSite=Strict; Max-Age=60; Secure");
+        assert!(
+            !hint_cookie(0, false).contains("HttpOnly") && hint_cookie(0, false).starts_with("latchkey_signed_in=")
+        );
     }
 }

@@ -128,8 +128,10 @@ pub async fn sign_in_with_key(
 
 fn cookie_headers(state: &AppState, token: &str) -> Result<HeaderMap, AppError> {
     let mut headers = HeaderMap::new();
-    let cookie = session::set_cookie(token, state.config.session_ttl_secs, state.config.secure_cookies());
-    headers.insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).map_err(|_| AppError(ErrorKind::Internal))?);
+    let (ttl, secure) = (state.config.session_ttl_secs, state.config.secure_cookies());
+    for cookie in [session::set_cookie(token, ttl, secure), session::hint_cookie(ttl, secure)] {
+        headers.append(header::SET_COOKIE, HeaderValue::from_str(&cookie).map_err(|_| AppError(ErrorKind::Internal))?);
+    }
     Ok(headers)
 }
 
@@ -147,8 +149,11 @@ pub async fn sign_out(
     state.store.delete_session(&row.token_hash).await?;
     audit::record(&state, &row.username, audit::action::SIGN_OUT, &row.username, &Ok::<(), AppError>(()), &addr).await;
     let mut headers = HeaderMap::new();
-    if let Ok(v) = HeaderValue::from_str(&session::clear_cookie(state.config.secure_cookies())) {
-        headers.insert(header::SET_COOKIE, v);
+    let secure = state.config.secure_cookies();
+    for cookie in [session::clear_cookie(secure), session::hint_cookie(0, secure)] {
+        if let Ok(v) = HeaderValue::from_str(&cookie) {
+            headers.append(header::SET_COOKIE, v);
+        }
     }
     Ok(headers)
 }

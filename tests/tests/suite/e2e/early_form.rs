@@ -1,14 +1,17 @@
 //! The page's plain sign-in form: shown while the app still compiles (the app's wasm held back
-//! here, as a slow device or network would), once the session is known to be signed out. It
-//! passes axe-core; what is typed there, the field with the focus and an Enter already pressed
-//! carry into the app's own form; and a signed-in user never sees it.
+//! here, as a slow device or network would), at once when no session was started here (the
+//! server's hint cookie), else once the session is known to be signed out. It passes axe-core;
+//! what is typed there, the field with the focus and an Enter already pressed carry into the
+//! app's own form; and a signed-in user never sees it.
 
 use std::sync::Arc;
 
 use chromiumoxide::cdp::browser_protocol::fetch::{
     ContinueRequestParams, DisableParams, EnableParams, EventRequestPaused, RequestPattern,
 };
-use chromiumoxide::cdp::browser_protocol::network::{EnableParams as NetworkEnable, SetBypassServiceWorkerParams};
+use chromiumoxide::cdp::browser_protocol::network::{
+    ClearBrowserCookiesParams, EnableParams as NetworkEnable, SetBypassServiceWorkerParams,
+};
 use chromiumoxide::cdp::browser_protocol::page::NavigateParams;
 use chromiumoxide::cdp::browser_protocol::storage::ClearDataForOriginParams;
 use chromiumoxide::Page;
@@ -30,10 +33,13 @@ pub async fn the_plain_form_shows_first_and_hands_over(dc: &TestDc, browser: &Te
     page.execute(NetworkEnable::default()).await.expect("network domain");
     page.execute(SetBypassServiceWorkerParams::new(true)).await.expect("no worker");
 
-    // Signed out, the app not started yet: the plain form shows, and passes axe-core.
-    let held = HeldWasm::hold(&page).await;
+    // No session started here, the app not started yet and the session's answer held too: the
+    // plain form shows at once, and passes axe-core.
+    let held = Held::hold(&page, &[WASM, SESSION]).await;
     load(&page, &app.url).await;
     wait_until(&page, EARLY_SHOWN).await;
+    let answered: bool = eval(&page, "window.latchkeySignedOut !== undefined").await;
+    assert!(!answered, "shown before the session's answer");
     let app_started: bool = eval(&page, "document.querySelector('#username') !== null").await;
     assert!(!app_started, "the app's form is not there yet: the wasm is held");
     assert_accessible(&page, "the plain sign-in form").await;
@@ -53,7 +59,7 @@ pub async fn the_plain_form_shows_first_and_hands_over(dc: &TestDc, browser: &Te
     assert_eq!(focused_id(&page).await, "username");
 
     // Enter pressed in the plain form: the app signs in with what was typed, once it starts.
-    let held = HeldWasm::hold(&page).await;
+    let held = Held::hold(&page, &[WASM]).await;
     load(&page, &app.url).await;
     wait_until(&page, EARLY_SHOWN).await;
     type_into(&page, "#early-username", &user.sam).await;
@@ -73,14 +79,32 @@ pub async fn the_plain_form_shows_first_and_hands_over(dc: &TestDc, browser: &Te
     let signed_in: String = eval(&page, "fetch('/api/session').then(r => r.json()).then(v => v.username)").await;
     assert_eq!(signed_in.to_lowercase(), user.sam.to_lowercase(), "signed in as the user typed");
 
-    // The gate: signed in, the plain form never shows, the app's page does.
-    let held = HeldWasm::hold(&page).await;
+    // The gate: signed in (the hint set), the plain form does not show while the session's
+    // answer is held, nor after it; the app's page does.
+    let held = Held::hold(&page, &[WASM, SESSION]).await;
     load(&page, &app.url).await;
+    wait_until(&page, "document.readyState !== 'loading'").await;
+    let shown: bool = eval(&page, EARLY_SHOWN).await;
+    assert!(!shown, "a signed-in user is not shown the sign-in form while the session is asked");
+    held.release();
     wait_until(&page, "window.latchkeySignedOut === false").await;
     let shown: bool = eval(&page, EARLY_SHOWN).await;
     assert!(!shown, "a signed-in user is not shown the sign-in form");
-    held.release();
     wait_for(&page, "#change-title").await;
+    held.stop(&page).await;
+
+    // A stale hint (the session gone): the plain form waits for the session's answer, then shows.
+    page.execute(ClearBrowserCookiesParams::default()).await.expect("session gone");
+    let _: bool = eval(&page, "(document.cookie = 'latchkey_signed_in=1; path=/', true)").await;
+    let held = Held::hold(&page, &[WASM, SESSION]).await;
+    load(&page, &app.url).await;
+    wait_until(&page, "document.readyState !== 'loading'").await;
+    let shown: bool = eval(&page, EARLY_SHOWN).await;
+    assert!(!shown, "with the hint, the form waits for the session's answer");
+    held.release_matching("/api/session");
+    wait_until(&page, EARLY_SHOWN).await;
+    held.release();
+    wait_for(&page, "#username").await;
     held.stop(&page).await;
     let _ = page.close().await;
     app.stop().await;
@@ -91,35 +115,45 @@ async fn load(page: &Page, url: &str) {
     page.execute(NavigateParams::new(url)).await.expect("navigate");
 }
 
-/// The app's wasm requests, held at the network until released.
-struct HeldWasm {
-    release: watch::Sender<bool>,
+const WASM: &str = "*_bg.wasm";
+const SESSION: &str = "*/api/session";
+
+/// Requests matching some patterns, held at the network until released.
+struct Held {
+    /// Parts of the URLs let go so far ("" lets everything go).
+    released: watch::Sender<Vec<String>>,
     listener: tokio::task::JoinHandle<()>,
 }
 
-impl HeldWasm {
-    async fn hold(page: &Page) -> HeldWasm {
+impl Held {
+    async fn hold(page: &Page, patterns: &[&str]) -> Held {
         let mut paused = page.event_listener::<EventRequestPaused>().await.expect("listen for paused requests");
-        let pattern = RequestPattern::builder().url_pattern("*_bg.wasm").build();
-        page.execute(EnableParams::builder().pattern(pattern).build()).await.expect("hold the wasm");
-        let (release, released) = watch::channel(false);
+        let patterns = patterns.iter().map(|p| RequestPattern::builder().url_pattern(*p).build());
+        page.execute(EnableParams::builder().patterns(patterns.collect::<Vec<_>>()).build()).await.expect("hold");
+        let (released, watching) = watch::channel(Vec::<String>::new());
         let page = page.clone();
         let listener = tokio::spawn(async move {
             while let Some(request) = paused.next().await {
-                let (page, mut released, request): (Page, _, Arc<EventRequestPaused>) =
-                    (page.clone(), released.clone(), request);
+                let (page, mut watching, request): (Page, _, Arc<EventRequestPaused>) =
+                    (page.clone(), watching.clone(), request);
                 tokio::spawn(async move {
-                    let _ = released.wait_for(|r| *r).await;
+                    let url = request.request.url.clone();
+                    let _ = watching.wait_for(|parts| parts.iter().any(|part| url.contains(part.as_str()))).await;
                     let _ = page.execute(ContinueRequestParams::new(request.request_id.clone())).await;
                 });
             }
         });
-        HeldWasm { release, listener }
+        Held { released, listener }
     }
 
-    /// Lets the held requests (and any later one) go.
+    /// Lets the held requests (and any later one) whose URL contains `part` go.
+    fn release_matching(&self, part: &str) {
+        self.released.send_modify(|parts| parts.push(part.to_string()));
+    }
+
+    /// Lets every held request (and any later one) go.
     fn release(&self) {
-        self.release.send_replace(true);
+        self.release_matching("");
     }
 
     /// Stops holding, once the app has started (its wasm got through).
