@@ -1,5 +1,5 @@
-//! The sign-in form `index.html` shows in plain HTML while the app still compiles, once the
-//! session is known to be signed out. The app takes it over as it starts: what was typed, the
+//! The sign-in form `index.html` shows in plain HTML while the app still compiles: at once when
+//! no session was started in this browser, else once the session is known to be signed out. The app takes it over as it starts: what was typed, the
 //! field that had focus and an Enter already pressed carry into its own form, and the plain
 //! one is removed before anything is painted.
 
@@ -63,6 +63,12 @@ pub fn take_over() {
 /// What the plain form held, taken once (by the sign-in page's first render).
 pub fn taken() -> Option<Early> {
     TAKEN.with(|t| t.borrow_mut().take())
+}
+
+/// Forgets what the plain form held: the session turned out to be signed in, so it is not for a
+/// sign-in page shown later (after a sign-out, say).
+pub fn discard() {
+    drop(taken());
 }
 
 /// Focuses the app's field `id` with the caret after what was typed, so typing goes on where it

@@ -5,7 +5,7 @@ use leptos::task::spawn_local;
 use super::change_page::ChangePage;
 use super::offline_message::OfflineMessage;
 use super::sign_in_page::SignInPage;
-use crate::{api, network};
+use crate::{api, early, network};
 
 /// Who is signed in, shared by every page.
 #[derive(Clone, Debug, PartialEq)]
@@ -62,7 +62,10 @@ pub fn App() -> impl IntoView {
 fn check_session(session: RwSignal<SessionState>) {
     spawn_local(async move {
         match api::session().await {
-            Ok(Some(view)) => session.set(SessionState::SignedIn(view)),
+            Ok(Some(view)) => {
+                early::discard();
+                session.set(SessionState::SignedIn(view));
+            }
             Err(e) if network::unreached(&e) => network::again(move || check_session(session)),
             _ => session.set(SessionState::SignedOut),
         }

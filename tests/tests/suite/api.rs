@@ -585,7 +585,14 @@ async fn signing_out_ends_the_session_on_the_server() {
         .send()
         .await
         .unwrap();
-    let cookie = response.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    let set = |response: &reqwest::Response| -> Vec<String> {
+        response.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_string()).collect()
+    };
+    let signed_in = set(&response);
+    assert!(signed_in[0].starts_with("latchkey_session=") && signed_in[0].contains("HttpOnly"), "{signed_in:?}");
+    // The page's hint carries nothing of the session.
+    assert!(signed_in[1].starts_with("latchkey_signed_in=1;") && !signed_in[1].contains("HttpOnly"), "{signed_in:?}");
+    let cookie = signed_in[0].split(';').next().unwrap().to_string();
     let view: Value = response.json().await.unwrap();
     let csrf = view["csrf_token"].as_str().unwrap().to_string();
     let by_hand = reqwest::Client::new();
@@ -600,6 +607,9 @@ async fn signing_out_ends_the_session_on_the_server() {
         .await
         .unwrap();
     assert!(out.status().is_success(), "{}", out.status());
+    let cleared = set(&out);
+    assert!(cleared.len() == 2 && cleared.iter().all(|c| c.contains("Max-Age=0")), "both cleared: {cleared:?}");
+    assert!(cleared[1].starts_with("latchkey_signed_in="), "{cleared:?}");
     assert_eq!(current().await.unwrap().status(), StatusCode::UNAUTHORIZED, "the same cookie, after");
     let audit = app.state.store.audit_of(&user.sam).await.unwrap();
     assert!(audit.iter().any(|e| e.action == "sign_out" && e.result == "success"));

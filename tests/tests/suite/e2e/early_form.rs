@@ -2,7 +2,8 @@
 //! here, as a slow device or network would), at once when no session was started here (the
 //! server's hint cookie), else once the session is known to be signed out. It passes axe-core;
 //! what is typed there, the field with the focus and an Enter already pressed carry into the
-//! app's own form; and a signed-in user never sees it.
+//! app's own form; a signed-in user with the hint never sees it, and one without it never gets
+//! back what was typed there.
 
 use std::sync::Arc;
 
@@ -92,6 +93,36 @@ pub async fn the_plain_form_shows_first_and_hands_over(dc: &TestDc, browser: &Te
     assert!(!shown, "a signed-in user is not shown the sign-in form");
     wait_for(&page, "#change-title").await;
     held.stop(&page).await;
+
+    // Signed in, but this browser lost the hint: the plain form shows until the session answers.
+    // What was typed there, Enter pressed, is forgotten once the app learns the session is live:
+    // a later sign-out shows an empty form and stays signed out.
+    let _: bool = eval(&page, "(document.cookie = 'latchkey_signed_in=; Max-Age=0; path=/', true)").await;
+    let held = Held::hold(&page, &[WASM, SESSION]).await;
+    load(&page, &app.url).await;
+    wait_until(&page, EARLY_SHOWN).await;
+    type_into(&page, "#early-username", &user.sam).await;
+    type_into(&page, "#early-password", &user.password).await;
+    press(&page, "Enter").await;
+    held.release_matching("_bg.wasm");
+    wait_until(&page, "document.querySelector('body > header.bar') !== null && !document.getElementById('early')")
+        .await;
+    held.release();
+    wait_for(&page, "#change-title").await;
+    held.stop(&page).await;
+    let signed_out: bool =
+        eval(&page, "(() => { const b = [...document.querySelectorAll('button')].find(b => b.textContent === 'Sign out'); b?.click(); return !!b; })()").await;
+    assert!(signed_out, "the sign-out button is there");
+    wait_for(&page, "#username").await;
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    let after: (Option<String>, Option<String>, bool, u16) = eval(
+        &page,
+        "(async () => [document.querySelector('#username')?.value, document.querySelector('#password')?.value, \
+         document.querySelector('#change-title') === null, (await fetch('/api/session')).status])()",
+    )
+    .await;
+    let empty = Some(String::new());
+    assert_eq!(after, (empty.clone(), empty, true, 401), "nothing typed earlier came back; signed out");
 
     // A stale hint (the session gone): the plain form waits for the session's answer, then shows.
     page.execute(ClearBrowserCookiesParams::default()).await.expect("session gone");
