@@ -1,13 +1,12 @@
 //! The sign-in form `index.html` shows in plain HTML while the app still compiles: at once when
-//! no session was started in this browser, else once the session is known to be signed out. The app takes it over as it starts: what was typed, the
-//! field that had focus and an Enter already pressed carry into its own form, and the plain
-//! one is removed before anything is painted.
+//! no session was started in this browser, else once the session is known to be signed out.
+//! The app takes it over as it starts: what was typed, the field that had focus and an Enter
+//! already pressed carry into its own form, and the plain one is removed before anything is
+//! painted.
 
 use std::cell::RefCell;
-use std::time::Duration;
 
 use js_sys::Reflect;
-use leptos::prelude::set_timeout;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::HtmlInputElement;
 
@@ -69,23 +68,4 @@ pub fn taken() -> Option<Early> {
 /// sign-in page shown later (after a sign-out, say).
 pub fn discard() {
     drop(taken());
-}
-
-/// Focuses the app's field `id` with the caret after what was typed, so typing goes on where it
-/// stopped.
-pub fn focus_at_end(id: &'static str) {
-    set_timeout(
-        move || {
-            let input = web_sys::window()
-                .and_then(|w| w.document())
-                .and_then(|d| d.get_element_by_id(id))
-                .and_then(|e| e.dyn_into::<HtmlInputElement>().ok());
-            if let Some(input) = input {
-                let _ = input.focus();
-                let end = input.value().encode_utf16().count() as u32;
-                let _ = input.set_selection_range(end, end);
-            }
-        },
-        Duration::ZERO,
-    );
 }

@@ -16,7 +16,12 @@ pub fn soon(id: &'static str) {
 fn by_id(id: &str) {
     let element = web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id(id));
     if let Some(element) = element {
-        let _ = element.unchecked_into::<web_sys::HtmlElement>().focus();
+        let _ = element.unchecked_ref::<web_sys::HtmlElement>().focus();
+        // A field takes the caret after what it holds: typing goes on where it stopped.
+        if let Some(input) = element.dyn_ref::<web_sys::HtmlInputElement>() {
+            let end = input.value().encode_utf16().count() as u32;
+            let _ = input.set_selection_range(end, end);
+        }
     }
 }
 

@@ -50,7 +50,7 @@ pub fn SignInPage() -> impl IntoView {
     };
     match early {
         Some(e) if e.submitted => send(),
-        Some(Early { focused: Some(id), .. }) => early::focus_at_end(id),
+        Some(Early { focused: Some(id), .. }) => focus::soon(id),
         _ => {}
     }
 

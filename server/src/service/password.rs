@@ -51,9 +51,7 @@ pub async fn change_in_directory(
 ) -> Result<(), AppError> {
     let directory = state.directory()?;
     let now = state.now();
-    // Users who must change cannot bind; the service account's modify still proves the old
-    // password.
-    let bind_as = if facts.change_required || session_requires_change { BindAs::Service } else { BindAs::User };
+    let bind_as = bind_as(facts, session_requires_change);
     // Open before the lockout guard counts a try: a DC that cannot be reached was sent nothing.
     let opened = match (bind_as, checked.ahead) {
         (BindAs::User, Some(ahead)) => Some(ahead.ready().await?),
@@ -101,8 +99,18 @@ pub async fn prepare_change(
     // A screening that did not finish leaves the search to the check.
     let screened = screened.ok();
     check_screened(state, &facts, current, new, screened.as_ref())?;
-    let ahead = if facts.change_required { None } else { ahead };
+    let ahead = ahead.filter(|_| bind_as(&facts, session_requires_change) == BindAs::User);
     Ok((facts, Checked { ahead }))
+}
+
+/// Who binds for a change: users who must change cannot bind, so the service account does (its
+/// modify still proves the old password).
+fn bind_as(facts: &AccountFacts, session_requires_change: bool) -> BindAs {
+    if facts.change_required || session_requires_change {
+        BindAs::Service
+    } else {
+        BindAs::User
+    }
 }
 
 /// What refuses a change before anything is sent or staged: the account's flags, the policy
