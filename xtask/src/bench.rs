@@ -3,7 +3,7 @@
 //! - one policy check, p50/p99, natively and as wasm (run by Node.js, the engine of Chromium);
 //! - bytes and round trips of the key protocol's flows;
 //! - the employee list with 10,000 employees, on SQLite and PostgreSQL;
-//! - first content (the sign-in form) in headless Chromium, cold and warm;
+//! - first content (the sign-in form) in headless Chromium, cold and warm, against a bare page;
 //! - the server's resident memory idle, with 1,000 sessions and with 100 key sessions;
 //! - two replicas on one PostgreSQL behind a round-robin proxy against one, under 200 sign-ins
 //!   and status reads and 50 changes at once (p50/p99, errors per operation);

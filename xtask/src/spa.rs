@@ -17,6 +17,7 @@ pub fn build() -> Result {
             .env("PATH", paths::tool_path())
             .env("CARGO_TARGET_DIR", paths::target()),
     )?;
+    paint_plain_form_first(&paths::dist().join("index.html"))?;
     // The administration pages: their own bundle at /admin/ (after the app's build, which
     // empties dist/).
     cmd::run(
@@ -68,4 +69,20 @@ fn virtual_key() -> Result {
             .arg(&module)
             .env("PATH", paths::tool_path()),
     )
+}
+
+/// Trunk's loader starts the app as soon as the page is parsed. While the page shows its plain
+/// sign-in form, the app's start (compiling the wasm takes every core a small machine has)
+/// waits for the frame that paints the form, or 100 ms at most: a hidden tab paints no frame.
+/// A signed-in user's page shows no plain form, and its app starts at once.
+fn paint_plain_form_first(page: &std::path::Path) -> Result {
+    const START: &str = "const wasm = await init(";
+    const WAIT: &str = "if (document.getElementById(\"early\")?.hidden === false) await new Promise((go) => { \
+        requestAnimationFrame(() => setTimeout(go)); setTimeout(go, 100); });\n";
+    let html = std::fs::read_to_string(page).map_err(|e| format!("{}: {e}", page.display()))?;
+    if !html.contains(START) {
+        return Err(format!("{}: Trunk's loader no longer has `{START}`", page.display()));
+    }
+    std::fs::write(page, html.replacen(START, &format!("{WAIT}{START}"), 1))
+        .map_err(|e| format!("{}: {e}", page.display()))
 }

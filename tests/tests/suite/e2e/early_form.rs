@@ -3,7 +3,7 @@
 //! server's hint cookie), else once the session is known to be signed out. It passes axe-core;
 //! what is typed there, the field with the focus and an Enter already pressed carry into the
 //! app's own form; a signed-in user with the hint never sees it, and one without it never gets
-//! back what was typed there.
+//! back what was typed there. The plain form is painted before the app starts compiling.
 
 use std::sync::Arc;
 
@@ -11,9 +11,11 @@ use chromiumoxide::cdp::browser_protocol::fetch::{
     ContinueRequestParams, DisableParams, EnableParams, EventRequestPaused, RequestPattern,
 };
 use chromiumoxide::cdp::browser_protocol::network::{
-    ClearBrowserCookiesParams, EnableParams as NetworkEnable, SetBypassServiceWorkerParams,
+    ClearBrowserCookiesParams, EnableParams as NetworkEnable, SetBypassServiceWorkerParams, SetCacheDisabledParams,
 };
-use chromiumoxide::cdp::browser_protocol::page::NavigateParams;
+use chromiumoxide::cdp::browser_protocol::page::{
+    AddScriptToEvaluateOnNewDocumentParams, NavigateParams, RemoveScriptToEvaluateOnNewDocumentParams,
+};
 use chromiumoxide::cdp::browser_protocol::storage::ClearDataForOriginParams;
 use chromiumoxide::Page;
 use futures::StreamExt;
@@ -137,9 +139,54 @@ pub async fn the_plain_form_shows_first_and_hands_over(dc: &TestDc, browser: &Te
     held.release();
     wait_for(&page, "#username").await;
     held.stop(&page).await;
+
+    // The plain form is painted before the app starts compiling. The stylesheet held, nothing
+    // is painted and no script after it runs; once it arrives (the app's script already in),
+    // the page shows the plain form, and its loader waits for the frame that paints it before
+    // asking for the wasm.
+    page.execute(ClearBrowserCookiesParams::default()).await.expect("no hint");
+    // From the network each time: a stylesheet from the page's memory cache is not held.
+    page.execute(SetCacheDisabledParams::new(true)).await.expect("no cache");
+    let recorder = page.execute(AddScriptToEvaluateOnNewDocumentParams::new(PAINT_THEN_START)).await.expect("record");
+    let held = Held::hold(&page, &["*.css"]).await;
+    // Page.navigate answers once the page is parsed, which the held stylesheet holds up.
+    let navigating = tokio::spawn({
+        let (page, url) = (page.clone(), app.url.clone());
+        async move { load(&page, &url).await }
+    });
+    wait_until(&page, APP_SCRIPT_IN).await;
+    let shown: bool = eval(&page, EARLY_SHOWN).await;
+    assert!(!shown, "nothing is shown before the stylesheet");
+    held.release();
+    wait_for(&page, "#username").await;
+    held.stop(&page).await;
+    navigating.await.expect("navigated");
+    let order: (Option<f64>, Option<f64>, u32) =
+        eval(&page, "[window.plainFormPainted, window.appStarting, window.framesAwaited]").await;
+    let (Some(painted), Some(starting), awaited) = order else { panic!("both recorded: {order:?}") };
+    assert!(painted < starting, "the plain form painted ({painted} ms) before the app started ({starting} ms)");
+    assert_eq!(awaited, 1, "the loader waited for the frame that paints the plain form, not by chance");
+    page.execute(RemoveScriptToEvaluateOnNewDocumentParams::new(recorder.result.identifier)).await.expect("stop");
     let _ = page.close().await;
     app.stop().await;
 }
+
+/// Records the frame that first shows the plain form, when the app's loader asks for its wasm,
+/// and how many frames the page itself waited for before that (the recorder's own not counted).
+const PAINT_THEN_START: &str =
+    "window.recording = true; const fetched = window.fetch; window.fetch = (input, init) => { \
+     if (String(input?.url ?? input).endsWith('_bg.wasm')) window.appStarting ??= performance.now(); \
+     return fetched(input, init); }; \
+     const asked = window.requestAnimationFrame.bind(window); window.framesAwaited = 0; \
+     window.requestAnimationFrame = (then) => asked((t) => { \
+     if (window.appStarting === undefined) window.framesAwaited += 1; then(t); }); \
+     const frame = () => { if (document.querySelector('#early-username')?.checkVisibility()) \
+     window.plainFormPainted = performance.now(); else asked(frame); }; \
+     asked(frame);";
+
+/// The app's script (Trunk's loader imports it) has arrived, in the page being recorded.
+const APP_SCRIPT_IN: &str =
+    "window.recording === true && performance.getEntriesByType('resource').some(e => /latchkey-app-[^/]*\\.js$/.test(e.name) && e.responseEnd > 0)";
 
 /// Navigates without waiting for the load event (the held wasm's preload would delay it).
 async fn load(page: &Page, url: &str) {
