@@ -5,7 +5,8 @@
 //! The baseline, measured in the same run and the same way, loads by loads: a bare page with
 //! one form and nothing else (no stylesheet, no app) from a second server of the same build,
 //! through the same service worker: what any page's first content costs in this browser on
-//! this machine. The portal's figures are reported against it as ratios.
+//! this machine. The portal's first content is reported against it as ratios. A second, older
+//! floor: a navigation to a small static file of the same server (its response only).
 //! Beside each median, where the time went (medians of each step, ms since navigation began),
 //! and the browser's own first contentful paint (the frame presented; the form is stamped at
 //! the start of the frame that paints it). Measurements, never pass/fail.
@@ -30,11 +31,11 @@ const RUNS: usize = 10;
 /// How long the app stays open before its tab is closed, for the later visit.
 const OPEN_FOR: Duration = Duration::from_secs(3);
 
-/// Records when the document's first script ran, when the session was asked and answered (the page's first request for it, however
-/// made), when the app first put something on the page (its header, straight under the body),
-/// when a sign-in form is first on screen (the page's plain one, or the app's: stamped in the
-/// frame that paints it, and only if it is still there then) and when the
-/// app's own form is there to take the sign-in, in ms since navigation began.
+/// Records when the document's first script ran, when the session was asked and answered (the
+/// page's first request for it, however made), when the app first put something on the page
+/// (its header, straight under the body), when a sign-in form is first on screen (the page's
+/// plain one, or the app's: stamped in the frame that paints it, and only if it is still there
+/// then) and when the app's own form is there to take the sign-in, in ms since navigation began.
 const WATCH: &str = "window.documentStarted = performance.now(); const fetched = window.fetch; window.fetch = (input, init) => { \
      const session = String(input?.url ?? input).endsWith('/api/session') && !window.sessionAsked; \
      if (session) window.sessionAsked = performance.now(); const answer = fetched(input, init); \
@@ -82,7 +83,7 @@ const BARE_PAGE: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"
      <script>addEventListener('load', () => setTimeout(() => dispatchEvent(new Event('TrunkApplicationStarted'))));</script>\
      </body></html>";
 
-/// The medians of one page's loads: each step, cold, warm (right away) and warm (later).
+/// One page's loads, run by run: each step's time, cold, warm (right away) and warm (later).
 struct Loads {
     cold: Vec<Vec<f64>>,
     warm: Vec<Vec<f64>>,
@@ -98,10 +99,16 @@ async fn main() {
         spawn_app(&dc, AppOptions { spa_dir: Some(bare_dir.path().to_path_buf()), ..AppOptions::default() }).await;
     let (mut portal, mut baseline) = (Loads::new(), Loads::new());
     let (mut floor, mut served) = (Vec::new(), Vec::new());
-    for _ in 0..RUNS {
-        // Turn about, so a machine that slows down during the run slows both alike.
-        baseline.measure(&bare.url, None).await;
+    for run in 0..RUNS {
+        // Turn about, each first in every other run, so a machine that slows down during the
+        // run slows both alike.
+        if run % 2 == 0 {
+            baseline.measure(&bare.url, None).await;
+        }
         portal.measure(&app.url, Some((&mut floor, &mut served))).await;
+        if run % 2 == 1 {
+            baseline.measure(&bare.url, None).await;
+        }
     }
     let (cold_steps, warm_steps, later_steps) = (medians(&portal.cold), medians(&portal.warm), medians(&portal.later));
     let (first, ready, paint, plain) = (STEPS.len() - 1, STEPS.len() - 2, STEPS.len() - 3, STEPS.len() - 4);
@@ -186,7 +193,7 @@ impl Loads {
 /// The built app with its page swapped for the bare one: the same worker, files and server.
 fn bare_page_build() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
-    let built = latchkey_tests::app::spa_dir();
+    let built = latchkey_tests::app::spa_dir().canonicalize().expect("the built app");
     for entry in std::fs::read_dir(&built).expect("the built app").flatten() {
         let name = entry.file_name();
         if !name.to_string_lossy().starts_with("index.html") {

@@ -71,14 +71,15 @@ fn virtual_key() -> Result {
     )
 }
 
-/// Trunk's loader starts the app as soon as the page is parsed. While the page shows its plain
-/// sign-in form, the app's start (compiling the wasm takes every core a small machine has)
-/// waits for the frame that paints the form, or 100 ms at most: a hidden tab paints no frame.
-/// A signed-in user's page shows no plain form, and its app starts at once.
+/// Trunk's loader starts the app as soon as the page is parsed. When the page already shows its
+/// plain sign-in form, the app's start (compiling the wasm can take every core a small machine
+/// has) waits for the frame that draws the form, or 100 ms at most. A hidden tab draws no
+/// frame, and a page without the plain form at that moment (a signed-in user's, with the hint)
+/// has nothing to draw first: their apps start at once.
 fn paint_plain_form_first(page: &std::path::Path) -> Result {
     const START: &str = "const wasm = await init(";
-    const WAIT: &str = "if (document.getElementById(\"early\")?.hidden === false) await new Promise((go) => { \
-        requestAnimationFrame(() => setTimeout(go)); setTimeout(go, 100); });\n";
+    const WAIT: &str = "if (document.visibilityState === \"visible\" && document.getElementById(\"early\")?.hidden === false) \
+        await new Promise((go) => { requestAnimationFrame(() => setTimeout(go)); setTimeout(go, 100); });\n";
     let html = std::fs::read_to_string(page).map_err(|e| format!("{}: {e}", page.display()))?;
     if !html.contains(START) {
         return Err(format!("{}: Trunk's loader no longer has `{START}`", page.display()));

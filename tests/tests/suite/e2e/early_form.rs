@@ -13,9 +13,7 @@ use chromiumoxide::cdp::browser_protocol::fetch::{
 use chromiumoxide::cdp::browser_protocol::network::{
     ClearBrowserCookiesParams, EnableParams as NetworkEnable, SetBypassServiceWorkerParams, SetCacheDisabledParams,
 };
-use chromiumoxide::cdp::browser_protocol::page::{
-    AddScriptToEvaluateOnNewDocumentParams, NavigateParams, RemoveScriptToEvaluateOnNewDocumentParams,
-};
+use chromiumoxide::cdp::browser_protocol::page::{AddScriptToEvaluateOnNewDocumentParams, NavigateParams};
 use chromiumoxide::cdp::browser_protocol::storage::ClearDataForOriginParams;
 use chromiumoxide::Page;
 use futures::StreamExt;
@@ -83,7 +81,8 @@ pub async fn the_plain_form_shows_first_and_hands_over(dc: &TestDc, browser: &Te
     assert_eq!(signed_in.to_lowercase(), user.sam.to_lowercase(), "signed in as the user typed");
 
     // The gate: signed in (the hint set), the plain form does not show while the session's
-    // answer is held, nor after it; the app's page does.
+    // answer is held, nor after it; the app's page does, its loader waiting for no frame.
+    page.execute(AddScriptToEvaluateOnNewDocumentParams::new(PAINT_THEN_START)).await.expect("record");
     let held = Held::hold(&page, &[WASM, SESSION]).await;
     load(&page, &app.url).await;
     wait_until(&page, "document.readyState !== 'loading'").await;
@@ -95,6 +94,8 @@ pub async fn the_plain_form_shows_first_and_hands_over(dc: &TestDc, browser: &Te
     assert!(!shown, "a signed-in user is not shown the sign-in form");
     wait_for(&page, "#change-title").await;
     held.stop(&page).await;
+    let started: (bool, u32) = eval(&page, "[window.appStarting !== undefined, window.framesAwaited]").await;
+    assert_eq!(started, (true, 0), "a signed-in user's app starts at once, awaiting no frame");
 
     // Signed in, but this browser lost the hint: the plain form shows until the session answers.
     // What was typed there, Enter pressed, is forgotten once the app learns the session is live:
@@ -147,9 +148,11 @@ pub async fn the_plain_form_shows_first_and_hands_over(dc: &TestDc, browser: &Te
     page.execute(ClearBrowserCookiesParams::default()).await.expect("no hint");
     // From the network each time: a stylesheet from the page's memory cache is not held.
     page.execute(SetCacheDisabledParams::new(true)).await.expect("no cache");
-    let recorder = page.execute(AddScriptToEvaluateOnNewDocumentParams::new(PAINT_THEN_START)).await.expect("record");
+    // The page now open is not the one to be recorded.
+    let _: bool = eval(&page, "(window.recording = false, true)").await;
     let held = Held::hold(&page, &["*.css"]).await;
-    // Page.navigate answers once the page is parsed, which the held stylesheet holds up.
+    // The driver's navigation answers only once the page has got far enough along, which the
+    // held stylesheet holds up.
     let navigating = tokio::spawn({
         let (page, url) = (page.clone(), app.url.clone());
         async move { load(&page, &url).await }
@@ -166,13 +169,14 @@ pub async fn the_plain_form_shows_first_and_hands_over(dc: &TestDc, browser: &Te
     let (Some(painted), Some(starting), awaited) = order else { panic!("both recorded: {order:?}") };
     assert!(painted < starting, "the plain form painted ({painted} ms) before the app started ({starting} ms)");
     assert_eq!(awaited, 1, "the loader waited for the frame that paints the plain form, not by chance");
-    page.execute(RemoveScriptToEvaluateOnNewDocumentParams::new(recorder.result.identifier)).await.expect("stop");
+    page.execute(SetCacheDisabledParams::new(false)).await.expect("the cache again");
     let _ = page.close().await;
     app.stop().await;
 }
 
-/// Records the frame that first shows the plain form, when the app's loader asks for its wasm,
-/// and how many frames the page itself waited for before that (the recorder's own not counted).
+/// Records, in every page from the signed-in check on: the frame that first shows the plain
+/// form, when the app's loader asks for its wasm, and how many frames the page itself waited
+/// for before that (the recorder's own not counted).
 const PAINT_THEN_START: &str =
     "window.recording = true; const fetched = window.fetch; window.fetch = (input, init) => { \
      if (String(input?.url ?? input).endsWith('_bg.wasm')) window.appStarting ??= performance.now(); \
