@@ -78,7 +78,8 @@ fn virtual_key() -> Result {
 /// has nothing to draw first: their apps start at once.
 fn paint_plain_form_first(page: &std::path::Path) -> Result {
     const START: &str = "const wasm = await init(";
-    const WAIT: &str = "if (document.visibilityState === \"visible\" && document.getElementById(\"early\")?.hidden === false) \
+    const WAIT: &str =
+        "if (document.visibilityState === \"visible\" && document.getElementById(\"early\")?.hidden === false) \
         await new Promise((go) => { requestAnimationFrame(() => setTimeout(go)); setTimeout(go, 100); });\n";
     let html = std::fs::read_to_string(page).map_err(|e| format!("{}: {e}", page.display()))?;
     if !html.contains(START) {
