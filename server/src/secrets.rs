@@ -9,6 +9,7 @@ use std::path::Path;
 use aes_gcm::aead::{Aead, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce};
 use hkdf::Hkdf;
+use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha2::Sha256;
 use zeroize::Zeroizing;
@@ -84,8 +85,7 @@ impl ServerSecrets {
     /// A short one-time code as stored: an HMAC under the server secret, so that a copy of the
     /// database cannot try the few million codes there are against it.
     pub fn code_hash(&self, code: &str) -> String {
-        use hmac::{Hmac, Mac};
-        let Ok(mut mac) = <Hmac<Sha256> as Mac>::new_from_slice(self.code_key.as_ref()) else { return String::new() };
+        let mut mac = keyed_mac(&self.code_key, b"");
         mac.update(code.as_bytes());
         hex::encode(mac.finalize().into_bytes())
     }
@@ -94,6 +94,16 @@ impl ServerSecrets {
     pub fn audit_key(&self) -> &[u8; 32] {
         &self.audit_key
     }
+}
+
+/// An HMAC-SHA256 under `key`, started with a label that keeps its uses apart (the same key
+/// never serves two uses under one label).
+pub fn keyed_mac(key: &[u8; 32], label: &[u8]) -> Hmac<Sha256> {
+    // HMAC takes keys of any length: the fallback is never taken.
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key)
+        .unwrap_or_else(|_| <Hmac<Sha256> as hmac::digest::KeyInit>::new(&Default::default()));
+    mac.update(label);
+    mac
 }
 
 fn create(path: &Path) -> anyhow::Result<[u8; 32]> {

@@ -5,19 +5,20 @@
 use std::collections::HashSet;
 use std::path::Path;
 
-use hmac::{Hmac, Mac};
+use hmac::Mac;
 use latchkey_api::{ErrorKind, Strength};
 use latchkey_policy::{Account, Blocklist, Policy};
 use rand::RngCore;
-use sha2::Sha256;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 use zxcvbn::matching::patterns::{DictionaryPattern, MatchPattern};
+
+use crate::secrets::keyed_mac;
 
 pub struct PasswordChecker {
     extra: HashSet<String>,
     /// Keys the digests that tie a verdict reached ahead to its candidate: kept in memory only,
     /// they tell nothing of the password.
-    screen_key: [u8; 32],
+    screen_key: Zeroizing<[u8; 32]>,
 }
 
 impl PasswordChecker {
@@ -31,8 +32,8 @@ impl PasswordChecker {
                 .filter(|l| !l.is_empty() && !l.starts_with('#'))
                 .collect(),
         };
-        let mut screen_key = [0u8; 32];
-        rand::rng().fill_bytes(&mut screen_key);
+        let mut screen_key = Zeroizing::new([0u8; 32]);
+        rand::rng().fill_bytes(screen_key.as_mut());
         Ok(PasswordChecker { extra, screen_key })
     }
 
@@ -73,9 +74,7 @@ impl PasswordChecker {
     }
 
     fn digest(&self, candidate: &str) -> [u8; 32] {
-        // HMAC takes keys of any length: the fallback is never taken.
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.screen_key)
-            .unwrap_or_else(|_| <Hmac<Sha256> as hmac::digest::KeyInit>::new(&Default::default()));
+        let mut mac = keyed_mac(&self.screen_key, b"latchkey-screened-v1");
         mac.update(candidate.as_bytes());
         mac.finalize().into_bytes().into()
     }

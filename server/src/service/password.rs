@@ -99,7 +99,8 @@ pub async fn prepare_change(
     // A screening that did not finish leaves the search to the check.
     let screened = screened.ok();
     check_screened(state, &facts, current, new, screened.as_ref())?;
-    let ahead = ahead.filter(|_| bind_as(&facts, session_requires_change) == BindAs::User);
+    // Opened for nothing when the account turns out to need the service account's change:
+    // `change_in_directory` decides, and drops it unused.
     Ok((facts, Checked { ahead }))
 }
 

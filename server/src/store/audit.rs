@@ -8,10 +8,11 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use hmac::{Hmac, Mac};
+use hmac::Mac;
 use sha2::{Digest, Sha256};
 
 use super::Store;
+use crate::secrets::keyed_mac;
 
 /// One audit entry. `result` holds "success" or the failure's stable error code.
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
@@ -137,7 +138,7 @@ impl AuditEntry {
 
     pub(super) fn mac(&self, key: &[u8; 32], prev: &str) -> String {
         let at = self.at.to_string();
-        let mut m = keyed(key, b"latchkey-audit-hmac-v1");
+        let mut m = keyed_mac(key, b"latchkey-audit-hmac-v1");
         for field in self.fields(prev, &at) {
             m.update(&(field.len() as u64).to_be_bytes());
             m.update(field.as_bytes());
@@ -146,17 +147,8 @@ impl AuditEntry {
     }
 }
 
-/// An HMAC-SHA256 under `key`, started with a label that keeps its uses apart.
-fn keyed(key: &[u8; 32], label: &[u8]) -> Hmac<Sha256> {
-    // HMAC takes keys of any length: the fallback is never taken.
-    let mut m = <Hmac<Sha256> as Mac>::new_from_slice(key)
-        .unwrap_or_else(|_| <Hmac<Sha256> as hmac::digest::KeyInit>::new(&Default::default()));
-    m.update(label);
-    m
-}
-
 fn checkpoint_mac(key: &[u8; 32], c: &Checkpoint) -> String {
-    let mut m = keyed(key, b"latchkey-audit-checkpoint-v1");
+    let mut m = keyed_mac(key, b"latchkey-audit-checkpoint-v1");
     m.update(&c.first_keyed.to_be_bytes());
     m.update(&c.id.to_be_bytes());
     m.update(c.hash.as_bytes());
